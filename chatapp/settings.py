@@ -1,0 +1,115 @@
+"""The app's configuration, resolved in one documented order.
+
+For every setting: a value typed in the sidebar (API key only) wins, then
+``.streamlit/secrets.toml``, then the process environment, then the default. Names are the
+same in secrets and environment:
+
+==================================  ===========================================================
+``BASETEN_API_KEY``                 the Baseten API key (never stored, logged or shown)
+``BASETEN_MODEL_APIS_URL``          Model APIs base URL (default Baseten's)
+``BASETEN_DEPLOYMENT_URL``          dedicated deployments URL template with ``{model_id}``
+``BASETEN_CHAT_DATA_DIR``           where the database and document indexes live (``./data``)
+``BASETEN_CHAT_DATABASE_URL``       any SQLAlchemy URL (default SQLite in the data directory)
+``BASETEN_WEBHOOK_SECRETS``         webhook secrets, comma-separated, newest first
+``BASETEN_CHAT_PUBLIC_URL``         the HTTPS URL Baseten can reach this app at (webhooks)
+``BASETEN_CHAT_ALLOW_UNSIGNED_WEBHOOKS``  ``1`` accepts unsigned webhooks: development only
+``BASETEN_CHAT_EMBED_MODEL``        sentence-transformers model name or path for documents
+==================================  ===========================================================
+
+This module imports no Streamlit: callers pass ``st.secrets`` in as a mapping.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+KeySource = Literal["sidebar", "secrets", "environment", "demo", "none"]
+
+WEBHOOK_PATH = "/hooks/baseten"
+DEFAULT_EMBED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+TRUE_WORDS = {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    """Resolved settings. ``api_key`` is excluded from ``repr``."""
+
+    data_dir: Path
+    database_url: str
+    api_key: str | None = field(default=None, repr=False)
+    api_key_source: KeySource = "none"
+    model_apis_url: str | None = None
+    deployment_url: str | None = None
+    webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
+    public_url: str | None = None
+    allow_unsigned_webhooks: bool = False
+    embed_model: str = DEFAULT_EMBED_MODEL
+
+    @property
+    def webhook_url(self) -> str | None:
+        """This app's webhook receiver as Baseten should call it, when a public URL is set."""
+        if not self.public_url:
+            return None
+        return self.public_url.rstrip("/") + WEBHOOK_PATH
+
+    @classmethod
+    def load(
+        cls,
+        secrets: Mapping[str, Any] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> AppConfig:
+        """Resolve every setting from ``secrets`` then ``environ`` (default ``os.environ``)."""
+        lookup = _Lookup(secrets or {}, os.environ if environ is None else environ)
+        data_dir = Path(lookup.get("BASETEN_CHAT_DATA_DIR") or "data").expanduser().resolve()
+        database_url = lookup.get("BASETEN_CHAT_DATABASE_URL") or (
+            f"sqlite:///{data_dir / 'baseten_chat.db'}"
+        )
+        api_key, source = lookup.get_with_source("BASETEN_API_KEY")
+        return cls(
+            data_dir=data_dir,
+            database_url=database_url,
+            api_key=api_key,
+            api_key_source=source,
+            model_apis_url=lookup.get("BASETEN_MODEL_APIS_URL"),
+            deployment_url=lookup.get("BASETEN_DEPLOYMENT_URL"),
+            webhook_secrets=_split_secrets(lookup.raw("BASETEN_WEBHOOK_SECRETS")),
+            public_url=lookup.get("BASETEN_CHAT_PUBLIC_URL"),
+            allow_unsigned_webhooks=(
+                (lookup.get("BASETEN_CHAT_ALLOW_UNSIGNED_WEBHOOKS") or "").lower() in TRUE_WORDS
+            ),
+            embed_model=lookup.get("BASETEN_CHAT_EMBED_MODEL") or DEFAULT_EMBED_MODEL,
+        )
+
+
+class _Lookup:
+    """Secrets first, then environment; blank values count as unset."""
+
+    def __init__(self, secrets: Mapping[str, Any], environ: Mapping[str, str]) -> None:
+        self._secrets = secrets
+        self._environ = environ
+
+    def raw(self, name: str) -> Any:
+        if name in self._secrets and self._secrets[name] not in (None, ""):
+            return self._secrets[name]
+        return self._environ.get(name) or None
+
+    def get(self, name: str) -> str | None:
+        value = self.raw(name)
+        return None if value is None else str(value).strip() or None
+
+    def get_with_source(self, name: str) -> tuple[str | None, KeySource]:
+        if name in self._secrets and str(self._secrets[name] or "").strip():
+            return str(self._secrets[name]).strip(), "secrets"
+        value = (self._environ.get(name) or "").strip()
+        return (value, "environment") if value else (None, "none")
+
+
+def _split_secrets(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    return tuple(s.strip() for s in items if str(s).strip())

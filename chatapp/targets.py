@@ -1,0 +1,152 @@
+"""What the app talks to: a Model API slug or a dedicated deployment, and how to call it.
+
+A :class:`Target` is chosen in the sidebar and read by every page; :func:`make_llm` turns it,
+the API key and the generation settings into a :class:`baseten_llm.Baseten`. Nothing here does
+I/O, so building an LLM for each request costs nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from baseten_llm import Baseten
+
+    from chatapp.settings import AppConfig
+
+TargetKind = Literal["model_apis", "dedicated"]
+DedicatedScope = Literal["production", "development", "environment", "deployment"]
+ApiStyle = Literal["openai", "predict"]
+
+DEFAULT_MODEL_API = "deepseek-ai/DeepSeek-V3.1"
+
+
+@dataclass(frozen=True)
+class Target:
+    """A model to send requests to.
+
+    ``model`` is a Model APIs slug when ``kind == "model_apis"`` and a dedicated model id
+    otherwise. For dedicated models, ``scope`` picks production, development, a named
+    environment (``environment``) or a specific deployment (``deployment_id``).
+    """
+
+    kind: TargetKind = "model_apis"
+    model: str = DEFAULT_MODEL_API
+    scope: DedicatedScope = "production"
+    environment: str = "production"
+    deployment_id: str = ""
+    api_style: ApiStyle = "openai"
+
+    @property
+    def is_dedicated(self) -> bool:
+        return self.kind == "dedicated"
+
+    @property
+    def scope_label(self) -> str:
+        """The dedicated target as a person would name it: ``production``, ``staging`` ..."""
+        if self.scope == "environment":
+            return self.environment
+        if self.scope == "deployment":
+            return f"deployment {self.deployment_id}"
+        return self.scope
+
+    @property
+    def label(self) -> str:
+        """One line for the page header, e.g. ``Dedicated · abcd1234 · production``."""
+        if not self.is_dedicated:
+            return f"Model API · {self.model}"
+        style = " · /predict" if self.api_style == "predict" else ""
+        return f"Dedicated · {self.model} · {self.scope_label}{style}"
+
+    def llm_kwargs(self) -> dict[str, Any]:
+        """Constructor keywords for :class:`baseten_llm.Baseten` that select this target."""
+        if not self.is_dedicated:
+            return {"model_id": self.model, "model_apis": True}
+        kwargs: dict[str, Any] = {
+            "model_id": self.model,
+            "model_apis": False,
+            "api_style": self.api_style,
+        }
+        if self.scope == "development":
+            kwargs["development"] = True
+        elif self.scope == "deployment":
+            kwargs["deployment_id"] = self.deployment_id
+        elif self.scope == "environment":
+            kwargs["environment"] = self.environment
+        else:
+            kwargs["environment"] = "production"
+        return kwargs
+
+    def to_dict(self) -> dict[str, str]:
+        """A plain record, for storing which target produced a message."""
+        return {
+            "kind": self.kind,
+            "model": self.model,
+            "scope": self.scope,
+            "environment": self.environment,
+            "deployment_id": self.deployment_id,
+            "api_style": self.api_style,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Target:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    """Per-request generation parameters chosen in the sidebar (None: the model's default)."""
+
+    temperature: float | None = None
+    max_tokens: int | None = None
+    reasoning_effort: str | None = None
+    enable_thinking: bool | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def with_temperature(self, temperature: float | None) -> GenerationSettings:
+        return replace(self, temperature=temperature)
+
+    def call_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for one chat/complete call."""
+        kwargs: dict[str, Any] = dict(self.extra)
+        if self.temperature is not None:
+            kwargs["temperature"] = self.temperature
+        if self.max_tokens is not None:
+            kwargs["max_tokens"] = self.max_tokens
+        if self.reasoning_effort:
+            kwargs["reasoning_effort"] = self.reasoning_effort
+        if self.enable_thinking is not None:
+            kwargs["chat_template_args"] = {"enable_thinking": self.enable_thinking}
+        return kwargs
+
+
+def make_llm(
+    target: Target,
+    api_key: str | None,
+    config: AppConfig,
+    generation: GenerationSettings | None = None,
+    **overrides: Any,
+) -> Baseten:
+    """Build the LLM for ``target``. Pure: no request is sent until it is used."""
+    from baseten_llm import Baseten
+
+    generation = generation or GenerationSettings()
+    kwargs: dict[str, Any] = target.llm_kwargs()
+    kwargs["api_key"] = api_key
+    if config.model_apis_url:
+        kwargs["model_apis_url"] = config.model_apis_url
+    if config.deployment_url:
+        kwargs["deployment_url"] = config.deployment_url
+    if generation.temperature is not None:
+        kwargs["temperature"] = generation.temperature
+    if generation.max_tokens is not None:
+        kwargs["max_tokens"] = generation.max_tokens
+    extra = generation.call_kwargs()
+    extra.pop("temperature", None)
+    extra.pop("max_tokens", None)
+    if extra:
+        kwargs["additional_kwargs"] = extra
+    kwargs.update(overrides)
+    return Baseten(**kwargs)
