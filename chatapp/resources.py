@@ -1,0 +1,53 @@
+"""Process-wide resources, created once per server process (``st.cache_resource``).
+
+Only sync, thread-safe objects live here: the configuration, the database engine and the
+offline-demo emulator. The documents page adds its embedder and indexes through
+``chatapp.services`` factories cached the same way. Async clients are never cached.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import streamlit as st
+
+from chatapp.settings import AppConfig
+from chatapp.storage.db import init_db, make_engine
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from baseten_llm.emulator import EmulatorServer
+
+
+def _secrets_mapping() -> dict[str, Any]:
+    """``st.secrets`` as a plain dict; an absent or broken secrets file counts as empty."""
+    try:
+        return {k: st.secrets[k] for k in st.secrets}
+    except Exception:  # noqa: BLE001 - no secrets.toml is the common case
+        return {}
+
+
+@st.cache_resource(show_spinner=False)
+def get_config() -> AppConfig:
+    """The configuration (secrets, then environment), resolved once per process."""
+    return AppConfig.load(_secrets_mapping())
+
+
+@st.cache_resource(show_spinner=False)
+def get_engine() -> Engine:
+    """The database engine, with every table created."""
+    config = get_config()
+    if config.database_url.startswith("sqlite:///"):
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(config.database_url)
+    init_db(engine)
+    return engine
+
+
+@st.cache_resource(show_spinner="Starting the offline demo…")
+def get_demo_emulator() -> EmulatorServer:
+    """The bundled Baseten emulator, served in-process for the offline demo."""
+    from baseten_llm.emulator import EmulatorConfig, EmulatorServer
+
+    return EmulatorServer.start(EmulatorConfig(tokens_per_second=40.0), port=0)

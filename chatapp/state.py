@@ -1,0 +1,136 @@
+"""Session state: the only module that reads or writes ``st.session_state``.
+
+Durable choices (target, persona, conversation, generation settings, demo mode) live under
+keys of their own, never under widget keys, so a widget that is not drawn on a page does not
+drop them. Everything durable beyond the session lives in the database instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import streamlit as st
+
+from chatapp import resources
+from chatapp.settings import AppConfig, KeySource
+from chatapp.targets import GenerationSettings, Target, make_llm
+
+if TYPE_CHECKING:
+    from baseten_llm import Baseten
+
+_TARGET = "bc_target"
+_GENERATION = "bc_generation"
+_PERSONA = "bc_persona_id"
+_CONVERSATION = "bc_conversation_id"
+_SIDEBAR_KEY = "bc_sidebar_api_key"
+_DEMO = "bc_demo"
+
+
+def _get(name: str, default: Any) -> Any:
+    return st.session_state.get(name, default)
+
+
+def _set(name: str, value: Any) -> None:
+    st.session_state[name] = value
+
+
+# --- connection -----------------------------------------------------------------------
+
+
+def demo_active() -> bool:
+    """True while the offline demo (the in-process emulator) answers instead of Baseten."""
+    return bool(_get(_DEMO, False))
+
+
+def set_demo_active(active: bool) -> None:
+    _set(_DEMO, active)
+
+
+def config() -> AppConfig:
+    """The configuration in effect for this session (the demo swaps in the emulator)."""
+    base = resources.get_config()
+    if not demo_active():
+        return base
+    emu = resources.get_demo_emulator()
+    return replace(
+        base,
+        model_apis_url=emu.model_apis_url,
+        deployment_url=emu.deployment_url,
+        api_key=emu.api_key,
+        api_key_source="demo",
+    )
+
+
+def set_sidebar_api_key(value: str | None) -> None:
+    _set(_SIDEBAR_KEY, (value or "").strip() or None)
+
+
+def api_key_and_source() -> tuple[str | None, KeySource]:
+    """The key to use: the demo's, else one typed in the sidebar, else secrets/environment."""
+    cfg = config()
+    if demo_active():
+        return cfg.api_key, "demo"
+    typed = _get(_SIDEBAR_KEY, None)
+    if typed:
+        return typed, "sidebar"
+    return cfg.api_key, cfg.api_key_source
+
+
+def api_key() -> str | None:
+    return api_key_and_source()[0]
+
+
+# --- target and generation -------------------------------------------------------------
+
+
+def target() -> Target:
+    return _get(_TARGET, Target())
+
+
+def set_target(value: Target) -> None:
+    _set(_TARGET, value)
+
+
+def generation() -> GenerationSettings:
+    return _get(_GENERATION, GenerationSettings())
+
+
+def set_generation(value: GenerationSettings) -> None:
+    _set(_GENERATION, value)
+
+
+def llm(target_override: Target | None = None, **overrides: Any) -> Baseten:
+    """A client for the current (or given) target with the current generation settings."""
+    return make_llm(target_override or target(), api_key(), config(), generation(), **overrides)
+
+
+# --- persona and conversation ----------------------------------------------------------
+
+
+def persona_id() -> int | None:
+    return _get(_PERSONA, None)
+
+
+def set_persona_id(value: int | None) -> None:
+    _set(_PERSONA, value)
+
+
+def conversation_id() -> int | None:
+    return _get(_CONVERSATION, None)
+
+
+def set_conversation_id(value: int | None) -> None:
+    _set(_CONVERSATION, value)
+
+
+# --- page-scoped values ----------------------------------------------------------------
+
+
+def page_value(page: str, name: str, default: Any = None) -> Any:
+    """A durable value owned by one page (e.g. the selected collection on Documents)."""
+    return _get(f"bc_{page}_{name}", default)
+
+
+def set_page_value(page: str, name: str, value: Any) -> None:
+    _set(f"bc_{page}_{name}", value)
