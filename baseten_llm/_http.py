@@ -1,0 +1,331 @@
+"""HTTP transport over httpx: auth header, retries with backoff, and error mapping.
+
+Status codes become :mod:`baseten_llm.errors` classes in exactly one place,
+:func:`error_from_response`. Retries (429, 500/502/503/504, connection failures and connect
+timeouts; never other 4xx, never a read timeout, never a stream already being read) follow
+:func:`retry_delay`, a pure function: exponential backoff with full jitter, capped, honouring a
+``Retry-After`` header. The sync and async transports share all of that and differ only in the
+network calls and the sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import logging
+import random
+import time
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Optional, Sequence, Tuple
+
+import httpx
+
+from .config import ClientConfig
+from .errors import (
+    STATUS_ERRORS,
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    BasetenError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+    StreamInterruptedError,
+)
+
+__all__ = [
+    "HTTPTransport",
+    "AsyncHTTPTransport",
+    "NotFoundHint",
+    "error_from_response",
+    "parse_retry_after",
+    "retry_delay",
+    "is_retryable",
+    "decode_json",
+    "stream_error",
+]
+
+logger = logging.getLogger("baseten_llm")
+
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+BACKOFF_BASE_S = 0.5
+BACKOFF_CAP_S = 8.0
+RETRY_AFTER_CAP_S = 60.0
+USER_AGENT = "baseten-llm/0.1 (httpx)"
+
+#: Called on a 404 to explain it: returns (hint text, suggested names).
+NotFoundHint = Callable[[], Tuple[str, Sequence[str]]]
+
+
+# ----------------------------------------------------------------------------- pure policy
+def parse_retry_after(value: Optional[str], *, now: Optional[float] = None) -> Optional[float]:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    now = time.time() if now is None else now
+    return max(0.0, when.timestamp() - now)
+
+
+def retry_delay(
+    attempt: int,
+    *,
+    retry_after: Optional[float] = None,
+    base: float = BACKOFF_BASE_S,
+    cap: float = BACKOFF_CAP_S,
+    retry_after_cap: float = RETRY_AFTER_CAP_S,
+    rand: Callable[[], float] = random.random,
+) -> float:
+    """Delay before retry number ``attempt + 1`` (attempt counts from 0).
+
+    With a server hint, wait exactly that (capped at ``retry_after_cap``); otherwise full
+    jitter: a uniform draw in ``[0, min(cap, base * 2**attempt)]``.
+    """
+    if retry_after is not None:
+        return min(max(0.0, retry_after), retry_after_cap)
+    return rand() * min(cap, base * (2 ** attempt))
+
+
+def is_retryable(error: BasetenError) -> bool:
+    """True for errors worth sending the same request again."""
+    if isinstance(error, APIStatusError):
+        return error.status_code in RETRYABLE_STATUS
+    if isinstance(error, APITimeoutError):
+        return bool(getattr(error, "before_send", False))
+    return isinstance(error, APIConnectionError)
+
+
+def _server_message(body: bytes) -> str:
+    """The message in ``{"error": "..."}`` or ``{"error": {"message": ...}}`` bodies."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return body.decode("utf-8", errors="replace").strip()[:500]
+    if isinstance(data, dict):
+        error = data.get("error", data.get("detail", data.get("message")))
+        if isinstance(error, dict):
+            error = error.get("message") or json.dumps(error)
+        if error is not None:
+            return str(error)[:500]
+    return json.dumps(data)[:500]
+
+
+def error_from_response(
+    status_code: int,
+    body: bytes,
+    headers: httpx.Headers,
+    *,
+    url: str = "",
+    not_found_hint: Optional[NotFoundHint] = None,
+) -> APIStatusError:
+    """Translate an error response into the matching :mod:`errors` class."""
+    request_id = headers.get("x-baseten-request-id")
+    reason = httpx.codes.get_reason_phrase(status_code) or "Error"
+    text = f"HTTP {status_code} {reason} from {url}: {_server_message(body) or '(no details)'}"
+    cls = STATUS_ERRORS.get(status_code, ServerError if status_code >= 500 else APIStatusError)
+    if cls is RateLimitError:
+        retry_after = parse_retry_after(headers.get("retry-after"))
+        return RateLimitError(text + " Slow down or retry later.", request_id=request_id, retry_after=retry_after)
+    if cls is NotFoundError:
+        hint, suggestions = not_found_hint() if not_found_hint else ("", ())
+        return NotFoundError(f"{text} {hint}".strip(), request_id=request_id, suggestions=suggestions)
+    return cls(text + _advice(status_code), status_code=status_code, request_id=request_id)
+
+
+def _advice(status_code: int) -> str:
+    return {
+        401: " Check your API key (api_key= or BASETEN_API_KEY).",
+        402: " Check billing on your Baseten account.",
+        403: " Your key may not use this model or deployment.",
+        413: " The request body is too large; send less input.",
+    }.get(status_code, " Baseten or the model failed; try again later." if status_code >= 500 else "")
+
+
+def _error_from_exception(exc: httpx.HTTPError, url: str) -> BasetenError:
+    if isinstance(exc, httpx.TimeoutException):
+        error = APITimeoutError(f"Request to {url} timed out ({type(exc).__name__}); raise timeout= or connect_timeout=.")
+        error.before_send = isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))  # type: ignore[attr-defined]
+        return error
+    return APIConnectionError(f"Could not reach {url}: {type(exc).__name__}: {exc}")
+
+
+def _redact(error: BasetenError, secret: Optional[str]) -> BasetenError:
+    """Belt and braces: strip the key from an error message should a server echo it."""
+    if secret and secret in str(error):
+        error.args = (str(error).replace(secret, "***"),)
+    return error
+
+
+@dataclass
+class _Attempt:
+    """The retry bookkeeping shared by the sync and async loops."""
+
+    max_retries: int
+    rand: Callable[[], float]
+    number: int = 0
+
+    def delay_after(self, error: BasetenError) -> Optional[float]:
+        """Seconds to wait before retrying, or None to give up and raise."""
+        if self.number >= self.max_retries or not is_retryable(error):
+            return None
+        delay = retry_delay(self.number, retry_after=getattr(error, "retry_after", None), rand=self.rand)
+        self.number += 1
+        logger.info("baseten_llm: retry %d/%d in %.2fs after %s", self.number, self.max_retries, delay, type(error).__name__)
+        return delay
+
+
+class _TransportBase:
+    def __init__(self, config: ClientConfig, *, rand: Callable[[], float] = random.random) -> None:
+        self.config = config
+        self._rand = rand
+
+    def _build(self, client: Any, method: str, url: str, json_body: Any) -> httpx.Request:
+        headers = {**self.config.auth_headers(), "User-Agent": USER_AGENT}
+        return client.build_request(method, url, json=json_body, headers=headers)
+
+    def _client_kwargs(self) -> dict:
+        return {"timeout": self.config.httpx_timeout(), "follow_redirects": True}
+
+
+# ----------------------------------------------------------------------------- sync
+class HTTPTransport(_TransportBase):
+    """Synchronous transport; ``client`` may be injected (e.g. with ``httpx.MockTransport``)."""
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        *,
+        client: Optional[httpx.Client] = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        super().__init__(config, rand=rand)
+        self._client = client
+        self._sleep = sleep
+
+    @property
+    def client(self) -> httpx.Client:
+        """The httpx client, created on first use."""
+        if self._client is None:
+            self._client = httpx.Client(**self._client_kwargs())
+        return self._client
+
+    def send(
+        self, method: str, url: str, *, json_body: Any = None, stream: bool = False,
+        not_found_hint: Optional[NotFoundHint] = None,
+    ) -> httpx.Response:
+        """Send with retries; return a 2xx response (open, if ``stream``) or raise."""
+        attempt = _Attempt(self.config.max_retries, self._rand)
+        while True:
+            request = self._build(self.client, method, url, json_body)
+            try:
+                response = self.client.send(request, stream=stream)
+            except httpx.HTTPError as exc:
+                error = _error_from_exception(exc, url)
+            else:
+                if response.status_code < 400:
+                    return response
+                body = response.read()
+                response.close()
+                error = error_from_response(response.status_code, body, response.headers, url=url, not_found_hint=not_found_hint)
+            delay = attempt.delay_after(error)
+            if delay is None:
+                raise _redact(error, self.config.api_key)
+            self._sleep(delay)
+
+    def request_json(self, method: str, url: str, *, json_body: Any = None, not_found_hint: Optional[NotFoundHint] = None) -> Any:
+        """Send and decode a JSON reply (None for an empty body)."""
+        response = self.send(method, url, json_body=json_body, not_found_hint=not_found_hint)
+        return decode_json(response)
+
+    def close(self) -> None:
+        """Close the underlying client."""
+        if self._client is not None:
+            self._client.close()
+
+
+# ----------------------------------------------------------------------------- async
+class AsyncHTTPTransport(_TransportBase):
+    """Asynchronous twin of :class:`HTTPTransport`."""
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        *,
+        client: Optional[httpx.AsyncClient] = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        super().__init__(config, rand=rand)
+        self._client = client
+        self._sleep = sleep
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The httpx async client, created on first use."""
+        if self._client is None:
+            self._client = httpx.AsyncClient(**self._client_kwargs())
+        return self._client
+
+    async def send(
+        self, method: str, url: str, *, json_body: Any = None, stream: bool = False,
+        not_found_hint: Optional[NotFoundHint] = None,
+    ) -> httpx.Response:
+        """Send with retries; return a 2xx response (open, if ``stream``) or raise."""
+        attempt = _Attempt(self.config.max_retries, self._rand)
+        while True:
+            request = self._build(self.client, method, url, json_body)
+            try:
+                response = await self.client.send(request, stream=stream)
+            except httpx.HTTPError as exc:
+                error = _error_from_exception(exc, url)
+            else:
+                if response.status_code < 400:
+                    return response
+                body = await response.aread()
+                await response.aclose()
+                error = error_from_response(response.status_code, body, response.headers, url=url, not_found_hint=not_found_hint)
+            delay = attempt.delay_after(error)
+            if delay is None:
+                raise _redact(error, self.config.api_key)
+            await self._sleep(delay)
+
+    async def request_json(self, method: str, url: str, *, json_body: Any = None, not_found_hint: Optional[NotFoundHint] = None) -> Any:
+        """Send and decode a JSON reply (None for an empty body)."""
+        response = await self.send(method, url, json_body=json_body, not_found_hint=not_found_hint)
+        return decode_json(response)
+
+    async def aclose(self) -> None:
+        """Close the underlying client."""
+        if self._client is not None:
+            await self._client.aclose()
+
+
+def decode_json(response: httpx.Response) -> Any:
+    """The response body as JSON; None when empty; the text when it is not JSON."""
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
+
+
+def stream_error(exc: httpx.HTTPError, partial_text: str) -> BasetenError:
+    """A failure while reading an open stream: never retried, keeps what arrived."""
+    return StreamInterruptedError(
+        f"The stream broke after {len(partial_text)} characters ({type(exc).__name__}); "
+        "the partial answer is in .partial_text. It was not re-sent, to avoid paying twice.",
+        partial_text=partial_text,
+    )

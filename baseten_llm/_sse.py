@@ -1,0 +1,123 @@
+"""Incremental Server-Sent Events decoder: feed bytes, get events. Pure, no I/O.
+
+Follows the WHATWG event-stream rules that matter for OpenAI-style streams: lines end with
+``\\r\\n``, ``\\n`` or ``\\r``; a blank line dispatches the event; ``data`` lines of one event are
+joined with ``\\n``; lines starting with ``:`` are comments; a field without a colon has an
+empty value; one leading space after the colon is dropped. Bytes are split into lines before
+decoding, so a UTF-8 character cut between two network chunks is decoded whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator, List, Optional
+
+__all__ = ["ServerSentEvent", "SSEDecoder", "DONE"]
+
+#: The data of the OpenAI stream terminator event.
+DONE = "[DONE]"
+
+
+@dataclass(frozen=True)
+class ServerSentEvent:
+    """One dispatched event."""
+
+    data: str
+    event: str = "message"
+    id: Optional[str] = None
+    retry: Optional[int] = None
+
+    @property
+    def is_done(self) -> bool:
+        """True for the ``data: [DONE]`` terminator."""
+        return self.data.strip() == DONE
+
+
+class SSEDecoder:
+    """Feed raw bytes with :meth:`feed`; call :meth:`flush` at end of stream."""
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._data: List[str] = []
+        self._event: Optional[str] = None
+        self._id: Optional[str] = None
+        self._retry: Optional[int] = None
+
+    def feed(self, chunk: bytes) -> List[ServerSentEvent]:
+        """Add bytes; return the events completed by them."""
+        self._buffer += chunk
+        events = []
+        for line in self._complete_lines():
+            event = self._process_line(line)
+            if event is not None:
+                events.append(event)
+        return events
+
+    def flush(self) -> List[ServerSentEvent]:
+        """End of stream: treat any unterminated line as complete, dispatch a pending event."""
+        events = []
+        if self._buffer:
+            line, self._buffer = self._buffer, b""
+            for part in _split_lines(line):
+                event = self._process_line(part)
+                if event is not None:
+                    events.append(event)
+        event = self._dispatch()
+        if event is not None:
+            events.append(event)
+        return events
+
+    def _complete_lines(self) -> Iterator[str]:
+        while True:
+            index = _line_end(self._buffer)
+            if index is None:
+                return
+            end, skip = index
+            line = self._buffer[:end]
+            self._buffer = self._buffer[end + skip:]
+            yield line.decode("utf-8", errors="replace")
+
+    def _process_line(self, line: str) -> Optional[ServerSentEvent]:
+        if line == "":
+            return self._dispatch()
+        if line.startswith(":"):
+            return None
+        name, _, value = line.partition(":")
+        if value.startswith(" "):
+            value = value[1:]
+        if name == "data":
+            self._data.append(value)
+        elif name == "event":
+            self._event = value
+        elif name == "id" and "\0" not in value:
+            self._id = value
+        elif name == "retry" and value.isdigit():
+            self._retry = int(value)
+        return None
+
+    def _dispatch(self) -> Optional[ServerSentEvent]:
+        if not self._data and self._event is None:
+            return None
+        event = ServerSentEvent(
+            data="\n".join(self._data), event=self._event or "message", id=self._id, retry=self._retry
+        )
+        self._data, self._event, self._retry = [], None, None
+        return event
+
+
+def _line_end(buffer: bytes) -> Optional[tuple[int, int]]:
+    """(index, terminator length) of the first complete line ending, or None.
+
+    A trailing ``\\r`` is not complete yet: the next chunk may start with ``\\n``.
+    """
+    lf, cr = buffer.find(b"\n"), buffer.find(b"\r")
+    if cr == -1 or (lf != -1 and lf < cr):
+        return None if lf == -1 else (lf, 1)
+    if cr + 1 == len(buffer):
+        return None
+    return cr, 2 if buffer[cr + 1] == 0x0A else 1
+
+
+def _split_lines(raw: bytes) -> List[str]:
+    text = raw.decode("utf-8", errors="replace")
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")

@@ -1,0 +1,289 @@
+"""OpenAI-style chat completions: payload building and response/chunk parsing. Pure, no I/O.
+
+Shared by the sync and async paths of :class:`baseten_llm.Baseten` (Model APIs and dedicated
+``/sync/v1`` routes, and ``/predict`` models that answer in the OpenAI shape).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
+
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    CompletionResponse,
+    ImageBlock,
+    MessageRole,
+    TextBlock,
+    ToolCallBlock,
+)
+
+__all__ = [
+    "message_to_dict",
+    "messages_to_dicts",
+    "build_chat_payload",
+    "generation_params",
+    "usage_from_json",
+    "ChatResult",
+    "parse_chat_response",
+    "ChatStreamState",
+    "chat_response",
+    "completion_from_chat",
+]
+
+_ROLE_NAMES = {
+    MessageRole.SYSTEM: "system",
+    MessageRole.DEVELOPER: "system",
+    MessageRole.USER: "user",
+    MessageRole.ASSISTANT: "assistant",
+    MessageRole.MODEL: "assistant",
+    MessageRole.CHATBOT: "assistant",
+    MessageRole.TOOL: "tool",
+    MessageRole.FUNCTION: "tool",
+}
+
+
+# ----------------------------------------------------------------------------- requests
+def _content_parts(message: ChatMessage) -> Any:
+    """A plain string for text-only messages, else OpenAI content parts (text and images)."""
+    texts = [b for b in message.blocks if isinstance(b, TextBlock)]
+    images = [b for b in message.blocks if isinstance(b, ImageBlock)]
+    if not images:
+        return "\n".join(b.text for b in texts) if texts else None
+    parts: List[Dict[str, Any]] = []
+    for block in message.blocks:
+        if isinstance(block, TextBlock):
+            parts.append({"type": "text", "text": block.text})
+        elif isinstance(block, ImageBlock):
+            url = str(block.url) if block.url else block.inline_url()
+            image: Dict[str, Any] = {"url": url}
+            if block.detail:
+                image["detail"] = block.detail
+            parts.append({"type": "image_url", "image_url": image})
+    return parts
+
+
+def _tool_calls_of(message: ChatMessage) -> List[Dict[str, Any]]:
+    """OpenAI-shape tool calls from ``additional_kwargs`` or ``ToolCallBlock`` blocks."""
+    calls = [dict(c) for c in message.additional_kwargs.get("tool_calls") or []]
+    for block in message.blocks:
+        if isinstance(block, ToolCallBlock) and not any(c.get("id") == block.tool_call_id for c in calls):
+            arguments = block.tool_kwargs if isinstance(block.tool_kwargs, str) else json.dumps(block.tool_kwargs)
+            calls.append({"id": block.tool_call_id or "", "type": "function",
+                          "function": {"name": block.tool_name, "arguments": arguments}})
+    return [_plain_tool_call(c) for c in calls]
+
+
+def _plain_tool_call(call: Mapping[str, Any]) -> Dict[str, Any]:
+    function = call.get("function") or {}
+    if hasattr(function, "model_dump"):
+        function = function.model_dump()
+    arguments = function.get("arguments", "")
+    if not isinstance(arguments, str):
+        arguments = json.dumps(arguments)
+    return {"id": call.get("id", ""), "type": "function",
+            "function": {"name": function.get("name", ""), "arguments": arguments}}
+
+
+def message_to_dict(message: ChatMessage) -> Dict[str, Any]:
+    """One LlamaIndex message as an OpenAI chat message dict (reasoning is not sent back)."""
+    role = _ROLE_NAMES.get(message.role, str(message.role.value))
+    result: Dict[str, Any] = {"role": role, "content": _content_parts(message)}
+    if role == "tool":
+        result["tool_call_id"] = message.additional_kwargs.get("tool_call_id", "")
+        result["content"] = result["content"] or ""
+    if role == "assistant":
+        calls = _tool_calls_of(message)
+        if calls:
+            result["tool_calls"] = calls
+    if result["content"] is None and role != "assistant":
+        result["content"] = ""
+    if message.additional_kwargs.get("name"):
+        result["name"] = message.additional_kwargs["name"]
+    return result
+
+
+def messages_to_dicts(messages: Sequence[ChatMessage]) -> List[Dict[str, Any]]:
+    """Convert a conversation."""
+    return [message_to_dict(m) for m in messages]
+
+
+def generation_params(
+    *,
+    temperature: Optional[float],
+    max_tokens: Optional[int],
+    additional_kwargs: Mapping[str, Any],
+    call_kwargs: Mapping[str, Any],
+) -> Dict[str, Any]:
+    """Sampling parameters: constructor values < ``additional_kwargs`` < per-call kwargs."""
+    params: Dict[str, Any] = {}
+    if temperature is not None:
+        params["temperature"] = temperature
+    if max_tokens is not None:
+        params["max_tokens"] = max_tokens
+    params.update(additional_kwargs)
+    params.update({k: v for k, v in call_kwargs.items() if not k.startswith("_")})
+    return {k: v for k, v in params.items() if v is not None}
+
+
+def build_chat_payload(
+    model: str, messages: Sequence[ChatMessage], *, stream: bool, params: Mapping[str, Any]
+) -> Dict[str, Any]:
+    """The JSON body of ``POST .../chat/completions``; streams ask for usage in the last chunk."""
+    payload: Dict[str, Any] = {"model": model, "messages": messages_to_dicts(messages), **params, "stream": stream}
+    if stream:
+        options = dict(payload.get("stream_options") or {})
+        options.setdefault("include_usage", True)
+        payload["stream_options"] = options
+    else:
+        payload.pop("stream_options", None)
+    return payload
+
+
+# ----------------------------------------------------------------------------- responses
+def usage_from_json(usage: Optional[Mapping[str, Any]]) -> Optional[Dict[str, int]]:
+    """The four usage numbers the contract promises, from an OpenAI ``usage`` object."""
+    if not usage:
+        return None
+    details = usage.get("completion_tokens_details") or {}
+    prompt = int(usage.get("prompt_tokens") or 0)
+    completion = int(usage.get("completion_tokens") or 0)
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": int(usage.get("total_tokens") or prompt + completion),
+        "reasoning_tokens": int(details.get("reasoning_tokens") or 0),
+    }
+
+
+@dataclass
+class ChatResult:
+    """What a chat completion said, before it becomes LlamaIndex objects."""
+
+    content: str = ""
+    reasoning: str = ""
+    tool_calls: List[Dict[str, Any]] = field(default_factory=list)
+    finish_reason: Optional[str] = None
+    usage: Optional[Dict[str, int]] = None
+
+
+def parse_chat_response(data: Mapping[str, Any]) -> ChatResult:
+    """Parse a non-streamed ``chat.completion`` object."""
+    choices = data.get("choices") or [{}]
+    message = choices[0].get("message") or {}
+    return ChatResult(
+        content=message.get("content") or "",
+        reasoning=message.get("reasoning_content") or message.get("reasoning") or "",
+        tool_calls=[_plain_tool_call(c) for c in message.get("tool_calls") or []],
+        finish_reason=choices[0].get("finish_reason"),
+        usage=usage_from_json(data.get("usage")),
+    )
+
+
+@dataclass
+class ChunkDelta:
+    """The increments one stream chunk brought."""
+
+    content: str = ""
+    reasoning: str = ""
+    tool_calls_changed: bool = False
+
+    @property
+    def empty(self) -> bool:
+        """True when the chunk brought nothing to show."""
+        return not (self.content or self.reasoning or self.tool_calls_changed)
+
+
+class ChatStreamState:
+    """Accumulates ``chat.completion.chunk`` objects; tool calls are assembled by index."""
+
+    def __init__(self) -> None:
+        self.result = ChatResult()
+        self._calls: Dict[int, Dict[str, Any]] = {}
+        self.done = False
+
+    def feed(self, chunk: Mapping[str, Any]) -> ChunkDelta:
+        """Apply one chunk; return what it added."""
+        usage = usage_from_json(chunk.get("usage"))
+        if usage:
+            self.result.usage = usage
+        delta = ChunkDelta()
+        for choice in chunk.get("choices") or []:
+            piece = choice.get("delta") or {}
+            delta.content += piece.get("content") or ""
+            delta.reasoning += piece.get("reasoning_content") or piece.get("reasoning") or ""
+            for call in piece.get("tool_calls") or []:
+                self._merge_tool_call(call)
+                delta.tool_calls_changed = True
+            if choice.get("finish_reason"):
+                self.result.finish_reason = choice["finish_reason"]
+        self.result.content += delta.content
+        self.result.reasoning += delta.reasoning
+        return delta
+
+    def _merge_tool_call(self, call: Mapping[str, Any]) -> None:
+        index = call.get("index", len(self._calls))
+        entry = self._calls.setdefault(index, {"id": "", "type": "function", "function": {"name": "", "arguments": ""}})
+        if call.get("id"):
+            entry["id"] = call["id"]
+        function = call.get("function") or {}
+        if function.get("name"):
+            entry["function"]["name"] += function["name"]
+        arguments = function.get("arguments")
+        if arguments:
+            entry["function"]["arguments"] += arguments if isinstance(arguments, str) else json.dumps(arguments)
+        self.result.tool_calls = [self._calls[i] for i in sorted(self._calls)]
+
+    @property
+    def complete(self) -> bool:
+        """True once the server said it finished ([DONE] or a finish reason)."""
+        return self.done or self.result.finish_reason is not None
+
+
+# ----------------------------------------------------------------------------- LlamaIndex objects
+def chat_response(
+    result: ChatResult,
+    *,
+    raw: Any = None,
+    delta: Optional[str] = None,
+    reasoning_delta: Optional[str] = None,
+    final: bool = True,
+) -> ChatResponse:
+    """A ``ChatResponse``: answer in ``message.content``, reasoning and tool calls beside it."""
+    message_kwargs: Dict[str, Any] = {}
+    if result.reasoning:
+        message_kwargs["reasoning_content"] = result.reasoning
+    if result.tool_calls:
+        message_kwargs["tool_calls"] = [dict(c, function=dict(c["function"])) for c in result.tool_calls]
+    extra: Dict[str, Any] = {}
+    if reasoning_delta is not None:
+        extra["reasoning_delta"] = reasoning_delta
+    if final:
+        extra["usage"] = result.usage
+        extra["finish_reason"] = result.finish_reason
+    message = ChatMessage(role=MessageRole.ASSISTANT, content=result.content, additional_kwargs=message_kwargs)
+    return ChatResponse(message=message, raw=raw, delta=delta, additional_kwargs=extra)
+
+
+def completion_from_chat(response: ChatResponse) -> CompletionResponse:
+    """A ``CompletionResponse`` with the same text, delta and extras (reasoning, usage, ...)."""
+    extra = {**response.message.additional_kwargs, **response.additional_kwargs}
+    return CompletionResponse(
+        text=response.message.content or "", delta=response.delta, raw=response.raw, additional_kwargs=extra
+    )
+
+
+def decode_chunk(data: str) -> Optional[Dict[str, Any]]:
+    """One SSE ``data`` payload as JSON, or None when it is not a JSON object."""
+    try:
+        value = json.loads(data)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def iter_nonempty(values: Iterable[Any]) -> Iterable[Any]:
+    """Skip falsy values (helper for stream loops)."""
+    return (v for v in values if v)

@@ -1,0 +1,113 @@
+"""Client settings resolved in one documented order: argument > environment > default.
+
+=========================  ==========================  ===========================================
+Setting                    Environment variable        Default
+=========================  ==========================  ===========================================
+``api_key``                ``BASETEN_API_KEY``         none: :class:`MissingAPIKeyError` at the
+                                                       first request (never at construction)
+``model_apis_url``         ``BASETEN_MODEL_APIS_URL``  ``https://inference.baseten.co/v1``
+``deployment_url``         ``BASETEN_DEPLOYMENT_URL``  ``https://model-{model_id}.api.baseten.co``
+=========================  ==========================  ===========================================
+
+The key is sent as ``Authorization: Bearer <key>`` and is never part of a ``repr``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Mapping, Optional
+
+import httpx
+
+from .errors import ConfigurationError, MissingAPIKeyError
+
+__all__ = [
+    "ClientConfig",
+    "DEFAULT_MODEL_APIS_URL",
+    "DEFAULT_DEPLOYMENT_URL",
+    "DEFAULT_TIMEOUT_S",
+    "DEFAULT_CONNECT_TIMEOUT_S",
+    "DEFAULT_MAX_RETRIES",
+    "ENV_API_KEY",
+]
+
+ENV_API_KEY = "BASETEN_API_KEY"
+ENV_MODEL_APIS_URL = "BASETEN_MODEL_APIS_URL"
+ENV_DEPLOYMENT_URL = "BASETEN_DEPLOYMENT_URL"
+DEFAULT_MODEL_APIS_URL = "https://inference.baseten.co/v1"
+DEFAULT_DEPLOYMENT_URL = "https://model-{model_id}.api.baseten.co"
+DEFAULT_TIMEOUT_S = 600.0
+DEFAULT_CONNECT_TIMEOUT_S = 10.0
+DEFAULT_MAX_RETRIES = 3
+
+
+def _resolve(argument: Optional[str], env_name: str, default: Optional[str], env: Mapping[str, str]) -> Optional[str]:
+    """Argument if given, else the environment variable if non-empty, else the default."""
+    if argument:
+        return argument
+    return env.get(env_name) or default
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Everything the HTTP layer needs; build it with :meth:`resolve`."""
+
+    api_key: Optional[str] = field(default=None, repr=False)
+    model_apis_url: str = DEFAULT_MODEL_APIS_URL
+    deployment_url: str = DEFAULT_DEPLOYMENT_URL
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S
+    max_retries: int = DEFAULT_MAX_RETRIES
+
+    @classmethod
+    def resolve(
+        cls,
+        *,
+        api_key: Optional[str] = None,
+        model_apis_url: Optional[str] = None,
+        deployment_url: Optional[str] = None,
+        timeout_s: Optional[float] = None,
+        connect_timeout_s: Optional[float] = None,
+        max_retries: Optional[int] = None,
+        env: Optional[Mapping[str, str]] = None,
+    ) -> "ClientConfig":
+        """Resolve each setting: argument > environment > default. Does no I/O."""
+        env = os.environ if env is None else env
+        template = _resolve(deployment_url, ENV_DEPLOYMENT_URL, DEFAULT_DEPLOYMENT_URL, env)
+        if "{model_id}" not in template:
+            raise ConfigurationError(
+                f"deployment_url must be a template containing '{{model_id}}', got {template!r}; "
+                f"for example {DEFAULT_DEPLOYMENT_URL!r}."
+            )
+        if max_retries is not None and max_retries < 0:
+            raise ConfigurationError("max_retries must be 0 or more.")
+        return cls(
+            api_key=_resolve(api_key, ENV_API_KEY, None, env),
+            model_apis_url=_resolve(model_apis_url, ENV_MODEL_APIS_URL, DEFAULT_MODEL_APIS_URL, env).rstrip("/"),
+            deployment_url=template.rstrip("/"),
+            timeout_s=DEFAULT_TIMEOUT_S if timeout_s is None else float(timeout_s),
+            connect_timeout_s=DEFAULT_CONNECT_TIMEOUT_S if connect_timeout_s is None else float(connect_timeout_s),
+            max_retries=DEFAULT_MAX_RETRIES if max_retries is None else int(max_retries),
+        )
+
+    def require_api_key(self) -> str:
+        """The key, or :class:`MissingAPIKeyError` saying how to provide one."""
+        if not self.api_key:
+            raise MissingAPIKeyError(
+                f"No Baseten API key. Pass api_key=... or set the {ENV_API_KEY} environment "
+                "variable (create a key at https://app.baseten.co/settings/api_keys)."
+            )
+        return self.api_key
+
+    def auth_headers(self) -> dict[str, str]:
+        """The Authorization header; raises :class:`MissingAPIKeyError` without a key."""
+        return {"Authorization": f"Bearer {self.require_api_key()}"}
+
+    def model_base_url(self, model_id: str) -> str:
+        """The dedicated deployment's host URL for ``model_id``."""
+        return self.deployment_url.replace("{model_id}", model_id)
+
+    def httpx_timeout(self) -> httpx.Timeout:
+        """Connect and read timeouts as an ``httpx.Timeout``."""
+        return httpx.Timeout(self.timeout_s, connect=self.connect_timeout_s)
