@@ -1,0 +1,23 @@
+"""Baseten Chat: the Streamlit entry point.
+
+``streamlit run app.py`` serves two things on one port:
+
+* the UI (this same file, run by Streamlit for each session: navigation + shared sidebar);
+* ``POST /hooks/baseten``, the receiver for Baseten's async-inference webhooks, as a Starlette
+  route of :class:`streamlit.App`.
+
+Streamlit finds the module-level ``app`` and serves it with uvicorn; when it then runs this
+file as the page script there is a script context, and the UI is drawn.
+"""
+
+import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from chatapp.services.webhook_receiver import webhook_routes
+
+app = st.App("app.py", routes=webhook_routes())
+
+if get_script_run_ctx(suppress_warning=True) is not None:
+    from chatapp.ui.shell import run
+
+    run()

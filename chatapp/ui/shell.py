@@ -1,0 +1,43 @@
+"""The frame every page is drawn in: navigation, the shared sidebar, the target banner."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from chatapp import state
+
+PAGES = (
+    ("pages/chat.py", "Chat", ":material/chat:"),
+    ("pages/documents.py", "Documents", ":material/description:"),
+    ("pages/jobs.py", "Jobs", ":material/schedule:"),
+    ("pages/compare.py", "Compare", ":material/compare_arrows:"),
+)
+
+
+def run() -> None:
+    """Draw the sidebar, then the selected page."""
+    st.set_page_config(page_title="Baseten Chat", page_icon="💬", layout="wide")
+    pages = [st.Page(path, title=title, icon=icon) for path, title, icon in PAGES]
+    page = st.navigation(pages)
+    with st.sidebar:
+        st.markdown("### 💬 Baseten Chat")
+        from chatapp.ui.sidebar import render_connection
+
+        render_connection()
+        st.divider()
+        from chatapp.ui.chat_sidebar import render_chat_sidebar
+
+        render_chat_sidebar()
+    _banner()
+    page.run()
+
+
+def _banner() -> None:
+    """The current target on every page, and a loud note while replies are synthetic."""
+    if state.demo_active():
+        st.warning(
+            "**Offline demo**: replies are synthetic, produced by the bundled Baseten emulator. "
+            "Set an API key in the sidebar to talk to real models.",
+            icon="🧪",
+        )
+    st.caption(f"🎯 {state.target().label}")

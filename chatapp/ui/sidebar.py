@@ -1,0 +1,255 @@
+"""The connection part of the sidebar, shared by every page.
+
+It chooses where requests go (Model APIs or a dedicated deployment), which key they carry and
+with which generation settings. Every choice is written to :mod:`chatapp.state` on each run,
+so the next message on any page uses it without a restart.
+
+Widget keys (tests address them): ``sb_api_key``, ``sb_demo_start``, ``sb_demo_stop``,
+``sb_kind``, ``sb_model_api``, ``sb_model_id``, ``sb_scope``, ``sb_environment``,
+``sb_deployment_id``, ``sb_api_style``, ``sb_wake``, ``sb_test_connection``,
+``sb_temperature_default``, ``sb_temperature``, ``sb_max_tokens``, ``sb_reasoning_effort``,
+``sb_thinking``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from chatapp import state
+from chatapp.services.catalog import CatalogRow, load_catalog
+from chatapp.targets import GenerationSettings, Target
+
+KIND_LABELS = {"model_apis": "Model APIs", "dedicated": "Dedicated deployment"}
+SCOPE_LABELS = {
+    "production": "Production",
+    "development": "Development",
+    "environment": "Named environment",
+    "deployment": "Specific deployment",
+}
+STYLE_LABELS = {"openai": "OpenAI-compatible (/sync/v1)", "predict": "Custom Truss (/predict)"}
+REASONING_EFFORTS = ["", "low", "medium", "high"]
+KEY_SOURCE_TEXT = {
+    "secrets": "API key loaded from `.streamlit/secrets.toml` (`BASETEN_API_KEY`).",
+    "environment": "API key loaded from the `BASETEN_API_KEY` environment variable.",
+}
+
+
+def render_connection() -> None:
+    """Draw the connection, target and generation sections and store the choices."""
+    _api_key_section()
+    st.divider()
+    target = _target_section()
+    state.set_target(target)
+    _actions_section(target)
+    with st.expander("Generation settings", expanded=False):
+        state.set_generation(_generation_section())
+
+
+# --- API key and offline demo ----------------------------------------------------------
+
+
+def _api_key_section() -> None:
+    if state.demo_active():
+        st.info("**Offline demo.** Replies come from the bundled Baseten emulator, not a model.")
+        if st.button("Leave the offline demo", key="sb_demo_stop", width="stretch"):
+            state.set_demo_active(False)
+            st.rerun()
+        return
+    base_key, source = state.config().api_key, state.config().api_key_source
+    if base_key and source in KEY_SOURCE_TEXT:
+        st.caption("🔑 " + KEY_SOURCE_TEXT[source])
+        return
+    typed = st.text_input(
+        "Baseten API key",
+        type="password",
+        key="sb_api_key",
+        placeholder="Paste your API key",
+        help="Kept in this browser session only: never stored, logged or shown.",
+    )
+    state.set_sidebar_api_key(typed)
+    if not typed:
+        st.caption(
+            "No API key yet. Create one in Baseten under **Settings → API keys**, then paste "
+            "it here or set `BASETEN_API_KEY` (environment or `.streamlit/secrets.toml`)."
+        )
+        if st.button("Try the offline demo", key="sb_demo_start", width="stretch"):
+            state.set_demo_active(True)
+            st.rerun()
+
+
+# --- target ------------------------------------------------------------------------------
+
+
+def _target_section() -> Target:
+    current = state.target()
+    kind = st.radio(
+        "Model source",
+        options=list(KIND_LABELS),
+        format_func=KIND_LABELS.__getitem__,
+        index=list(KIND_LABELS).index(current.kind),
+        horizontal=True,
+        key="sb_kind",
+    )
+    if kind == "model_apis":
+        return Target(kind="model_apis", model=_model_api_picker(current))
+    return _dedicated_inputs(current)
+
+
+def _model_api_picker(current: Target) -> str:
+    cfg = state.config()
+    catalog = load_catalog(cfg.model_apis_url, state.api_key())
+    rows: dict[str, CatalogRow] = {row.id: row for row in catalog.rows}
+    default = current.model if current.model in rows else next(iter(rows))
+    choice = st.selectbox(
+        "Model",
+        options=list(rows),
+        index=list(rows).index(default),
+        format_func=lambda slug: rows[slug].label,
+        key="sb_model_api",
+    )
+    if catalog.note:
+        st.caption(catalog.note)
+    return str(choice)
+
+
+def _dedicated_inputs(current: Target) -> Target:
+    model_id = st.text_input(
+        "Model id",
+        value=current.model if current.is_dedicated else "",
+        placeholder="abcd1234",
+        key="sb_model_id",
+        help="The 8-character id on the model's page in Baseten.",
+    ).strip()
+    problem = _model_id_problem(model_id)
+    if problem:
+        st.warning(problem)
+    scope = st.selectbox(
+        "Target",
+        options=list(SCOPE_LABELS),
+        format_func=SCOPE_LABELS.__getitem__,
+        index=list(SCOPE_LABELS).index(current.scope),
+        key="sb_scope",
+    )
+    environment, deployment_id = current.environment, current.deployment_id
+    if scope == "environment":
+        environment = st.text_input("Environment", value=environment, key="sb_environment")
+    elif scope == "deployment":
+        deployment_id = st.text_input(
+            "Deployment id", value=deployment_id, key="sb_deployment_id"
+        ).strip()
+    api_style = st.radio(
+        "API style",
+        options=list(STYLE_LABELS),
+        format_func=STYLE_LABELS.__getitem__,
+        index=list(STYLE_LABELS).index(current.api_style),
+        key="sb_api_style",
+    )
+    return Target(
+        kind="dedicated",
+        model=model_id,
+        scope=scope,
+        environment=environment.strip() or "production",
+        deployment_id=deployment_id,
+        api_style=api_style,
+    )
+
+
+def _model_id_problem(model_id: str) -> str | None:
+    """The library's own model-id rule, run without sending anything."""
+    if not model_id:
+        return "Enter the deployment's model id (8 characters, e.g. `abcd1234`)."
+    from baseten_llm.errors import InvalidModelIdError
+
+    try:
+        state.llm(Target(kind="dedicated", model=model_id))
+    except InvalidModelIdError as exc:
+        return str(exc)
+    return None
+
+
+# --- actions -------------------------------------------------------------------------------
+
+
+def _actions_section(target: Target) -> None:
+    st.caption(f"Current target: **{target.label}**")
+    columns = st.columns(2 if target.is_dedicated else 1)
+    if columns[0].button("Test connection", key="sb_test_connection", width="stretch"):
+        _test_connection(target)
+    if target.is_dedicated and columns[1].button("Wake", key="sb_wake", width="stretch"):
+        _wake(target)
+
+
+def _test_connection(target: Target) -> None:
+    from baseten_llm.errors import BasetenError
+
+    started = time.perf_counter()
+    try:
+        state.llm(target, max_tokens=1).complete("ping", max_tokens=1)
+    except BasetenError as exc:
+        st.error(f"Connection failed: {exc}")
+        return
+    st.success(f"Connected to {target.label} in {(time.perf_counter() - started) * 1000:.0f} ms.")
+
+
+def _wake(target: Target) -> None:
+    from baseten_llm.errors import BasetenError
+
+    try:
+        state.llm(target).wake()
+    except BasetenError as exc:
+        st.error(f"Wake failed: {exc}")
+        return
+    st.success("Wake request accepted: the deployment is scaling up.")
+
+
+# --- generation settings ---------------------------------------------------------------------
+
+
+def _generation_section() -> GenerationSettings:
+    current = state.generation()
+    use_default = st.checkbox(
+        "Model's default temperature",
+        value=current.temperature is None,
+        key="sb_temperature_default",
+        help="A persona's own temperature applies when this is on.",
+    )
+    temperature = None
+    if not use_default:
+        temperature = st.slider(
+            "Temperature",
+            0.0,
+            2.0,
+            value=current.temperature if current.temperature is not None else 0.7,
+            step=0.05,
+            key="sb_temperature",
+        )
+    max_tokens = st.number_input(
+        "Max tokens",
+        min_value=1,
+        max_value=262_144,
+        value=current.max_tokens or 1024,
+        step=64,
+        key="sb_max_tokens",
+    )
+    effort = st.selectbox(
+        "Reasoning effort",
+        options=REASONING_EFFORTS,
+        index=REASONING_EFFORTS.index(current.reasoning_effort or ""),
+        format_func=lambda v: v or "Model's default",
+        key="sb_reasoning_effort",
+        help="For reasoning models that accept it (e.g. gpt-oss-120b, DeepSeek V4 Pro).",
+    )
+    thinking = st.checkbox(
+        "Enable thinking (Kimi, GLM)",
+        value=bool(current.enable_thinking),
+        key="sb_thinking",
+        help="Sends chat_template_args.enable_thinking for models where thinking is opt-in.",
+    )
+    return GenerationSettings(
+        temperature=temperature,
+        max_tokens=int(max_tokens),
+        reasoning_effort=effort or None,
+        enable_thinking=True if thinking else None,
+    )

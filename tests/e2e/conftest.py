@@ -1,0 +1,224 @@
+"""End-to-end harness: the real app in a real headless Chromium, against the Baseten emulator.
+
+Fixtures
+--------
+``e2e_emulator`` (session)
+    An in-process :class:`baseten_llm.emulator.EmulatorServer` on 127.0.0.1 whose webhook
+    secret is :data:`WEBHOOK_SECRET`. It is reset before every test (log, faults, config,
+    jobs), and keeps that secret.
+``app_server`` (session)
+    ``streamlit run app.py`` as a subprocess on a free port, pointed at the emulator
+    (``BASETEN_API_KEY``, ``BASETEN_MODEL_APIS_URL``, ``BASETEN_DEPLOYMENT_URL``), with a
+    temporary data directory, ``BASETEN_WEBHOOK_SECRETS`` = :data:`WEBHOOK_SECRET` and
+    ``BASETEN_CHAT_PUBLIC_URL`` = its own ``http://127.0.0.1:PORT``. ``.url``, ``.data_dir``,
+    ``.log_path``; ``.restart()`` stops and starts the server on the same port and data dir.
+``page`` (function)
+    A fresh browser context and page already on the app with the first run finished. On
+    teardown a full-page screenshot is saved as ``artifacts/<test name>.png``.
+``artifacts_dir``
+    ``tests/e2e/artifacts`` (git-ignored): screenshots for a person to look at.
+
+Helpers: :func:`wait_for_app_idle` (the script has finished its run),
+:func:`goto_page` (open a page of the navigation by its title),
+:func:`sidebar` (the sidebar locator).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+
+from baseten_llm.emulator import EmulatorConfig, EmulatorServer
+
+pytestmark = pytest.mark.e2e
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+WEBHOOK_SECRET = "whsec_E2eTestSecretAbCdEfGhIjKlMnOpQrStUvWxYz0123"
+CHROMIUM = os.environ.get("BASETEN_CHAT_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+STARTUP_TIMEOUT_S = 90.0
+RUN_TIMEOUT_MS = 30_000
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def _e2e_emulator_server() -> Iterator[EmulatorServer]:
+    server = EmulatorServer.start(EmulatorConfig(webhook_secrets=[WEBHOOK_SECRET]), port=0)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture()
+def e2e_emulator(_e2e_emulator_server: EmulatorServer) -> EmulatorServer:
+    """The emulator, reset before the test, with the app's webhook secret."""
+    _e2e_emulator_server.reset()
+    _e2e_emulator_server.configure(webhook_secrets=[WEBHOOK_SECRET])
+    return _e2e_emulator_server
+
+
+@dataclass
+class AppServer:
+    """``streamlit run app.py`` in a subprocess, restartable on the same port and data."""
+
+    port: int
+    data_dir: Path
+    log_path: Path
+    env: dict[str, str]
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        command = [
+            sys.executable, "-m", "streamlit", "run", "app.py",
+            "--server.port", str(self.port),
+            "--server.address", "127.0.0.1",
+            "--server.headless", "true",
+            "--browser.gatherUsageStats", "false",
+            "--server.fileWatcherType", "none",
+        ]
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            command, cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+        )
+        self._wait_healthy()
+
+    def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"streamlit exited early; see {self.log_path}")
+            try:
+                if httpx.get(f"{self.url}/_stcore/health", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.25)
+        raise RuntimeError(f"streamlit did not become healthy; see {self.log_path}")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+@pytest.fixture(scope="session")
+def app_server(
+    _e2e_emulator_server: EmulatorServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AppServer]:
+    emu = _e2e_emulator_server
+    root = tmp_path_factory.mktemp("app")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BASETEN_", "STREAMLIT_"))}
+    env.update(
+        BASETEN_API_KEY=emu.api_key,
+        BASETEN_MODEL_APIS_URL=emu.model_apis_url,
+        BASETEN_DEPLOYMENT_URL=emu.deployment_url,
+        BASETEN_CHAT_DATA_DIR=str(root / "data"),
+        BASETEN_WEBHOOK_SECRETS=WEBHOOK_SECRET,
+        BASETEN_CHAT_PUBLIC_URL=f"http://127.0.0.1:{port}",
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        PYTHONUNBUFFERED="1",
+    )
+    server = AppServer(port=port, data_dir=root / "data", log_path=root / "streamlit.log", env=env)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@pytest.fixture()
+def page(
+    browser: Browser,
+    app_server: AppServer,
+    e2e_emulator: EmulatorServer,
+    artifacts_dir: Path,
+    request: pytest.FixtureRequest,
+) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(RUN_TIMEOUT_MS)
+    tab = context.new_page()
+    tab.goto(app_server.url)
+    wait_for_app_idle(tab)
+    try:
+        yield tab
+    finally:
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+        try:
+            tab.screenshot(path=str(artifacts_dir / f"{name}.png"), full_page=True)
+        finally:
+            context.close()
+
+
+def wait_for_app_idle(page: Page, timeout_ms: int = RUN_TIMEOUT_MS) -> None:
+    """Wait until the app is connected and its script has finished running."""
+    app = page.locator('[data-testid="stApp"]')
+    expect(app).to_have_attribute("data-test-connection-state", "CONNECTED", timeout=timeout_ms)
+    expect(app).to_have_attribute("data-test-script-state", "notRunning", timeout=timeout_ms)
+
+
+def sidebar(page: Page) -> Locator:
+    return page.locator('[data-testid="stSidebar"]')
+
+
+def goto_page(page: Page, title: str) -> None:
+    """Open a page of the navigation by its title, and wait for its run to finish."""
+    sidebar(page).locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True).click()
+    wait_for_app_idle(page)
