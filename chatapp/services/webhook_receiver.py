@@ -1,0 +1,234 @@
+"""The receiver for Baseten's async-result webhooks: ``POST /hooks/baseten``, a Starlette route.
+
+``app.py`` mounts :func:`webhook_routes` on ``st.App``, so the UI and the receiver share one
+port. Baseten keeps no copy of a result, so the receiver:
+
+1. refuses bodies over :data:`MAX_BODY_BYTES` (413), judged by ``Content-Length`` and by the
+   bytes actually read;
+2. verifies ``X-BASETEN-SIGNATURE`` against every configured secret (rotation) and the body's
+   ``time`` against :data:`TOLERANCE_S` (401); with no secret it refuses everything unless
+   ``allow_unsigned_webhooks`` is on (development only);
+3. refuses a body that is not Baseten's JSON (400);
+4. commits the result (``INSERT ... ON CONFLICT DO NOTHING`` on ``request_id``) and only then
+   answers 200, so a crash after the answer loses nothing and a second delivery changes nothing.
+
+A refused request stores nothing and logs one line: the status, the reason and the
+``X-BASETEN-REQUEST-ID`` header, never a secret or the body. On SQLite the receiver's own
+connections use ``synchronous=FULL`` so a commit survives power loss, not just a crash.
+
+Config and engine are built without Streamlit (secrets file + environment), lazily on the
+first request; :func:`make_webhook_app` builds a standalone app with injected ones for tests.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, event
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from baseten_llm import errors
+from baseten_llm.webhooks import SIGNATURE_HEADER, verify_webhook
+from chatapp.settings import WEBHOOK_PATH, AppConfig
+from chatapp.storage import jobs as store
+from chatapp.storage.db import init_db, make_engine, session_scope
+
+logger = logging.getLogger("chatapp.webhooks")
+
+MAX_BODY_BYTES = 10 * 1024 * 1024
+TOLERANCE_S = 300.0
+_SAFE_ID = re.compile(r"[^A-Za-z0-9_-]")
+
+
+class Rejected(Exception):
+    """A delivery that is refused with ``status`` and a short public ``reason``."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A verified (or, in development, an accepted unsigned) delivery, ready to store."""
+
+    request_id: str
+    model_id: str | None
+    deployment_id: str | None
+    sent_time: str | None
+    data: Any
+    errors: Any
+    signed: bool
+
+
+class WebhookReceiver:
+    """Verifies and stores deliveries; :meth:`handle` is the route's endpoint."""
+
+    def __init__(self, config: AppConfig, engine: Engine, *, tolerance_s: float = TOLERANCE_S,
+                 max_body_bytes: int = MAX_BODY_BYTES, clock: Callable[[], Any] | None = None):
+        self.config = config
+        self.engine = engine
+        self.tolerance_s = tolerance_s
+        self.max_body_bytes = max_body_bytes
+        self._clock = clock
+
+    async def handle(self, request: Request) -> JSONResponse:
+        """Answer one delivery: 200 once stored (or already stored), 4xx when refused."""
+        header_id = _SAFE_ID.sub("", request.headers.get("x-baseten-request-id", ""))[:64]
+        try:
+            body = await self._read_body(request)
+            delivery = self.verify(body, request.headers.get(SIGNATURE_HEADER))
+            stored = await run_in_threadpool(self.store, delivery, body)
+        except Rejected as exc:
+            logger.warning("webhook refused: %s %s (request id header %r)",
+                           exc.status, exc.reason, header_id)
+            return JSONResponse({"error": exc.reason}, status_code=exc.status)
+        logger.info("webhook %s for request %s", "stored" if stored else "duplicate ignored",
+                    delivery.request_id)
+        return JSONResponse({"request_id": delivery.request_id, "stored": stored})
+
+    async def _read_body(self, request: Request) -> bytes:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body_bytes:
+            raise Rejected(413, f"body over {self.max_body_bytes} bytes")
+        chunks, size = [], 0
+        try:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > self.max_body_bytes:
+                    raise Rejected(413, f"body over {self.max_body_bytes} bytes")
+                chunks.append(chunk)
+        except ClientDisconnect:
+            raise Rejected(400, "client disconnected before sending the whole body") from None
+        return b"".join(chunks)
+
+    def verify(self, body: bytes, signature_header: str | None) -> Delivery:
+        """Check signature, time and shape; raise :class:`Rejected` for anything else."""
+        secrets = self.config.webhook_secrets
+        if not secrets:
+            if not self.config.allow_unsigned_webhooks:
+                raise Rejected(401, "no webhook secret configured; set BASETEN_WEBHOOK_SECRETS")
+            return _unsigned_delivery(body)
+        try:
+            payload = verify_webhook(body, signature_header, secrets, tolerance_s=self.tolerance_s,
+                                     now=self._clock() if self._clock else None)
+        except errors.WebhookPayloadError as exc:
+            raise Rejected(400, _first_sentence(exc)) from None
+        except errors.WebhookVerificationError as exc:
+            raise Rejected(401, _first_sentence(exc)) from None
+        return Delivery(
+            request_id=_checked_id(payload.request_id), model_id=payload.model_id,
+            deployment_id=payload.deployment_id, sent_time=payload.time.isoformat(),
+            data=payload.data, errors=list(payload.errors), signed=True)
+
+    def store(self, delivery: Delivery, body: bytes) -> bool:
+        """Commit the result; True when new, False for a repeat delivery."""
+        with session_scope(self.engine) as session:
+            return store.store_webhook_result(
+                session, request_id=delivery.request_id, raw_body=body.decode("utf-8"),
+                data=delivery.data, errors=delivery.errors, model_id=delivery.model_id,
+                deployment_id=delivery.deployment_id, sent_time=delivery.sent_time,
+                signed=delivery.signed)
+
+
+def _unsigned_delivery(body: bytes) -> Delivery:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise Rejected(400, "the body is not valid JSON") from None
+    if not isinstance(data, dict) or not isinstance(data.get("request_id"), str):
+        raise Rejected(400, "the body is not a JSON object with a request_id")
+    return Delivery(
+        request_id=_checked_id(data["request_id"]), model_id=data.get("model_id"),
+        deployment_id=data.get("deployment_id"), sent_time=str(data.get("time") or "") or None,
+        data=data.get("data"), errors=data.get("errors") or [], signed=False)
+
+
+def _checked_id(request_id: str) -> str:
+    if not request_id or len(request_id) > 64 or _SAFE_ID.search(request_id):
+        raise Rejected(400, "request_id is not a Baseten request id")
+    return request_id
+
+
+def _first_sentence(exc: Exception) -> str:
+    return str(exc).split(";")[0].split(". ")[0].rstrip(".")
+
+
+# --- wiring -------------------------------------------------------------------------------
+
+
+def make_webhook_app(config: AppConfig, engine: Engine, **options: Any) -> Starlette:
+    """A standalone app serving only the receiver (tests, benchmarks)."""
+    receiver = WebhookReceiver(config, engine, **options)
+    return Starlette(routes=[Route(WEBHOOK_PATH, receiver.handle, methods=["POST"])])
+
+
+def make_receiver_engine(config: AppConfig) -> Engine:
+    """An engine on the app's database whose SQLite commits are fully synced to disk."""
+    if config.database_url.startswith("sqlite:///"):
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(config.database_url)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _full_sync)
+    init_db(engine)
+    return engine
+
+
+def _full_sync(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.close()
+
+
+def load_config_without_streamlit(
+    secrets_paths: tuple[Path, ...] | None = None, environ: Mapping[str, str] | None = None
+) -> AppConfig:
+    """The app's configuration from ``secrets.toml`` files (as Streamlit reads them) and env."""
+    paths = secrets_paths or (Path.home() / ".streamlit" / "secrets.toml",
+                              Path.cwd() / ".streamlit" / "secrets.toml")
+    secrets: dict[str, Any] = {}
+    for path in paths:
+        if path.is_file():
+            try:
+                secrets.update(tomllib.loads(path.read_text(encoding="utf-8")))
+            except (OSError, tomllib.TOMLDecodeError) as exc:
+                logger.warning("webhook receiver could not read %s: %s", path, type(exc).__name__)
+    return AppConfig.load(secrets, environ)
+
+
+class _LazyReceiver:
+    """Builds the real receiver on the first request (config and engine), then delegates."""
+
+    def __init__(self) -> None:
+        self._receiver: WebhookReceiver | None = None
+        self._lock = threading.Lock()
+
+    def _build(self) -> WebhookReceiver:
+        with self._lock:
+            if self._receiver is None:
+                config = load_config_without_streamlit()
+                self._receiver = WebhookReceiver(config, make_receiver_engine(config))
+            return self._receiver
+
+    async def handle(self, request: Request) -> JSONResponse:
+        """The endpoint: build on first use, then delegate."""
+        receiver = self._receiver or await run_in_threadpool(self._build)
+        return await receiver.handle(request)
+
+
+def webhook_routes() -> list[Route]:
+    """The receiver's route for ``st.App(..., routes=webhook_routes())``."""
+    return [Route(WEBHOOK_PATH, _LazyReceiver().handle, methods=["POST"])]
