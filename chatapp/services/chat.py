@@ -1,0 +1,252 @@
+"""Streaming one reply with its metrics, as typed events; shared by the chat and compare pages.
+
+:func:`stream_reply` wraps ``llm.stream_chat`` and yields :class:`AnswerDelta` and
+:class:`ReasoningDelta` as text arrives, then exactly one :class:`ReplyDone` (with
+:class:`ReplyMetrics`) or :class:`ReplyError` (with the exception and the partial text). When
+the consumer stops early (``break``, ``.close()``, an exception), the underlying stream is
+closed in a ``finally``, which closes the HTTP response so the request does not run on.
+
+Also here: approximate token counting, trimming a history to the context window, and the
+message shown to a person for an error.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Union
+
+from llama_index.core.base.llms.types import ChatMessage, MessageRole
+
+Clock = Callable[[], float]
+CHARS_PER_TOKEN = 4
+#: Per-message overhead of chat templates (role markers), in tokens.
+MESSAGE_OVERHEAD_TOKENS = 4
+DEFAULT_CONTEXT_WINDOW = 8192
+DEFAULT_REPLY_BUDGET = 1024
+
+
+@dataclass(frozen=True)
+class ReplyMetrics:
+    """How one reply went. ``estimated`` is true when token counts were guessed from text."""
+
+    ttft_s: float | None
+    total_s: float
+    tokens_in: int
+    tokens_out: int
+    tokens_per_s: float | None
+    finish_reason: str | None
+    estimated: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ReplyMetrics:
+        known = {k: data.get(k) for k in cls.__dataclass_fields__}
+        known["estimated"] = bool(known.get("estimated"))
+        known["total_s"] = known.get("total_s") or 0.0
+        known["tokens_in"] = known.get("tokens_in") or 0
+        known["tokens_out"] = known.get("tokens_out") or 0
+        return cls(**known)
+
+
+@dataclass(frozen=True)
+class AnswerDelta:
+    """A piece of the answer text."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class ReasoningDelta:
+    """A piece of the model's thinking, kept apart from the answer."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class ReplyDone:
+    """The reply finished; ``text`` and ``reasoning`` are complete."""
+
+    text: str
+    reasoning: str
+    metrics: ReplyMetrics
+
+
+@dataclass(frozen=True)
+class ReplyError:
+    """The reply failed; ``partial_text`` is what arrived before it did."""
+
+    error: BaseException
+    partial_text: str
+    reasoning: str
+    metrics: ReplyMetrics
+
+
+StreamEvent = Union[AnswerDelta, ReasoningDelta, ReplyDone, ReplyError]
+
+
+def estimate_tokens(text: str) -> int:
+    """A rough token count (~4 characters per token), never below 1 for non-empty text."""
+    if not text:
+        return 0
+    return max(1, (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN)
+
+
+def estimate_message_tokens(messages: Sequence[ChatMessage]) -> int:
+    """Approximate prompt size of ``messages`` including per-message overhead."""
+    return sum(estimate_tokens(m.content or "") + MESSAGE_OVERHEAD_TOKENS for m in messages)
+
+
+class _Tally:
+    """Accumulates text and timings while a stream is read."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.start = clock()
+        self.first: float | None = None
+        self.last: float | None = None
+        self.text = ""
+        self.reasoning = ""
+        self.usage: dict[str, Any] = {}
+        self.finish_reason: str | None = None
+
+    def mark(self) -> None:
+        now = self.clock()
+        if self.first is None:
+            self.first = now
+        self.last = now
+
+    def metrics(self, messages: Sequence[ChatMessage]) -> ReplyMetrics:
+        end = self.clock()
+        tokens_in = self.usage.get("prompt_tokens")
+        tokens_out = self.usage.get("completion_tokens")
+        estimated = tokens_in is None or tokens_out is None
+        if tokens_in is None:
+            tokens_in = estimate_message_tokens(messages)
+        if tokens_out is None:
+            tokens_out = estimate_tokens(self.text) + estimate_tokens(self.reasoning)
+        span = (self.last - self.first) if self.first is not None and self.last else 0.0
+        return ReplyMetrics(
+            ttft_s=None if self.first is None else self.first - self.start,
+            total_s=end - self.start,
+            tokens_in=int(tokens_in),
+            tokens_out=int(tokens_out),
+            tokens_per_s=(tokens_out / span) if span > 0 and tokens_out else None,
+            finish_reason=self.finish_reason,
+            estimated=estimated,
+        )
+
+
+def stream_reply(
+    llm: Any,
+    messages: Sequence[ChatMessage],
+    *,
+    clock: Clock = time.perf_counter,
+    **call_kwargs: Any,
+) -> Iterator[StreamEvent]:
+    """Stream one reply from ``llm`` as typed events (see the module docstring).
+
+    Errors raised by the client become a final :class:`ReplyError`; they are not re-raised.
+    tokens/s is completion tokens over the time from the first to the last token.
+    """
+    tally = _Tally(clock)
+    stream = None
+    try:
+        stream = llm.stream_chat(list(messages), **call_kwargs)
+        for chunk in stream:
+            yield from _events_of(chunk, tally)
+    except Exception as exc:  # noqa: BLE001 - every failure becomes an event
+        partial = getattr(exc, "partial_text", "") or ""
+        if partial and len(partial) > len(tally.text):
+            tally.text = partial
+        yield ReplyError(exc, tally.text, tally.reasoning, tally.metrics(messages))
+        return
+    finally:
+        if stream is not None and hasattr(stream, "close"):
+            stream.close()
+    yield ReplyDone(tally.text, tally.reasoning, tally.metrics(messages))
+
+
+def _events_of(chunk: Any, tally: _Tally) -> Iterator[StreamEvent]:
+    kwargs = getattr(chunk, "additional_kwargs", None) or {}
+    reasoning = kwargs.get("reasoning_delta") or ""
+    delta = getattr(chunk, "delta", None) or ""
+    if kwargs.get("usage"):
+        tally.usage = dict(kwargs["usage"])
+    if kwargs.get("finish_reason"):
+        tally.finish_reason = kwargs["finish_reason"]
+    if reasoning:
+        tally.mark()
+        tally.reasoning += reasoning
+        yield ReasoningDelta(reasoning)
+    if delta:
+        tally.mark()
+        tally.text += delta
+        yield AnswerDelta(delta)
+
+
+# --- context window ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FittedHistory:
+    """The messages to send and how many earlier ones were left out to fit the window."""
+
+    messages: list[ChatMessage]
+    dropped: int
+    budget_tokens: int
+
+
+def fit_to_context(
+    system_prompt: str,
+    history: Sequence[ChatMessage],
+    context_window: int | None,
+    max_tokens: int | None,
+) -> FittedHistory:
+    """Keep the system prompt and the newest turns within ``context_window - max_tokens``.
+
+    The last message (the question being asked) is always kept. Turns are dropped oldest
+    first; an assistant answer is never kept without the question before it.
+    """
+    window = context_window or DEFAULT_CONTEXT_WINDOW
+    reply = max_tokens or min(DEFAULT_REPLY_BUDGET, window // 4)
+    budget = max(window - reply, 0)
+    system = [ChatMessage(role=MessageRole.SYSTEM, content=system_prompt)] if system_prompt else []
+    used = estimate_message_tokens(system)
+    kept: list[ChatMessage] = []
+    for index in range(len(history) - 1, -1, -1):
+        cost = estimate_message_tokens([history[index]])
+        if kept and used + cost > budget:
+            break
+        kept.insert(0, history[index])
+        used += cost
+    while len(kept) > 1 and kept[0].role == MessageRole.ASSISTANT:
+        kept.pop(0)
+    return FittedHistory(system + kept, len(history) - len(kept), budget)
+
+
+# --- errors --------------------------------------------------------------------------------
+
+
+def describe_error(exc: BaseException) -> str:
+    """What to tell a person about a failed reply: the client's own message, plus advice."""
+    from baseten_llm import errors
+
+    if isinstance(exc, errors.RateLimitError):
+        when = (
+            f"Try again in about {exc.retry_after:g} seconds."
+            if exc.retry_after
+            else "Wait a moment, then press Retry."
+        )
+        return f"{exc} {when}".strip()
+    if isinstance(exc, errors.StreamInterruptedError):
+        return f"{exc} The text received so far is kept; press Retry to ask again."
+    if isinstance(exc, errors.BasetenError):
+        return str(exc)
+    return (
+        f"The reply failed unexpectedly ({type(exc).__name__}). Press Retry; if it keeps "
+        "failing, check the connection settings in the sidebar."
+    )

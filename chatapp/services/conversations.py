@@ -1,0 +1,267 @@
+"""Conversations and their messages: create, rename, delete, search, and the reply lifecycle.
+
+An assistant message is written as soon as a reply starts (status ``streaming``), saved again
+as text arrives, and finished as ``complete``, ``stopped`` or ``error`` with its metrics, so a
+refresh, a second tab or a restart shows what happened. Functions return plain snapshots
+(:class:`ConversationInfo`, :class:`MessageInfo`); no caller holds a database session.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from llama_index.core.base.llms.types import ChatMessage, MessageRole
+from sqlalchemy import Engine
+
+from chatapp.services.chat import ReplyMetrics
+from chatapp.services.personas import PersonaInfo
+from chatapp.storage import conversations as store
+from chatapp.storage.db import session_scope
+
+TITLE_MAX = 60
+DEFAULT_TITLE = "New chat"
+
+
+class ConversationError(ValueError):
+    """A conversation operation that cannot be done; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class ConversationInfo:
+    """A conversation header: title, persona (snapshot) and when it last changed."""
+
+    id: int
+    title: str
+    persona_id: int | None
+    persona_name: str
+    persona_avatar: str
+    system_prompt: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class MessageInfo:
+    """One stored message, with the metrics and target of an answer."""
+
+    id: int
+    role: str
+    content: str
+    reasoning: str
+    status: str
+    error: str | None
+    metrics: dict[str, Any] | None
+    target: dict[str, Any] | None
+    updated_at: datetime
+
+    @property
+    def reply_metrics(self) -> ReplyMetrics | None:
+        return ReplyMetrics.from_dict(self.metrics) if self.metrics else None
+
+
+def _conversation_info(row: store.Conversation) -> ConversationInfo:
+    persona = row.persona
+    return ConversationInfo(
+        id=row.id,
+        title=row.title,
+        persona_id=row.persona_id,
+        # a live persona wins (edits apply), the snapshot covers a deleted one
+        persona_name=persona.name if persona else row.persona_name,
+        persona_avatar=persona.avatar if persona else row.persona_avatar,
+        system_prompt=persona.system_prompt if persona else row.system_prompt,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _message_info(row: store.Message) -> MessageInfo:
+    return MessageInfo(
+        id=row.id,
+        role=row.role,
+        content=row.content,
+        reasoning=row.reasoning,
+        status=row.status,
+        error=row.error,
+        metrics=row.metrics,
+        target=row.target,
+        updated_at=row.updated_at,
+    )
+
+
+def default_title(question: str) -> str:
+    """A title from the first question: its first line, whitespace collapsed, shortened."""
+    line = next((ln for ln in question.strip().splitlines() if ln.strip()), "")
+    line = re.sub(r"\s+", " ", line).strip()
+    if not line:
+        return DEFAULT_TITLE
+    return line if len(line) <= TITLE_MAX else line[: TITLE_MAX - 1].rstrip() + "…"
+
+
+# --- conversations -------------------------------------------------------------------------
+
+
+def create_conversation(engine: Engine, persona: PersonaInfo | None) -> ConversationInfo:
+    """Start an empty conversation with ``persona``; its title comes from the first question."""
+    with session_scope(engine) as session:
+        row = store.add_conversation(session, title=DEFAULT_TITLE, title_is_default=True)
+        _apply_persona(row, persona)
+        session.flush()
+        return _conversation_info(row)
+
+
+def _apply_persona(row: store.Conversation, persona: PersonaInfo | None) -> None:
+    row.persona_id = persona.id if persona else None
+    row.persona_name = persona.name if persona else ""
+    row.persona_avatar = persona.avatar if persona else "🤖"
+    row.system_prompt = persona.system_prompt if persona else ""
+
+
+def set_persona(engine: Engine, conversation_id: int, persona: PersonaInfo) -> ConversationInfo:
+    """Switch a conversation's persona; the next request carries its system prompt."""
+    with session_scope(engine) as session:
+        row = _conversation(session, conversation_id)
+        _apply_persona(row, persona)
+        session.flush()
+        return _conversation_info(row)
+
+
+def get_conversation(engine: Engine, conversation_id: int | None) -> ConversationInfo | None:
+    if conversation_id is None:
+        return None
+    with session_scope(engine) as session:
+        row = store.get_conversation(session, conversation_id)
+        return _conversation_info(row) if row else None
+
+
+def list_conversations(engine: Engine, query: str = "") -> list[ConversationInfo]:
+    """Newest first; ``query`` matches titles and message text, ignoring case."""
+    with session_scope(engine) as session:
+        return [_conversation_info(c) for c in store.list_conversations(session, query)]
+
+
+def rename_conversation(engine: Engine, conversation_id: int, title: str) -> ConversationInfo:
+    clean = re.sub(r"\s+", " ", title or "").strip()
+    if not clean:
+        raise ConversationError("Type a title first; a conversation needs a name.")
+    if len(clean) > 200:
+        raise ConversationError("That title is too long; keep it under 200 characters.")
+    with session_scope(engine) as session:
+        row = _conversation(session, conversation_id)
+        row.title = clean
+        row.title_is_default = False
+        session.flush()
+        return _conversation_info(row)
+
+
+def delete_conversation(engine: Engine, conversation_id: int) -> None:
+    """Delete a conversation and all its messages."""
+    with session_scope(engine) as session:
+        row = store.get_conversation(session, conversation_id)
+        if row is not None:
+            session.delete(row)
+
+
+def _conversation(session: Any, conversation_id: int) -> store.Conversation:
+    row = store.get_conversation(session, conversation_id)
+    if row is None:
+        raise ConversationError("That conversation no longer exists; start a new one.")
+    return row
+
+
+# --- messages ------------------------------------------------------------------------------
+
+
+def list_messages(engine: Engine, conversation_id: int) -> list[MessageInfo]:
+    with session_scope(engine) as session:
+        return [_message_info(m) for m in store.list_messages(session, conversation_id)]
+
+
+def add_user_message(engine: Engine, conversation_id: int, text: str) -> MessageInfo:
+    """Store a question; the first one names a conversation that still has its default title."""
+    with session_scope(engine) as session:
+        row = _conversation(session, conversation_id)
+        if row.title_is_default:
+            row.title = default_title(text)
+            row.title_is_default = False
+        return _message_info(store.add_message(session, conversation_id, role="user",
+                                               content=text))
+
+
+def start_answer(engine: Engine, conversation_id: int, target: dict[str, Any]) -> int:
+    """Create the (empty, streaming) assistant message a reply is written into; its id."""
+    with session_scope(engine) as session:
+        _conversation(session, conversation_id)
+        row = store.add_message(
+            session, conversation_id, role="assistant", content="",
+            status=store.STATUS_STREAMING, target=target,
+        )
+        return row.id
+
+
+def save_partial(engine: Engine, message_id: int, text: str, reasoning: str) -> None:
+    """Persist the answer so far, so a stop, a crash or a refresh loses nothing."""
+    with session_scope(engine) as session:
+        row = store.get_message(session, message_id)
+        if row is not None:
+            row.content = text
+            row.reasoning = reasoning
+
+
+def finish_answer(
+    engine: Engine,
+    message_id: int,
+    *,
+    text: str,
+    reasoning: str,
+    status: str,
+    metrics: dict[str, Any] | None = None,
+    error: str | None = None,
+) -> None:
+    """Write the final text, status (complete/stopped/error), metrics and error message."""
+    with session_scope(engine) as session:
+        row = store.get_message(session, message_id)
+        if row is None:
+            return
+        row.content = text
+        row.reasoning = reasoning
+        row.status = status
+        row.metrics = metrics
+        row.error = error
+
+
+def drop_last_answer(engine: Engine, conversation_id: int) -> bool:
+    """Remove the trailing answer (for Regenerate/Retry); true when the last message is a question."""
+    with session_scope(engine) as session:
+        rows = store.list_messages(session, conversation_id)
+        while rows and rows[-1].role == "assistant":
+            session.delete(rows.pop())
+        return bool(rows) and rows[-1].role == "user"
+
+
+def edit_last_question(engine: Engine, conversation_id: int, text: str) -> MessageInfo:
+    """Replace the last question's text and remove the answer to it, ready to resend."""
+    if not (text or "").strip():
+        raise ConversationError("The question is empty; type something to send.")
+    with session_scope(engine) as session:
+        rows = store.list_messages(session, conversation_id)
+        while rows and rows[-1].role == "assistant":
+            session.delete(rows.pop())
+        if not rows:
+            raise ConversationError("There is no question to edit yet.")
+        rows[-1].content = text
+        session.flush()
+        return _message_info(rows[-1])
+
+
+def request_history(messages: list[MessageInfo]) -> list[ChatMessage]:
+    """The conversation as LlamaIndex messages, without answers that produced no text."""
+    history: list[ChatMessage] = []
+    for message in messages:
+        if message.role == "user":
+            history.append(ChatMessage(role=MessageRole.USER, content=message.content))
+        elif message.role == "assistant" and message.content.strip():
+            history.append(ChatMessage(role=MessageRole.ASSISTANT, content=message.content))
+    return history

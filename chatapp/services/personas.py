@@ -1,0 +1,325 @@
+"""Personas: built-ins, the user's own (create, edit, duplicate, delete), JSON import/export.
+
+A persona is a name, an emoji avatar, a system prompt and an optional default temperature.
+Built-ins are seeded into the database on first use; they can be duplicated, not deleted.
+Functions return :class:`PersonaInfo` snapshots, so callers never hold a database session.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+
+from chatapp.storage import conversations as store
+from chatapp.storage.db import session_scope
+
+NAME_MAX = 80
+AVATAR_MAX = 16
+PROMPT_MAX = 20_000
+TEMPERATURE_RANGE = (0.0, 2.0)
+EXPORT_FORMAT = "baseten-chat-personas"
+DEFAULT_AVATAR = "🤖"
+
+
+@dataclass(frozen=True)
+class PersonaInfo:
+    """A persona as the rest of the app sees it."""
+
+    id: int
+    name: str
+    avatar: str
+    system_prompt: str
+    temperature: float | None
+    builtin: bool
+
+    @property
+    def label(self) -> str:
+        """Avatar and name, for pickers."""
+        return f"{self.avatar} {self.name}"
+
+
+@dataclass(frozen=True)
+class BuiltinPersona:
+    key: str
+    name: str
+    avatar: str
+    system_prompt: str
+    temperature: float | None = None
+
+
+BUILTINS: tuple[BuiltinPersona, ...] = (
+    BuiltinPersona(
+        "assistant", "Helpful assistant", "🤖",
+        "You are a helpful, precise assistant. Answer clearly and say when you are unsure.",
+    ),
+    BuiltinPersona(
+        "pirate", "Pirate", "🏴‍☠️", "You are a pirate with a colorful personality", 0.9
+    ),
+    BuiltinPersona(
+        "code_reviewer", "Code reviewer", "🧑‍💻",
+        "You are a senior software engineer reviewing code. Point out bugs, risks and clearer "
+        "alternatives, and show corrected code in fenced code blocks.", 0.2,
+    ),
+    BuiltinPersona(
+        "tutor", "Socratic tutor", "🎓",
+        "You are a patient tutor. Guide the learner with questions and hints instead of giving "
+        "the final answer straight away.", 0.5,
+    ),
+    BuiltinPersona(
+        "summarizer", "Concise summarizer", "📝",
+        "You summarize whatever you are given in at most five short bullet points.", 0.3,
+    ),
+    BuiltinPersona(
+        "storyteller", "Storyteller", "✍️",
+        "You are an imaginative storyteller who writes vivid, original short fiction.", 1.1,
+    ),
+    BuiltinPersona(
+        "translator", "Translator", "🌍",
+        "You translate the user's text. If no target language is named, translate into English;"
+        " keep formatting and do not add commentary.", 0.2,
+    ),
+)
+
+
+class PersonaError(ValueError):
+    """A persona operation that cannot be done; the message says why and what to do."""
+
+
+def _info(row: store.Persona) -> PersonaInfo:
+    return PersonaInfo(
+        id=row.id,
+        name=row.name,
+        avatar=row.avatar,
+        system_prompt=row.system_prompt,
+        temperature=row.temperature,
+        builtin=row.is_builtin,
+    )
+
+
+def ensure_builtins(engine: Engine) -> None:
+    """Seed any missing built-in persona (idempotent, safe to call on every run)."""
+    with session_scope(engine) as session:
+        for builtin in BUILTINS:
+            if store.get_persona_by_builtin_key(session, builtin.key) is None:
+                store.add_persona(
+                    session,
+                    name=builtin.name,
+                    avatar=builtin.avatar,
+                    system_prompt=builtin.system_prompt,
+                    temperature=builtin.temperature,
+                    builtin_key=builtin.key,
+                )
+
+
+def list_personas(engine: Engine) -> list[PersonaInfo]:
+    """Every persona: built-ins first, then the user's own by name."""
+    ensure_builtins(engine)
+    with session_scope(engine) as session:
+        return [_info(p) for p in store.list_personas(session)]
+
+
+def get_persona(engine: Engine, persona_id: int | None) -> PersonaInfo | None:
+    if persona_id is None:
+        return None
+    with session_scope(engine) as session:
+        row = store.get_persona(session, persona_id)
+        return _info(row) if row else None
+
+
+def default_persona(engine: Engine) -> PersonaInfo:
+    """The persona a new conversation starts with: the helpful assistant."""
+    ensure_builtins(engine)
+    with session_scope(engine) as session:
+        row = store.get_persona_by_builtin_key(session, BUILTINS[0].key)
+        assert row is not None
+        return _info(row)
+
+
+def validate_fields(
+    name: Any, avatar: Any, system_prompt: Any, temperature: Any
+) -> tuple[dict[str, Any], list[str]]:
+    """Clean persona fields; returns (fields, problems). No problems means the fields are good."""
+    problems: list[str] = []
+    clean_name = name.strip() if isinstance(name, str) else ""
+    if not clean_name:
+        problems.append("a name is required")
+    elif len(clean_name) > NAME_MAX:
+        problems.append(f"the name is longer than {NAME_MAX} characters")
+    if avatar is None or (isinstance(avatar, str) and not avatar.strip()):
+        clean_avatar = DEFAULT_AVATAR
+    elif isinstance(avatar, str) and len(avatar.strip()) <= AVATAR_MAX:
+        clean_avatar = avatar.strip()
+    else:
+        clean_avatar = DEFAULT_AVATAR
+        problems.append(f"the avatar must be an emoji (at most {AVATAR_MAX} characters)")
+    clean_prompt = system_prompt.strip() if isinstance(system_prompt, str) else None
+    if not clean_prompt:
+        problems.append("a system prompt is required")
+    elif len(clean_prompt) > PROMPT_MAX:
+        problems.append(f"the system prompt is longer than {PROMPT_MAX} characters")
+    clean_temperature = _check_temperature(temperature, problems)
+    fields = {
+        "name": clean_name,
+        "avatar": clean_avatar,
+        "system_prompt": clean_prompt or "",
+        "temperature": clean_temperature,
+    }
+    return fields, problems
+
+
+def _check_temperature(value: Any, problems: list[str]) -> float | None:
+    if value is None or value == "":
+        return None
+    low, high = TEMPERATURE_RANGE
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        problems.append(f"the temperature must be a number from {low:g} to {high:g}, or empty")
+        return None
+    if not low <= float(value) <= high:
+        problems.append(f"the temperature must be from {low:g} to {high:g} (got {value:g})")
+        return None
+    return float(value)
+
+
+def create_persona(
+    engine: Engine,
+    name: str,
+    avatar: str | None,
+    system_prompt: str,
+    temperature: float | None = None,
+) -> PersonaInfo:
+    """Create one of the user's own personas; raises :class:`PersonaError` on bad fields."""
+    fields, problems = validate_fields(name, avatar, system_prompt, temperature)
+    if problems:
+        raise PersonaError(_sentence(problems))
+    with session_scope(engine) as session:
+        return _info(store.add_persona(session, **fields))
+
+
+def update_persona(
+    engine: Engine,
+    persona_id: int,
+    name: str,
+    avatar: str | None,
+    system_prompt: str,
+    temperature: float | None = None,
+) -> PersonaInfo:
+    """Edit a persona the user made. Built-ins are read-only: duplicate them instead."""
+    fields, problems = validate_fields(name, avatar, system_prompt, temperature)
+    if problems:
+        raise PersonaError(_sentence(problems))
+    with session_scope(engine) as session:
+        row = _editable(session, persona_id, "edited")
+        for key, value in fields.items():
+            setattr(row, key, value)
+        session.flush()
+        return _info(row)
+
+
+def duplicate_persona(engine: Engine, persona_id: int) -> PersonaInfo:
+    """Copy any persona (built-in or own) into a new, editable one named "... (copy)"."""
+    with session_scope(engine) as session:
+        row = store.get_persona(session, persona_id)
+        if row is None:
+            raise PersonaError("That persona no longer exists; pick another one.")
+        copy = store.add_persona(
+            session,
+            name=f"{row.name} (copy)"[:NAME_MAX],
+            avatar=row.avatar,
+            system_prompt=row.system_prompt,
+            temperature=row.temperature,
+        )
+        return _info(copy)
+
+
+def delete_persona(engine: Engine, persona_id: int) -> None:
+    """Delete one of the user's personas; conversations using it keep its prompt snapshot."""
+    with session_scope(engine) as session:
+        session.delete(_editable(session, persona_id, "deleted"))
+
+
+def _editable(session: Any, persona_id: int, verb: str) -> store.Persona:
+    row = store.get_persona(session, persona_id)
+    if row is None:
+        raise PersonaError("That persona no longer exists; pick another one.")
+    if row.is_builtin:
+        raise PersonaError(
+            f"Built-in persona “{row.name}” cannot be {verb}; duplicate it and change the copy."
+        )
+    return row
+
+
+def _sentence(problems: list[str]) -> str:
+    text = "; ".join(problems)
+    return text[0].upper() + text[1:] + "."
+
+
+# --- import / export -----------------------------------------------------------------------
+
+
+@dataclass
+class ImportResult:
+    """What an import did: the personas added, and one message per entry that was not."""
+
+    imported: list[PersonaInfo] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def export_personas(personas: list[PersonaInfo]) -> str:
+    """The given personas as a JSON document that :func:`import_personas` reads back."""
+    entries = [
+        {k: v for k, v in asdict(p).items() if k in ("name", "avatar", "system_prompt",
+                                                      "temperature")}
+        for p in personas
+    ]
+    return json.dumps(
+        {"format": EXPORT_FORMAT, "version": 1, "personas": entries},
+        ensure_ascii=False,
+        indent=2,
+    )
+
+
+def import_personas(engine: Engine, raw: bytes | str) -> ImportResult:
+    """Add every valid entry of a JSON export; report each bad entry by number and name."""
+    result = ImportResult()
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        result.problems.append(f"The file is not valid JSON ({exc}); nothing was imported.")
+        return result
+    entries = data.get("personas") if isinstance(data, dict) else data
+    if not isinstance(entries, list):
+        result.problems.append(
+            "Expected a list of personas (or an object with a “personas” list); "
+            "nothing was imported."
+        )
+        return result
+    with session_scope(engine) as session:
+        existing = {(p.name, p.system_prompt) for p in store.list_personas(session)}
+        for number, entry in enumerate(entries, start=1):
+            _import_entry(session, number, entry, existing, result)
+    return result
+
+
+def _import_entry(
+    session: Any, number: int, entry: Any, existing: set[tuple[str, str]], result: ImportResult
+) -> None:
+    if not isinstance(entry, dict):
+        result.problems.append(f"Entry {number}: expected an object with name and system_prompt.")
+        return
+    fields, problems = validate_fields(
+        entry.get("name"), entry.get("avatar"), entry.get("system_prompt"),
+        entry.get("temperature"),
+    )
+    label = f"Entry {number}" + (f" (“{fields['name']}”)" if fields["name"] else "")
+    if problems:
+        result.problems.append(f"{label}: {'; '.join(problems)}; skipped.")
+        return
+    if (fields["name"], fields["system_prompt"]) in existing:
+        result.problems.append(f"{label}: an identical persona already exists; skipped.")
+        return
+    existing.add((fields["name"], fields["system_prompt"]))
+    result.imported.append(_info(store.add_persona(session, **fields)))
