@@ -269,13 +269,21 @@ class AsyncHTTPTransport(_TransportBase):
     ) -> None:
         super().__init__(config, rand=rand)
         self._client = client
+        self._owned = False
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._sleep = sleep
 
     @property
     def client(self) -> httpx.AsyncClient:
-        """The httpx async client, created on first use."""
-        if self._client is None:
+        """The httpx async client, created on first use in each event loop.
+
+        An ``AsyncClient``'s connections belong to the loop that opened them, so a new loop
+        (e.g. a second ``asyncio.run``) gets a new client unless one was injected.
+        """
+        loop = asyncio.get_running_loop()
+        if self._client is None or (self._owned and self._loop is not loop):
             self._client = httpx.AsyncClient(**self._client_kwargs())
+            self._owned, self._loop = True, loop
         return self._client
 
     async def send(

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
+from ._sse import SSEDecoder, ServerSentEvent
+from .errors import StreamInterruptedError
+from .predict import TextStreamDecoder
 from llama_index.core.base.llms.types import (
     ChatMessage,
     ChatResponse,
@@ -31,6 +34,7 @@ __all__ = [
     "ChatStreamState",
     "chat_response",
     "completion_from_chat",
+    "StreamAssembler",
 ]
 
 _ROLE_NAMES = {
@@ -284,6 +288,65 @@ def decode_chunk(data: str) -> Optional[Dict[str, Any]]:
     return value if isinstance(value, dict) else None
 
 
-def iter_nonempty(values: Iterable[Any]) -> Iterable[Any]:
-    """Skip falsy values (helper for stream loops)."""
-    return (v for v in values if v)
+class StreamAssembler:
+    """Turns the bytes of a streamed reply into ``ChatResponse`` chunks. Pure, no I/O.
+
+    ``sse=True``: Server-Sent Events of OpenAI chunks (ends with ``[DONE]`` or a finish reason;
+    ending without either means the stream was cut). ``sse=False``: raw UTF-8 text (``/predict``
+    generators). The last response always has ``delta=""`` and carries usage and finish reason.
+    """
+
+    def __init__(self, *, sse: bool) -> None:
+        self.state = ChatStreamState()
+        self._sse = SSEDecoder() if sse else None
+        self._text = None if sse else TextStreamDecoder()
+
+    @property
+    def text(self) -> str:
+        """The answer received so far."""
+        return self.state.result.content
+
+    def feed(self, data: bytes) -> List[ChatResponse]:
+        """Responses completed by these bytes."""
+        if self._sse is not None:
+            return self._events(self._sse.feed(data))
+        return self._raw(self._text.feed(data))  # type: ignore[union-attr]
+
+    def finish(self) -> List[ChatResponse]:
+        """End of the byte stream: the remaining responses, or StreamInterruptedError."""
+        if self._sse is not None:
+            out = self._events(self._sse.flush())
+            if not self.state.complete:
+                raise StreamInterruptedError(
+                    f"The stream ended early after {len(self.text)} characters, without a finish "
+                    "reason; the partial answer is in .partial_text.", partial_text=self.text)
+        else:
+            out = self._raw(self._text.flush())  # type: ignore[union-attr]
+            self.state.result.finish_reason = self.state.result.finish_reason or "stop"
+        return out + [chat_response(self.state.result, delta="", reasoning_delta="", final=True)]
+
+    def _events(self, events: List[ServerSentEvent]) -> List[ChatResponse]:
+        out = []
+        for event in events:
+            if self.state.done:
+                break
+            if event.is_done:
+                self.state.done = True
+                break
+            chunk = decode_chunk(event.data)
+            if chunk is None:
+                continue
+            if "error" in chunk:
+                raise StreamInterruptedError(
+                    f"The server reported an error mid-stream: {chunk['error']}", partial_text=self.text)
+            delta = self.state.feed(chunk)
+            if not delta.empty:
+                out.append(chat_response(self.state.result, raw=chunk, delta=delta.content,
+                                         reasoning_delta=delta.reasoning, final=False))
+        return out
+
+    def _raw(self, text: str) -> List[ChatResponse]:
+        if not text:
+            return []
+        self.state.result.content += text
+        return [chat_response(self.state.result, raw=text, delta=text, reasoning_delta="", final=False)]

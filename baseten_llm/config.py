@@ -59,6 +59,7 @@ class ClientConfig:
     timeout_s: float = DEFAULT_TIMEOUT_S
     connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S
     max_retries: int = DEFAULT_MAX_RETRIES
+    default_headers: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def resolve(
@@ -70,6 +71,7 @@ class ClientConfig:
         timeout_s: Optional[float] = None,
         connect_timeout_s: Optional[float] = None,
         max_retries: Optional[int] = None,
+        default_headers: Optional[Mapping[str, str]] = None,
         env: Optional[Mapping[str, str]] = None,
     ) -> "ClientConfig":
         """Resolve each setting: argument > environment > default. Does no I/O."""
@@ -89,6 +91,7 @@ class ClientConfig:
             timeout_s=DEFAULT_TIMEOUT_S if timeout_s is None else float(timeout_s),
             connect_timeout_s=DEFAULT_CONNECT_TIMEOUT_S if connect_timeout_s is None else float(connect_timeout_s),
             max_retries=DEFAULT_MAX_RETRIES if max_retries is None else int(max_retries),
+            default_headers=dict(default_headers or {}),
         )
 
     def require_api_key(self) -> str:
@@ -102,7 +105,7 @@ class ClientConfig:
 
     def auth_headers(self) -> dict[str, str]:
         """The Authorization header; raises :class:`MissingAPIKeyError` without a key."""
-        return {"Authorization": f"Bearer {self.require_api_key()}"}
+        return {**self.default_headers, "Authorization": f"Bearer {self.require_api_key()}"}
 
     def model_base_url(self, model_id: str) -> str:
         """The dedicated deployment's host URL for ``model_id``."""

@@ -1,0 +1,503 @@
+"""``Baseten``: a LlamaIndex ``FunctionCallingLLM`` for Baseten Model APIs and dedicated deployments.
+
+Routes (``{target}`` from :mod:`baseten_llm.targets`):
+
+* Model APIs: ``POST {model_apis_url}/chat/completions`` (``complete`` goes through chat too).
+* Dedicated, ``api_style="openai"`` (default): ``{deployment_url}{target}/sync/v1/chat/completions``.
+* Dedicated, ``api_style="predict"``: ``{deployment_url}{target}/predict`` (see :mod:`.predict`).
+* Async jobs: ``{target}/async_predict`` and ``/async_request/{id}`` (see :mod:`.jobs`).
+
+Nothing touches the network at construction. The API key is checked, and a Model APIs slug
+validated against the catalog, on the first request.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+import httpx
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    ChatResponseAsyncGen,
+    ChatResponseGen,
+    CompletionResponse,
+    CompletionResponseAsyncGen,
+    CompletionResponseGen,
+    LLMMetadata,
+    MessageRole,
+)
+from llama_index.core.bridge.pydantic import Field, PrivateAttr
+from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
+from llama_index.core.llms.function_calling import FunctionCallingLLM
+from llama_index.core.llms.llm import ToolSelection
+
+from . import predict as predict_mod
+from ._http import AsyncHTTPTransport, HTTPTransport, decode_json, stream_error
+from .catalog import SNAPSHOT, ModelCatalog, ModelInfo, find_model, suggest_models, unknown_model_error
+from .chat import StreamAssembler, build_chat_payload, chat_response, completion_from_chat, generation_params, messages_to_dicts, parse_chat_response, ChatResult
+from .config import ClientConfig
+from .errors import AsyncModeError, BasetenError, ConfigurationError
+from .jobs import AsyncQueueStatus, AsyncRequestInfo, JobsClient, build_async_body
+from .targets import DedicatedTarget, validate_model_id
+
+__all__ = ["Baseten", "DEFAULT_DEDICATED_CONTEXT_WINDOW", "DEFAULT_NUM_OUTPUT"]
+
+#: Context window assumed for a dedicated deployment without ``context_window=``.
+DEFAULT_DEDICATED_CONTEXT_WINDOW = 8192
+#: Baseten's default ``max_tokens`` when none is sent.
+DEFAULT_NUM_OUTPUT = 4096
+
+
+def _resolve_tool_choice(tool_choice: Optional[Union[str, dict]], tool_required: bool) -> Union[str, dict]:
+    if tool_choice is None:
+        return "required" if tool_required else "auto"
+    if isinstance(tool_choice, dict) or tool_choice in ("none", "auto", "required"):
+        return tool_choice
+    return {"type": "function", "function": {"name": tool_choice}}
+
+
+def _parse_arguments(arguments: Any) -> Dict[str, Any]:
+    if isinstance(arguments, dict):
+        return arguments
+    try:
+        value = json.loads(arguments or "{}")
+    except (TypeError, ValueError):
+        from llama_index.core.program.utils import parse_partial_json  # tolerate truncated JSON
+
+        try:
+            value = parse_partial_json(arguments)
+        except (TypeError, ValueError):
+            return {}
+    return value if isinstance(value, dict) else {}
+
+
+class Baseten(FunctionCallingLLM):
+    """Baseten LLM: Model APIs by slug (default) or a dedicated deployment by model id.
+
+    Examples:
+        ``Baseten(model_id="deepseek-ai/DeepSeek-V3.1")`` (key from ``BASETEN_API_KEY``);
+        ``Baseten(model_id="abcd1234", model_apis=False, environment="staging")``;
+        ``Baseten(model_id="abcd1234", model_apis=False, api_style="predict")``.
+
+    With ``webhook_endpoint=`` on a dedicated deployment, ``acomplete`` submits an async job and
+    returns its request id as the text (the seed package's behaviour); ``achat`` then raises
+    :class:`~baseten_llm.errors.AsyncModeError`. If ``model_apis`` is not given, it is False
+    exactly when a webhook is set and ``model_id`` is not a slug (has no ``/``).
+    """
+
+    model_id: str = Field(description="Model APIs slug, or the dedicated deployment's model id.")
+    model_apis: bool = Field(default=True, description="True for Model APIs, False for a dedicated deployment.")
+    environment: Optional[str] = Field(default=None, description="Dedicated environment (default production).")
+    deployment_id: Optional[str] = Field(default=None, description="A specific dedicated deployment.")
+    development: bool = Field(default=False, description="Call the development deployment.")
+    api_style: str = Field(default="openai", description="'openai' (/sync/v1) or 'predict' (custom Truss).")
+    webhook_endpoint: Optional[str] = Field(default=None, description="Async-job mode: where results go.")
+    model_apis_url: Optional[str] = Field(default=None, description="Model APIs base URL override.")
+    deployment_url: Optional[str] = Field(default=None, description="Template with {model_id}.")
+    temperature: Optional[float] = Field(default=None, description="Sampling temperature.")
+    max_tokens: Optional[int] = Field(default=None, description="Maximum tokens to generate.")
+    additional_kwargs: Dict[str, Any] = Field(default_factory=dict, description="Extra body parameters.")
+    max_retries: int = Field(default=3, ge=0, description="Retries for 429/5xx/connection errors.")
+    timeout: float = Field(default=600.0, description="Read timeout in seconds.")
+    connect_timeout: float = Field(default=10.0, description="Connect timeout in seconds.")
+    context_window: Optional[int] = Field(default=None, description="Override of the context window.")
+    default_headers: Optional[Dict[str, str]] = Field(default=None, exclude=True, repr=False)
+    predict_input_builder: Optional[Callable[..., Dict[str, Any]]] = Field(default=None, exclude=True)
+    predict_output_parser: Optional[Callable[[Any], str]] = Field(default=None, exclude=True)
+
+    _config: ClientConfig = PrivateAttr()
+    _transport: HTTPTransport = PrivateAttr()
+    _atransport: AsyncHTTPTransport = PrivateAttr()
+    _target: Optional[DedicatedTarget] = PrivateAttr(default=None)
+    _model_info: Optional[ModelInfo] = PrivateAttr(default=None)
+
+    def __init__(
+        self,
+        model_id: str,
+        model_apis: Optional[bool] = None,
+        webhook_endpoint: Optional[str] = None,
+        api_key: Optional[str] = None,
+        *,
+        http_client: Optional[httpx.Client] = None,
+        async_http_client: Optional[httpx.AsyncClient] = None,
+        **kwargs: Any,
+    ) -> None:
+        if model_apis is None:
+            model_apis = not (webhook_endpoint and "/" not in str(model_id))
+        super().__init__(model_id=model_id, model_apis=model_apis, webhook_endpoint=webhook_endpoint, **kwargs)
+        self._check_settings()
+        self._config = ClientConfig.resolve(
+            api_key=api_key, model_apis_url=self.model_apis_url, deployment_url=self.deployment_url,
+            timeout_s=self.timeout, connect_timeout_s=self.connect_timeout, max_retries=self.max_retries,
+            default_headers=self.default_headers,
+        )
+        self._transport = HTTPTransport(self._config, client=http_client)
+        self._atransport = AsyncHTTPTransport(self._config, client=async_http_client)
+
+    def _check_settings(self) -> None:
+        if self.api_style not in ("openai", "predict"):
+            raise ConfigurationError(f"api_style must be 'openai' or 'predict', got {self.api_style!r}.")
+        if self.model_apis:
+            if self.webhook_endpoint:
+                raise AsyncModeError(
+                    "Async jobs (webhook_endpoint=...) need a dedicated deployment: pass its model id "
+                    "with model_apis=False. Model APIs only serve synchronous requests."
+                )
+            if not self.model_id or not self.model_id.strip():
+                raise ConfigurationError("model_id is empty: pass a Model APIs slug like 'deepseek-ai/DeepSeek-V3.1'.")
+            return
+        validate_model_id(self.model_id)
+        self._target = DedicatedTarget(self.environment, self.development, self.deployment_id)
+
+    @classmethod
+    def class_name(cls) -> str:
+        """Name used by LlamaIndex serialization (same as the seed package)."""
+        return "Baseten_LLM"
+
+    # ------------------------------------------------------------------ URLs and hints
+    @property
+    def _catalog(self) -> ModelCatalog:
+        return ModelCatalog(self._config.model_apis_url)
+
+    def _model_base_url(self) -> str:
+        return self._config.model_base_url(self.model_id)
+
+    def _target_url(self, route: str) -> str:
+        if self._target is None:
+            raise ConfigurationError("This call needs a dedicated deployment (model_apis=False).")
+        return self._target.url(self._model_base_url(), route)
+
+    def _chat_url(self) -> str:
+        if self.model_apis:
+            return f"{self._config.model_apis_url}/chat/completions"
+        return self._target_url("predict" if self.api_style == "predict" else "sync/v1/chat/completions")
+
+    def _not_found_hint(self) -> Tuple[str, Sequence[str]]:
+        if self.model_apis:
+            hit = self._catalog.cached()
+            names = [m.id for m in (hit[0] if hit else SNAPSHOT)]
+            suggestions = suggest_models(self.model_id, names)
+            more = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
+            return f"Check the Model APIs slug {self.model_id!r}.{more}", suggestions
+        assert self._target is not None
+        return (f"Check the model id {self.model_id!r} and {self._target.describe()} on the model's page "
+                "in the Baseten dashboard (a scaled-to-zero development deployment can also 404)."), ()
+
+    # ------------------------------------------------------------------ catalog
+    def _use_models(self, models: List[ModelInfo], source: str) -> ModelInfo:
+        info = find_model(self.model_id, models)
+        if info is None:
+            raise unknown_model_error(self.model_id, models, source=source)
+        self._model_info = info
+        return info
+
+    def _ensure_ready(self) -> None:
+        self._config.require_api_key()
+        if self.model_apis and self._model_info is None:
+            self._use_models(*self._catalog.models(lambda url: self._transport.request_json("GET", url)))
+
+    async def _aensure_ready(self) -> None:
+        self._config.require_api_key()
+        if self.model_apis and self._model_info is None:
+            models = await self._catalog.amodels(lambda url: self._atransport.request_json("GET", url))
+            self._use_models(*models)
+
+    def validate(self) -> Optional[ModelInfo]:
+        """Check the key and (Model APIs) the slug now; return the catalog row."""
+        self._ensure_ready()
+        return self._model_info
+
+    async def avalidate(self) -> Optional[ModelInfo]:
+        """Async twin of :meth:`validate`."""
+        await self._aensure_ready()
+        return self._model_info
+
+    def list_models(self) -> List[ModelInfo]:
+        """Model APIs: the catalog rows (id, name, context_length). Dedicated: this model."""
+        if not self.model_apis:
+            return [ModelInfo(self.model_id, self.model_id, self.context_window or DEFAULT_DEDICATED_CONTEXT_WINDOW)]
+        return self._catalog.models(lambda url: self._transport.request_json("GET", url))[0]
+
+    @property
+    def available_models(self) -> List[ModelInfo]:
+        """Same as :meth:`list_models` (the seed package's property)."""
+        return self.list_models()
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        """Context window from the catalog (Model APIs) or ``context_window`` / the default."""
+        info = self._model_info
+        if self.model_apis and info is None:
+            try:
+                info = find_model(self.model_id, self.list_models())
+            except BasetenError:
+                info = find_model(self.model_id, SNAPSHOT)
+        context = self.context_window or (info.context_length if info else None) or DEFAULT_DEDICATED_CONTEXT_WINDOW
+        num_output = self.max_tokens or (info.max_completion_tokens if info else None) or DEFAULT_NUM_OUTPUT
+        return LLMMetadata(context_window=context, num_output=num_output, model_name=self.model_id,
+                           is_chat_model=True, is_function_calling_model=True)
+
+    # ------------------------------------------------------------------ request building (pure)
+    def _params(self, kwargs: Dict[str, Any]) -> Dict[str, Any]:
+        return generation_params(temperature=self.temperature, max_tokens=self.max_tokens,
+                                 additional_kwargs=self.additional_kwargs, call_kwargs=kwargs)
+
+    def _chat_body(self, messages: Sequence[ChatMessage], stream: bool, kwargs: Dict[str, Any]) -> Dict[str, Any]:
+        if self.api_style == "predict" and not self.model_apis:
+            return predict_mod.build_predict_input(messages_to_dicts(messages), stream=stream,
+                                                   params=self._params(kwargs), builder=self.predict_input_builder)
+        return build_chat_payload(self.model_id, messages, stream=stream, params=self._params(kwargs))
+
+    def _result(self, data: Any) -> ChatResult:
+        if isinstance(data, dict) and "choices" in data and not self.predict_output_parser:
+            return parse_chat_response(data)
+        parse = self.predict_output_parser or predict_mod.extract_predict_text
+        return ChatResult(content=parse(data), finish_reason="stop")
+
+    def _prompt_messages(self, prompt: str) -> List[ChatMessage]:
+        messages = [ChatMessage(role=MessageRole.USER, content=prompt)]
+        if self.system_prompt:
+            messages.insert(0, ChatMessage(role=MessageRole.SYSTEM, content=self.system_prompt))
+        return messages
+
+    # ------------------------------------------------------------------ network: sync
+    def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        self._ensure_ready()
+        data = self._transport.request_json("POST", self._chat_url(), json_body=self._chat_body(messages, False, kwargs),
+                                            not_found_hint=self._not_found_hint)
+        return chat_response(self._result(data), raw=data)
+
+    def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        self._ensure_ready()
+        response = self._transport.send("POST", self._chat_url(), json_body=self._chat_body(messages, True, kwargs),
+                                        stream=True, not_found_hint=self._not_found_hint)
+        return _iter_stream(response, self._assembler(response))
+
+    # ------------------------------------------------------------------ network: async
+    async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        await self._aensure_ready()
+        data = await self._atransport.request_json("POST", self._chat_url(), json_body=self._chat_body(messages, False, kwargs),
+                                                   not_found_hint=self._not_found_hint)
+        return chat_response(self._result(data), raw=data)
+
+    async def _astream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseAsyncGen:
+        await self._aensure_ready()
+        response = await self._atransport.send("POST", self._chat_url(), json_body=self._chat_body(messages, True, kwargs),
+                                               stream=True, not_found_hint=self._not_found_hint)
+        return _aiter_stream(response, self._assembler(response))
+
+    def _assembler(self, response: httpx.Response) -> StreamAssembler:
+        sse = self.api_style == "openai" or self.model_apis or predict_mod.is_sse(response.headers.get("content-type"))
+        return StreamAssembler(sse=sse)
+
+    def _refuse_in_async_mode(self, method: str) -> None:
+        if self.webhook_endpoint:
+            raise AsyncModeError(
+                f"{method} is not available while webhook_endpoint is set: in that mode acomplete() submits "
+                "an async job. Use complete()/chat(), or create a Baseten without webhook_endpoint."
+            )
+
+    # ------------------------------------------------------------------ LlamaIndex API
+    @llm_chat_callback()
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """Chat completion."""
+        return self._chat(messages, **kwargs)
+
+    @llm_chat_callback()
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        """Streamed chat: ``delta`` per chunk, the answer so far in ``message.content``."""
+        return self._stream_chat(messages, **kwargs)
+
+    @llm_completion_callback()
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        """Completion, sent as a one-message chat (Model APIs have no /completions)."""
+        return completion_from_chat(self._chat(self._prompt_messages(prompt), **kwargs))
+
+    @llm_completion_callback()
+    def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseGen:
+        """Streamed completion."""
+        stream = self._stream_chat(self._prompt_messages(prompt), **kwargs)
+        return _map_stream(stream)
+
+    @llm_chat_callback()
+    async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """Async chat completion (AsyncModeError in async-job mode)."""
+        self._refuse_in_async_mode("achat")
+        return await self._achat(messages, **kwargs)
+
+    @llm_chat_callback()
+    async def astream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseAsyncGen:
+        """Async streamed chat."""
+        self._refuse_in_async_mode("astream_chat")
+        return await self._astream_chat(messages, **kwargs)
+
+    @llm_completion_callback()
+    async def acomplete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        """Async completion; with ``webhook_endpoint`` set, submits an async job instead."""
+        if self.webhook_endpoint:
+            return await self._asubmit_prompt_job(prompt, **kwargs)
+        return completion_from_chat(await self._achat(self._prompt_messages(prompt), **kwargs))
+
+    @llm_completion_callback()
+    async def astream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseAsyncGen:
+        """Async streamed completion."""
+        self._refuse_in_async_mode("astream_complete")
+        stream = await self._astream_chat(self._prompt_messages(prompt), **kwargs)
+        return _amap_stream(stream)
+
+    # ------------------------------------------------------------------ tools
+    def _prepare_chat_with_tools(
+        self,
+        tools: Sequence[Any],
+        user_msg: Optional[Union[str, ChatMessage]] = None,
+        chat_history: Optional[List[ChatMessage]] = None,
+        verbose: bool = False,
+        allow_parallel_tool_calls: bool = False,
+        tool_required: bool = False,
+        tool_choice: Optional[Union[str, dict]] = None,
+        **kwargs: Any,
+    ) -> Dict[str, Any]:
+        """Messages plus OpenAI-style ``tools`` and ``tool_choice`` for :meth:`chat`."""
+        specs = [tool.metadata.to_openai_tool(skip_length_check=True) for tool in tools]
+        messages = list(chat_history or [])
+        if isinstance(user_msg, str):
+            user_msg = ChatMessage(role=MessageRole.USER, content=user_msg)
+        if user_msg is not None:
+            messages.append(user_msg)
+        prepared: Dict[str, Any] = {"messages": messages, **kwargs}
+        if specs:
+            prepared["tools"] = specs
+            prepared["tool_choice"] = _resolve_tool_choice(tool_choice, tool_required)
+        return prepared
+
+    def _validate_chat_with_tools_response(
+        self, response: ChatResponse, tools: Sequence[Any], allow_parallel_tool_calls: bool = False, **kwargs: Any
+    ) -> ChatResponse:
+        """Keep only the first tool call unless parallel calls are allowed."""
+        calls = response.message.additional_kwargs.get("tool_calls") or []
+        if not allow_parallel_tool_calls and len(calls) > 1:
+            response.message.additional_kwargs["tool_calls"] = calls[:1]
+        return response
+
+    def get_tool_calls_from_response(
+        self, response: ChatResponse, error_on_no_tool_call: bool = True, **kwargs: Any
+    ) -> List[ToolSelection]:
+        """The tool calls of a response as ``ToolSelection`` objects."""
+        calls = response.message.additional_kwargs.get("tool_calls") or []
+        if not calls:
+            if error_on_no_tool_call:
+                raise ValueError(f"Expected at least one tool call, but the model answered: {response.message.content!r}")
+            return []
+        return [ToolSelection(tool_id=c.get("id") or "", tool_name=c["function"]["name"],
+                              tool_kwargs=_parse_arguments(c["function"].get("arguments")))
+                for c in calls]
+
+    # ------------------------------------------------------------------ async jobs
+    @property
+    def _jobs(self) -> JobsClient:
+        return JobsClient(self._model_base_url(), self._target_url("").rstrip("/"), self._transport,
+                          self._atransport, not_found_hint=self._not_found_hint)
+
+    def _prompt_job_body(self, prompt: str, kwargs: Dict[str, Any]) -> Dict[str, Any]:
+        model_input = {"prompt": prompt, **self._params(kwargs)}
+        return build_async_body(model_input, webhook_endpoint=self.webhook_endpoint)
+
+    async def _asubmit_prompt_job(self, prompt: str, **kwargs: Any) -> CompletionResponse:
+        self._config.require_api_key()
+        reply = await self._jobs.asubmit(self._prompt_job_body(prompt, kwargs))
+        return CompletionResponse(text=str(reply["request_id"]), raw=reply, additional_kwargs={"async_request": True})
+
+    def submit_async_request(self, model_input: Any, *, webhook_endpoint: Optional[str] = None, priority: int = 0,
+                             max_time_in_queue_seconds: int = 600,
+                             inference_retry_config: Optional[Dict[str, int]] = None) -> str:
+        """Queue an async job on this deployment; return its request id."""
+        body = build_async_body(model_input, webhook_endpoint=webhook_endpoint or self.webhook_endpoint,
+                                priority=priority, max_time_in_queue_seconds=max_time_in_queue_seconds,
+                                inference_retry_config=inference_retry_config)
+        return str(self._jobs.submit(body)["request_id"])
+
+    async def asubmit_async_request(self, model_input: Any, *, webhook_endpoint: Optional[str] = None, priority: int = 0,
+                                    max_time_in_queue_seconds: int = 600,
+                                    inference_retry_config: Optional[Dict[str, int]] = None) -> str:
+        """Async twin of :meth:`submit_async_request`."""
+        body = build_async_body(model_input, webhook_endpoint=webhook_endpoint or self.webhook_endpoint,
+                                priority=priority, max_time_in_queue_seconds=max_time_in_queue_seconds,
+                                inference_retry_config=inference_retry_config)
+        return str((await self._jobs.asubmit(body))["request_id"])
+
+    def get_async_request(self, request_id: str) -> AsyncRequestInfo:
+        """Status of an async job (Baseten keeps it for 1 h after completion)."""
+        return self._jobs.status(request_id)
+
+    async def aget_async_request(self, request_id: str) -> AsyncRequestInfo:
+        """Async twin of :meth:`get_async_request`."""
+        return await self._jobs.astatus(request_id)
+
+    def cancel_async_request(self, request_id: str) -> bool:
+        """Cancel a queued job; True when it was canceled."""
+        return self._jobs.cancel(request_id)
+
+    async def acancel_async_request(self, request_id: str) -> bool:
+        """Async twin of :meth:`cancel_async_request`."""
+        return await self._jobs.acancel(request_id)
+
+    def get_async_queue_status(self) -> AsyncQueueStatus:
+        """Queued and running job counts of the target deployment."""
+        return self._jobs.queue_status()
+
+    async def aget_async_queue_status(self) -> AsyncQueueStatus:
+        """Async twin of :meth:`get_async_queue_status`."""
+        return await self._jobs.aqueue_status()
+
+    def wake(self) -> None:
+        """Ask a scaled-to-zero deployment to start (``POST {target}/wake``)."""
+        self._transport.send("POST", self._target_url("wake"), not_found_hint=self._not_found_hint).close()
+
+    async def awake(self) -> None:
+        """Async twin of :meth:`wake`."""
+        await (await self._atransport.send("POST", self._target_url("wake"), not_found_hint=self._not_found_hint)).aclose()
+
+
+# ---------------------------------------------------------------------- stream loops
+def _iter_stream(response: httpx.Response, assembler: StreamAssembler) -> Iterator[ChatResponse]:
+    """Read an open response; closing this generator closes the HTTP stream."""
+    try:
+        for data in response.iter_bytes():
+            yield from assembler.feed(data)
+        yield from assembler.finish()
+    except httpx.HTTPError as exc:
+        raise stream_error(exc, assembler.text) from exc
+    finally:
+        response.close()
+
+
+async def _aiter_stream(response: httpx.Response, assembler: StreamAssembler) -> AsyncIterator[ChatResponse]:
+    """Async twin of :func:`_iter_stream`."""
+    try:
+        async for data in response.aiter_bytes():
+            for item in assembler.feed(data):
+                yield item
+        for item in assembler.finish():
+            yield item
+    except httpx.HTTPError as exc:
+        raise stream_error(exc, assembler.text) from exc
+    finally:
+        await response.aclose()
+
+
+def _map_stream(stream: Iterator[ChatResponse]) -> Iterator[CompletionResponse]:
+    try:
+        for item in stream:
+            yield completion_from_chat(item)
+    finally:
+        stream.close()  # type: ignore[attr-defined]
+
+
+async def _amap_stream(stream: AsyncIterator[ChatResponse]) -> AsyncIterator[CompletionResponse]:
+    try:
+        async for item in stream:
+            yield completion_from_chat(item)
+    finally:
+        await stream.aclose()  # type: ignore[attr-defined]
