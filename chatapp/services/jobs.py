@@ -1,0 +1,477 @@
+"""Async inference jobs: submit one or a batch, poll statuses at a polite pace, cancel, export.
+
+A submission that Baseten refuses raises the client's error and stores nothing (no phantom
+row); a batch reports each bad row (row number and reason) and carries on. Status polling is
+shared by every session of the process through :func:`shared_poller`: a token bucket keeps all
+status calls at no more than 10 in any second, and each job is asked about at most once every
+:data:`POLL_INTERVAL_S` seconds, and only while it is unfinished and its result has not arrived.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import urlparse
+
+from sqlalchemy import Engine
+
+from baseten_llm import errors
+from chatapp.services.batch_inputs import BatchRow, InputError, check_input_size
+from chatapp.storage import jobs as store
+from chatapp.storage.db import session_scope
+from chatapp.targets import Target
+
+#: Status calls from this process: a steady rate plus a small burst, so that no 1-second
+#: window ever holds more than ``POLL_RATE_PER_S + POLL_BURST`` = 10 calls (Baseten allows
+#: 20 to 100 per second, depending on which of its documents you read).
+POLL_RATE_PER_S = 8.0
+POLL_BURST = 2.0
+#: A job's status is asked for at most once per this many seconds.
+POLL_INTERVAL_S = 5.0
+PREVIEW_CHARS = 120
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+class JobsClient(Protocol):
+    """The part of :class:`baseten_llm.Baseten` that jobs use."""
+
+    def submit_async_request(self, model_input: dict[str, Any], **kwargs: Any) -> str: ...
+
+    def get_async_request(self, request_id: str) -> Any: ...
+
+    def cancel_async_request(self, request_id: str) -> Any: ...
+
+
+ClientFactory = Callable[[Target], JobsClient]
+
+
+@dataclass(frozen=True)
+class SubmitOptions:
+    """Everything about a submission except the model input; :meth:`validate` checks ranges."""
+
+    webhook_endpoint: str
+    priority: int = 0
+    max_time_in_queue_s: int = 600
+    max_attempts: int = 3
+    initial_delay_ms: int = 1000
+    max_delay_ms: int = 5000
+
+    def validate(self) -> None:
+        """Raise :class:`InputError` with a fix-it message for any value Baseten rejects."""
+        check_webhook_url(self.webhook_endpoint)
+        _check_range("Priority", self.priority, 0, 2)
+        _check_range("Max time in queue (s)", self.max_time_in_queue_s, 10, 259_200)
+        _check_range("Max attempts", self.max_attempts, 1, 10)
+        _check_range("Initial retry delay (ms)", self.initial_delay_ms, 0, 10_000)
+        _check_range("Max retry delay (ms)", self.max_delay_ms, 0, 60_000)
+
+    def retry_config(self) -> dict[str, int]:
+        """Baseten's ``inference_retry_config``."""
+        return {
+            "max_attempts": self.max_attempts,
+            "initial_delay_ms": self.initial_delay_ms,
+            "max_delay_ms": self.max_delay_ms,
+        }
+
+    def request_body(self, model_input: dict[str, Any]) -> dict[str, Any]:
+        """The JSON body that will be sent to ``async_predict`` (for showing it first)."""
+        return {
+            "model_input": model_input,
+            "webhook_endpoint": self.webhook_endpoint,
+            "priority": self.priority,
+            "max_time_in_queue_seconds": self.max_time_in_queue_s,
+            "inference_retry_config": self.retry_config(),
+        }
+
+
+def _check_range(name: str, value: int, low: int, high: int) -> None:
+    if not low <= int(value) <= high:
+        raise InputError(f"{name} must be between {low} and {high}; it is {value}.")
+
+
+def check_webhook_url(url: str) -> None:
+    """Baseten needs an absolute HTTPS URL (plain HTTP only for a loopback host)."""
+    parsed = urlparse((url or "").strip())
+    if not url or not url.strip():
+        raise InputError(
+            "A webhook URL is required: Baseten keeps no copy of the result, so without one "
+            "it is lost. Set BASETEN_CHAT_PUBLIC_URL or type the URL."
+        )
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise InputError(f"The webhook URL must start with https:// and name a host: {url!r}.")
+    if parsed.scheme == "http" and parsed.hostname not in LOOPBACK_HOSTS:
+        raise InputError(
+            "Baseten delivers webhooks over HTTPS only: use the https:// URL of your tunnel "
+            "(plain http:// is accepted for localhost only)."
+        )
+
+
+# --- submission ---------------------------------------------------------------------------
+
+
+def submit_job(
+    engine: Engine,
+    client: JobsClient,
+    target: Target,
+    model_input: dict[str, Any],
+    options: SubmitOptions,
+    *,
+    batch_name: str | None = None,
+) -> str:
+    """Submit one job and record it; returns the request id. Client errors propagate."""
+    options.validate()
+    check_input_size(model_input)
+    request_id = client.submit_async_request(
+        model_input,
+        webhook_endpoint=options.webhook_endpoint,
+        priority=options.priority,
+        max_time_in_queue_seconds=options.max_time_in_queue_s,
+        inference_retry_config=options.retry_config(),
+    )
+    with session_scope(engine) as session:
+        store.add_job(
+            session,
+            request_id=request_id,
+            target_label=target.label,
+            target_json=json.dumps(target.to_dict()),
+            model_input_json=json.dumps(model_input),
+            webhook_endpoint=options.webhook_endpoint,
+            priority=options.priority,
+            max_time_in_queue_s=options.max_time_in_queue_s,
+            retry_config_json=json.dumps(options.retry_config()),
+            batch_name=batch_name,
+        )
+    return request_id
+
+
+@dataclass
+class BatchReport:
+    """What happened to each row of a batch."""
+
+    submitted: list[tuple[int, str]] = field(default_factory=list)
+    failed: list[tuple[int, str]] = field(default_factory=list)
+
+
+def submit_batch(
+    engine: Engine,
+    client: JobsClient,
+    target: Target,
+    rows: Sequence[BatchRow],
+    options: SubmitOptions,
+    *,
+    batch_name: str,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> BatchReport:
+    """Submit every good row as its own job; a bad row or a refused one is reported, not fatal."""
+    options.validate()
+    report = BatchReport()
+    for done, row in enumerate(rows, start=1):
+        if not row.ok or row.model_input is None:
+            report.failed.append((row.row_number, row.error or "no input"))
+        else:
+            _submit_row(engine, client, target, row, options, batch_name, report)
+        if on_progress is not None:
+            on_progress(done, len(rows))
+    return report
+
+
+def _submit_row(
+    engine: Engine,
+    client: JobsClient,
+    target: Target,
+    row: BatchRow,
+    options: SubmitOptions,
+    batch_name: str,
+    report: BatchReport,
+) -> None:
+    try:
+        rid = submit_job(engine, client, target, row.model_input or {}, options,
+                         batch_name=batch_name)
+    except (errors.BasetenError, InputError) as exc:
+        report.failed.append((row.row_number, str(exc)))
+    else:
+        report.submitted.append((row.row_number, rid))
+
+
+# --- polling --------------------------------------------------------------------------------
+
+
+class TokenBucket:
+    """At most ``rate`` takes per second on average, bursts up to ``capacity``."""
+
+    def __init__(self, rate: float, capacity: float, clock: Callable[[], float] = time.monotonic):
+        self.rate = rate
+        self.capacity = capacity
+        self._clock = clock
+        self._tokens = capacity
+        self._updated = clock()
+        self._paused_until = 0.0
+        self._lock = threading.Lock()
+
+    def try_take(self) -> bool:
+        """Take one token if one is available now."""
+        with self._lock:
+            now = self._clock()
+            if now < self._paused_until:
+                return False
+            self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
+            self._updated = now
+            if self._tokens < 1:
+                return False
+            self._tokens -= 1
+            return True
+
+    def pause(self, seconds: float) -> None:
+        """Give no token for ``seconds`` (after a 429 with ``Retry-After``)."""
+        with self._lock:
+            self._paused_until = max(self._paused_until, self._clock() + seconds)
+            self._tokens = 0
+
+
+@dataclass
+class PollReport:
+    """What one polling round did."""
+
+    polled: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    rate_limited: bool = False
+
+
+class StatusPoller:
+    """Decides which unfinished jobs to ask Baseten about now, and asks."""
+
+    def __init__(
+        self,
+        bucket: TokenBucket | None = None,
+        interval_s: float = POLL_INTERVAL_S,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.bucket = bucket or TokenBucket(POLL_RATE_PER_S, POLL_BURST, clock)
+        self.interval_s = interval_s
+        self._clock = clock
+        self._last: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def claim_due(self, rows: Iterable[store.JobRow]) -> list[store.JobRow]:
+        """Unfinished jobs not asked about for ``interval_s``, oldest check first, one token each."""
+        with self._lock:
+            now = self._clock()
+            due = [r for r in rows if r.is_unfinished
+                   and now - self._last.get(r.request_id, float("-inf")) >= self.interval_s]
+            due.sort(key=lambda r: self._last.get(r.request_id, float("-inf")))
+            claimed = []
+            for row in due:
+                if not self.bucket.try_take():
+                    break
+                self._last[row.request_id] = now
+                claimed.append(row)
+            return claimed
+
+    def poll(self, engine: Engine, client_for: ClientFactory) -> PollReport:
+        """Ask about every job that is due and record the answers."""
+        with session_scope(engine) as session:
+            rows = store.list_job_rows(session)
+        report = PollReport()
+        clients: dict[Target, JobsClient] = {}
+        for row in self.claim_due(rows):
+            target = job_target(row)
+            client = clients.get(target) or clients.setdefault(target, client_for(target))
+            if not self._poll_one(engine, client, row.request_id, report):
+                break
+        return report
+
+    def _poll_one(self, engine: Engine, client: JobsClient, rid: str, report: PollReport) -> bool:
+        update: dict[str, Any]
+        try:
+            info = client.get_async_request(rid)
+        except errors.RateLimitError as exc:
+            self.bucket.pause(exc.retry_after or 2.0)
+            report.rate_limited = True
+            return False
+        except errors.NotFoundError:
+            update = {"status": "NOT_FOUND", "note": "Baseten has no status for this request "
+                      "(it keeps statuses for 1 hour after completion)."}
+        except errors.BasetenError as exc:
+            report.problems.append(f"{rid}: {exc}")
+            update = {"note": str(exc)}
+        else:
+            update = {"status": _enum_text(info.status),
+                      "webhook_status": _enum_text(getattr(info, "webhook_status", None)),
+                      "note": _errors_text(getattr(info, "errors", None)) or None}
+        report.polled.append(rid)
+        with session_scope(engine) as session:
+            store.update_job_status(session, rid, **update)
+        return True
+
+
+_SHARED_POLLER: StatusPoller | None = None
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_poller() -> StatusPoller:
+    """The poller every session of this process shares, so the rate limit is process-wide."""
+    global _SHARED_POLLER
+    with _SHARED_LOCK:
+        if _SHARED_POLLER is None:
+            _SHARED_POLLER = StatusPoller()
+        return _SHARED_POLLER
+
+
+def job_target(row: store.JobRow) -> Target:
+    """The target a job was submitted to (not the sidebar's current one)."""
+    if row.job is None:
+        raise ValueError(f"{row.request_id} was not submitted by this app")
+    return Target.from_dict(json.loads(row.job.target_json))
+
+
+def _enum_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return str(getattr(value, "value", value))
+
+
+def _errors_text(items: Any) -> str:
+    parts = []
+    for item in items or []:
+        code = getattr(item, "code", None) or (item.get("code") if isinstance(item, dict) else "")
+        msg = getattr(item, "message", None) or (item.get("message") if isinstance(item, dict)
+                                                 else str(item))
+        parts.append(f"{code}: {msg}" if code else str(msg))
+    return "; ".join(parts)
+
+
+# --- cancel ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CancelOutcome:
+    """Whether Baseten canceled the job, and its words."""
+
+    canceled: bool
+    message: str
+
+
+def cancel_job(engine: Engine, client: JobsClient, request_id: str) -> CancelOutcome:
+    """Ask Baseten to cancel a queued job; record it when it did. Client errors propagate."""
+    answer = client.cancel_async_request(request_id)
+    canceled, api_message = _cancel_answer(answer)
+    if canceled:
+        with session_scope(engine) as session:
+            store.update_job_status(session, request_id, status="CANCELED",
+                                    webhook_status="CANCELED", note=api_message or None)
+        return CancelOutcome(True, api_message or f"Job {request_id} was canceled.")
+    return CancelOutcome(False, api_message or (
+        f"Baseten did not cancel job {request_id}: only queued jobs can be canceled."))
+
+
+def _cancel_answer(answer: Any) -> tuple[bool, str]:
+    if isinstance(answer, bool):
+        return answer, ""
+    if isinstance(answer, dict):
+        return bool(answer.get("canceled")), str(answer.get("message") or "")
+    return bool(getattr(answer, "canceled", answer)), str(getattr(answer, "message", "") or "")
+
+
+# --- reading and export ------------------------------------------------------------------
+
+
+def list_rows(engine: Engine) -> list[store.JobRow]:
+    """Every job and result, newest first."""
+    with session_scope(engine) as session:
+        return store.list_job_rows(session)
+
+
+def result_preview(result: store.WebhookResult | None) -> str:
+    """One short line for the table: the output text, or the error."""
+    if result is None:
+        return ""
+    if result.errors:
+        return "Error: " + _errors_text(result.errors)
+    text = _output_text(result.data)
+    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
+
+
+def _output_text(data: Any) -> str:
+    if isinstance(data, str):
+        return data
+    if isinstance(data, dict):
+        for key in ("output", "text", "completion", "generated_text", "result"):
+            if isinstance(data.get(key), str):
+                return data[key]
+        choices = data.get("choices")
+        if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+            first = choices[0]
+            message = first.get("message") if isinstance(first.get("message"), dict) else {}
+            if isinstance(message.get("content"), str):
+                return message["content"]
+            if isinstance(first.get("text"), str):
+                return first["text"]
+    return json.dumps(data, ensure_ascii=False)
+
+
+def table_records(rows: Iterable[store.JobRow]) -> list[dict[str, Any]]:
+    """The jobs table as plain records (one per job or orphan result)."""
+    return [
+        {
+            "Request id": row.request_id,
+            "Submitted at": _when(row.job.submitted_at) if row.job else "",
+            "Target": row.job.target_label if row.job else "(not submitted here)",
+            "Status": row.status,
+            "Webhook": row.webhook_status,
+            "Result preview": result_preview(row.result),
+            "Note": (row.job.status_note or "") if row.job else "",
+        }
+        for row in rows
+    ]
+
+
+def _when(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value is not None else ""
+
+
+EXPORT_FIELDS = ("request_id", "submitted_at", "target", "status", "received_at",
+                 "model_id", "deployment_id", "data", "errors")
+
+
+def export_records(rows: Iterable[store.JobRow]) -> list[dict[str, Any]]:
+    """One record per stored result, with the job it belongs to when known."""
+    return [
+        {
+            "request_id": row.request_id,
+            "submitted_at": _when(row.job.submitted_at) if row.job else "",
+            "target": row.job.target_label if row.job else "",
+            "status": row.status,
+            "received_at": _when(row.result.received_at),
+            "model_id": row.result.model_id or "",
+            "deployment_id": row.result.deployment_id or "",
+            "data": row.result.data,
+            "errors": row.result.errors,
+        }
+        for row in rows
+        if row.result is not None
+    ]
+
+
+def export_jsonl(rows: Iterable[store.JobRow]) -> bytes:
+    """Results as JSON Lines, ``data`` kept as JSON."""
+    lines = [json.dumps(rec, ensure_ascii=False) for rec in export_records(rows)]
+    return ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
+
+
+def export_csv(rows: Iterable[store.JobRow]) -> bytes:
+    """Results as CSV; ``data`` is text when the output is text, JSON otherwise."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS)
+    writer.writeheader()
+    for rec in export_records(rows):
+        data = rec["data"]
+        rec["data"] = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
+        rec["errors"] = json.dumps(rec["errors"], ensure_ascii=False)
+        writer.writerow(rec)
+    return buffer.getvalue().encode("utf-8")

@@ -1,0 +1,87 @@
+"""Turning uploaded JSONL/CSV files and typed inputs into model inputs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chatapp.services.batch_inputs import (
+    MAX_INPUT_BYTES,
+    InputError,
+    parse_batch,
+    parse_json_input,
+    prompt_input,
+)
+
+
+def test_a_prompt_becomes_a_model_input_with_a_prompt_key():
+    assert prompt_input("  Tell me a joke ") == {"prompt": "Tell me a joke"}
+
+
+def test_an_empty_prompt_is_refused_with_a_message():
+    with pytest.raises(InputError, match="prompt is empty"):
+        prompt_input("   ")
+
+
+def test_raw_json_must_be_an_object():
+    assert parse_json_input('{"prompt": "hi", "max_tokens": 5}') == {"prompt": "hi",
+                                                                      "max_tokens": 5}
+    with pytest.raises(InputError, match="must be a JSON object"):
+        parse_json_input("[1, 2]")
+
+
+def test_invalid_raw_json_names_the_line_and_column():
+    with pytest.raises(InputError, match="line 2, column"):
+        parse_json_input('{"prompt":\n oops}')
+
+
+def test_an_input_over_256_kib_is_refused_with_its_size():
+    with pytest.raises(InputError, match="at most 256 KiB"):
+        parse_json_input(json.dumps({"prompt": "x" * MAX_INPUT_BYTES}))
+
+
+def test_jsonl_rows_are_objects_or_prompt_strings_and_bad_lines_are_reported_with_numbers():
+    content = b'{"prompt": "one"}\n"two"\n\n{broken\n[1]\n{"prompt": "six"}\n'
+    rows = parse_batch("inputs.jsonl", content)
+    assert [(r.row_number, r.model_input) for r in rows if r.ok] == [
+        (1, {"prompt": "one"}), (2, {"prompt": "two"}), (6, {"prompt": "six"})]
+    bad = {r.row_number: r.error for r in rows if not r.ok}
+    assert set(bad) == {4, 5}
+    assert "not valid JSON" in bad[4]
+    assert "got a list" in bad[5]
+
+
+def test_a_csv_with_a_prompt_column_maps_each_row_to_a_prompt():
+    content = b"prompt,notes\nHello there,x\n,empty prompt\nBye,y\n"
+    rows = parse_batch("batch.csv", content)
+    assert [r.model_input for r in rows if r.ok] == [{"prompt": "Hello there"}, {"prompt": "Bye"}]
+    assert [(r.row_number, r.error) for r in rows if not r.ok] == [
+        (2, "The prompt is empty: type what the model should answer.")]
+
+
+def test_a_csv_without_a_prompt_column_uses_every_column_as_a_model_input_key():
+    content = b'text,max_tokens,options\nhi,5,"{""temperature"": 0.2}"\nbye,7,\n'
+    rows = parse_batch("batch.csv", content)
+    assert [r.model_input for r in rows] == [
+        {"text": "hi", "max_tokens": 5, "options": {"temperature": 0.2}},
+        {"text": "bye", "max_tokens": 7, "options": ""},
+    ]
+
+
+def test_a_csv_row_with_more_cells_than_headers_is_reported():
+    rows = parse_batch("b.csv", b"prompt\nok\n\"a\",\"b\"\n")
+    assert rows[0].ok
+    assert rows[1].error == "more cells than header columns"
+
+
+def test_a_file_of_another_type_or_without_rows_is_refused():
+    with pytest.raises(InputError, match=".jsonl or .csv"):
+        parse_batch("inputs.xlsx", b"")
+    with pytest.raises(InputError, match="no rows"):
+        parse_batch("inputs.jsonl", b"\n\n")
+
+
+def test_a_file_that_is_not_utf8_is_refused_with_a_fix():
+    with pytest.raises(InputError, match="UTF-8"):
+        parse_batch("inputs.csv", "prompt\ncafé\n".encode("latin-1"))
