@@ -1,0 +1,428 @@
+"""Document collections: create / rename / delete, add and remove files, Q&A history.
+
+Adding a file: the cheap checks (type, size, empty) run first, then the file's SHA-256 is
+looked up in the collection: a file already there is skipped without parsing or loading the
+embedding model. Otherwise it is parsed, chunked and embedded in memory, its vectors written to
+the collection's store, and only then is the file recorded in the database. A failure at any
+step leaves the collection as it was. Uploads run on :class:`IngestWorker`, one background
+thread per process that indexes queued files one at a time, so that the page stays usable and
+a big upload never holds up a script run (the page polls the jobs' progress).
+
+No Streamlit here: the page passes in the engine, the collection's store and an embedder
+factory (both cached per process by ``chatapp.ui.documents_ui``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.exc import IntegrityError
+
+from chatapp.services import ingest
+from chatapp.services.embedders import EmbedSpec
+from chatapp.storage import documents as repo
+from chatapp.storage.db import session_scope
+
+if TYPE_CHECKING:
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+    from sqlalchemy import Engine
+
+    from chatapp.services.vector_store import NumpyVectorStore
+
+EmbedderFactory = Callable[[], "BaseEmbedding"]
+StageCallback = Callable[[str, float, str], None]
+MAX_NAME = 200
+
+
+class DocumentsError(Exception):
+    """A request about collections that cannot be done as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    """A collection as the page shows it."""
+
+    id: str
+    name: str
+    embed: EmbedSpec
+    chunk_size: int
+    chunk_overlap: int
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """An indexed file as the page shows it."""
+
+    sha256: str
+    filename: str
+    file_type: str
+    size_bytes: int
+    pages: int
+    chunks: int
+    warning: str | None
+
+
+@dataclass
+class FileOutcome:
+    """What happened to one uploaded file."""
+
+    filename: str
+    status: str  # "indexed" | "skipped" | "failed"
+    message: str
+    sha256: str = ""
+    pages: int = 0
+    chunks: int = 0
+    warning: str | None = None
+    seconds: float = 0.0
+
+
+def index_dir(data_dir: Path, collection_id: str) -> Path:
+    """Where a collection's vectors live: ``<data_dir>/indexes/<collection id>``."""
+    return Path(data_dir) / "indexes" / collection_id
+
+
+# --- collections ------------------------------------------------------------------------------
+
+
+def _info(row: repo.Collection) -> CollectionInfo:
+    spec = EmbedSpec(kind=row.embed_kind, model=row.embed_model)  # type: ignore[arg-type]
+    return CollectionInfo(row.id, row.name, spec, row.chunk_size, row.chunk_overlap)
+
+
+def list_collections(engine: Engine) -> list[CollectionInfo]:
+    """Every collection, by name."""
+    with session_scope(engine) as session:
+        return [_info(row) for row in repo.list_collections(session)]
+
+
+def get_collection(engine: Engine, collection_id: str) -> CollectionInfo | None:
+    """One collection, or None when it no longer exists."""
+    with session_scope(engine) as session:
+        row = repo.get_collection(session, collection_id)
+        return _info(row) if row else None
+
+
+def _clean_name(engine: Engine, name: str, exclude_id: str | None = None) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise DocumentsError("Give the collection a name.")
+    if len(name) > MAX_NAME:
+        raise DocumentsError(f"Collection names are at most {MAX_NAME} characters.")
+    with session_scope(engine) as session:
+        existing = repo.find_collection_by_name(session, name)
+    if existing is not None and existing.id != exclude_id:
+        raise DocumentsError(f"A collection named '{name}' already exists: pick another name.")
+    return name
+
+
+def create_collection(
+    engine: Engine, name: str, embed: EmbedSpec, chunk_size: int = 512, chunk_overlap: int = 64
+) -> CollectionInfo:
+    """Create an empty collection; its embedding model and chunking are fixed from now on."""
+    name = _clean_name(engine, name)
+    if chunk_size < 64:
+        raise DocumentsError("Chunk size must be at least 64 tokens.")
+    if not 0 <= chunk_overlap < chunk_size:
+        raise DocumentsError("Chunk overlap must be at least 0 and smaller than the chunk size.")
+    if not embed.model.strip():
+        raise DocumentsError("Name the embedding model (a model id for Baseten embeddings).")
+    with session_scope(engine) as session:
+        row = repo.add_collection(
+            session, name=name, embed_kind=embed.kind, embed_model=embed.model.strip(),
+            chunk_size=chunk_size, chunk_overlap=chunk_overlap,
+        )
+        return _info(row)
+
+
+def rename_collection(engine: Engine, collection_id: str, new_name: str) -> CollectionInfo:
+    """Give a collection a new (unique) name."""
+    name = _clean_name(engine, new_name, exclude_id=collection_id)
+    with session_scope(engine) as session:
+        row = repo.get_collection(session, collection_id)
+        if row is None:
+            raise DocumentsError("This collection no longer exists.")
+        row.name = name
+        return _info(row)
+
+
+def delete_collection(engine: Engine, data_dir: Path, collection_id: str) -> None:
+    """Delete a collection, its files, history and index directory.
+
+    Close the collection's cached store before calling this.
+    """
+    with session_scope(engine) as session:
+        repo.delete_collection(session, collection_id)
+    shutil.rmtree(index_dir(data_dir, collection_id), ignore_errors=True)
+
+
+def set_embedding(engine: Engine, collection_id: str, embed: EmbedSpec) -> None:
+    """Record a collection's new embedding model (after its vectors were re-embedded)."""
+    with session_scope(engine) as session:
+        row = repo.get_collection(session, collection_id)
+        if row is None:
+            raise DocumentsError("This collection no longer exists.")
+        row.embed_kind, row.embed_model = embed.kind, embed.model
+
+
+# --- files ------------------------------------------------------------------------------------
+
+
+def list_files(engine: Engine, collection_id: str) -> list[FileInfo]:
+    """The indexed files of a collection."""
+    with session_scope(engine) as session:
+        return [
+            FileInfo(f.sha256, f.filename, f.file_type, f.size_bytes, f.pages, f.chunks, f.warning)
+            for f in repo.list_files(session, collection_id)
+        ]
+
+
+def add_file(
+    engine: Engine,
+    collection: CollectionInfo,
+    store: NumpyVectorStore,
+    embedder: EmbedderFactory,
+    filename: str,
+    data: bytes,
+    *,
+    max_bytes: int = ingest.DEFAULT_MAX_BYTES,
+    on_stage: StageCallback | None = None,
+) -> FileOutcome:
+    """Index one file into ``collection``; never raises for bad input (see the outcome)."""
+    started = time.perf_counter()
+    stage = on_stage or (lambda *_: None)
+    try:
+        outcome = _add_file(engine, collection, store, embedder, filename, data, max_bytes, stage)
+    except Exception as exc:  # noqa: BLE001 - every failure becomes this file's message
+        outcome = FileOutcome(filename, "failed", _failure_message(filename, exc))
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+def _add_file(
+    engine: Engine, collection: CollectionInfo, store: NumpyVectorStore,
+    embedder: EmbedderFactory, filename: str, data: bytes, max_bytes: int,
+    stage: StageCallback,
+) -> FileOutcome:
+    stage("check", 0.0, "Checking")
+    ingest.check_upload(filename, data, max_bytes)
+    sha = ingest.sha256_of(data)
+    duplicate = _existing(engine, collection.id, sha)
+    if duplicate is not None:
+        return FileOutcome(filename, "skipped", _duplicate_message(filename, duplicate), sha)
+    stage("parse", 0.0, "Parsing")
+    parsed = ingest.parse_file(filename, data, max_bytes)
+    stage("chunk", 0.0, f"Chunking {parsed.pages} page(s)/section(s)")
+    chunked = ingest.chunk_file(parsed, sha, collection.chunk_size, collection.chunk_overlap)
+    stage("embed", 0.0, f"Embedding {len(chunked.nodes)} chunk(s)")
+    model = embedder()
+    ingest.embed_nodes(chunked.nodes, model, lambda _, f: stage("embed", f, "Embedding"))
+    stage("save", 1.0, "Saving")
+    store.delete(sha)  # vectors left by an earlier crash between the store and the database
+    store.add(chunked.nodes)
+    return _record(engine, collection.id, filename, data, sha, chunked)
+
+
+def _existing(engine: Engine, collection_id: str, sha: str) -> str | None:
+    with session_scope(engine) as session:
+        row = repo.find_file(session, collection_id, sha)
+        return row.filename if row else None
+
+
+def _duplicate_message(filename: str, existing: str) -> str:
+    same = "" if existing == filename else f" (as {existing})"
+    return f"Already in this collection{same}: identical content, nothing to do."
+
+
+def _record(
+    engine: Engine, collection_id: str, filename: str, data: bytes, sha: str,
+    chunked: ingest.ChunkedFile,
+) -> FileOutcome:
+    parsed = chunked.parsed
+    try:
+        with session_scope(engine) as session:
+            repo.add_file(
+                session, collection_id=collection_id, sha256=sha, filename=filename,
+                file_type=parsed.file_type, size_bytes=len(data), pages=parsed.pages,
+                chunks=len(chunked.nodes), warning=parsed.warning,
+            )
+    except IntegrityError:  # the same file finished in another tab a moment ago
+        return FileOutcome(filename, "skipped", _duplicate_message(filename, filename), sha)
+    unit = "page" if parsed.file_type == "pdf" else "section"
+    message = f"Indexed {parsed.pages} {unit}(s) into {len(chunked.nodes)} chunk(s)."
+    return FileOutcome(filename, "indexed", message, sha, parsed.pages, len(chunked.nodes),
+                       parsed.warning)
+
+
+def _failure_message(filename: str, exc: Exception) -> str:
+    if isinstance(exc, ingest.IngestError):
+        return str(exc)
+    from chatapp.services.embedders import EmbedderUnavailableError
+
+    if isinstance(exc, EmbedderUnavailableError) or _is_baseten_error(exc):
+        return f"{filename}: {exc}"
+    return f"{filename} could not be indexed ({type(exc).__name__}: {str(exc)[:160]})."
+
+
+def _is_baseten_error(exc: Exception) -> bool:
+    try:
+        from baseten_llm.errors import BasetenError
+    except ImportError:
+        return False
+    return isinstance(exc, BasetenError)
+
+
+def remove_file(engine: Engine, store: NumpyVectorStore, collection_id: str, sha256: str) -> None:
+    """Remove a file: its vectors leave the index first, then its record."""
+    store.delete(sha256)
+    with session_scope(engine) as session:
+        repo.delete_file(session, collection_id, sha256)
+
+
+def reembed_collection(
+    engine: Engine, collection_id: str, store: NumpyVectorStore, embedder: BaseEmbedding,
+    embed: EmbedSpec, on_stage: StageCallback | None = None,
+) -> int:
+    """Re-embed every stored chunk with a new model, then record it; returns the chunk count.
+
+    Chunks are kept (text and metadata come from the store), so the original files are not
+    needed. On any failure the store and the collection stay as they were.
+    """
+    stage = on_stage or (lambda *_: None)
+    nodes = store.get_nodes()
+    ingest.embed_nodes(nodes, embedder, lambda _, f: stage("embed", f, "Re-embedding"))  # type: ignore[arg-type]
+    stage("save", 1.0, "Saving")
+    store.clear()
+    store.add(nodes)
+    set_embedding(engine, collection_id, embed)
+    return len(nodes)
+
+
+# --- questions --------------------------------------------------------------------------------
+
+
+def history(engine: Engine, collection_id: str, limit: int = 200) -> list[dict[str, Any]]:
+    """The collection's Q&A history, oldest first, as plain records."""
+    with session_scope(engine) as session:
+        return [
+            {"id": q.id, "question": q.question, "standalone": q.standalone_question,
+             "answer": q.answer, "sources": q.sources or [], "retrieval_s": q.retrieval_s,
+             "generation_s": q.generation_s, "model": q.model, "error": q.error}
+            for q in repo.list_questions(session, collection_id, limit)
+        ]
+
+
+def conversation(engine: Engine, collection_id: str) -> list[tuple[str, str]]:
+    """(question, answer) pairs for condensing follow-ups; failed answers left out."""
+    return [(h["question"], h["answer"]) for h in history(engine, collection_id, 20)
+            if h["answer"] and not h["error"]]
+
+
+def record_question(engine: Engine, collection_id: str, **fields: Any) -> None:
+    """Store one question with its answer, sources and timings."""
+    with session_scope(engine) as session:
+        repo.add_question(session, collection_id=collection_id, **fields)
+
+
+def clear_history(engine: Engine, collection_id: str) -> None:
+    """Forget a collection's questions."""
+    with session_scope(engine) as session:
+        repo.clear_questions(session, collection_id)
+
+
+# --- background worker ------------------------------------------------------------------------
+
+
+@dataclass
+class IngestJob:
+    """One queued file (or re-index) and its live progress."""
+
+    id: int
+    collection_id: str
+    filename: str
+    stage: str = "queued"
+    fraction: float = 0.0
+    detail: str = "Waiting for the files before it"
+    outcome: FileOutcome | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.outcome is not None
+
+    def update(self, stage: str, fraction: float, detail: str) -> None:
+        """Progress callback for :func:`add_file` / :func:`reembed_collection`."""
+        self.stage, self.fraction, self.detail = stage, fraction, detail
+
+
+Work = Callable[[StageCallback], FileOutcome]
+
+
+class IngestWorker:
+    """A daemon thread that runs queued ingest work one job at a time, in submission order.
+
+    One file at a time keeps memory flat (one parsed file and its vectors) and the embedding
+    model (which already uses every core) uncontended. Jobs stay listed until dismissed.
+    """
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[tuple[IngestJob, Work]] = queue.Queue()
+        self._jobs: dict[int, IngestJob] = {}
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._thread: threading.Thread | None = None
+
+    def submit(self, collection_id: str, filename: str, work: Work) -> IngestJob:
+        """Queue ``work`` (called with the job's progress callback); returns the job."""
+        job = IngestJob(next(self._ids), collection_id, filename)
+        with self._lock:
+            self._jobs[job.id] = job
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="ingest", daemon=True)
+                self._thread.start()
+        self._queue.put((job, work))
+        return job
+
+    def jobs(self, collection_id: str) -> list[IngestJob]:
+        """The collection's jobs, oldest first."""
+        with self._lock:
+            return [j for j in self._jobs.values() if j.collection_id == collection_id]
+
+    def busy(self, collection_id: str | None = None) -> bool:
+        """True while any (or this collection's) job is queued or running."""
+        with self._lock:
+            return any(not j.done and collection_id in (None, j.collection_id)
+                       for j in self._jobs.values())
+
+    def dismiss(self, collection_id: str) -> None:
+        """Forget the collection's finished jobs."""
+        with self._lock:
+            for job_id in [i for i, j in self._jobs.items()
+                           if j.done and j.collection_id == collection_id]:
+                del self._jobs[job_id]
+
+    def wait_idle(self, timeout: float = 120.0) -> bool:
+        """Block until every job has finished (for tests and scripts); False on timeout."""
+        deadline = time.monotonic() + timeout
+        while self.busy():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
+    def _run(self) -> None:
+        while True:
+            job, work = self._queue.get()
+            try:
+                job.update("start", 0.0, "Starting")
+                outcome = work(job.update)
+            except Exception as exc:  # noqa: BLE001 - a job must never kill the worker
+                outcome = FileOutcome(job.filename, "failed", _failure_message(job.filename, exc))
+            job.outcome = outcome
+            job.update("done", 1.0, outcome.message)

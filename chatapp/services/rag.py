@@ -1,0 +1,201 @@
+"""Answer questions from a collection: condense, retrieve, answer with citations.
+
+Two steps with the same LLM (the sidebar's target), like LlamaIndex's
+``CondensePlusContextChatEngine`` but with each step visible and timed:
+
+1. :func:`condense_question` rewrites a follow-up ("and on page 4?") into a standalone question
+   using the collection's recent Q&A history (skipped for the first question).
+2. :func:`retrieve` embeds it and asks the collection's index for the top k chunks, keeping
+   those at or above the similarity cutoff. When none remain, :data:`NO_CONTEXT_ANSWER` is the
+   answer and the model is never called, so it cannot invent one.
+3. :func:`stream_answer` sends the numbered passages (with file, page / section) in the system
+   prompt and streams the reply.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from llama_index.core.llms import ChatMessage, MessageRole
+
+if TYPE_CHECKING:
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+    from llama_index.core.llms import LLM
+    from llama_index.core.vector_stores.types import BasePydanticVectorStore
+
+NO_CONTEXT_ANSWER = (
+    "The documents in this collection do not contain an answer to this question: no passage"
+    " scored above the similarity cutoff. Try rephrasing, lowering the cutoff, or adding the"
+    " document that covers it."
+)
+CONDENSE_PROMPT = (
+    "Given the conversation below and a follow-up question, rewrite the follow-up as one"
+    " standalone question that can be understood without the conversation. Reply with the"
+    " question only.\n\nConversation:\n{history}\n\nFollow-up question: {question}\n\n"
+    "Standalone question:"
+)
+CONTEXT_PROMPT = (
+    "Answer the user's question using only the numbered passages below, taken from the user's"
+    " documents. Cite the passages you use as [1], [2] ... If the passages do not contain the"
+    " answer, say so instead of guessing.\n\n{context}"
+)
+HISTORY_TURNS = 4
+
+
+@dataclass
+class Source:
+    """One retrieved passage, with where it came from and how well it matched."""
+
+    file_name: str
+    text: str
+    score: float
+    page: int | None = None
+    section: str | None = None
+    sha256: str = ""
+
+    @property
+    def location(self) -> str:
+        """``page 3``, a heading path, ``rows 2-26`` ... or "" when the file has no parts."""
+        if self.page is not None:
+            return f"page {self.page}"
+        return self.section or ""
+
+    @property
+    def citation(self) -> str:
+        """``report.pdf, page 3``."""
+        return f"{self.file_name}, {self.location}" if self.location else self.file_name
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready record for the database."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Source:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+@dataclass
+class Retrieval:
+    """What :func:`retrieve` found, and how long it took (query embedding + search)."""
+
+    query: str
+    sources: list[Source]
+    seconds: float
+    below_cutoff: int = 0
+
+
+@dataclass
+class AnswerStream:
+    """A streamed answer: iterate :meth:`deltas`; ``text`` and ``seconds`` fill in as it goes."""
+
+    chunks: Iterator[Any]
+    text: str = ""
+    seconds: float = 0.0
+    usage: dict[str, Any] = field(default_factory=dict)
+
+    def deltas(self) -> Iterator[str]:
+        """The answer's text increments, timing the generation as they arrive."""
+        started = time.perf_counter()
+        try:
+            for chunk in self.chunks:
+                delta = chunk.delta or ""
+                self.text += delta
+                self.usage = chunk.additional_kwargs.get("usage") or self.usage
+                if delta:
+                    yield delta
+        finally:
+            self.seconds = time.perf_counter() - started
+
+
+def history_text(history: Sequence[tuple[str, str]]) -> str:
+    """The last few Q&A turns as plain text for the condense prompt."""
+    turns = history[-HISTORY_TURNS:]
+    return "\n".join(f"User: {q}\nAssistant: {a[:1000]}" for q, a in turns)
+
+
+def condense_question(llm: LLM, history: Sequence[tuple[str, str]], question: str) -> str:
+    """A standalone version of ``question`` given ``history`` (unchanged when there is none)."""
+    if not history:
+        return question
+    prompt = CONDENSE_PROMPT.format(history=history_text(history), question=question)
+    reply = llm.chat([ChatMessage(role=MessageRole.USER, content=prompt)])
+    text = (reply.message.content or "").strip().strip('"')
+    return text or question
+
+
+def retrieve(
+    store: BasePydanticVectorStore,
+    embedder: BaseEmbedding,
+    query: str,
+    top_k: int = 4,
+    cutoff: float = 0.3,
+) -> Retrieval:
+    """The top ``top_k`` passages for ``query`` scoring at least ``cutoff``."""
+    from llama_index.core import VectorStoreIndex
+
+    started = time.perf_counter()
+    index = VectorStoreIndex.from_vector_store(store, embed_model=embedder)
+    scored = index.as_retriever(similarity_top_k=top_k).retrieve(query)
+    seconds = time.perf_counter() - started
+    kept = [n for n in scored if (n.score or 0.0) >= cutoff]
+    sources = [_source(n.node, float(n.score or 0.0)) for n in kept]
+    return Retrieval(query, sources, seconds, below_cutoff=len(scored) - len(kept))
+
+
+def _source(node: Any, score: float) -> Source:
+    meta = node.metadata
+    return Source(
+        file_name=str(meta.get("file_name", "?")),
+        text=node.get_content(),
+        score=score,
+        page=meta.get("page"),
+        section=meta.get("section") or None,
+        sha256=str(meta.get("sha256", "")),
+    )
+
+
+def context_block(sources: Sequence[Source]) -> str:
+    """The numbered passages, each headed by its citation."""
+    return "\n\n".join(
+        f"[{i}] {s.citation}\n{s.text}" for i, s in enumerate(sources, start=1)
+    )
+
+
+def answer_messages(
+    question: str,
+    sources: Sequence[Source],
+    history: Sequence[tuple[str, str]] = (),
+    persona_prompt: str | None = None,
+) -> list[ChatMessage]:
+    """System prompt (persona + passages), the recent history, then the question."""
+    system = CONTEXT_PROMPT.format(context=context_block(sources))
+    if persona_prompt:
+        system = f"{persona_prompt.strip()}\n\n{system}"
+    messages = [ChatMessage(role=MessageRole.SYSTEM, content=system)]
+    for q, a in history[-HISTORY_TURNS:]:
+        messages.append(ChatMessage(role=MessageRole.USER, content=q))
+        messages.append(ChatMessage(role=MessageRole.ASSISTANT, content=a))
+    messages.append(ChatMessage(role=MessageRole.USER, content=question))
+    return messages
+
+
+def stream_answer(
+    llm: LLM,
+    question: str,
+    sources: Sequence[Source],
+    history: Sequence[tuple[str, str]] = (),
+    persona_prompt: str | None = None,
+) -> AnswerStream:
+    """Start streaming the answer (the request goes out on the first iteration)."""
+    if not sources:
+        raise ValueError("stream_answer needs at least one source; use NO_CONTEXT_ANSWER.")
+    messages = answer_messages(question, sources, history, persona_prompt)
+    return AnswerStream(chunks=_lazy(lambda: llm.stream_chat(messages)))
+
+
+def _lazy(start: Any) -> Iterator[Any]:
+    yield from start()
