@@ -128,7 +128,8 @@ def generation_params(
     if max_tokens is not None:
         params["max_tokens"] = max_tokens
     params.update(additional_kwargs)
-    params.update({k: v for k, v in call_kwargs.items() if not k.startswith("_")})
+    # A per-call None means "not given", so it does not erase a constructor value.
+    params.update({k: v for k, v in call_kwargs.items() if v is not None and not k.startswith("_")})
     return {k: v for k, v in params.items() if v is not None}
 
 
