@@ -1,0 +1,47 @@
+"""Client-test helpers: Baseten objects pointed at the emulator (fixture `emulator` in
+tests/conftest.py), a clean catalog cache and environment, and a check that no error raised in
+these tests ever shows the API key."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pytest
+
+from baseten_llm import Baseten, BasetenEmbedding
+from baseten_llm.catalog import ModelCatalog
+
+
+@pytest.fixture(autouse=True)
+def _clean_client_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("BASETEN_API_KEY", "BASETEN_MODEL_APIS_URL", "BASETEN_DEPLOYMENT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    ModelCatalog.clear()
+
+
+@pytest.fixture
+def model_api(emulator) -> Callable[..., Baseten]:
+    """Make a Model APIs Baseten against the emulator."""
+    def make(model_id: str = "deepseek-ai/DeepSeek-V3.1", **kwargs: Any) -> Baseten:
+        kwargs.setdefault("api_key", emulator.api_key)
+        return Baseten(model_id=model_id, model_apis_url=emulator.model_apis_url, **kwargs)
+    return make
+
+
+@pytest.fixture
+def dedicated(emulator) -> Callable[..., Baseten]:
+    """Make a dedicated-deployment Baseten against the emulator."""
+    def make(model_id: str = "abcd1234", **kwargs: Any) -> Baseten:
+        kwargs.setdefault("api_key", emulator.api_key)
+        kwargs.setdefault("model_apis", False)
+        return Baseten(model_id=model_id, deployment_url=emulator.deployment_url, **kwargs)
+    return make
+
+
+@pytest.fixture
+def embedder(emulator) -> Callable[..., BasetenEmbedding]:
+    """Make a BasetenEmbedding against the emulator."""
+    def make(model_id: str = "emb12345", **kwargs: Any) -> BasetenEmbedding:
+        kwargs.setdefault("api_key", emulator.api_key)
+        return BasetenEmbedding(model_id=model_id, deployment_url=emulator.deployment_url, **kwargs)
+    return make
