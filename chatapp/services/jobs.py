@@ -281,7 +281,11 @@ class StatusPoller:
         clients: dict[Target, JobsClient] = {}
         for row in self.claim_due(rows):
             target = job_target(row)
-            client = clients.get(target) or clients.setdefault(target, client_for(target))
+            try:
+                client = clients.get(target) or clients.setdefault(target, client_for(target))
+            except errors.BasetenError as exc:  # e.g. no API key: nothing can be polled
+                report.problems.append(str(exc))
+                break
             if not self._poll_one(engine, client, row.request_id, report):
                 break
         return report

@@ -1,0 +1,223 @@
+"""Jobs: Baseten async inference on a dedicated deployment, with this app as the webhook inbox.
+
+Submit one job or a batch file, watch statuses (polled politely), read the results that
+Baseten POSTs to ``/hooks/baseten``, cancel queued jobs and export the results.
+
+Widget keys: ``jobs_webhook_url``, ``jobs_priority``, ``jobs_max_queue_s``,
+``jobs_max_attempts``, ``jobs_initial_delay_ms``, ``jobs_max_delay_ms``, ``jobs_input_mode``,
+``jobs_prompt``, ``jobs_json``, ``jobs_submit``, ``jobs_batch_file``, ``jobs_batch_submit``,
+``jobs_cancel_id``, ``jobs_cancel``, ``jobs_result_id``, ``jobs_export_jsonl``,
+``jobs_export_csv``.
+"""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from baseten_llm import errors
+from chatapp import resources, state
+from chatapp.services import jobs
+from chatapp.services.batch_inputs import InputError, parse_batch, parse_json_input, prompt_input
+from chatapp.storage.jobs import JobRow
+from chatapp.targets import Target
+
+PAGE = "jobs"
+REFRESH_EVERY_S = 2.0
+PROMPT, RAW_JSON = "Prompt", "Raw JSON"
+
+st.title("Jobs")
+st.caption(
+    "Async inference: Baseten queues each request (up to 72 h), runs it on your dedicated "
+    "deployment and POSTs the result to this app's webhook. Baseten keeps no copy of results; "
+    "they live in this app's database."
+)
+
+config = state.config()
+engine = resources.get_engine()
+target = state.target()
+
+if config.allow_unsigned_webhooks:
+    st.warning(
+        "**Development only: unsigned webhooks are accepted** "
+        "(`BASETEN_CHAT_ALLOW_UNSIGNED_WEBHOOKS` is on). Anyone who can reach this app can "
+        "plant results. Turn it off and set `BASETEN_WEBHOOK_SECRETS` before sharing the app.",
+        icon="⚠️",
+    )
+elif not config.webhook_secrets:
+    st.warning(
+        "No webhook secret is configured, so the receiver refuses every result. Create one in "
+        "Baseten (Settings → Secrets → Add webhook secret) and set `BASETEN_WEBHOOK_SECRETS` "
+        "in `.streamlit/secrets.toml` or the environment.",
+        icon="🔒",
+    )
+else:
+    st.caption(f"🔒 Results must be signed: {len(config.webhook_secrets)} webhook secret(s) "
+               "configured.")
+
+
+def client_for(job_target: Target):  # noqa: ANN201 - a baseten_llm.Baseten
+    """A client for the target a job was submitted to."""
+    return state.llm(target_override=job_target)
+
+
+if not target.is_dedicated:
+    st.info(
+        "**Jobs need a dedicated deployment.** Baseten's async inference (`async_predict`) runs "
+        "on a model you deployed, not on the shared Model APIs you are using now "
+        f"(`{target.model}`). To submit jobs, choose **Dedicated deployment** in the sidebar "
+        "and enter your model id (e.g. `abcd1234`). Jobs and results stored earlier stay "
+        "listed below.",
+        icon="ℹ️",
+    )
+else:
+    st.subheader("Where results go")
+    webhook_url = st.text_input(
+        "Webhook URL", value=config.webhook_url or "", key="jobs_webhook_url",
+        placeholder="https://your-tunnel.example.com/hooks/baseten",
+        help="Baseten POSTs each result here. This app receives it at /hooks/baseten.",
+    )
+    if not config.webhook_url:
+        st.info(
+            "No public URL is configured. Baseten must reach this app over HTTPS: expose it "
+            "with a tunnel (e.g. `cloudflared tunnel --url http://localhost:8501` or "
+            "`ngrok http 8501`), then set `BASETEN_CHAT_PUBLIC_URL` to the tunnel's https URL "
+            "(environment or `.streamlit/secrets.toml`) and restart, or type "
+            "`<tunnel URL>/hooks/baseten` above.",
+        )
+    with st.expander("Queue and retry settings"):
+        left, right = st.columns(2)
+        priority = left.number_input("Priority (0 is highest)", 0, 2, 0, key="jobs_priority")
+        max_queue_s = right.number_input("Max time in queue (s)", 10, 259_200, 600,
+                                         key="jobs_max_queue_s")
+        a, b, c = st.columns(3)
+        max_attempts = a.number_input("Max attempts", 1, 10, 3, key="jobs_max_attempts")
+        initial_ms = b.number_input("Initial retry delay (ms)", 0, 10_000, 1000,
+                                    key="jobs_initial_delay_ms")
+        max_ms = c.number_input("Max retry delay (ms)", 0, 60_000, 5000, key="jobs_max_delay_ms")
+    options = jobs.SubmitOptions(
+        webhook_endpoint=webhook_url.strip(), priority=int(priority),
+        max_time_in_queue_s=int(max_queue_s), max_attempts=int(max_attempts),
+        initial_delay_ms=int(initial_ms), max_delay_ms=int(max_ms),
+    )
+
+    one_tab, batch_tab = st.tabs(["Submit one job", "Submit a batch"])
+    with one_tab:
+        mode = st.radio("Input", [PROMPT, RAW_JSON], horizontal=True, key="jobs_input_mode")
+        if mode == PROMPT:
+            text = st.text_area("Prompt", key="jobs_prompt", height=120)
+        else:
+            text = st.text_area("model_input (a JSON object, at most 256 KiB)", key="jobs_json",
+                                height=160, placeholder='{"prompt": "Hello", "max_tokens": 64}')
+        model_input, input_problem = None, None
+        try:
+            model_input = prompt_input(text) if mode == PROMPT else parse_json_input(text)
+        except InputError as exc:
+            input_problem = str(exc)
+        if model_input is not None:
+            st.caption("Request body that will be sent to `async_predict`:")
+            st.code(json.dumps(options.request_body(model_input), indent=2), language="json")
+        elif text.strip():
+            st.error(input_problem)
+        if st.button("Submit job", key="jobs_submit", type="primary"):
+            if model_input is None:
+                st.error(input_problem)
+            else:
+                try:
+                    rid = jobs.submit_job(engine, client_for(target), target, model_input, options)
+                except (InputError, errors.BasetenError) as exc:
+                    st.error(str(exc))
+                else:
+                    st.success(f"Job submitted: request id `{rid}`. Its result appears below "
+                               "when Baseten delivers it.")
+
+    with batch_tab:
+        upload = st.file_uploader(
+            "JSONL or CSV file, one job per row", type=["jsonl", "ndjson", "csv"],
+            key="jobs_batch_file",
+            help="JSONL: one JSON object (the model_input) or string (a prompt) per line. "
+                 "CSV: a `prompt` column, or columns that become model_input keys.",
+        )
+        rows = []
+        if upload is not None:
+            try:
+                rows = parse_batch(upload.name, upload.getvalue())
+            except InputError as exc:
+                st.error(str(exc))
+            bad = [r for r in rows if not r.ok]
+            if rows:
+                st.caption(f"{len(rows)} rows: {len(rows) - len(bad)} ready, {len(bad)} with "
+                           "problems (they will be skipped).")
+        if st.button("Submit batch", key="jobs_batch_submit", disabled=not rows):
+            bar = st.progress(0.0, text="Submitting…")
+            try:
+                report = jobs.submit_batch(
+                    engine, client_for(target), target, rows, options, batch_name=upload.name,
+                    on_progress=lambda done, total: bar.progress(
+                        done / total, text=f"Submitted {done} of {total} rows"),
+                )
+            except (InputError, errors.BasetenError) as exc:
+                st.error(str(exc))
+            else:
+                st.success(f"{len(report.submitted)} of {len(rows)} jobs submitted.")
+                for number, reason in report.failed:
+                    st.error(f"Row {number}: {reason}")
+
+
+def cancel(row: JobRow) -> None:
+    """Button callback: cancel before the table is drawn again, keep the outcome to show."""
+    try:
+        outcome = jobs.cancel_job(engine, client_for(jobs.job_target(row)), row.request_id)
+    except errors.BasetenError as exc:
+        result = ("error", str(exc))
+    else:
+        result = ("success" if outcome.canceled else "warning", outcome.message)
+    state.set_page_value(PAGE, "cancel_outcome", result)
+
+
+@st.fragment(run_every=REFRESH_EVERY_S)
+def jobs_section() -> None:
+    """Poll what is due, then the table, cancel, result viewer and exports."""
+    report = jobs.shared_poller().poll(engine, client_for)
+    rows = jobs.list_rows(engine)
+    st.subheader("Jobs")
+    if report.rate_limited:
+        st.caption("Baseten asked us to slow down; status checks resume shortly.")
+    for problem in report.problems[:1]:
+        st.warning(f"Could not check a job's status: {problem}")
+    if not rows:
+        st.caption("No jobs yet. Submitted jobs and received results appear here.")
+        return
+    results = [r for r in rows if r.result is not None]
+    waiting = sum(r.is_unfinished for r in rows)
+    st.caption(f"{len(rows)} jobs · {len(results)} results received · {waiting} waiting")
+    st.dataframe(jobs.table_records(rows), hide_index=True, width="stretch")
+
+    queued = [r for r in rows if r.job is not None and r.status == "QUEUED"]
+    if queued:
+        left, right = st.columns([3, 1], vertical_alignment="bottom")
+        cancel_id = left.selectbox("Queued job", [r.request_id for r in queued],
+                                   key="jobs_cancel_id")
+        right.button("Cancel job", key="jobs_cancel", on_click=cancel,
+                     args=(next(r for r in queued if r.request_id == cancel_id),))
+    outcome = state.page_value(PAGE, "cancel_outcome")
+    if outcome:
+        state.set_page_value(PAGE, "cancel_outcome", None)
+        getattr(st, outcome[0])(outcome[1])
+
+    if results:
+        st.subheader("Results")
+        shown = st.selectbox("Result", [r.request_id for r in results], key="jobs_result_id")
+        chosen = next(r for r in results if r.request_id == shown)
+        st.json(json.loads(chosen.result.raw_body), expanded=2)
+        left, right = st.columns(2)
+        left.download_button("Export results (JSONL)", jobs.export_jsonl(rows),
+                             file_name="baseten_job_results.jsonl",
+                             mime="application/jsonl", key="jobs_export_jsonl")
+        right.download_button("Export results (CSV)", jobs.export_csv(rows),
+                              file_name="baseten_job_results.csv", mime="text/csv",
+                              key="jobs_export_csv")
+
+
+jobs_section()
