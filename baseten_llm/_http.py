@@ -331,9 +331,23 @@ def decode_json(response: httpx.Response) -> Any:
 
 
 def stream_error(exc: httpx.HTTPError, partial_text: str) -> BasetenError:
-    """A failure while reading an open stream: never retried, keeps what arrived."""
+    """A failure while reading an open stream: never retried, keeps what arrived.
+
+    Before any text arrived it is the plain timeout or connection error; after, a
+    :class:`StreamInterruptedError` carrying the partial text.
+    """
+    if not partial_text:
+        return _error_from_exception(exc, str(exc.request.url) if _has_request(exc) else "the server")
     return StreamInterruptedError(
         f"The stream broke after {len(partial_text)} characters ({type(exc).__name__}); "
         "the partial answer is in .partial_text. It was not re-sent, to avoid paying twice.",
         partial_text=partial_text,
     )
+
+
+def _has_request(exc: httpx.HTTPError) -> bool:
+    try:
+        exc.request
+    except RuntimeError:
+        return False
+    return True
