@@ -305,6 +305,33 @@ def reembed_collection(
     return len(nodes)
 
 
+def file_work(
+    engine: Engine, collection: CollectionInfo, store: NumpyVectorStore,
+    embedder: EmbedderFactory, filename: str, data: bytes, max_bytes: int,
+) -> Callable[[StageCallback], FileOutcome]:
+    """:func:`add_file` as a job for :class:`IngestWorker`."""
+
+    def work(on_stage: StageCallback) -> FileOutcome:
+        return add_file(engine, collection, store, embedder, filename, data,
+                        max_bytes=max_bytes, on_stage=on_stage)
+
+    return work
+
+
+def reembed_work(
+    engine: Engine, collection_id: str, store: NumpyVectorStore, embedder: EmbedderFactory,
+    embed: EmbedSpec,
+) -> Callable[[StageCallback], FileOutcome]:
+    """Re-embedding as a job for :class:`IngestWorker` (the model loads on the worker)."""
+
+    def work(on_stage: StageCallback) -> FileOutcome:
+        count = reembed_collection(engine, collection_id, store, embedder(), embed, on_stage)
+        return FileOutcome("Re-index", "indexed", f"Re-embedded {count} chunk(s) with "
+                           f"{embed.label}.")
+
+    return work
+
+
 # --- questions --------------------------------------------------------------------------------
 
 

@@ -1,0 +1,212 @@
+"""Streamlit helpers for the documents page: per-process caches and rendering.
+
+Caches (``st.cache_resource``, one per server process, shared by every tab):
+
+- :func:`get_worker`: the background :class:`~chatapp.services.documents.IngestWorker`.
+- :func:`get_store`: one vector store per collection, keyed by the collection's id *and* its
+  directory, so a store is never handed to a collection it does not belong to; dropped with
+  :func:`drop_store` when its collection is deleted.
+- :func:`get_local_embedder`: a sentence-transformers model, loaded on first use only (the
+  import of torch happens inside it). Baseten embedders are cheap to build and are not cached,
+  so the API key never becomes a cache key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import streamlit as st
+
+from chatapp.services import documents as docs
+from chatapp.services.embedders import EmbedSpec, make_embedder
+from chatapp.services.rag import Source
+from chatapp.ui.messages import escape_html
+
+if TYPE_CHECKING:
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+
+    from chatapp.services.vector_store import NumpyVectorStore
+    from chatapp.settings import AppConfig
+
+STATUS_ICONS = {"indexed": "✅", "skipped": "♻️", "failed": "❌"}
+STAGE_LABELS = {
+    "queued": "Queued", "start": "Starting", "check": "Checking", "parse": "Parsing",
+    "chunk": "Chunking", "embed": "Embedding", "save": "Saving", "done": "Done",
+}
+POLL_SECONDS = 0.5
+
+
+@st.cache_resource(show_spinner=False)
+def get_worker() -> docs.IngestWorker:
+    """The process's ingest worker."""
+    return docs.IngestWorker()
+
+
+@st.cache_resource(show_spinner=False)
+def get_store(collection_id: str, directory: str) -> NumpyVectorStore:
+    """The vector store of one collection, opened once per process."""
+    from chatapp.services.vector_store import NumpyVectorStore
+
+    return NumpyVectorStore(directory)
+
+
+def drop_store(collection_id: str, directory: str) -> None:
+    """Close and forget a collection's cached store (before its directory is deleted)."""
+    if Path(directory).exists():
+        get_store(collection_id, directory).close()
+    get_store.clear(collection_id, directory)
+
+
+@st.cache_resource(show_spinner=False)
+def get_local_embedder(model: str) -> BaseEmbedding:
+    """A local sentence-transformers model, loaded once per process."""
+    return make_embedder(EmbedSpec("local", model))
+
+
+def embedder_factory(
+    spec: EmbedSpec, config: AppConfig, api_key: str | None
+) -> Callable[[], BaseEmbedding]:
+    """A zero-argument builder of the collection's embedder, called only when needed."""
+    if spec.kind == "local":
+        return lambda: get_local_embedder(spec.model)
+    return lambda: make_embedder(spec, config, api_key)
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+
+def render_job(job: docs.IngestJob) -> None:
+    """One uploaded file: a progress bar while it runs, its result when done."""
+    outcome = job.outcome
+    if outcome is None:
+        label = STAGE_LABELS.get(job.stage, job.stage)
+        st.progress(min(max(job.fraction, 0.0), 1.0), text=f"**{job.filename}** · {label}: "
+                    f"{job.detail}")
+        return
+    icon = STATUS_ICONS.get(outcome.status, "")
+    message = outcome.message
+    if message.startswith(outcome.filename):
+        message = message[len(outcome.filename):].lstrip(" :")
+    text = f"{icon} **{outcome.filename}**: {message}"
+    if outcome.status == "failed":
+        st.error(text)
+    elif outcome.status == "skipped":
+        st.info(text)
+    else:
+        st.success(f"{text} ({outcome.seconds:.1f} s)")
+    if outcome.warning:
+        st.warning(f"{outcome.filename}: {outcome.warning}")
+
+
+def render_jobs(worker: docs.IngestWorker, collection_id: str, polling: bool) -> None:
+    """The collection's uploads; when the last one finishes, rerun the page to show it."""
+    jobs = worker.jobs(collection_id)
+    for job in jobs:
+        render_job(job)
+    if polling and not worker.busy(collection_id):
+        st.rerun()
+
+
+def render_sources(sources: list[Source], key: str) -> None:
+    """Each cited passage: file, page or section, score, and the quoted text."""
+    if not sources:
+        return
+    with st.expander(f"Sources ({len(sources)})", expanded=False, key=key):
+        for number, source in enumerate(sources, start=1):
+            st.markdown(f"**[{number}] {escape_html(source.citation)}** · score "
+                        f"{source.score:.2f}")
+            quoted = "\n".join(f"> {escape_html(line)}" for line in source.text.splitlines())
+            st.markdown(quoted or "> (empty)")
+
+
+def timing_caption(record: dict[str, Any]) -> str:
+    """``Retrieval 0.04 s · generation 1.20 s · model``."""
+    parts = [f"Retrieval {record.get('retrieval_s', 0.0):.2f} s"]
+    if record.get("generation_s"):
+        parts.append(f"generation {record['generation_s']:.2f} s")
+    if record.get("model"):
+        parts.append(str(record["model"]))
+    return " · ".join(parts)
+
+
+def render_record(record: dict[str, Any]) -> None:
+    """One stored question and its answer, with timings and sources."""
+    with st.chat_message("user"):
+        st.markdown(escape_html(record["question"]))
+    with st.chat_message("assistant"):
+        if record.get("answer"):
+            st.markdown(escape_html(record["answer"]))
+        if record.get("error"):
+            st.error(record["error"])
+        st.caption(timing_caption(record))
+        sources = [Source.from_dict(s) for s in record.get("sources") or []]
+        render_sources(sources, key=f"docs_sources_{record['id']}")
+
+
+def answer_question(
+    engine: Any, collection: docs.CollectionInfo, store: NumpyVectorStore,
+    embedder: Callable[[], BaseEmbedding], question: str, persona: Any, *, top_k: int,
+    cutoff: float,
+) -> None:
+    """Condense, retrieve, stream the answer with its sources, and store the exchange."""
+    from chatapp import state
+
+    with st.chat_message("user"):
+        st.markdown(escape_html(question))
+    record: dict[str, Any] = {"question": question, "standalone_question": question,
+                              "answer": "", "sources": [], "retrieval_s": 0.0,
+                              "generation_s": 0.0, "model": state.target().label, "error": None}
+    with st.chat_message("assistant"):
+        try:
+            _answer_into(record, engine, collection, store, embedder, persona, top_k, cutoff)
+        except Exception as exc:  # noqa: BLE001 - shown as a message, never a traceback
+            record["error"] = _error_text(exc)
+            st.error(record["error"])
+        finally:
+            docs.record_question(engine, collection.id, **record)
+
+
+def _answer_into(
+    record: dict[str, Any], engine: Any, collection: docs.CollectionInfo,
+    store: NumpyVectorStore, embedder: Callable[[], BaseEmbedding], persona: Any,
+    top_k: int, cutoff: float,
+) -> None:
+    from chatapp import state
+    from chatapp.services import rag
+
+    llm = state.llm()
+    history = docs.conversation(engine, collection.id)
+    with st.spinner("Searching the documents…"):
+        record["standalone_question"] = rag.condense_question(llm, history, record["question"])
+        found = rag.retrieve(store, embedder(), record["standalone_question"], top_k, cutoff)
+    record["retrieval_s"] = found.seconds
+    record["sources"] = [s.to_dict() for s in found.sources]
+    if not found.sources:
+        record["answer"] = rag.NO_CONTEXT_ANSWER
+        st.markdown(record["answer"])
+        return
+    stream = rag.stream_answer(llm, record["question"], found.sources, history,
+                               getattr(persona, "system_prompt", None))
+    slot = st.empty()
+    try:
+        for _ in stream.deltas():
+            slot.markdown(escape_html(stream.text) + " ▌")
+    finally:
+        record["answer"], record["generation_s"] = stream.text, stream.seconds
+    slot.markdown(escape_html(stream.text))
+    st.caption(timing_caption(record))
+    render_sources(found.sources, key="docs_sources_new")
+
+
+def _error_text(exc: Exception) -> str:
+    from chatapp.services.embedders import EmbedderUnavailableError
+
+    try:
+        from baseten_llm.errors import BasetenError
+    except ImportError:  # pragma: no cover - the client is part of this project
+        BasetenError = ()  # type: ignore[assignment,misc]  # noqa: N806
+    if isinstance(exc, (BasetenError, EmbedderUnavailableError)):
+        return str(exc)
+    return f"Could not answer ({type(exc).__name__}: {str(exc)[:200]}). Try again."

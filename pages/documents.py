@@ -1,0 +1,200 @@
+"""Documents: named collections of uploaded files, indexed locally, answered with citations.
+
+Uploads are queued on a background worker (one per process) and indexed one file at a time;
+this page polls their progress with a fragment (``run_every``) while any is running, so the
+rest of the page (other collections, questions) stays usable and a big file never holds up a
+script run. Questions go to the sidebar's target with the chosen persona.
+
+Widget keys (tests address them): ``docs_collection_<n>`` (the picker; ``n`` changes when the
+page itself switches collection), ``docs_new_name``, ``docs_new_embed_kind``,
+``docs_new_embed_model``, ``docs_new_chunk_size``, ``docs_new_chunk_overlap``, ``docs_create``,
+``docs_rename_name``, ``docs_rename``, ``docs_reembed_kind``, ``docs_reembed_model``,
+``docs_reembed``, ``docs_delete``, ``docs_delete_confirm``, ``docs_delete_cancel``,
+``docs_upload_<n>``, ``docs_index``, ``docs_dismiss``, ``docs_remove_<sha12>``, ``docs_top_k``,
+``docs_cutoff``, ``docs_clear_history``, ``docs_question``.
+"""
+
+from __future__ import annotations
+
+import time
+import streamlit as st
+
+from chatapp import resources, state
+from chatapp.services import documents as docs
+from chatapp.services import personas, rag
+from chatapp.services.embedders import BUNDLED_MODEL, EmbedSpec
+from chatapp.ui import documents_ui as ui
+
+PAGE = "documents"
+KINDS = {"local": "Local model (runs here)", "baseten": "Baseten embeddings deployment"}
+engine = resources.get_engine()
+config = state.config()
+worker = ui.get_worker()
+max_bytes = int(st.get_option("server.maxUploadSize")) * 1024 * 1024
+
+st.title("📚 Documents")
+st.caption("Upload files into a collection, then ask questions: answers cite file, page or "
+           "section, and the passage they come from.")
+
+# --- collections -----------------------------------------------------------------------------
+collections = {c.id: c for c in docs.list_collections(engine)}
+selected_id = state.page_value(PAGE, "collection_id")
+if selected_id not in collections:
+    selected_id = next(iter(collections), None)
+picker_version = state.page_value(PAGE, "picker_version", 0)
+
+pick_col, new_col = st.columns([3, 2], vertical_alignment="bottom")
+if collections:
+    ids = list(collections)
+    selected_id = pick_col.selectbox(
+        "Collection", ids, index=ids.index(selected_id),
+        format_func=lambda cid: collections[cid].name, key=f"docs_collection_{picker_version}",
+    )
+    state.set_page_value(PAGE, "collection_id", selected_id)
+else:
+    pick_col.info("No collections yet: create one to upload files into.")
+
+with new_col.popover("➕ New collection", width="stretch"):
+    new_name = st.text_input("Name", key="docs_new_name", max_chars=docs.MAX_NAME)
+    new_kind = st.radio("Embeddings", list(KINDS), format_func=KINDS.get,
+                        key="docs_new_embed_kind")
+    new_model = st.text_input(
+        "Embedding model" if new_kind == "local" else "Baseten embeddings model id",
+        value=config.embed_model if new_kind == "local" else "",
+        key=f"docs_new_embed_model_{new_kind}",
+        help=f"Local: '{BUNDLED_MODEL}' is bundled; other sentence-transformers names download "
+             "from HuggingFace. Baseten: the 8-character model id of a BEI deployment.",
+    )
+    size_col, overlap_col = st.columns(2)
+    chunk_size = size_col.number_input("Chunk size (tokens)", 64, 4096, 512, 64,
+                                       key="docs_new_chunk_size")
+    chunk_overlap = overlap_col.number_input("Overlap (tokens)", 0, 1024, 64, 16,
+                                             key="docs_new_chunk_overlap")
+    if st.button("Create collection", key="docs_create", type="primary"):
+        try:
+            created = docs.create_collection(engine, new_name, EmbedSpec(new_kind, new_model),
+                                             int(chunk_size), int(chunk_overlap))
+        except docs.DocumentsError as exc:
+            st.error(str(exc))
+        else:
+            state.set_page_value(PAGE, "collection_id", created.id)
+            state.set_page_value(PAGE, "picker_version", picker_version + 1)
+            st.rerun()
+
+collection = collections.get(selected_id) if selected_id else None
+if collection is None:
+    st.stop()
+
+store_dir = str(docs.index_dir(config.data_dir, collection.id))
+store = ui.get_store(collection.id, store_dir)
+embedder = ui.embedder_factory(collection.embed, config, state.api_key())
+files = docs.list_files(engine, collection.id)
+busy = worker.busy(collection.id)
+st.caption(f"Embeddings: {collection.embed.label} · chunks of {collection.chunk_size} tokens, "
+           f"overlap {collection.chunk_overlap} · {len(files)} file(s), {len(store)} chunk(s)")
+
+with st.expander("Manage collection"):
+    rename_to = st.text_input("Rename to", value=collection.name, key="docs_rename_name")
+    if st.button("Rename", key="docs_rename"):
+        try:
+            docs.rename_collection(engine, collection.id, rename_to)
+            st.rerun()
+        except docs.DocumentsError as exc:
+            st.error(str(exc))
+    st.divider()
+    st.markdown("**Embedding model**")
+    st.warning(f"Changing the embedding model re-indexes the collection: all {len(store)} chunks "
+               "are embedded again with the new model (files do not need to be uploaded again).")
+    re_kind = st.radio("New embeddings", list(KINDS), format_func=KINDS.get,
+                       key="docs_reembed_kind", horizontal=True)
+    re_model = st.text_input("New embedding model", key="docs_reembed_model",
+                             placeholder=BUNDLED_MODEL if re_kind == "local" else "emb12345")
+    if st.button("Re-index with this model", key="docs_reembed", disabled=busy):
+        spec = EmbedSpec(re_kind, (re_model or "").strip())
+        if not spec.model or spec == collection.embed:
+            st.error("Enter an embedding model different from the current one.")
+        else:
+            new_embedder = ui.embedder_factory(spec, config, state.api_key())
+            worker.submit(collection.id, f"Re-index with {spec.label}", docs.reembed_work(
+                engine, collection.id, store, new_embedder, spec))
+            st.rerun()
+    st.divider()
+    if not state.page_value(PAGE, "confirm_delete", False):
+        if st.button("🗑 Delete collection", key="docs_delete", disabled=busy):
+            state.set_page_value(PAGE, "confirm_delete", True)
+            st.rerun()
+    else:
+        st.error(f"Delete '{collection.name}', its {len(files)} file(s), index and history?")
+        yes, no = st.columns(2)
+        if yes.button("Yes, delete", key="docs_delete_confirm", type="primary"):
+            ui.drop_store(collection.id, store_dir)
+            docs.delete_collection(engine, config.data_dir, collection.id)
+            state.set_page_value(PAGE, "confirm_delete", False)
+            state.set_page_value(PAGE, "collection_id", None)
+            state.set_page_value(PAGE, "picker_version", picker_version + 1)
+            st.rerun()
+        if no.button("Cancel", key="docs_delete_cancel"):
+            state.set_page_value(PAGE, "confirm_delete", False)
+            st.rerun()
+
+# --- files -------------------------------------------------------------------------------------
+files_tab, ask_tab = st.tabs(["Files", "Ask"])
+with files_tab:
+    upload_version = state.page_value(PAGE, "upload_version", 0)
+    uploads = st.file_uploader(
+        "Add files: PDF, DOCX, TXT, Markdown, HTML, CSV, JSON", accept_multiple_files=True,
+        key=f"docs_upload_{upload_version}",
+        help=f"Up to {max_bytes // (1024 * 1024)} MB each. A file already in the collection "
+             "(same content) is recognised and skipped.",
+    )
+    if st.button("Index files", key="docs_index", type="primary", disabled=not uploads):
+        for upload in uploads or []:
+            worker.submit(collection.id, upload.name, docs.file_work(
+                engine, collection, store, embedder, upload.name, upload.getvalue(), max_bytes))
+        state.set_page_value(PAGE, "upload_version", upload_version + 1)
+        st.rerun()
+
+    if worker.jobs(collection.id):
+        st.fragment(run_every=ui.POLL_SECONDS if busy else None)(ui.render_jobs)(
+            worker, collection.id, busy)
+        if not busy and st.button("Clear these results", key="docs_dismiss"):
+            worker.dismiss(collection.id)
+            st.rerun()
+
+    for info in files:
+        name_col, meta_col, remove_col = st.columns([4, 4, 1], vertical_alignment="center")
+        name_col.markdown(f"📄 **{info.filename}**")
+        unit = "pages" if info.file_type == "pdf" else "sections"
+        meta_col.caption(f"{info.file_type.upper()} · {info.size_bytes / 1024:.0f} KB · "
+                         f"{info.pages} {unit} · {info.chunks} chunks")
+        if info.warning:
+            name_col.caption(f"⚠️ {info.warning}")
+        if remove_col.button("Remove", key=f"docs_remove_{info.sha256[:12]}", disabled=busy):
+            docs.remove_file(engine, store, collection.id, info.sha256)
+            st.rerun()
+    if not files and not busy:
+        st.info("No files in this collection yet.")
+
+# --- questions ---------------------------------------------------------------------------------
+with ask_tab:
+    k_col, cut_col, clear_col = st.columns([2, 2, 1], vertical_alignment="bottom")
+    top_k = k_col.slider("Passages to retrieve (top k)", 1, 20, 4, key="docs_top_k")
+    cutoff = cut_col.slider("Similarity cutoff", 0.0, 1.0, 0.3, 0.05, key="docs_cutoff")
+    records = docs.history(engine, collection.id)
+    if clear_col.button("Clear history", key="docs_clear_history", disabled=not records):
+        docs.clear_history(engine, collection.id)
+        st.rerun()
+    for record in records:
+        ui.render_record(record)
+    if not records:
+        st.caption("Ask a question about this collection's files below.")
+
+question = st.chat_input(f"Ask about '{collection.name}'", key="docs_question",
+                         disabled=not files)
+if question:
+    persona = (personas.get_persona(engine, state.persona_id())
+               or personas.default_persona(engine))
+    with ask_tab:
+        ui.answer_question(engine, collection, store, embedder, question, persona,
+                           top_k=top_k, cutoff=cutoff)
+    st.rerun()
