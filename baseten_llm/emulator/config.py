@@ -90,6 +90,8 @@ class EmulatorConfig:
         unknown = sorted(set(changes) - names)
         if unknown:
             raise ValueError(f"unknown config keys: {unknown}; known: {sorted(names)}")
+        for key, value in changes.items():
+            _check_type(key, value, getattr(self, key))
         updates = dict(changes)
         if "models" in updates:
             models = {k: dict(v) for k, v in self.models.items()}
@@ -111,3 +113,14 @@ class EmulatorConfig:
         data = dataclasses.asdict(self)
         data.pop("api_keys")
         return data
+
+
+def _check_type(key: str, value: Any, current: Any) -> None:
+    """Refuse a value whose type does not fit the setting (ints are fine for floats)."""
+    if value is None and key == "rpm":
+        return
+    kinds: tuple[type, ...] = (type(current),)
+    if isinstance(current, float) or key == "rpm":
+        kinds = (int, float)
+    if isinstance(value, bool) and not isinstance(current, bool) or not isinstance(value, kinds):
+        raise ValueError(f"config key {key!r} expects {kinds[0].__name__}, got {value!r}")

@@ -31,6 +31,13 @@ def routes(backend: EmulatorBackend) -> list[Route]:
         return JSONResponse({"object": "list",
                              "data": [model_row(s, e) for s, e in catalog.items()]})
 
+    async def get_model(request: Request) -> Response:
+        slug = request.path_params["slug"]
+        entry = backend.config.model_apis.get(slug)
+        if entry is None:
+            return error_response(request.url.path, 404, f"Model '{slug}' not found.")
+        return JSONResponse(model_row(slug, entry))
+
     async def chat_completions(request: Request) -> Response:
         body = inference.json_body(request)
         path = request.url.path
@@ -47,4 +54,5 @@ def routes(backend: EmulatorBackend) -> list[Route]:
                                                entry=entry, model=slug)
 
     return [Route("/v1/models", list_models, methods=["GET"]),
+            Route("/v1/models/{slug:path}", get_model, methods=["GET"]),
             Route("/v1/chat/completions", chat_completions, methods=["POST"])]

@@ -217,3 +217,11 @@ def test_the_request_log_keeps_bodies_but_not_the_key(emulator):
     assert entry["body"]["max_tokens"] == 5 and entry["status"] == 200
     assert "authorization" not in entry["headers"]
     assert emulator.api_key not in json.dumps(entry)
+
+
+def test_a_single_model_can_be_fetched_by_slug(emulator):
+    response = httpx.get(f"{emulator.model_apis_url}/models/openai/gpt-oss-120b",
+                         headers=auth(emulator))
+    assert response.json()["id"] == "openai/gpt-oss-120b"
+    missing = httpx.get(f"{emulator.model_apis_url}/models/no/such", headers=auth(emulator))
+    assert missing.status_code == 404
