@@ -45,3 +45,23 @@ def embedder(emulator) -> Callable[..., BasetenEmbedding]:
         kwargs.setdefault("api_key", emulator.api_key)
         return BasetenEmbedding(model_id=model_id, deployment_url=emulator.deployment_url, **kwargs)
     return make
+
+
+@pytest.fixture(autouse=True)
+def _no_key_in_any_error(monkeypatch: pytest.MonkeyPatch, emulator) -> Any:
+    """Record every BasetenError created during a test; none may show a key in str or repr."""
+    from baseten_llm import errors
+
+    created: list = []
+    original = errors.BasetenError.__init__
+
+    def recording_init(self, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        created.append(self)
+
+    monkeypatch.setattr(errors.BasetenError, "__init__", recording_init)
+    yield created
+    secrets = [emulator.api_key, "SECRET"]
+    for error in created:
+        for secret in secrets:
+            assert secret not in str(error) and secret not in repr(error), f"{type(error).__name__} leaks a key"
