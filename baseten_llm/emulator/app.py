@@ -24,7 +24,8 @@ async def about(request: Request) -> Response:
 
 
 async def not_found(request: Request, exc: Exception) -> Response:
-    return error_response(request.url.path, 404, f"No route {request.method} {request.url.path}.")
+    return error_response(request.url.path, 404, f"No route {request.method} {request.url.path}.",
+                          code="not_found")
 
 
 async def method_not_allowed(request: Request, exc: Exception) -> Response:
