@@ -1,0 +1,205 @@
+"""Client benchmark: baseten_llm against the upstream llama-index-llms-baseten and a raw floor.
+
+Run on purpose (needs the ``bench`` extra): ``python bench/bench_client.py [--runs 7]``.
+
+Everything talks to the emulator, started as a separate process on 127.0.0.1 so that its own
+CPU time is not counted against the clients. Figures are medians of ``--runs`` runs, each
+measured side by side in the same run:
+
+* import time of ``baseten_llm`` vs ``llama_index.llms.baseten`` (fresh interpreter each time);
+* constructor time (upstream's constructor fetches ``/v1/models``; ours sends nothing);
+* client CPU time (``time.process_time``) to consume a 2,000-token ``stream_chat``, against a
+  raw floor that only reads SSE lines with httpx and json-decodes them;
+* client CPU and wall time for 200 short non-streamed ``chat`` calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import httpx
+
+STREAM_TOKENS = 2000
+SHORT_CALLS = 200
+API_KEY = "emulator-key"
+SLUG = "deepseek-ai/DeepSeek-V3-0324"  # a non-reasoning model: answer text only
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def emulator_process() -> Iterator[str]:
+    """The emulator in its own process at full speed; yields its base URL."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "baseten_llm.emulator", "--port", str(port),
+         "--api-key", API_KEY, "--tokens-per-second", "0"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                httpx.get(f"{base}/_emulator/requests", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def configure(base: str, **values: Any) -> None:
+    httpx.post(f"{base}/_emulator/config", json=values, timeout=5).raise_for_status()
+
+
+def median_of(runs: int, measure: Callable[[], float]) -> float:
+    return statistics.median(measure() for _ in range(runs))
+
+
+# --- import and construction ------------------------------------------------------------
+
+
+def import_seconds(module: str) -> float:
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip())
+
+
+def ours(base: str, **kw: Any) -> Any:
+    from baseten_llm import Baseten
+
+    return Baseten(model_id=SLUG, api_key=API_KEY, model_apis_url=f"{base}/v1", **kw)
+
+
+def upstream(base: str) -> Any:
+    import llama_index.llms.baseten.base as upstream_base
+
+    upstream_base.MODEL_APIS_BASE = f"{base}/v1/"  # never the real host
+    return upstream_base.Baseten(model_id=SLUG, api_key=API_KEY, model_apis=True)
+
+
+def construct_seconds(factory: Callable[[], Any], n: int = 50) -> float:
+    started = time.perf_counter()
+    for _ in range(n):
+        factory()
+    return (time.perf_counter() - started) / n
+
+
+# --- streaming and short calls -----------------------------------------------------------
+
+
+def cpu_seconds(work: Callable[[], Any]) -> float:
+    started = time.process_time()
+    work()
+    return time.process_time() - started
+
+
+def raw_floor_stream(base: str) -> Callable[[], int]:
+    client = httpx.Client(timeout=60)
+    body = {"model": SLUG, "messages": [{"role": "user", "content": "Stream please"}],
+            "stream": True, "stream_options": {"include_usage": True}}
+
+    def run() -> int:
+        pieces = 0
+        with client.stream("POST", f"{base}/v1/chat/completions", json=body,
+                           headers={"Authorization": f"Bearer {API_KEY}"}) as response:
+            for line in response.iter_lines():
+                if line.startswith("data: ") and line != "data: [DONE]":
+                    json.loads(line[6:])
+                    pieces += 1
+        return pieces
+
+    return run
+
+
+def llm_stream(llm: Any) -> Callable[[], int]:
+    from llama_index.core.llms import ChatMessage
+
+    messages = [ChatMessage(role="user", content="Stream please")]
+
+    def run() -> int:
+        return sum(1 for _ in llm.stream_chat(messages))
+
+    return run
+
+
+def llm_short_calls(llm: Any) -> Callable[[], None]:
+    from llama_index.core.llms import ChatMessage
+
+    messages = [ChatMessage(role="user", content="Hi")]
+
+    def run() -> None:
+        for _ in range(SHORT_CALLS):
+            llm.chat(messages)
+
+    return run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    os.environ.pop("BASETEN_API_KEY", None)
+    rows: list[tuple[str, str, str]] = []
+
+    imp_ours = median_of(args.runs, lambda: import_seconds("baseten_llm"))
+    imp_up = median_of(args.runs, lambda: import_seconds("llama_index.llms.baseten"))
+    rows.append(("import (s)", f"{imp_ours:.3f}", f"{imp_up:.3f}  ({imp_up / imp_ours:.1f}x ours)"))
+
+    with emulator_process() as base:
+        c_ours = median_of(args.runs, lambda: construct_seconds(lambda: ours(base)))
+        c_up = median_of(args.runs, lambda: construct_seconds(lambda: upstream(base), n=10))
+        rows.append(("constructor (ms)", f"{c_ours * 1e3:.3f}", f"{c_up * 1e3:.3f}"))
+
+        configure(base, reply_tokens=STREAM_TOKENS, tokens_per_second=0)
+        floor = raw_floor_stream(base)
+        ours_llm, up_llm = ours(base), upstream(base)
+        assert llm_stream(ours_llm)() >= STREAM_TOKENS, "emulator did not stream 2,000 tokens"
+        s_floor = median_of(args.runs, lambda: cpu_seconds(floor))
+        s_ours = median_of(args.runs, lambda: cpu_seconds(llm_stream(ours_llm)))
+        s_up = median_of(args.runs, lambda: cpu_seconds(llm_stream(up_llm)))
+        rows.append(("2,000-token stream_chat CPU (ms)", f"{s_ours * 1e3:.1f}  ({s_ours / s_floor:.2f}x floor)",
+                     f"{s_up * 1e3:.1f}  ({s_up / s_floor:.2f}x floor)"))
+        rows.append(("raw floor: httpx lines + json (ms)", f"{s_floor * 1e3:.1f}", ""))
+
+        configure(base, reply_tokens=8)
+        short_ours = llm_short_calls(ours_llm)
+        short_up = llm_short_calls(up_llm)
+        cpu_o = median_of(args.runs, lambda: cpu_seconds(short_ours))
+        cpu_u = median_of(args.runs, lambda: cpu_seconds(short_up))
+        wall_o = median_of(args.runs, lambda: _wall(short_ours))
+        wall_u = median_of(args.runs, lambda: _wall(short_up))
+        rows.append((f"{SHORT_CALLS} chat calls CPU (s)", f"{cpu_o:.3f}", f"{cpu_u:.3f}"))
+        rows.append((f"{SHORT_CALLS} chat calls wall (s)", f"{wall_o:.3f}", f"{wall_u:.3f}"))
+
+    width = max(len(r[0]) for r in rows)
+    print(f"median of {args.runs} runs; emulator in its own process at full speed")
+    print(f"{'measure':<{width}}  {'baseten_llm':<28}  upstream llama-index-llms-baseten")
+    for name, a, b in rows:
+        print(f"{name:<{width}}  {a:<28}  {b}")
+
+
+def _wall(work: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
+if __name__ == "__main__":
+    main()
