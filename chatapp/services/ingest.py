@@ -152,7 +152,11 @@ def decode_text(filename: str, data: bytes) -> str:
         pass
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data).best()
+    matches = from_bytes(data)
+    best = matches.best()
+    if best is not None:  # on a tie, the most common legacy encoding of Western text wins
+        ties = [m for m in matches if (m.chaos, m.coherence) == (best.chaos, best.coherence)]
+        best = next((m for m in ties if m.encoding == "cp1252"), best)
     if best is None or best.chaos > 0.1 or "\x00" in str(best):
         raise UnknownEncodingError(
             f"{filename}: the text encoding could not be recognised with confidence. Save the"
