@@ -84,6 +84,9 @@ class WebhookReceiver:
         self.tolerance_s = tolerance_s
         self.max_body_bytes = max_body_bytes
         self._clock = clock
+        # SQLite has one writer at a time; queueing our own threads on a lock is far cheaper
+        # than letting them collide and sleep in SQLite's busy handler.
+        self._write_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
 
     async def handle(self, request: Request) -> JSONResponse:
         """Answer one delivery: 200 once stored (or already stored), 4xx when refused."""
@@ -136,6 +139,12 @@ class WebhookReceiver:
 
     def store(self, delivery: Delivery, body: bytes) -> bool:
         """Commit the result; True when new, False for a repeat delivery."""
+        if self._write_lock is None:
+            return self._insert(delivery, body)
+        with self._write_lock:
+            return self._insert(delivery, body)
+
+    def _insert(self, delivery: Delivery, body: bytes) -> bool:
         with session_scope(self.engine) as session:
             return store.store_webhook_result(
                 session, request_id=delivery.request_id, raw_body=body.decode("utf-8"),
