@@ -1,0 +1,136 @@
+"""Answering from a collection: retrieval cites pages, follow-ups are condensed, nothing
+relevant means no model call, and the passages reach the model (checked in the emulator)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fpdf import FPDF
+from llama_index.core.llms import ChatMessage, ChatResponse, CustomLLM, LLMMetadata
+from llama_index.core.llms import CompletionResponse
+from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
+
+from baseten_llm import Baseten
+from chatapp.services import ingest, rag
+from chatapp.services.embedders import EmbedSpec, make_embedder
+from chatapp.services.vector_store import NumpyVectorStore
+
+
+class ScriptedLLM(CustomLLM):
+    """Replies with a fixed text and remembers the prompts it was sent."""
+
+    reply: str = "What colour is the giraffe?"
+    prompts: list[str] = []
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        return LLMMetadata()
+
+    @llm_completion_callback()
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        self.prompts.append(prompt)
+        return CompletionResponse(text=self.reply)
+
+    @llm_completion_callback()
+    def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> Any:
+        raise AssertionError("not used")
+
+    @llm_chat_callback()
+    def chat(self, messages: list[ChatMessage], **kwargs: Any) -> ChatResponse:
+        self.prompts.append(messages[-1].content)
+        return ChatResponse(message=ChatMessage(role="assistant", content=self.reply))
+
+
+def make_pdf(pages: list[str]) -> bytes:
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=12)
+    for text in pages:
+        pdf.add_page()
+        pdf.multi_cell(0, 8, text)
+    return bytes(pdf.output())
+
+
+@pytest.fixture(scope="module")
+def minilm() -> Any:
+    return make_embedder(EmbedSpec())
+
+
+@pytest.fixture
+def store(tmp_path: Path, minilm: Any) -> NumpyVectorStore:
+    data = make_pdf([
+        "Quarterly budget: office rent and salaries were paid on time.",
+        "The violet giraffe of the zoo lives in Oslo and eats acacia leaves.",
+        "Holiday calendar: the office closes for the winter break.",
+    ])
+    chunked = ingest.chunk_file(ingest.parse_file("zoo.pdf", data), ingest.sha256_of(data),
+                                256, 32)
+    ingest.embed_nodes(chunked.nodes, minilm)
+    store = NumpyVectorStore(tmp_path / "index")
+    store.add(chunked.nodes)
+    return store
+
+
+def test_retrieval_cites_the_file_and_page_of_the_passage(store: Any, minilm: Any) -> None:
+    found = rag.retrieve(store, minilm, "Where does the violet giraffe live?", top_k=2,
+                         cutoff=0.3)
+    best = found.sources[0]
+    assert best.citation == "zoo.pdf, page 2"
+    assert "acacia leaves" in best.text and best.score > 0.5
+    assert found.seconds > 0
+
+
+def test_nothing_above_the_cutoff_leaves_no_sources(store: Any, minilm: Any) -> None:
+    found = rag.retrieve(store, minilm, "quantum chromodynamics of quarks", top_k=3, cutoff=0.6)
+    assert found.sources == [] and found.below_cutoff == 3
+    with pytest.raises(ValueError):
+        rag.stream_answer(ScriptedLLM(), "q", found.sources)
+
+
+def test_a_first_question_is_not_condensed_and_costs_no_model_call() -> None:
+    llm = ScriptedLLM(prompts=[])
+    assert rag.condense_question(llm, [], "Where is it?") == "Where is it?"
+    assert llm.prompts == []
+
+
+def test_a_follow_up_is_condensed_with_the_history() -> None:
+    llm = ScriptedLLM(prompts=[], reply='"What colour is the violet giraffe?"')
+    history = [("Where does the violet giraffe live?", "In Oslo [1].")]
+    standalone = rag.condense_question(llm, history, "What colour is it?")
+    assert standalone == "What colour is the violet giraffe?"
+    assert "Where does the violet giraffe live?" in llm.prompts[0]
+    assert "Follow-up question: What colour is it?" in llm.prompts[0]
+
+
+def test_the_answer_prompt_numbers_the_passages_with_citations_and_keeps_the_persona() -> None:
+    sources = [rag.Source("a.pdf", "Rent is due on the 1st.", 0.8, page=3),
+               rag.Source("b.md", "Keys are at reception.", 0.5, section="Office › Keys")]
+    messages = rag.answer_messages("When is rent due?", sources, [("Hi", "Hello")],
+                                   persona_prompt="You are terse.")
+    system = messages[0].content
+    assert system.startswith("You are terse.")
+    assert "[1] a.pdf, page 3\nRent is due on the 1st." in system
+    assert "[2] b.md, Office › Keys" in system
+    assert [m.content for m in messages[1:]] == ["Hi", "Hello", "When is rent due?"]
+
+
+def test_the_streamed_answer_sends_the_passage_to_the_model(store: Any, minilm: Any,
+                                                            emulator: Any) -> None:
+    llm = Baseten(model_id="deepseek-ai/DeepSeek-V3.1", api_key=emulator.api_key,
+                  model_apis_url=emulator.model_apis_url)
+    found = rag.retrieve(store, minilm, "Where does the violet giraffe live?", 2, 0.3)
+    answer = rag.stream_answer(llm, "Where does the violet giraffe live?", found.sources)
+    deltas = list(answer.deltas())
+    assert "".join(deltas) == answer.text
+    assert answer.text.startswith("You said: Where does the violet giraffe live?")
+    assert answer.seconds > 0
+    sent = [r for r in emulator.requests() if r["path"].endswith("/chat/completions")][-1]
+    system = sent["body"]["messages"][0]["content"]
+    assert "zoo.pdf, page 2" in system and "eats acacia leaves" in system
+
+
+def test_sources_survive_a_round_trip_through_the_database_record() -> None:
+    source = rag.Source("c.csv", "city: Oslo", 0.42, section="rows 2-26", sha256="ab")
+    assert rag.Source.from_dict(source.to_dict() | {"extra": 1}) == source
+    assert source.citation == "c.csv, rows 2-26"
