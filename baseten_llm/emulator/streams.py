@@ -1,10 +1,11 @@
 """Paced, incremental responses: SSE for chat completions, raw bytes for streamed predict.
 
-A stream is a sequence of `(bytes, is_token)` events. `paced` waits the first-token delay,
-spaces token events by 1/tokens_per_second, cuts the connection after K tokens when a
-`cut_after_chunks` fault asks for it (by raising `StreamCut`, which makes the server drop the
-connection without ending the chunked body), and marks the log entry when the client went away
-before the end (`stream_closed_early`).
+A stream is a sequence of `(bytes, kind)` events, kind None (framing: role, finish, usage,
+[DONE]), "reasoning" or "content" (answer words, tool-call pieces, predict bytes). `paced` waits
+the first-token delay, spaces reasoning and content events by 1/tokens_per_second, cuts the
+connection after K content events when a `cut_after_chunks` fault asks for it (by raising
+`StreamCut`, which makes the server drop the connection without ending the chunked body), and
+marks the log entry when the client went away before the end (`stream_closed_early`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from starlette.types import Receive, Scope, Send
 
 from . import chat, sse
 
-Event = tuple[bytes, bool]
+Event = tuple[bytes, str | None]
 
 
 class StreamCut(Exception):
@@ -38,18 +39,19 @@ class TrackedStream(StreamingResponse):
 
 async def paced(events: Iterable[Event], *, delay: float, tokens_per_second: float,
                 cut_after: int | None, entry: dict[str, Any]) -> AsyncIterator[bytes]:
-    completed, tokens = False, 0
+    completed, tokens, contents = False, 0, 0
     try:
         if delay > 0:
             await asyncio.sleep(delay)
-        for data, is_token in events:
-            if is_token:
-                if cut_after is not None and tokens >= cut_after:
-                    entry["stream_cut"] = True
-                    raise StreamCut(f"stream cut after {tokens} chunks (injected fault)")
+        for data, kind in events:
+            if kind == "content" and cut_after is not None and contents >= cut_after:
+                entry["stream_cut"] = True
+                raise StreamCut(f"stream cut after {contents} content chunks (injected fault)")
+            if kind is not None:
                 if tokens and tokens_per_second > 0:
                     await asyncio.sleep(1 / tokens_per_second)
                 tokens += 1
+                contents += kind == "content"
             yield data
         completed = True
     finally:
@@ -63,24 +65,24 @@ def chat_events(result: chat.ChatPlan, *, completion_id: str, model: str,
     finish_reason chunk, the usage chunk (unless stream_options.include_usage is false), [DONE]."""
     options = body.get("stream_options") or {}
     continuous = options.get("continuous_usage_stats") is True
-    yield sse.encode(chat.chunk(completion_id, model, {"role": "assistant", "content": ""})), False
+    yield sse.encode(chat.chunk(completion_id, model, {"role": "assistant", "content": ""})), None
     for sent, delta in enumerate(chat.deltas(result), start=1):
         event = chat.chunk(completion_id, model, delta)
         if continuous:
             event["usage"] = chat.usage(result, sent)
-        yield sse.encode(event), True
-    yield sse.encode(chat.chunk(completion_id, model, {}, result.finish_reason)), False
+        yield sse.encode(event), "reasoning" if "reasoning_content" in delta else "content"
+    yield sse.encode(chat.chunk(completion_id, model, {}, result.finish_reason)), None
     if options.get("include_usage", True) is not False:
         event = chat.chunk(completion_id, model, None)
         event["usage"] = chat.usage(result)
-        yield sse.encode(event), False
-    yield sse.DONE, False
+        yield sse.encode(event), None
+    yield sse.DONE, None
 
 
 def byte_events(pieces: list[str]) -> Iterator[Event]:
     """Raw streamed predict output: one word per chunk, no framing."""
     for piece in pieces:
-        yield piece.encode(), True
+        yield piece.encode(), "content"
 
 
 def is_stream_cut(exc: BaseException | None) -> bool:

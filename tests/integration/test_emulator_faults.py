@@ -149,3 +149,14 @@ def test_unknown_config_keys_and_faults_are_refused(emulator):
         emulator.configure(no_such_key=1)
     with pytest.raises(ValueError):
         emulator.fault(times=2)
+
+
+def test_a_cut_counts_answer_chunks_not_reasoning_chunks(emulator):
+    emulator.fault(cut_after_chunks=2)
+    lines: list[str] = []
+    with pytest.raises(httpx.RemoteProtocolError):
+        with httpx.stream("POST", chat_url(emulator), headers=auth(emulator), timeout=10, json={
+                **BODY, "model": "deepseek-ai/DeepSeek-V3.1", "stream": True}) as response:
+            lines.extend(response.iter_lines())
+    assert sum('"reasoning_content":' in line for line in lines) == 4
+    assert sum('"content":"' in line and '"content":""' not in line for line in lines) == 2
