@@ -1,0 +1,139 @@
+"""The documents page, run by AppTest against the Baseten emulator with the bundled MiniLM."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fpdf import FPDF
+from streamlit.testing.v1 import AppTest
+
+from baseten_llm.emulator import EmulatorServer
+from chatapp import resources
+from chatapp.ui import documents_ui
+
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "documents.py")
+
+
+def make_pdf(pages: list[str]) -> bytes:
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=12)
+    for text in pages:
+        pdf.add_page()
+        pdf.multi_cell(0, 8, text)
+    return bytes(pdf.output())
+
+
+ZOO_PDF = make_pdf(["The zoo opens at nine.", "The violet giraffe lives in Oslo and eats acacia."])
+
+
+def restart_process_caches() -> None:
+    """What a server restart forgets (the embedding model is kept: it is slow to load)."""
+    for cached in (resources.get_config, resources.get_engine, documents_ui.get_worker,
+                   documents_ui.get_store):
+        cached.clear()
+
+
+@pytest.fixture()
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emulator: EmulatorServer) -> Path:
+    monkeypatch.setenv("BASETEN_API_KEY", emulator.api_key)
+    monkeypatch.setenv("BASETEN_MODEL_APIS_URL", emulator.model_apis_url)
+    monkeypatch.setenv("BASETEN_DEPLOYMENT_URL", emulator.deployment_url)
+    monkeypatch.setenv("BASETEN_CHAT_DATA_DIR", str(tmp_path))
+    restart_process_caches()
+    yield tmp_path
+    documents_ui.get_worker().wait_idle(60)
+    restart_process_caches()
+
+
+def open_page() -> AppTest:
+    return AppTest.from_file(PAGE, default_timeout=90).run()
+
+
+def no_traceback(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def create(at: AppTest, name: str) -> AppTest:
+    at.text_input(key="docs_new_name").input(name)
+    return at.button(key="docs_create").click().run()
+
+
+def upload(at: AppTest, files: list[tuple[str, bytes]]) -> AppTest:
+    at.file_uploader[0].set_value([(name, data, "application/octet-stream")
+                                   for name, data in files]).run()
+    at.button(key="docs_index").click().run()
+    assert documents_ui.get_worker().wait_idle(120)
+    return at.run()
+
+
+def texts(elements) -> list[str]:
+    return [e.value for e in elements]
+
+
+def test_a_new_collection_is_selected_and_shows_its_embedding_model(data_dir) -> None:
+    at = create(open_page(), "Zoo")
+    no_traceback(at)
+    assert at.selectbox[0].value is not None
+    assert at.selectbox[0].format_func(at.selectbox[0].value) == "Zoo"
+    assert any("all-MiniLM-L6-v2" in c for c in texts(at.caption))
+    at = create(at, "Zoo")
+    assert any("already exists" in e for e in texts(at.error))
+
+
+def test_each_uploaded_file_reports_its_own_result(data_dir) -> None:
+    at = upload(create(open_page(), "Zoo"), [
+        ("zoo.pdf", ZOO_PDF), ("setup.exe", b"MZ"), ("empty.txt", b""),
+        ("locked.pdf", b"%PDF-1.4 broken")])
+    no_traceback(at)
+    assert any("zoo.pdf" in s and "Indexed 2 page(s)" in s for s in texts(at.success))
+    errors = " ".join(texts(at.error))
+    assert "not supported" in errors and "empty" in errors and "could not be read as PDF" in errors
+    assert any("zoo.pdf" in m for m in texts(at.markdown))
+    at = upload(at, [("zoo-again.pdf", ZOO_PDF)])
+    assert any("Already in this collection (as zoo.pdf)" in i for i in texts(at.info))
+
+
+def test_an_answer_cites_file_and_page_and_is_kept_after_a_restart(data_dir, emulator) -> None:
+    at = upload(create(open_page(), "Zoo"), [("zoo.pdf", ZOO_PDF)])
+    at.chat_input(key="docs_question").set_value("Where does the violet giraffe live?").run()
+    no_traceback(at)
+    restart_process_caches()
+    at = open_page()
+    assistant = [m for m in at.chat_message if m.name == "assistant"][-1]
+    assert assistant.markdown[0].value.startswith("You said: Where does the violet giraffe")
+    assert "Retrieval" in assistant.caption[0].value and "generation" in assistant.caption[0].value
+    cited = texts(assistant.expander[0].markdown)
+    assert "**[1] zoo.pdf, page 2**" in cited[0]
+    assert any("violet giraffe lives in Oslo" in c for c in cited)
+    sent = [r for r in emulator.requests() if r["path"].endswith("/chat/completions")]
+    assert "violet giraffe lives in Oslo" in sent[-1]["body"]["messages"][0]["content"]
+
+
+def test_a_question_the_documents_do_not_cover_gets_no_invented_answer(data_dir, emulator) -> None:
+    at = upload(create(open_page(), "Zoo"), [("zoo.pdf", ZOO_PDF)])
+    at.slider(key="docs_cutoff").set_value(0.9).run()
+    at.chat_input(key="docs_question").set_value("What is the capital of Peru?").run()
+    no_traceback(at)
+    assert any("do not contain an answer" in m for m in texts(at.markdown))
+    assert not [r for r in emulator.requests() if r["path"].endswith("/chat/completions")]
+
+
+def test_removing_a_file_takes_its_chunks_out_of_the_index(data_dir) -> None:
+    at = upload(create(open_page(), "Zoo"), [("zoo.pdf", ZOO_PDF), ("a.txt", b"Apples.")])
+    remove = [b for b in at.button if b.key and b.key.startswith("docs_remove_")][0]
+    at = remove.click().run()
+    no_traceback(at)
+    assert any("1 file(s), 1 chunk(s)" in c for c in texts(at.caption))
+
+
+def test_a_collection_can_be_renamed_and_deleted_with_its_index(data_dir) -> None:
+    at = upload(create(open_page(), "Zoo"), [("a.txt", b"Apples are red.")])
+    at.text_input(key="docs_rename_name").input("Fruit")
+    at = at.button(key="docs_rename").click().run()
+    assert at.selectbox[0].format_func(at.selectbox[0].value) == "Fruit"
+    at = at.button(key="docs_delete").click().run()
+    at = at.button(key="docs_delete_confirm").click().run()
+    no_traceback(at)
+    assert any("No collections yet" in i for i in texts(at.info))
+    assert list((data_dir / "indexes").iterdir()) == []
