@@ -138,8 +138,8 @@ with st.expander("Manage collection"):
             st.rerun()
 
 # --- files -------------------------------------------------------------------------------------
-files_tab, ask_tab = st.tabs(["Files", "Ask"])
-with files_tab:
+jobs_shown = bool(worker.jobs(collection.id))
+with st.expander(f"Files ({len(files)})", expanded=not files or jobs_shown, icon="📁"):
     upload_version = state.page_value(PAGE, "upload_version", 0)
     uploads = st.file_uploader(
         "Add files: PDF, DOCX, TXT, Markdown, HTML, CSV, JSON", accept_multiple_files=True,
@@ -154,7 +154,7 @@ with files_tab:
         state.set_page_value(PAGE, "upload_version", upload_version + 1)
         st.rerun()
 
-    if worker.jobs(collection.id):
+    if jobs_shown:
         st.fragment(run_every=ui.POLL_SECONDS if busy else None)(ui.render_jobs)(
             worker, collection.id, busy)
         if not busy and st.button("Clear these results", key="docs_dismiss"):
@@ -176,25 +176,24 @@ with files_tab:
         st.info("No files in this collection yet.")
 
 # --- questions ---------------------------------------------------------------------------------
-with ask_tab:
-    k_col, cut_col, clear_col = st.columns([2, 2, 1], vertical_alignment="bottom")
-    top_k = k_col.slider("Passages to retrieve (top k)", 1, 20, 4, key="docs_top_k")
-    cutoff = cut_col.slider("Similarity cutoff", 0.0, 1.0, 0.3, 0.05, key="docs_cutoff")
-    records = docs.history(engine, collection.id)
-    if clear_col.button("Clear history", key="docs_clear_history", disabled=not records):
-        docs.clear_history(engine, collection.id)
-        st.rerun()
-    for record in records:
-        ui.render_record(record)
-    if not records:
-        st.caption("Ask a question about this collection's files below.")
+st.subheader("Ask")
+k_col, cut_col, clear_col = st.columns([2, 2, 1], vertical_alignment="bottom")
+top_k = k_col.slider("Passages to retrieve (top k)", 1, 20, 4, key="docs_top_k")
+cutoff = cut_col.slider("Similarity cutoff", 0.0, 1.0, 0.3, 0.05, key="docs_cutoff")
+records = docs.history(engine, collection.id)
+if clear_col.button("Clear history", key="docs_clear_history", disabled=not records):
+    docs.clear_history(engine, collection.id)
+    st.rerun()
+for record in records:
+    ui.render_record(record)
+if not records:
+    st.caption("Ask a question about this collection's files below.")
 
 question = st.chat_input(f"Ask about '{collection.name}'", key="docs_question",
                          disabled=not files)
 if question:
     persona = (personas.get_persona(engine, state.persona_id())
                or personas.default_persona(engine))
-    with ask_tab:
-        ui.answer_question(engine, collection, store, embedder, question, persona,
-                           top_k=top_k, cutoff=cutoff)
+    ui.answer_question(engine, collection, store, embedder, question, persona,
+                       top_k=top_k, cutoff=cutoff)
     st.rerun()
