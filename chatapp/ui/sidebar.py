@@ -157,14 +157,17 @@ def _dedicated_inputs(current: Target) -> Target:
 
 
 def _model_id_problem(model_id: str) -> str | None:
-    """The library's own model-id rule, run without sending anything."""
+    """The library's own model-id rule, checked as the id is typed; nothing is sent."""
     if not model_id:
         return "Enter the deployment's model id (8 characters, e.g. `abcd1234`)."
     from baseten_llm.errors import InvalidModelIdError
+    from baseten_llm.targets import validate_model_id
 
     try:
-        state.llm(Target(kind="dedicated", model=model_id))
+        validate_model_id(model_id)
     except InvalidModelIdError as exc:
+        if "/" in model_id:
+            return f"`{model_id}` looks like a Model APIs slug: choose **Model APIs** above."
         return str(exc)
     return None
 
