@@ -192,6 +192,9 @@ def jobs_section() -> None:
     results = [r for r in rows if r.result is not None]
     waiting = sum(r.is_unfinished for r in rows)
     st.caption(f"{len(rows)} jobs · {len(results)} results received · {waiting} waiting")
+    if results:
+        latest = max(results, key=lambda r: r.result.received_at)
+        st.text(f"Latest result ({latest.request_id}): {jobs.result_preview(latest.result)}")
     st.dataframe(jobs.table_records(rows), hide_index=True, width="stretch")
 
     queued = [r for r in rows if r.job is not None and r.status == "QUEUED"]

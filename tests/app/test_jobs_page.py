@@ -241,6 +241,7 @@ def test_delivered_results_are_listed_shown_as_json_and_exported(app_env):
     table = at.dataframe[0].value
     assert list(table["Result preview"]) == ["You said: hi"]
     assert list(table["Target"]) == ["(not submitted here)"]
+    assert at.text[0].value == f"Latest result ({'c' * 32}): You said: hi"
     assert at.json[0].value and json.loads(at.json[0].value)["data"] == {"output": "You said: hi"}
     keys = {b.key for b in at.get("download_button")}
     assert {"jobs_export_jsonl", "jobs_export_csv"} <= keys
