@@ -4,12 +4,19 @@ webhook verification and BEI embeddings.
     from baseten_llm import Baseten
     llm = Baseten(model_id="deepseek-ai/DeepSeek-V3.1")          # key from BASETEN_API_KEY
     print(llm.complete("Paul Graham is").text)
+
+``Baseten`` and ``BasetenEmbedding`` are loaded on first use (PEP 562): they need
+``llama_index.core``, which takes about a second to import, while the errors, webhook, jobs,
+catalog and config modules do not. ``import baseten_llm.webhooks`` therefore stays light.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from . import errors
 from .catalog import ModelInfo
 from .config import ClientConfig
-from .embeddings import BasetenEmbedding
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -26,8 +33,14 @@ from .errors import (
     UnknownModelError,
 )
 from .jobs import AsyncQueueStatus, AsyncRequestInfo, AsyncRequestStatus, WebhookStatus
-from .llm import Baseten
 from .webhooks import WebhookPayload, verify_webhook
+
+if TYPE_CHECKING:
+    from .embeddings import BasetenEmbedding
+    from .llm import Baseten
+
+#: Public names whose modules import llama_index.core, loaded by :func:`__getattr__`.
+_LAZY = {"Baseten": ".llm", "BasetenEmbedding": ".embeddings"}
 
 __all__ = [
     "Baseten",
@@ -55,3 +68,19 @@ __all__ = [
     "APITimeoutError",
     "StreamInterruptedError",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import ``Baseten`` / ``BasetenEmbedding`` (and so llama_index.core) on first access."""
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(module_name, __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
