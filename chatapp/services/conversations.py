@@ -9,6 +9,7 @@ refresh, a second tab or a restart shows what happened. Functions return plain s
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from sqlalchemy import Engine
 
+from chatapp.services import chat
 from chatapp.services.chat import ReplyMetrics
 from chatapp.services.personas import PersonaInfo
 from chatapp.storage import conversations as store
@@ -265,3 +267,95 @@ def request_history(messages: list[MessageInfo]) -> list[ChatMessage]:
         elif message.role == "assistant" and message.content.strip():
             history.append(ChatMessage(role=MessageRole.ASSISTANT, content=message.content))
     return history
+
+
+class AnswerRecorder:
+    """Writes a streaming answer to the database as it arrives, and finishes it exactly once.
+
+    Feed it every event of :func:`chatapp.services.chat.stream_reply`. The text so far is
+    saved every ``save_every_s`` seconds; :meth:`close` (call it in a ``finally``) finishes
+    an answer that got no final event as ``stopped``, keeping the partial text.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        message_id: int,
+        *,
+        extra_metrics: dict[str, Any] | None = None,
+        tokens_in_estimate: int = 0,
+        clock: Any = None,
+        save_every_s: float = 0.5,
+    ) -> None:
+        self.engine = engine
+        self.message_id = message_id
+        self.extra = dict(extra_metrics or {})
+        self.tokens_in_estimate = tokens_in_estimate
+        self.clock = clock or time.monotonic
+        self.save_every_s = save_every_s
+        self.text = ""
+        self.reasoning = ""
+        self.finished = False
+        self._start = self.clock()
+        self._first: float | None = None
+        self._last_token: float | None = None
+        self._last_save = self._start
+
+    def record(self, event: Any) -> None:
+        """Take one stream event: accumulate deltas, finish on done or error."""
+        if isinstance(event, (chat.AnswerDelta, chat.ReasoningDelta)):
+            self._take_delta(event)
+        elif isinstance(event, chat.ReplyDone):
+            self._finish(event.text, event.reasoning, store.STATUS_COMPLETE,
+                         event.metrics.to_dict())
+        elif isinstance(event, chat.ReplyError):
+            self._finish(event.partial_text, event.reasoning, store.STATUS_ERROR,
+                         event.metrics.to_dict(), chat.describe_error(event.error))
+
+    def fail(self, exc: BaseException) -> None:
+        """Finish as an error raised before streaming could start (e.g. no API key)."""
+        self._finish(self.text, self.reasoning, store.STATUS_ERROR, None,
+                     chat.describe_error(exc))
+
+    def close(self) -> None:
+        """Finish as ``stopped`` unless already finished (the consumer stopped early)."""
+        if not self.finished:
+            self._finish(self.text, self.reasoning, store.STATUS_STOPPED, self._stopped_metrics())
+
+    def _take_delta(self, event: Any) -> None:
+        now = self.clock()
+        self._first = now if self._first is None else self._first
+        self._last_token = now
+        if isinstance(event, chat.AnswerDelta):
+            self.text += event.text
+        else:
+            self.reasoning += event.text
+        if now - self._last_save >= self.save_every_s:
+            save_partial(self.engine, self.message_id, self.text, self.reasoning)
+            self._last_save = now
+
+    def _stopped_metrics(self) -> dict[str, Any]:
+        tokens_out = chat.estimate_tokens(self.text) + chat.estimate_tokens(self.reasoning)
+        span = (self._last_token or 0.0) - (self._first or 0.0)
+        return ReplyMetrics(
+            ttft_s=None if self._first is None else self._first - self._start,
+            total_s=self.clock() - self._start,
+            tokens_in=self.tokens_in_estimate,
+            tokens_out=tokens_out,
+            tokens_per_s=tokens_out / span if span > 0 else None,
+            finish_reason="stopped",
+            estimated=True,
+        ).to_dict()
+
+    def _finish(
+        self, text: str, reasoning: str, status: str, metrics: dict[str, Any] | None,
+        error: str | None = None,
+    ) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        self.text, self.reasoning = text, reasoning
+        if metrics is not None:
+            metrics = {**metrics, **self.extra}
+        finish_answer(self.engine, self.message_id, text=text, reasoning=reasoning,
+                      status=status, metrics=metrics, error=error)

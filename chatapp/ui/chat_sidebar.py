@@ -1,0 +1,207 @@
+"""The chat part of the sidebar: persona picker and manager, and the conversation list.
+
+Widget keys (tests address them): ``chat_persona_new`` or ``chat_persona_<conversation id>``
+(the picker: one per conversation, so each shows its own persona), ``chat_new``,
+``chat_search``, ``chat_open_<id>``, ``chat_rename_<id>``, ``chat_rename_save``,
+``chat_delete``, ``chat_delete_confirm``, ``chat_delete_cancel``; persona manager:
+``chat_persona_duplicate``, ``chat_persona_delete``, ``chat_persona_edit_{name,avatar,prompt,
+temperature}_<id>``, ``chat_persona_save``, ``chat_persona_create_{name,avatar,prompt,
+temperature}``, ``chat_persona_create``, ``chat_persona_import``, ``chat_persona_import_go``,
+``chat_persona_export``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from chatapp import resources, state
+from chatapp.services import conversations as convs
+from chatapp.services import personas
+from chatapp.services.personas import PersonaInfo
+
+PAGE = "chat"
+LIST_LIMIT = 50
+
+
+def render_chat_sidebar() -> None:
+    """Draw the persona section and the conversation list, and store the choices."""
+    engine = resources.get_engine()
+    catalog = personas.list_personas(engine)
+    conversation = convs.get_conversation(engine, state.conversation_id())
+    persona = _persona_picker(engine, catalog, conversation)
+    with st.expander("Manage personas", expanded=False):
+        _persona_manager(engine, catalog, persona)
+    st.divider()
+    _conversation_list(engine, conversation)
+
+
+# --- personas --------------------------------------------------------------------------------
+
+
+def _persona_picker(
+    engine: Any, catalog: list[PersonaInfo], conversation: convs.ConversationInfo | None
+) -> PersonaInfo:
+    by_id = {p.id: p for p in catalog}
+    current_id = conversation.persona_id if conversation else state.persona_id()
+    if current_id not in by_id:
+        current_id = catalog[0].id
+    ids = list(by_id)
+    chosen_id = st.selectbox(
+        "Persona",
+        ids,
+        index=ids.index(current_id),
+        format_func=lambda pid: by_id[pid].label,
+        key=f"chat_persona_{conversation.id if conversation else 'new'}",
+        help="Its system prompt goes with every request of this conversation.",
+    )
+    chosen = by_id.get(chosen_id, by_id[current_id])
+    if conversation and chosen.id != conversation.persona_id:
+        convs.set_persona(engine, conversation.id, chosen)
+    state.set_persona_id(chosen.id)
+    temperature = (
+        f" · default temperature {chosen.temperature:g}" if chosen.temperature is not None else ""
+    )
+    st.caption(f"“{_shorten(chosen.system_prompt, 140)}”{temperature}")
+    return chosen
+
+
+def _persona_manager(engine: Any, catalog: list[PersonaInfo], persona: PersonaInfo) -> None:
+    left, right = st.columns(2)
+    if left.button("Duplicate", key="chat_persona_duplicate", width="stretch"):
+        copy = personas.duplicate_persona(engine, persona.id)
+        state.set_persona_id(copy.id)
+        st.toast(f"Created “{copy.name}”; select it to use it.")
+        st.rerun()
+    if right.button("Delete", key="chat_persona_delete", width="stretch",
+                    disabled=persona.builtin,
+                    help="Built-in personas cannot be deleted." if persona.builtin else None):
+        _run(lambda: personas.delete_persona(engine, persona.id), f"Deleted “{persona.name}”.")
+    if persona.builtin:
+        st.caption("Built-in: duplicate it to make an editable copy.")
+    else:
+        _persona_form(engine, persona)
+    st.markdown("**New persona**")
+    _persona_form(engine, None)
+    _persona_import_export(engine, catalog)
+
+
+def _persona_form(engine: Any, persona: PersonaInfo | None) -> None:
+    """Edit ``persona`` (keys end in its id) or create a new one (``chat_persona_create_*``)."""
+    prefix = f"chat_persona_edit_{{}}_{persona.id}" if persona else "chat_persona_create_{}"
+    name = st.text_input("Name", value=persona.name if persona else "",
+                         key=prefix.format("name"))
+    avatar = st.text_input("Avatar (emoji)", value=persona.avatar if persona else "🙂",
+                           key=prefix.format("avatar"))
+    prompt = st.text_area("System prompt", value=persona.system_prompt if persona else "",
+                          key=prefix.format("prompt"))
+    temperature = st.number_input(
+        "Default temperature (empty: the sidebar's or the model's)",
+        min_value=0.0, max_value=2.0, step=0.1,
+        value=persona.temperature if persona else None, key=prefix.format("temperature"),
+    )
+    if persona and st.button("Save changes", key="chat_persona_save", width="stretch"):
+        _run(lambda: personas.update_persona(engine, persona.id, name, avatar, prompt,
+                                             temperature), "Saved.")
+    if persona is None and st.button("Create persona", key="chat_persona_create",
+                                     width="stretch"):
+        _run(lambda: state.set_persona_id(
+            personas.create_persona(engine, name, avatar, prompt, temperature).id
+        ), f"Created “{name.strip()}”.")
+
+
+def _persona_import_export(engine: Any, catalog: list[PersonaInfo]) -> None:
+    st.markdown("**Import / export**")
+    st.download_button(
+        "Export personas (JSON)", personas.export_personas(catalog),
+        file_name="personas.json", mime="application/json", key="chat_persona_export",
+        on_click="ignore", width="stretch",
+    )
+    upload = st.file_uploader("Import personas (JSON)", type=["json"], key="chat_persona_import")
+    if upload is not None and st.button("Import", key="chat_persona_import_go",
+                                        width="stretch"):
+        result = personas.import_personas(engine, upload.getvalue())
+        if result.imported:
+            st.success(f"Imported {len(result.imported)}: "
+                       + ", ".join(p.label for p in result.imported))
+        for problem in result.problems:
+            st.warning(problem)
+
+
+def _run(action: Any, success: str) -> None:
+    """Do ``action``; show its error as a warning, or toast ``success`` and redraw."""
+    try:
+        action()
+    except personas.PersonaError as exc:
+        st.warning(str(exc))
+        return
+    st.toast(success)
+    st.rerun()
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --- conversations ---------------------------------------------------------------------------
+
+
+def _conversation_list(engine: Any, conversation: convs.ConversationInfo | None) -> None:
+    st.markdown("**Conversations**")
+    if st.button("➕ New chat", key="chat_new", width="stretch"):
+        state.set_conversation_id(None)
+        state.set_page_value(PAGE, "editing", False)
+        _go_to_chat()
+    query = st.text_input("Search", key="chat_search", placeholder="Search titles and messages",
+                          label_visibility="collapsed")
+    found = convs.list_conversations(engine, query)
+    if not found:
+        st.caption("No conversation matches." if query.strip() else "No conversations yet.")
+    for item in found[:LIST_LIMIT]:
+        current = conversation is not None and item.id == conversation.id
+        if st.button(f"{item.persona_avatar} {item.title}", key=f"chat_open_{item.id}",
+                     type="primary" if current else "secondary", width="stretch"):
+            state.set_conversation_id(item.id)
+            state.set_page_value(PAGE, "editing", False)
+            _go_to_chat()
+    if len(found) > LIST_LIMIT:
+        st.caption(f"Showing the newest {LIST_LIMIT}; search to find older ones.")
+    if conversation:
+        _manage_conversation(engine, conversation)
+
+
+def _manage_conversation(engine: Any, conversation: convs.ConversationInfo) -> None:
+    with st.expander("Rename or delete this conversation", expanded=False):
+        title = st.text_input("Title", value=conversation.title,
+                              key=f"chat_rename_{conversation.id}")
+        if st.button("Rename", key="chat_rename_save", width="stretch"):
+            try:
+                convs.rename_conversation(engine, conversation.id, title)
+            except convs.ConversationError as exc:
+                st.warning(str(exc))
+            else:
+                st.rerun()
+        if state.page_value(PAGE, "confirm_delete") != conversation.id:
+            if st.button("🗑 Delete conversation", key="chat_delete", width="stretch"):
+                state.set_page_value(PAGE, "confirm_delete", conversation.id)
+                st.rerun()
+            return
+        st.warning(f"Delete “{conversation.title}” and all its messages? This cannot be undone.")
+        yes, no = st.columns(2)
+        if yes.button("Yes, delete", key="chat_delete_confirm", type="primary"):
+            convs.delete_conversation(engine, conversation.id)
+            state.set_page_value(PAGE, "confirm_delete", None)
+            state.set_conversation_id(None)
+            st.rerun()
+        if no.button("Cancel", key="chat_delete_cancel"):
+            state.set_page_value(PAGE, "confirm_delete", None)
+            st.rerun()
+
+
+def _go_to_chat() -> None:
+    """Show the chat page (a rerun when already there)."""
+    try:
+        st.switch_page("pages/chat.py")
+    except st.errors.StreamlitAPIException:
+        st.rerun()  # not inside st.navigation (e.g. a test harness)

@@ -1,0 +1,207 @@
+"""Drawing chat messages: stored ones with their metrics, and a reply while it streams.
+
+Model output is Markdown, but any HTML in it is shown as text, never executed:
+:func:`escape_html` escapes ``<`` and ``&`` outside code (code spans and fenced blocks show
+their content literally anyway).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import Any
+
+import streamlit as st
+from chatapp import state
+from chatapp.services import chat, personas
+from chatapp.services import conversations as convs
+from chatapp.services.conversations import AnswerRecorder, ConversationInfo, MessageInfo
+from chatapp.services.export import metrics_line
+from chatapp.targets import make_llm
+
+USER_AVATAR = "🧑"
+_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
+_CODE_SPAN = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)", re.S)
+#: A "streaming" message not touched for this long belongs to a run that is gone.
+STALE_STREAM_S = 30
+
+
+def escape_html(text: str) -> str:
+    """Markdown with every HTML tag and entity outside code turned into visible text."""
+    out: list[str] = []
+    fence: str | None = None
+    prose: list[str] = []
+    for line in text.splitlines(keepends=True):
+        match = _FENCE.match(line)
+        if fence is None and match:
+            out.append(_escape_prose("".join(prose)))
+            prose = []
+            fence = match.group(1)
+            out.append(line)
+        elif fence is not None:
+            out.append(line)
+            if match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence):
+                fence = None
+        else:
+            prose.append(line)
+    out.append(_escape_prose("".join(prose)))
+    return "".join(out)
+
+
+def _escape_prose(text: str) -> str:
+    pieces: list[str] = []
+    position = 0
+    for span in _CODE_SPAN.finditer(text):
+        pieces.append(_escape_chars(text[position:span.start()]))
+        pieces.append(span.group(0))
+        position = span.end()
+    pieces.append(_escape_chars(text[position:]))
+    return "".join(pieces)
+
+
+def _escape_chars(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;")
+
+
+def _status_note(message: MessageInfo) -> str | None:
+    if message.status == "stopped":
+        return "⏹️ Stopped before the end: the text above is what had arrived."
+    if message.status == "streaming":
+        age = (_utcnow() - message.updated_at).total_seconds()
+        if age > STALE_STREAM_S:
+            return "⏹️ This answer was interrupted before it finished."
+        return "⏳ Still being written (in another tab or run); refresh to see more."
+    return None
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def render_stored(message: MessageInfo, assistant_avatar: str) -> None:
+    """One stored message in a chat bubble: thinking, answer, status, error, metrics."""
+    is_user = message.role == "user"
+    with st.chat_message(message.role, avatar=USER_AVATAR if is_user else assistant_avatar):
+        if message.reasoning:
+            with st.expander("Thinking", expanded=False):
+                st.markdown(escape_html(message.reasoning))
+        if message.content:
+            st.markdown(escape_html(message.content))
+        if is_user:
+            return
+        note = _status_note(message)
+        if note:
+            st.caption(note)
+        if message.error:
+            st.error(message.error, icon="⚠️")
+        render_metrics(message)
+
+
+def render_metrics(message: MessageInfo) -> None:
+    """The line under an answer: target, first-token time, tokens/s, tokens, total time."""
+    summary = metrics_line(message.reply_metrics, message.target)
+    dropped = (message.metrics or {}).get("context_dropped")
+    if dropped:
+        summary += f" · {dropped} earlier messages left out to fit the context window"
+    if summary:
+        st.caption(summary)
+
+
+class StreamView:
+    """The placeholders a streaming reply is drawn into: thinking above, answer below."""
+
+    def __init__(self) -> None:
+        self._thinking_slot = st.empty()
+        self._answer_slot = st.empty()
+        self._thinking_box: Any = None
+        self.text = ""
+        self.reasoning = ""
+
+    def show(self, event: chat.StreamEvent) -> None:
+        """Draw one event: a delta grows its placeholder."""
+        if isinstance(event, chat.ReasoningDelta):
+            self.reasoning += event.text
+            if self._thinking_box is None:
+                self._thinking_box = self._thinking_slot.expander("Thinking", expanded=False)
+                self._thinking_box = self._thinking_box.empty()
+            self._thinking_box.markdown(escape_html(self.reasoning))
+        elif isinstance(event, chat.AnswerDelta):
+            self.text += event.text
+            self._answer_slot.markdown(escape_html(self.text) + " ▌")
+        elif isinstance(event, (chat.ReplyDone, chat.ReplyError)):
+            self._answer_slot.markdown(escape_html(event.partial_text if isinstance(
+                event, chat.ReplyError) else event.text))
+
+
+def stream_into_page(
+    recorder: AnswerRecorder,
+    events: Iterator[chat.StreamEvent],
+    stop_slot: Any,
+) -> None:
+    """Show ``events`` as they arrive and record them; a Stop click keeps the partial text.
+
+    A Stop click makes Streamlit rerun the script, which raises out of the next ``st`` call
+    here: the ``finally`` closes the stream (so the HTTP request ends) and the recorder
+    finishes the answer as stopped.
+    """
+    view = StreamView()
+    stop_slot.button("⏹ Stop", key="chat_stop", help="Stop this answer and keep what arrived")
+    try:
+        for event in events:
+            recorder.record(event)
+            view.show(event)
+    finally:
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()
+        recorder.close()
+    stop_slot.empty()
+
+
+def run_reply(engine: Any, conversation: ConversationInfo) -> None:
+    """Ask the current target for the next answer in ``conversation`` and stream it in.
+
+    The persona's system prompt leads the request and its default temperature applies when
+    the sidebar leaves temperature unset. Oldest turns are left out (and the page says so)
+    when the conversation is longer than the model's context window.
+    """
+    generation = state.generation()
+    persona = personas.get_persona(engine, conversation.persona_id)
+    if generation.temperature is None and persona and persona.temperature is not None:
+        generation = generation.with_temperature(persona.temperature)
+    target = state.target()
+    history = convs.request_history(convs.list_messages(engine, conversation.id))
+    message_id = convs.start_answer(engine, conversation.id, {**target.to_dict(),
+                                                              "label": target.label})
+    bubble = st.chat_message("assistant", avatar=conversation.persona_avatar)
+    stop_slot = st.empty()
+    with bubble:
+        try:
+            llm = make_llm(target, state.api_key(), state.config(), generation)
+        except Exception as exc:  # noqa: BLE001 - e.g. no API key: stored and shown, not raised
+            AnswerRecorder(engine, message_id).fail(exc)
+            st.error(chat.describe_error(exc), icon="⚠️")
+            return
+        fitted = chat.fit_to_context(
+            conversation.system_prompt, history, _context_window(llm), generation.max_tokens
+        )
+        if fitted.dropped:
+            st.info(
+                f"This conversation is longer than the model's context window: the oldest "
+                f"{fitted.dropped} messages were left out of this request.", icon="✂️"
+            )
+        recorder = AnswerRecorder(
+            engine, message_id,
+            extra_metrics={"context_dropped": fitted.dropped} if fitted.dropped else None,
+            tokens_in_estimate=chat.estimate_message_tokens(fitted.messages),
+        )
+        stream_into_page(recorder, chat.stream_reply(llm, fitted.messages), stop_slot)
+
+
+def _context_window(llm: Any) -> int | None:
+    """The model's context window; None (a safe default applies) if it cannot be learned."""
+    try:
+        return int(llm.metadata.context_window)
+    except Exception:  # noqa: BLE001 - the request itself will report a real problem
+        return None

@@ -1,0 +1,103 @@
+"""Chat: talk to the selected target with the conversation's persona; answers stream in.
+
+Widget keys (tests address them): ``chat_input``, ``chat_stop`` (while streaming),
+``chat_retry``, ``chat_regenerate``, ``chat_edit``, ``chat_edit_text``, ``chat_edit_send``,
+``chat_edit_cancel``, ``chat_export_md``, ``chat_export_json``.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from chatapp import resources, state
+from chatapp.services import conversations as convs
+from chatapp.services import export, personas
+from chatapp.ui import messages as ui
+
+PAGE = "chat"
+engine = resources.get_engine()
+personas.ensure_builtins(engine)
+
+conversation = convs.get_conversation(engine, state.conversation_id())
+if conversation is None and state.conversation_id() is not None:
+    state.set_conversation_id(None)  # deleted elsewhere (another tab)
+history = convs.list_messages(engine, conversation.id) if conversation else []
+
+# --- header: title, persona, exports ---------------------------------------------------------
+if conversation:
+    head, md_col, json_col = st.columns([6, 1, 1], vertical_alignment="bottom")
+    head.subheader(f"{conversation.persona_avatar} {conversation.title}")
+    head.caption(f"Persona: {conversation.persona_name or 'none'}")
+    md_col.download_button(
+        "⬇ Markdown", export.to_markdown(conversation, history),
+        file_name=export.filename(conversation, "md"), mime="text/markdown",
+        key="chat_export_md", on_click="ignore", disabled=not history,
+    )
+    json_col.download_button(
+        "⬇ JSON", export.to_json(conversation, history),
+        file_name=export.filename(conversation, "json"), mime="application/json",
+        key="chat_export_json", on_click="ignore", disabled=not history,
+    )
+else:
+    chosen = personas.get_persona(engine, state.persona_id()) or personas.default_persona(engine)
+    st.subheader(f"{chosen.avatar} New chat")
+    st.caption(f"Persona: {chosen.name}. Ask anything below; pick another persona in the sidebar.")
+
+# --- history ---------------------------------------------------------------------------------
+for message in history:
+    ui.render_stored(message, conversation.persona_avatar if conversation else "🤖")
+
+# --- actions on the last exchange ------------------------------------------------------------
+editing = bool(conversation and state.page_value(PAGE, "editing", False))
+last = history[-1] if history else None
+if conversation and last and editing:
+    last_question = next((m.content for m in reversed(history) if m.role == "user"), "")
+    edited = st.text_area("Edit your last question", value=last_question, key="chat_edit_text")
+    send_col, cancel_col, _ = st.columns([1, 1, 4])
+    if send_col.button("Send edited question", key="chat_edit_send", type="primary"):
+        try:
+            convs.edit_last_question(engine, conversation.id, edited)
+        except convs.ConversationError as exc:
+            st.warning(str(exc))
+        else:
+            state.set_page_value(PAGE, "editing", False)
+            state.set_page_value(PAGE, "pending", conversation.id)
+            st.rerun()
+    if cancel_col.button("Cancel", key="chat_edit_cancel"):
+        state.set_page_value(PAGE, "editing", False)
+        st.rerun()
+elif conversation and last:
+    columns = st.columns([1, 1, 1, 3])
+    failed = last.role == "user" or last.status == "error"
+    if failed and columns[0].button("🔁 Retry", key="chat_retry", type="primary"):
+        convs.drop_last_answer(engine, conversation.id)
+        state.set_page_value(PAGE, "pending", conversation.id)
+        st.rerun()
+    if last.role == "assistant" and columns[1].button("♻️ Regenerate", key="chat_regenerate"):
+        convs.drop_last_answer(engine, conversation.id)
+        state.set_page_value(PAGE, "pending", conversation.id)
+        st.rerun()
+    if columns[2].button("✏️ Edit question", key="chat_edit"):
+        state.set_page_value(PAGE, "editing", True)
+        st.rerun()
+
+# --- a new question, or a queued resend ------------------------------------------------------
+prompt = st.chat_input("Ask anything…", key="chat_input", submit_mode="stop")
+pending = state.page_value(PAGE, "pending")
+if prompt and prompt.strip():
+    if conversation is None:
+        chosen = personas.get_persona(engine, state.persona_id()) or personas.default_persona(
+            engine
+        )
+        conversation = convs.create_conversation(engine, chosen)
+        state.set_conversation_id(conversation.id)
+    state.set_page_value(PAGE, "editing", False)
+    convs.add_user_message(engine, conversation.id, prompt)
+    with st.chat_message("user", avatar=ui.USER_AVATAR):
+        st.markdown(ui.escape_html(prompt))
+    ui.run_reply(engine, conversation)
+    st.rerun()
+elif conversation and pending == conversation.id:
+    state.set_page_value(PAGE, "pending", None)
+    ui.run_reply(engine, conversation)
+    st.rerun()
