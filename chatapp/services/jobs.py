@@ -22,6 +22,7 @@ from urllib.parse import urlparse
 from sqlalchemy import Engine
 
 from baseten_llm import errors
+from baseten_llm.jobs import build_async_body
 from chatapp.services.batch_inputs import BatchRow, InputError, check_input_size
 from chatapp.storage import jobs as store
 from chatapp.storage.db import session_scope
@@ -80,14 +81,12 @@ class SubmitOptions:
         }
 
     def request_body(self, model_input: dict[str, Any]) -> dict[str, Any]:
-        """The JSON body that will be sent to ``async_predict`` (for showing it first)."""
-        return {
-            "model_input": model_input,
-            "webhook_endpoint": self.webhook_endpoint,
-            "priority": self.priority,
-            "max_time_in_queue_seconds": self.max_time_in_queue_s,
-            "inference_retry_config": self.retry_config(),
-        }
+        """The JSON body the client will send to ``async_predict`` (built by the client's own
+        function, so what is shown is what is sent; Baseten's defaults are left implicit)."""
+        return build_async_body(
+            model_input, webhook_endpoint=self.webhook_endpoint or None, priority=self.priority,
+            max_time_in_queue_seconds=self.max_time_in_queue_s,
+            inference_retry_config=self.retry_config())
 
 
 def _check_range(name: str, value: int, low: int, high: int) -> None:

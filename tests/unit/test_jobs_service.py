@@ -114,12 +114,15 @@ def test_plain_http_is_accepted_for_a_loopback_webhook():
     jobs.check_webhook_url("http://127.0.0.1:8501/hooks/baseten")
 
 
-def test_the_request_body_shown_before_sending_matches_what_is_sent(engine):
-    body = OPTIONS.request_body({"prompt": "hi"})
-    assert body["model_input"] == {"prompt": "hi"}
-    assert body["webhook_endpoint"] == OPTIONS.webhook_endpoint
-    assert set(body) == {"model_input", "webhook_endpoint", "priority",
-                         "max_time_in_queue_seconds", "inference_retry_config"}
+def test_the_request_body_shown_before_sending_is_the_one_the_client_sends(engine, emulator):
+    from baseten_llm import Baseten
+
+    options = jobs.SubmitOptions(webhook_endpoint=OPTIONS.webhook_endpoint, priority=1)
+    llm = Baseten(model_id="abcd1234", model_apis=False, api_key=emulator.api_key,
+                  deployment_url=emulator.deployment_url)
+    jobs.submit_job(engine, llm, TARGET, {"prompt": "hi"}, options)
+    (sent,) = [r["body"] for r in emulator.requests() if r["path"].endswith("/async_predict")]
+    assert options.request_body({"prompt": "hi"}) == sent
 
 
 def test_a_batch_submits_good_rows_and_reports_bad_and_refused_rows_by_number(engine):
