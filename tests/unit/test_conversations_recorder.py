@@ -1,0 +1,81 @@
+"""AnswerRecorder: an answer is saved while it streams and finished exactly once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from baseten_llm import errors
+from chatapp.services import conversations as convs
+from chatapp.services import personas
+from chatapp.services.chat import AnswerDelta, ReasoningDelta, ReplyDone, ReplyError, ReplyMetrics
+from chatapp.storage.db import init_db, make_engine
+
+METRICS = ReplyMetrics(0.1, 1.0, 5, 3, 6.0, "stop")
+
+
+class Ticker:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 0.3
+        return self.now
+
+
+@pytest.fixture()
+def setup(tmp_path: Path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'chat.db'}")
+    init_db(engine)
+    conv = convs.create_conversation(engine, personas.default_persona(engine))
+    convs.add_user_message(engine, conv.id, "hi")
+    return engine, conv.id, convs.start_answer(engine, conv.id, {})
+
+
+def last(engine, conv_id):
+    return convs.list_messages(engine, conv_id)[-1]
+
+
+def test_partial_text_is_saved_every_half_second_while_streaming(setup) -> None:
+    engine, conv_id, message_id = setup
+    recorder = convs.AnswerRecorder(engine, message_id, clock=Ticker())
+    recorder.record(AnswerDelta("Hel"))  # 0.3 s after the start: not yet
+    assert last(engine, conv_id).content == ""
+    recorder.record(AnswerDelta("lo"))  # 0.6 s after the start: saved
+    assert last(engine, conv_id).content == "Hello"
+    assert last(engine, conv_id).status == "streaming"
+
+
+def test_closing_without_a_final_event_keeps_the_text_marked_stopped(setup) -> None:
+    engine, conv_id, message_id = setup
+    recorder = convs.AnswerRecorder(engine, message_id, clock=Ticker(), tokens_in_estimate=9)
+    recorder.record(ReasoningDelta("plan"))
+    recorder.record(AnswerDelta("Partial ans"))
+    recorder.close()
+    stored = last(engine, conv_id)
+    assert (stored.content, stored.reasoning, stored.status) == ("Partial ans", "plan", "stopped")
+    assert stored.reply_metrics.estimated and stored.reply_metrics.tokens_in == 9
+    assert stored.reply_metrics.finish_reason == "stopped"
+
+
+def test_a_finished_reply_stores_metrics_and_is_not_overwritten_by_close(setup) -> None:
+    engine, conv_id, message_id = setup
+    recorder = convs.AnswerRecorder(engine, message_id, extra_metrics={"context_dropped": 2})
+    recorder.record(AnswerDelta("Done"))
+    recorder.record(ReplyDone("Done", "", METRICS))
+    recorder.close()
+    stored = last(engine, conv_id)
+    assert stored.status == "complete"
+    assert stored.metrics["context_dropped"] == 2
+    assert stored.reply_metrics.tokens_out == 3
+
+
+def test_an_error_event_stores_a_readable_message_and_the_partial_text(setup) -> None:
+    engine, conv_id, message_id = setup
+    recorder = convs.AnswerRecorder(engine, message_id)
+    exc = errors.RateLimitError("Baseten is rate limiting this key.", retry_after=30)
+    recorder.record(ReplyError(exc, "Half an", "", METRICS))
+    stored = last(engine, conv_id)
+    assert (stored.status, stored.content) == ("error", "Half an")
+    assert "Try again in about 30 seconds" in stored.error
