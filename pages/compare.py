@@ -1,0 +1,269 @@
+"""Compare: one prompt, two or three targets streaming side by side, with p50/p95 figures.
+
+Each side streams in its own worker thread (``chatapp.services.compare``); this script thread
+drains their events and redraws one placeholder per column. The last comparison is kept in
+session state, so a rerun (ticking a box, downloading a report) does not lose it.
+
+Widget keys (tests address them): ``cmp_count``; per side ``i`` (0-2): ``cmp_kind_i``,
+``cmp_model_api_i``, ``cmp_model_id_i``, ``cmp_scope_i``, ``cmp_environment_i``,
+``cmp_deployment_id_i``, ``cmp_api_style_i``; then ``cmp_persona``, ``cmp_prompt``,
+``cmp_repeats``, ``cmp_run``, ``cmp_wake``, ``cmp_exclude_cold``, ``cmp_download_md``,
+``cmp_download_html``.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+from llama_index.core.base.llms.types import ChatMessage, MessageRole
+
+from baseten_llm.errors import BasetenError
+from chatapp import resources, state
+from chatapp.services import compare, compare_report, personas
+from chatapp.services.catalog import load_catalog
+from chatapp.targets import Target
+from chatapp.ui.sidebar import KIND_LABELS, SCOPE_LABELS, STYLE_LABELS
+
+PAGE = "compare"
+engine = resources.get_engine()
+persona_list = personas.list_personas(engine)
+catalog = load_catalog(state.config().model_apis_url, state.api_key())
+model_rows = {row.id: row for row in catalog.rows}
+
+
+def default_targets() -> list[Target]:
+    """The sides' last picks, else: the sidebar's Model API, a dedicated model, another API."""
+    saved = state.page_value(PAGE, "targets")
+    if saved:
+        return list(saved) + [Target()] * (compare.MAX_SIDES - len(saved))
+    current = state.target()
+    shared = current if not current.is_dedicated else Target()
+    dedicated = current if current.is_dedicated else Target(kind="dedicated", model="")
+    other = next((slug for slug in model_rows if slug != shared.model), shared.model)
+    return [shared, dedicated, Target(model=other)]
+
+
+def pick_target(i: int, current: Target) -> Target:
+    """The widgets of one side; returns the target they describe."""
+    kinds = list(KIND_LABELS)
+    kind = st.radio("Source", kinds, index=kinds.index(current.kind), horizontal=True,
+                    format_func=KIND_LABELS.__getitem__, key=f"cmp_kind_{i}")
+    if kind == "model_apis":
+        slugs = list(model_rows)
+        index = slugs.index(current.model) if current.model in slugs else 0
+        slug = st.selectbox("Model API", slugs, index=index, key=f"cmp_model_api_{i}",
+                            format_func=lambda s: model_rows[s].label)
+        return Target(kind="model_apis", model=str(slug))
+    model_id = st.text_input("Model id", value=current.model if current.is_dedicated else "",
+                             placeholder="abcd1234", key=f"cmp_model_id_{i}").strip()
+    scopes = list(SCOPE_LABELS)
+    scope = st.selectbox("Deployment", scopes, index=scopes.index(current.scope),
+                         format_func=SCOPE_LABELS.__getitem__, key=f"cmp_scope_{i}")
+    environment, deployment_id = current.environment, current.deployment_id
+    if scope == "environment":
+        environment = st.text_input("Environment", value=environment, key=f"cmp_environment_{i}")
+    elif scope == "deployment":
+        deployment_id = st.text_input("Deployment id", value=deployment_id,
+                                      key=f"cmp_deployment_id_{i}").strip()
+    styles = list(STYLE_LABELS)
+    style = st.radio("API style", styles, index=styles.index(current.api_style),
+                     format_func=STYLE_LABELS.__getitem__, key=f"cmp_api_style_{i}")
+    return Target(kind="dedicated", model=model_id, scope=scope,
+                  environment=environment.strip() or "production",
+                  deployment_id=deployment_id, api_style=style)
+
+
+def figures_of(side: compare.SideResult, now: float, live: bool) -> dict[str, Any]:
+    """The figures to show: live ones while a run streams, else the last finished run's."""
+    streaming = side.current_run and (not side.runs or side.runs[-1].run != side.current_run)
+    if live and streaming:
+        live = side.live_figures(now)
+        return {**live, "tokens_in": None, "tokens_out": side.live_chunks}
+    if side.runs:
+        return side.runs[-1].metrics.to_dict()
+    return {}
+
+
+def draw_side(slot: Any, side: compare.SideResult, repeats: int, now: float,
+              live: bool = True) -> None:
+    """Redraw one column: the run counter, four figures, the error if any, the answer."""
+    figures = figures_of(side, now, live)
+    running = f"run {side.current_run or 1} of {repeats}" if live else "stopped early"
+    with slot.container():
+        status = "finished" if side.finished else running
+        st.caption(f"{side.label} · {status}")
+        top, bottom = st.columns(2), st.columns(2)
+        top[0].metric("Time to first token",
+                      _fmt(figures.get("ttft_s"), "ttft_s", " s"))
+        top[1].metric("Tokens per second", _fmt(figures.get("tokens_per_s"), "tokens_per_s"))
+        bottom[0].metric("Total time", _fmt(figures.get("total_s"), "total_s", " s"))
+        bottom[1].metric("Tokens in / out", f"{_fmt(figures.get('tokens_in'), 'tokens_in')} / "
+                         f"{_fmt(figures.get('tokens_out'), 'tokens_out')}")
+        if side.error and not side.ok_runs:
+            st.error(side.error)
+        elif side.error:
+            failed = [r.run for r in side.runs if not r.ok]
+            st.warning(f"Run(s) {', '.join(map(str, failed))} failed: {side.error}")
+        if side.text:
+            st.markdown(html.escape(side.text))
+
+
+def _fmt(value: Any, metric: str, unit: str = "") -> str:
+    return "–" if value is None else compare.format_value(float(value), metric) + unit
+
+
+def build_clients(targets: list[Target]) -> list[Any]:
+    """One client per side, or the error that prevented it (shown on that side only)."""
+    clients: list[Any] = []
+    for target in targets:
+        try:
+            clients.append(state.llm(target_override=target))
+        except BasetenError as exc:
+            clients.append(exc)
+    return clients
+
+
+def run_comparison(targets: list[Target], persona: personas.PersonaInfo, prompt: str,
+                   repeats: int, slots: list[Any]) -> None:
+    """Stream every side at once, redrawing the columns as events arrive."""
+    comparison = compare.Comparison.new(targets, prompt, persona.name, persona.system_prompt,
+                                        repeats)
+    state.set_page_value(PAGE, "last", comparison)
+    messages = [ChatMessage(role=MessageRole.SYSTEM, content=persona.system_prompt),
+                ChatMessage(role=MessageRole.USER, content=prompt)]
+    call_kwargs = {}
+    if state.generation().temperature is None and persona.temperature is not None:
+        call_kwargs["temperature"] = persona.temperature
+    runner = compare.ComparisonRunner(build_clients(targets), messages, repeats, call_kwargs)
+    with runner:
+        for batch in runner.batches():
+            for event in batch:
+                comparison.apply(event)
+            now = time.perf_counter()
+            for index in {event.side for event in batch}:
+                draw_side(slots[index], comparison.sides[index], repeats, now)
+
+
+def wake(targets: list[Target]) -> None:
+    """POST wake for every dedicated side; report each result."""
+    for name, target in zip(compare.SIDE_NAMES, targets):
+        if not target.is_dedicated:
+            continue
+        try:
+            state.llm(target_override=target).wake()
+        except BasetenError as exc:
+            st.error(f"{name} · {target.label}: wake failed: {exc}")
+        else:
+            st.success(f"{name} · {target.label}: wake request accepted, the deployment is "
+                       "scaling up.")
+
+
+def chart(comparison: compare.Comparison, metric: str, title: str) -> alt.Chart:
+    rows = [{"Target": side.label, "Run": record.run, title: getattr(record.metrics, metric)}
+            for side in comparison.sides for record in side.ok_runs
+            if getattr(record.metrics, metric) is not None]
+    data = pd.DataFrame(rows, columns=["Target", "Run", title])
+    return alt.Chart(data, title=title).mark_line(point=True).encode(
+        x=alt.X("Run:O"), y=alt.Y(f"{title}:Q"), color=alt.Color("Target:N"),
+        tooltip=["Target", "Run", title],
+    )
+
+
+def draw_results(comparison: compare.Comparison) -> None:
+    """Verdict, p50/p95 table, charts, per-run table, cold-start notes and the exports."""
+    exclude = st.checkbox(
+        "Leave likely cold starts out of the statistics", key="cmp_exclude_cold",
+        value=state.page_value(PAGE, "exclude_cold", False),
+        help=f"A first run whose time to first token is over {compare.COLD_START_FACTOR:g}× "
+             f"the median of the later runs and over {compare.COLD_START_MIN_S:g} s.",
+    )
+    state.set_page_value(PAGE, "exclude_cold", exclude)
+    summaries = compare.summarize_all(comparison, exclude)
+    st.subheader("Verdict")
+    for line in compare.verdict(summaries) or ["Not enough finished runs to compare."]:
+        st.markdown(f"- {line}")
+    for note in compare_report.cold_start_notes(comparison, exclude):
+        st.info(note, icon="🧊")
+    st.subheader("p50 / p95 per target")
+    st.table(pd.DataFrame(compare_report.summary_rows(summaries)).set_index("Target"))
+    left, right = st.columns(2)
+    left.altair_chart(chart(comparison, "ttft_s", "Time to first token (s)"))
+    right.altair_chart(chart(comparison, "tokens_per_s", "Tokens per second"))
+    with st.expander("Every run", expanded=False):
+        st.table(pd.DataFrame(compare_report.run_rows(comparison, exclude)))
+    secrets = [state.api_key()]
+    md_col, html_col, _ = st.columns([1, 1, 3])
+    md_col.download_button(
+        "⬇ Report (Markdown)", compare_report.to_markdown(
+            comparison, exclude_cold_start=exclude, secrets=secrets),
+        file_name=compare_report.report_filename(comparison, "md"), mime="text/markdown",
+        key="cmp_download_md", on_click="ignore")
+    html_col.download_button(
+        "⬇ Report (HTML)", compare_report.to_html(
+            comparison, exclude_cold_start=exclude, secrets=secrets),
+        file_name=compare_report.report_filename(comparison, "html"), mime="text/html",
+        key="cmp_download_html", on_click="ignore")
+
+
+# --- the page --------------------------------------------------------------------------------
+st.subheader("⚖️ Compare targets")
+st.caption("One prompt to two or three targets at the same time: is the dedicated deployment "
+           "faster than the shared endpoint, and by how much?")
+
+defaults = default_targets()
+count = st.radio("Number of targets", [2, 3], horizontal=True, key="cmp_count",
+                 index=0 if len(state.page_value(PAGE, "targets") or [1, 2]) <= 2 else 1)
+columns = st.columns(count)
+targets = []
+for i, column in enumerate(columns):
+    with column:
+        st.markdown(f"**Target {compare.SIDE_NAMES[i]}**")
+        targets.append(pick_target(i, defaults[i]))
+state.set_page_value(PAGE, "targets", targets)
+if catalog.note:
+    st.caption(catalog.note)
+
+by_id = {p.id: p for p in persona_list}
+persona_ids = list(by_id)
+chosen_persona = state.page_value(PAGE, "persona", state.persona_id())
+persona_id = st.selectbox(
+    "Persona", persona_ids, format_func=lambda pid: by_id[pid].label, key="cmp_persona",
+    index=persona_ids.index(chosen_persona) if chosen_persona in by_id else 0)
+state.set_page_value(PAGE, "persona", persona_id)
+prompt = st.text_area("Prompt", key="cmp_prompt", value=state.page_value(PAGE, "prompt", ""),
+                      placeholder="Explain what a KV cache is in two sentences.")
+state.set_page_value(PAGE, "prompt", prompt)
+repeats = st.number_input("Runs per target (N)", min_value=1, max_value=compare.MAX_REPEATS,
+                          value=state.page_value(PAGE, "repeats", 3), step=1, key="cmp_repeats")
+state.set_page_value(PAGE, "repeats", int(repeats))
+
+run_col, wake_col, _ = st.columns([1, 1, 3])
+run_clicked = run_col.button("▶ Run comparison", key="cmp_run", type="primary")
+any_dedicated = any(t.is_dedicated for t in targets)
+wake_clicked = wake_col.button(
+    "☀️ Wake dedicated", key="cmp_wake", disabled=not any_dedicated,
+    help="Ask scaled-to-zero deployments to start before the run, so run 1 is not a cold start.")
+if wake_clicked:
+    wake(targets)
+
+slots = [column.empty() for column in st.columns(count)]
+if run_clicked and not prompt.strip():
+    st.warning("Type a prompt first: every target gets the same one.")
+elif run_clicked:
+    run_comparison(targets, by_id[persona_id], prompt.strip(), int(repeats), slots)
+
+last: compare.Comparison | None = state.page_value(PAGE, "last")
+if last is not None:
+    if not run_clicked:
+        st.caption(f"Last comparison: {last.created_at:%Y-%m-%d %H:%M:%S} UTC, "
+                   f"{last.repeats} run(s) per target.")
+        if len(last.sides) != count:
+            slots = [column.empty() for column in st.columns(len(last.sides))]
+        for slot, side in zip(slots, last.sides):
+            draw_side(slot, side, last.repeats, time.perf_counter(), live=False)
+    draw_results(last)
