@@ -16,12 +16,11 @@ page itself switches collection), ``docs_new_name``, ``docs_new_embed_kind``,
 
 from __future__ import annotations
 
-import time
 import streamlit as st
 
 from chatapp import resources, state
 from chatapp.services import documents as docs
-from chatapp.services import personas, rag
+from chatapp.services import personas
 from chatapp.services.embedders import BUNDLED_MODEL, EmbedSpec
 from chatapp.ui import documents_ui as ui
 

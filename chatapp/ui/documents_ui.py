@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
+from chatapp import state
 from chatapp.services import documents as docs
+from chatapp.services import rag
 from chatapp.services.embedders import EmbedSpec, make_embedder
-from chatapp.services.rag import Source
 from chatapp.ui.messages import escape_html
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ def render_jobs(worker: docs.IngestWorker, collection_id: str, polling: bool) ->
         st.rerun()
 
 
-def render_sources(sources: list[Source], key: str) -> None:
+def render_sources(sources: list[rag.Source], key: str) -> None:
     """Each cited passage: file, page or section, score, and the quoted text."""
     if not sources:
         return
@@ -141,7 +142,7 @@ def render_record(record: dict[str, Any]) -> None:
         if record.get("error"):
             st.error(record["error"])
         st.caption(timing_caption(record))
-        sources = [Source.from_dict(s) for s in record.get("sources") or []]
+        sources = [rag.Source.from_dict(s) for s in record.get("sources") or []]
         render_sources(sources, key=f"docs_sources_{record['id']}")
 
 
@@ -151,8 +152,6 @@ def answer_question(
     cutoff: float,
 ) -> None:
     """Condense, retrieve, stream the answer with its sources, and store the exchange."""
-    from chatapp import state
-
     with st.chat_message("user"):
         st.markdown(escape_html(question))
     record: dict[str, Any] = {"question": question, "standalone_question": question,
@@ -173,9 +172,6 @@ def _answer_into(
     store: NumpyVectorStore, embedder: Callable[[], BaseEmbedding], persona: Any,
     top_k: int, cutoff: float,
 ) -> None:
-    from chatapp import state
-    from chatapp.services import rag
-
     llm = state.llm()
     history = docs.conversation(engine, collection.id)
     with st.spinner("Searching the documents…"):
