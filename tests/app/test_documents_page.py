@@ -129,7 +129,8 @@ def test_removing_a_file_takes_its_chunks_out_of_the_index(data_dir) -> None:
 
 def test_a_collection_can_be_renamed_and_deleted_with_its_index(data_dir) -> None:
     at = upload(create(open_page(), "Zoo"), [("a.txt", b"Apples are red.")])
-    at.text_input(key="docs_rename_name").input("Fruit")
+    [box] = [t for t in at.text_input if t.key.startswith("docs_rename_name_")]
+    box.input("Fruit")
     at = at.button(key="docs_rename").click().run()
     assert at.selectbox[0].format_func(at.selectbox[0].value) == "Fruit"
     at = at.button(key="docs_delete").click().run()
