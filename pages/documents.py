@@ -7,7 +7,7 @@ script run. Questions go to the sidebar's target with the chosen persona.
 
 Widget keys (tests address them): ``docs_collection_<n>`` (the picker; ``n`` changes when the
 page itself switches collection), ``docs_new_name``, ``docs_new_embed_kind``,
-``docs_new_embed_model``, ``docs_new_chunk_size``, ``docs_new_chunk_overlap``, ``docs_create``,
+``docs_new_embed_model_<kind>``, ``docs_new_chunk_size``, ``docs_new_chunk_overlap``, ``docs_create``,
 ``docs_rename_name_<collection id>``, ``docs_rename``, ``docs_reembed_kind``, ``docs_reembed_model``,
 ``docs_reembed``, ``docs_delete``, ``docs_delete_confirm``, ``docs_delete_cancel``,
 ``docs_upload_<n>``, ``docs_index``, ``docs_dismiss``, ``docs_remove_<sha12>``, ``docs_top_k``,
