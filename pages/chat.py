@@ -18,6 +18,11 @@ PAGE = "chat"
 engine = resources.get_engine()
 personas.ensure_builtins(engine)
 
+stopping = state.page_value(PAGE, "stopping")
+if stopping is not None:  # Stop was clicked: let the interrupted run save the partial answer
+    state.set_page_value(PAGE, "stopping", None)
+    convs.settle_stopped_answer(engine, stopping)
+
 conversation = convs.get_conversation(engine, state.conversation_id())
 if conversation is None and state.conversation_id() is not None:
     state.set_conversation_id(None)  # deleted elsewhere (another tab)

@@ -234,6 +234,32 @@ def finish_answer(
         row.error = error
 
 
+def settle_stopped_answer(
+    engine: Engine,
+    message_id: int,
+    *,
+    timeout_s: float = 3.0,
+    poll_s: float = 0.05,
+    clock: Any = time.monotonic,
+    sleep: Any = time.sleep,
+) -> None:
+    """After a Stop, wait for the interrupted run to finish the answer, else mark it stopped.
+
+    Streamlit starts the next run at once while the interrupted one ends at its next
+    ``st`` call (when the next token arrives), so the answer may still say ``streaming``.
+    """
+    deadline = clock() + timeout_s
+    while True:
+        with session_scope(engine) as session:
+            row = store.get_message(session, message_id)
+            if row is None or row.status != store.STATUS_STREAMING:
+                return
+            if clock() >= deadline:
+                row.status = store.STATUS_STOPPED
+                return
+        sleep(poll_s)
+
+
 def drop_last_answer(engine: Engine, conversation_id: int) -> bool:
     """Remove the trailing answer (for Regenerate/Retry); true when the last message is a question."""
     with session_scope(engine) as session:

@@ -146,7 +146,10 @@ def stream_into_page(
     finishes the answer as stopped.
     """
     view = StreamView()
-    stop_slot.button("⏹ Stop", key="chat_stop", help="Stop this answer and keep what arrived")
+    stop_slot.button(
+        "⏹ Stop", key="chat_stop", help="Stop this answer and keep what arrived",
+        on_click=state.set_page_value, args=("chat", "stopping", recorder.message_id),
+    )
     try:
         for event in events:
             recorder.record(event)

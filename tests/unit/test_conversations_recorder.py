@@ -79,3 +79,19 @@ def test_an_error_event_stores_a_readable_message_and_the_partial_text(setup) ->
     stored = last(engine, conv_id)
     assert (stored.status, stored.content) == ("error", "Half an")
     assert "Try again in about 30 seconds" in stored.error
+
+
+def test_after_stop_a_finished_answer_is_left_as_the_interrupted_run_saved_it(setup) -> None:
+    engine, conv_id, message_id = setup
+    convs.finish_answer(engine, message_id, text="Part", reasoning="", status="stopped")
+    convs.settle_stopped_answer(engine, message_id, sleep=lambda s: None)
+    assert (last(engine, conv_id).status, last(engine, conv_id).content) == ("stopped", "Part")
+
+
+def test_after_stop_an_answer_nobody_finishes_is_marked_stopped_with_its_text(setup) -> None:
+    engine, conv_id, message_id = setup
+    convs.save_partial(engine, message_id, "Half", "")
+    ticker = Ticker()
+    convs.settle_stopped_answer(engine, message_id, timeout_s=1.0, clock=ticker,
+                                sleep=lambda s: None)
+    assert (last(engine, conv_id).status, last(engine, conv_id).content) == ("stopped", "Half")
