@@ -169,7 +169,10 @@ def chart(comparison: compare.Comparison, metric: str, title: str) -> alt.Chart:
             if getattr(record.metrics, metric) is not None]
     data = pd.DataFrame(rows, columns=["Target", "Run", title])
     return alt.Chart(data, title=title).mark_line(point=True).encode(
-        x=alt.X("Run:O"), y=alt.Y(f"{title}:Q"), color=alt.Color("Target:N"),
+        x=alt.X("Run:O"), y=alt.Y(f"{title}:Q"),
+        color=alt.Color("Target:N", legend=alt.Legend(orient="bottom", labelLimit=0,
+                                                      direction="vertical"),
+                        scale=alt.Scale(range=list(compare_report.COLORS))),
         tooltip=["Target", "Run", title],
     )
 
