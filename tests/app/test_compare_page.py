@@ -168,3 +168,25 @@ def test_three_targets_can_be_compared(data_dir: Path, emulator: EmulatorServer)
     no_traceback(at)
     assert len(at.table[0].value) == 3
     assert len(chat_requests(emulator)) == 3
+
+
+def test_a_slow_first_run_is_flagged_as_a_cold_start_and_can_be_left_out(
+    data_dir: Path, emulator: EmulatorServer
+) -> None:
+    emulator.fault(first_token_delay_s=1.2, path_contains="/model-abcd1234/")
+    at = run(setup(open_page(), repeats=3))
+    no_traceback(at)
+    notes = [i.value for i in at.info if "likely a cold start" in i.value]
+    assert len(notes) == 1 and notes[0].startswith("B · Dedicated · abcd1234 · production: run 1")
+    assert "included in the statistics" in notes[0]
+    summary = at.table[0].value
+    assert list(summary["Runs used"]) == ["3", "3"]
+    assert float(summary["Time to first token p95 (s)"].iloc[1]) >= 1.0
+
+    at.checkbox(key="cmp_exclude_cold").check().run()
+    summary = at.table[0].value
+    assert list(summary["Runs used"]) == ["3", "2"]
+    assert float(summary["Time to first token p95 (s)"].iloc[1]) < 1.0
+    assert "excluded from the statistics" in next(
+        i.value for i in at.info if "likely a cold start" in i.value)
+    assert len(chat_requests(emulator)) == 6, "excluding re-computes; it does not re-run"
