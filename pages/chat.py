@@ -72,17 +72,18 @@ if conversation and last and editing:
         state.set_page_value(PAGE, "editing", False)
         st.rerun()
 elif conversation and last:
-    columns = st.columns([1, 1, 1, 3])
     failed = last.role == "user" or last.status == "error"
-    if failed and columns[0].button("🔁 Retry", key="chat_retry", type="primary"):
+    actions = (["retry"] if failed else []) + (["regenerate"] if last.role == "assistant" else [])
+    row = st.container(horizontal=True)
+    if "retry" in actions and row.button("🔁 Retry", key="chat_retry", type="primary"):
         convs.drop_last_answer(engine, conversation.id)
         state.set_page_value(PAGE, "pending", conversation.id)
         st.rerun()
-    if last.role == "assistant" and columns[1].button("♻️ Regenerate", key="chat_regenerate"):
+    if "regenerate" in actions and row.button("♻️ Regenerate", key="chat_regenerate"):
         convs.drop_last_answer(engine, conversation.id)
         state.set_page_value(PAGE, "pending", conversation.id)
         st.rerun()
-    if columns[2].button("✏️ Edit question", key="chat_edit"):
+    if row.button("✏️ Edit question", key="chat_edit"):
         state.set_page_value(PAGE, "editing", True)
         st.rerun()
 
