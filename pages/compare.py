@@ -114,7 +114,7 @@ def draw_side(slot: Any, side: compare.SideResult, repeats: int, now: float,
 
 
 def _fmt(value: Any, metric: str, unit: str = "") -> str:
-    return "–" if value is None else compare.format_value(float(value), metric) + unit
+    return "–" if value is None else compare_report.format_value(float(value), metric) + unit
 
 
 def build_clients(targets: list[Target]) -> list[Any]:
@@ -188,7 +188,7 @@ def draw_results(comparison: compare.Comparison) -> None:
     state.set_page_value(PAGE, "exclude_cold", exclude)
     summaries = compare.summarize_all(comparison, exclude)
     st.subheader("Verdict")
-    for line in compare.verdict(summaries) or ["Not enough finished runs to compare."]:
+    for line in compare_report.verdict(summaries) or ["Not enough finished runs to compare."]:
         st.markdown(f"- {line}")
     for note in compare_report.cold_start_notes(comparison, exclude):
         st.info(note, icon="🧊")

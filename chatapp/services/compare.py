@@ -152,9 +152,13 @@ class ComparisonRunner:
             self._threads.append(thread)
             thread.start()
 
+    def request_stop(self) -> None:
+        """Ask every worker to stop after its current chunk (returns at once)."""
+        self._stop.set()
+
     def stop(self, join_s: float = 5.0) -> None:
         """Ask every worker to stop after its current chunk, and wait for them briefly."""
-        self._stop.set()
+        self.request_stop()
         for thread in self._threads:
             thread.join(timeout=join_s)
 
@@ -405,47 +409,3 @@ def summarize(side: SideResult, exclude_cold_start: bool = False) -> SideSummary
 
 def summarize_all(comparison: Comparison, exclude_cold_start: bool = False) -> list[SideSummary]:
     return [summarize(side, exclude_cold_start) for side in comparison.sides]
-
-
-def verdict(summaries: Sequence[SideSummary]) -> list[str]:
-    """Plain sentences answering "which is faster, and by how much" (median figures)."""
-    lines = []
-    for metric, word, lower_is_better in (
-        ("ttft_s", "Fastest first token", True),
-        ("tokens_per_s", "Highest throughput", False),
-        ("total_s", "Quickest full reply", True),
-    ):
-        line = _best_line(summaries, metric, word, lower_is_better)
-        if line:
-            lines.append(line)
-    return lines
-
-
-def _best_line(
-    summaries: Sequence[SideSummary], metric: str, word: str, lower_is_better: bool
-) -> str | None:
-    rated = [(s, s.p50[metric]) for s in summaries if s.p50.get(metric)]
-    if len(rated) < 2:
-        return None
-    rated.sort(key=lambda item: item[1], reverse=not lower_is_better)
-    best, best_value = rated[0]
-    unit = "tokens/s" if metric == "tokens_per_s" else "s"
-    others = []
-    for other, value in rated[1:]:
-        ratio = value / best_value if lower_is_better else best_value / value
-        others.append(f"{ratio:.1f}× vs {other.name} ({format_value(value, metric)} {unit})")
-    return (
-        f"{word}: {best.name} ({best.target_label}), p50 "
-        f"{format_value(best_value, metric)} {unit}; " + "; ".join(others)
-    )
-
-
-def format_value(value: float | None, metric: str) -> str:
-    """A figure as shown in tables: seconds to 3 decimals, rates to 1, counts whole."""
-    if value is None:
-        return "–"
-    if metric in ("tokens_in", "tokens_out"):
-        return f"{value:.0f}"
-    if metric == "tokens_per_s":
-        return f"{value:.1f}"
-    return f"{value:.3f}"

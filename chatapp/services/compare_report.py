@@ -1,4 +1,4 @@
-"""A comparison as tables and as a one-file report (Markdown or standalone HTML).
+"""A comparison in words and tables (the verdict, p50/p95, runs) and as a one-file report.
 
 Both reports carry the targets, persona, prompt, number of runs, date, the per-target p50/p95
 table, the per-run table, cold-start notes and a chart of TTFT and throughput per run drawn as
@@ -20,16 +20,61 @@ from chatapp.services.compare import (
     Comparison,
     SideResult,
     SideSummary,
-    format_value,
     is_cold_start,
     runs_used,
     summarize_all,
-    verdict,
 )
 
 COLORS = ("#1f6feb", "#e8590c", "#2f9e44")
 REDACTED = "[redacted]"
 _UNITS = {"s": "s", "tokens/s": "tok/s", "tokens": ""}
+
+
+# --- figures and the verdict, as shown on the page and in the reports -------------------------
+
+
+def verdict(summaries: Sequence[SideSummary]) -> list[str]:
+    """Plain sentences answering "which is faster, and by how much" (median figures)."""
+    lines = []
+    for metric, word, lower_is_better in (
+        ("ttft_s", "Fastest first token", True),
+        ("tokens_per_s", "Highest throughput", False),
+        ("total_s", "Quickest full reply", True),
+    ):
+        line = _best_line(summaries, metric, word, lower_is_better)
+        if line:
+            lines.append(line)
+    return lines
+
+
+def _best_line(
+    summaries: Sequence[SideSummary], metric: str, word: str, lower_is_better: bool
+) -> str | None:
+    rated = [(s, s.p50[metric]) for s in summaries if s.p50.get(metric)]
+    if len(rated) < 2:
+        return None
+    rated.sort(key=lambda item: item[1], reverse=not lower_is_better)
+    best, best_value = rated[0]
+    unit = "tokens/s" if metric == "tokens_per_s" else "s"
+    others = []
+    for other, value in rated[1:]:
+        ratio = value / best_value if lower_is_better else best_value / value
+        others.append(f"{ratio:.1f}× vs {other.name} ({format_value(value, metric)} {unit})")
+    return (
+        f"{word}: {best.name} ({best.target_label}), p50 "
+        f"{format_value(best_value, metric)} {unit}; " + "; ".join(others)
+    )
+
+
+def format_value(value: float | None, metric: str) -> str:
+    """A figure as shown in tables: seconds to 3 decimals, rates to 1, counts whole."""
+    if value is None:
+        return "–"
+    if metric in ("tokens_in", "tokens_out"):
+        return f"{value:.0f}"
+    if metric == "tokens_per_s":
+        return f"{value:.1f}"
+    return f"{value:.3f}"
 
 
 # --- tables shared by the page and the reports -----------------------------------------------

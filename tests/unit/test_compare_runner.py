@@ -143,7 +143,7 @@ def test_stopping_the_runner_closes_the_streams_in_progress() -> None:
     runner.start()
     first = runner.events.get(timeout=10)
     assert isinstance(first.event, RunStarted)
-    runner._stop.set()
+    runner.request_stop()
     gate.set()
     runner.stop()
     assert llm.calls == 1 and llm.closed == 1

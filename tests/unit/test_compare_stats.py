@@ -14,8 +14,8 @@ from chatapp.services.compare import (
     runs_used,
     summarize,
     summarize_all,
-    verdict,
 )
+from chatapp.services.compare_report import verdict
 from chatapp.targets import Target
 
 FAST = Target(kind="dedicated", model="abcd1234")
