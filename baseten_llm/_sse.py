@@ -5,6 +5,12 @@ Follows the WHATWG event-stream rules that matter for OpenAI-style streams: line
 joined with ``\\n``; lines starting with ``:`` are comments; a field without a colon has an
 empty value; one leading space after the colon is dropped. Bytes are split into lines before
 decoding, so a UTF-8 character cut between two network chunks is decoded whole.
+
+:meth:`SSEDecoder.feed_data` is the hot path of a streamed chat: it returns only each event's
+data, as UTF-8 bytes. While the stream uses ``\\n`` line endings it splits complete events on
+``\\n\\n`` in one pass and takes the common single-line ``data: {...}`` event without the line
+machinery; any other event (comments, ``event:``/``id:`` fields, several ``data`` lines) goes
+through the general rules, and a stream that uses ``\\r`` is decoded by them from then on.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ class SSEDecoder:
 
     def __init__(self) -> None:
         self._buffer = b""
+        self._lf_only = True  # no "\r" seen yet: events can be split on b"\n\n"
         self._data: List[str] = []
         self._event: Optional[str] = None
         self._id: Optional[str] = None
@@ -67,7 +74,42 @@ class SSEDecoder:
             events.append(event)
         return events
 
+    def feed_data(self, chunk: bytes) -> List[bytes]:
+        """Add bytes; return the ``data`` of each event completed by them, undecoded.
+
+        The same events as :meth:`feed`, faster: ``d.decode("utf-8", errors="replace")`` of each
+        item equals the ``data`` of the matching :class:`ServerSentEvent`.
+        """
+        if not self._lf_only or b"\r" in chunk:
+            self._lf_only = False
+            return [event.data.encode() for event in self.feed(chunk)]
+        *blocks, self._buffer = (self._buffer + chunk).split(b"\n\n")
+        out = []
+        for block in blocks:
+            if block[:5] == b"data:" and b"\n" not in block:
+                out.append(block[6:] if block[5:6] == b" " else block[5:])
+            elif block:
+                event = self._block_event(block)
+                if event is not None:
+                    out.append(event.data.encode())
+        return out
+
+    def flush_data(self) -> List[bytes]:
+        """End of stream for :meth:`feed_data` users."""
+        return [event.data.encode() for event in self.flush()]
+
+    def _block_event(self, block: bytes) -> Optional[ServerSentEvent]:
+        """The general rules for one complete ``\\n``-separated event (without its blank line)."""
+        for line in block.split(b"\n"):
+            self._process_line(line.decode("utf-8", errors="replace"))
+        return self._dispatch()
+
     def _complete_lines(self) -> Iterator[str]:
+        if b"\r" not in self._buffer:  # split all complete lines in one pass
+            *lines, self._buffer = self._buffer.split(b"\n")
+            for line in lines:
+                yield line.decode("utf-8", errors="replace")
+            return
         while True:
             index = _line_end(self._buffer)
             if index is None:

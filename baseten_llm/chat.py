@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
-from ._sse import SSEDecoder, ServerSentEvent
+from ._responses import assistant_response, completion_response
+from ._sse import DONE, SSEDecoder
 from .errors import StreamInterruptedError
 from .predict import TextStreamDecoder
 from llama_index.core.base.llms.types import (
@@ -36,6 +37,8 @@ __all__ = [
     "completion_from_chat",
     "StreamAssembler",
 ]
+
+_DONE = DONE.encode()
 
 _ROLE_NAMES = {
     MessageRole.SYSTEM: "system",
@@ -211,22 +214,26 @@ class ChatStreamState:
 
     def feed(self, chunk: Mapping[str, Any]) -> ChunkDelta:
         """Apply one chunk; return what it added."""
-        usage = usage_from_json(chunk.get("usage"))
+        result = self.result
+        usage = chunk.get("usage")
         if usage:
-            self.result.usage = usage
-        delta = ChunkDelta()
-        for choice in chunk.get("choices") or []:
+            result.usage = usage_from_json(usage)
+        content = reasoning = ""
+        tool_calls_changed = False
+        for choice in chunk.get("choices") or ():
             piece = choice.get("delta") or {}
-            delta.content += piece.get("content") or ""
-            delta.reasoning += piece.get("reasoning_content") or piece.get("reasoning") or ""
-            for call in piece.get("tool_calls") or []:
+            content += piece.get("content") or ""
+            reasoning += piece.get("reasoning_content") or piece.get("reasoning") or ""
+            for call in piece.get("tool_calls") or ():
                 self._merge_tool_call(call)
-                delta.tool_calls_changed = True
+                tool_calls_changed = True
             if choice.get("finish_reason"):
-                self.result.finish_reason = choice["finish_reason"]
-        self.result.content += delta.content
-        self.result.reasoning += delta.reasoning
-        return delta
+                result.finish_reason = choice["finish_reason"]
+        if content:
+            result.content += content
+        if reasoning:
+            result.reasoning += reasoning
+        return ChunkDelta(content, reasoning, tool_calls_changed)
 
     def _merge_tool_call(self, call: Mapping[str, Any]) -> None:
         index = call.get("index", len(self._calls))
@@ -268,20 +275,25 @@ def chat_response(
     if final:
         extra["usage"] = result.usage
         extra["finish_reason"] = result.finish_reason
-    message = ChatMessage(role=MessageRole.ASSISTANT, content=result.content, additional_kwargs=message_kwargs)
-    return ChatResponse(message=message, raw=raw, delta=delta, additional_kwargs=extra)
+    return assistant_response(result.content, message_kwargs, raw, delta, extra)
 
 
 def completion_from_chat(response: ChatResponse) -> CompletionResponse:
     """A ``CompletionResponse`` with the same text, delta and extras (reasoning, usage, ...)."""
     extra = {**response.message.additional_kwargs, **response.additional_kwargs}
-    return CompletionResponse(
-        text=response.message.content or "", delta=response.delta, raw=response.raw, additional_kwargs=extra
-    )
+    return completion_response(response.message.content or "", response.delta, response.raw, extra)
 
 
-def decode_chunk(data: str) -> Optional[Dict[str, Any]]:
-    """One SSE ``data`` payload as JSON, or None when it is not a JSON object."""
+def decode_chunk(data: Union[str, bytes]) -> Optional[Dict[str, Any]]:
+    """One SSE ``data`` payload as JSON, or None when it is not a JSON object.
+
+    Bytes are decoded as UTF-8 with invalid sequences replaced, like :class:`SSEDecoder` does.
+    """
+    if isinstance(data, bytes):
+        try:
+            data = data.decode()
+        except UnicodeDecodeError:
+            data = data.decode("utf-8", errors="replace")
     try:
         value = json.loads(data)
     except ValueError:
@@ -310,13 +322,13 @@ class StreamAssembler:
     def feed(self, data: bytes) -> List[ChatResponse]:
         """Responses completed by these bytes."""
         if self._sse is not None:
-            return self._events(self._sse.feed(data))
+            return self._events(self._sse.feed_data(data))
         return self._raw(self._text.feed(data))  # type: ignore[union-attr]
 
     def finish(self) -> List[ChatResponse]:
         """End of the byte stream: the remaining responses, or StreamInterruptedError."""
         if self._sse is not None:
-            out = self._events(self._sse.flush())
+            out = self._events(self._sse.flush_data())
             if not self.state.complete:
                 raise StreamInterruptedError(
                     f"The stream ended early after {len(self.text)} characters, without a finish "
@@ -326,23 +338,24 @@ class StreamAssembler:
             self.state.result.finish_reason = self.state.result.finish_reason or "stop"
         return out + [chat_response(self.state.result, delta="", reasoning_delta="", final=True)]
 
-    def _events(self, events: List[ServerSentEvent]) -> List[ChatResponse]:
+    def _events(self, datas: List[bytes]) -> List[ChatResponse]:
         out = []
-        for event in events:
-            if self.state.done:
+        state = self.state
+        for data in datas:
+            if state.done:
                 break
-            if event.is_done:
-                self.state.done = True
+            if data[:1] != b"{" and data.strip() == _DONE:  # a JSON object is never [DONE]
+                state.done = True
                 break
-            chunk = decode_chunk(event.data)
+            chunk = decode_chunk(data)
             if chunk is None:
                 continue
             if "error" in chunk:
                 raise StreamInterruptedError(
                     f"The server reported an error mid-stream: {chunk['error']}", partial_text=self.text)
-            delta = self.state.feed(chunk)
+            delta = state.feed(chunk)
             if not delta.empty:
-                out.append(chat_response(self.state.result, raw=chunk, delta=delta.content,
+                out.append(chat_response(state.result, raw=chunk, delta=delta.content,
                                          reasoning_delta=delta.reasoning, final=False))
         return out
 

@@ -1,0 +1,113 @@
+"""The ``ChatResponse`` / ``CompletionResponse`` of a reply or stream chunk, built cheaply when safe.
+
+A streamed chat builds one ``ChatResponse(message=ChatMessage(...))`` per chunk. Pydantic
+validation of the three models (response, message, text block) costs about 6 µs, more than
+parsing the chunk's JSON. Our inputs are already of the right types, so
+:func:`assistant_response` and :func:`completion_response` fill the instances the way
+pydantic's ``model_construct`` does (``model_construct`` itself is pure Python and slower than
+validating).
+
+That is only equivalent while the models have the fields and validators checked by
+:func:`_fast_path_is_equivalent` (the one model validator, ``ChatMessage``'s
+``legacy_additional_kwargs_image``, only acts on an ``images`` key we never set); the check runs
+once, compares against validated construction, and otherwise every response is validated.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+from llama_index.core.base.llms.types import ChatMessage, ChatResponse, CompletionResponse, MessageRole, TextBlock
+
+__all__ = ["assistant_response", "completion_response", "validated_assistant_response",
+           "validated_completion_response"]
+
+_set = object.__setattr__
+_BLOCK_SET = frozenset({"text"})
+_MESSAGE_SET = frozenset({"role", "additional_kwargs", "blocks"})
+_RESPONSE_SET = frozenset({"message", "raw", "delta", "additional_kwargs"})
+_COMPLETION_SET = frozenset({"text", "delta", "raw", "additional_kwargs"})
+_KNOWN_MODELS = {
+    TextBlock: (("block_type", "text"), ()),
+    ChatMessage: (("role", "additional_kwargs", "blocks"), ("legacy_additional_kwargs_image",)),
+    ChatResponse: (("message", "raw", "delta", "logprobs", "additional_kwargs"), ()),
+    CompletionResponse: (("text", "additional_kwargs", "raw", "logprobs", "delta"), ()),
+}
+
+
+def validated_assistant_response(
+    content: str, message_kwargs: Dict[str, Any], raw: Any, delta: Optional[str], extra: Dict[str, Any]
+) -> ChatResponse:
+    """``ChatResponse(message=ChatMessage(role=ASSISTANT, content=...), ...)``, fully validated."""
+    message = ChatMessage(role=MessageRole.ASSISTANT, content=content, additional_kwargs=message_kwargs)
+    return ChatResponse(message=message, raw=raw, delta=delta, additional_kwargs=extra)
+
+
+def validated_completion_response(text: str, delta: Optional[str], raw: Any, extra: Dict[str, Any]) -> CompletionResponse:
+    """``CompletionResponse(text=..., delta=..., raw=..., additional_kwargs=...)``, fully validated."""
+    return CompletionResponse(text=text, delta=delta, raw=raw, additional_kwargs=extra)
+
+
+def _filled(cls: type, values: Dict[str, Any], fields_set: frozenset) -> Any:
+    """An instance of ``cls`` holding ``values``, as ``cls.model_construct`` would leave it."""
+    instance = cls.__new__(cls)  # type: ignore[call-overload]
+    _set(instance, "__dict__", values)
+    _set(instance, "__pydantic_fields_set__", set(fields_set))
+    _set(instance, "__pydantic_extra__", None)
+    _set(instance, "__pydantic_private__", None)
+    return instance
+
+
+def _constructed_assistant_response(
+    content: str, message_kwargs: Dict[str, Any], raw: Any, delta: Optional[str], extra: Dict[str, Any]
+) -> ChatResponse:
+    """Same result as :func:`validated_assistant_response` for fresh dicts of plain values."""
+    block = _filled(TextBlock, {"block_type": "text", "text": content}, _BLOCK_SET)
+    message = _filled(ChatMessage, {"role": MessageRole.ASSISTANT, "additional_kwargs": message_kwargs,
+                                    "blocks": [block]}, _MESSAGE_SET)
+    return _filled(ChatResponse, {"message": message, "raw": raw, "delta": delta, "logprobs": None,
+                                  "additional_kwargs": extra}, _RESPONSE_SET)
+
+
+def _constructed_completion_response(text: str, delta: Optional[str], raw: Any, extra: Dict[str, Any]) -> CompletionResponse:
+    """Same result as :func:`validated_completion_response` for a fresh dict of plain values."""
+    return _filled(CompletionResponse, {"text": text, "additional_kwargs": extra, "raw": raw, "logprobs": None,
+                                        "delta": delta}, _COMPLETION_SET)
+
+
+def _models_are_as_expected() -> bool:
+    for cls, (fields, model_validators) in _KNOWN_MODELS.items():
+        decorators = cls.__pydantic_decorators__
+        if (tuple(cls.model_fields) != fields
+                or tuple(decorators.model_validators) != model_validators
+                or decorators.validators or decorators.field_validators or decorators.root_validators
+                or cls.__pydantic_post_init__ is not None or cls.__pydantic_root_model__
+                or cls.__private_attributes__ or cls.model_config.get("extra") == "allow"):
+            return False
+    return True
+
+
+def _fast_path_is_equivalent() -> bool:
+    """True when constructed responses equal validated ones (checked once, at import)."""
+    if not _models_are_as_expected():
+        return False
+    sample = ("Hello", {"reasoning_content": "hmm", "tool_calls": [{"id": "c1", "type": "function",
+              "function": {"name": "f", "arguments": "{}"}}]}, {"choices": []}, "lo",
+              {"reasoning_delta": "", "usage": None, "finish_reason": None})
+    built, checked = _constructed_assistant_response(*sample), validated_assistant_response(*sample)
+    completion = ("Hello", "lo", {"choices": []}, {"reasoning_content": "hmm", "usage": None})
+    built_c, checked_c = _constructed_completion_response(*completion), validated_completion_response(*completion)
+    return (built_c == checked_c and built_c.model_fields_set == checked_c.model_fields_set
+            and built_c.model_dump_json() == checked_c.model_dump_json()
+            and built == checked and built.model_fields_set == checked.model_fields_set
+            and built.message.model_fields_set == checked.message.model_fields_set
+            and built.message.blocks[0].model_fields_set == checked.message.blocks[0].model_fields_set
+            and built.model_dump_json() == checked.model_dump_json()
+            and built.message.content == checked.message.content)
+
+
+_FAST = _fast_path_is_equivalent()
+#: The ChatResponse of a reply or chunk: ``content`` is the answer so far, the dicts are fresh.
+assistant_response = _constructed_assistant_response if _FAST else validated_assistant_response
+#: The CompletionResponse of a reply or chunk: ``extra`` is a fresh dict.
+completion_response = _constructed_completion_response if _FAST else validated_completion_response
