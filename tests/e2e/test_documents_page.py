@@ -14,6 +14,7 @@ from tests.e2e.conftest import goto_page, wait_for_app_idle
 
 pytestmark = pytest.mark.e2e
 
+UI_TIMEOUT_MS = 30_000  # a busy machine can take a while to upload or redraw
 INDEX_TIMEOUT_MS = 180_000  # the first upload loads the embedding model
 ANSWER_PASSAGE = "The violet giraffe lives in Oslo and eats acacia leaves."
 
@@ -46,7 +47,7 @@ def create_collection(page: Page, name: str) -> None:
     wait_for_app_idle(page)
     page.locator(".st-key-docs_create button").click()
     wait_for_app_idle(page)
-    expect(page.get_by_text("all-MiniLM-L6-v2").first).to_be_visible()
+    expect(page.get_by_text("all-MiniLM-L6-v2").first).to_be_visible(timeout=UI_TIMEOUT_MS)
 
 
 def upload_files(page: Page) -> None:
@@ -55,7 +56,7 @@ def upload_files(page: Page) -> None:
         {"name": "cafeteria.docx", "buffer": make_docx(),
          "mimeType": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
     ])
-    expect(page.get_by_text("cafeteria.docx").first).to_be_visible()
+    expect(page.get_by_text("cafeteria.docx").first).to_be_visible(timeout=UI_TIMEOUT_MS)
     wait_for_app_idle(page)
     page.locator(".st-key-docs_index button").click()
     success = page.get_by_test_id("stAlertContentSuccess")
@@ -79,9 +80,9 @@ def test_an_answer_cites_the_pdf_page_and_sends_its_passage_to_the_model(
     expect(answer).to_contain_text("Where does the violet giraffe live?", timeout=60_000)
     wait_for_app_idle(page, timeout_ms=60_000)
     answer = page.get_by_test_id("stChatMessage").filter(has_text="You said:").last
-    expect(answer).to_contain_text("Retrieval")
+    expect(answer).to_contain_text("Retrieval", timeout=UI_TIMEOUT_MS)
     answer.get_by_text("Sources").click()
-    expect(answer.get_by_text("[1] zoo.pdf, page 2")).to_be_visible()
+    expect(answer.get_by_text("[1] zoo.pdf, page 2")).to_be_visible(timeout=UI_TIMEOUT_MS)
     expect(answer).to_contain_text("acacia leaves")
     expect(answer).not_to_contain_text("cafeteria.docx")
     page.screenshot(path=str(artifacts_dir / "documents_page.png"), full_page=True)
