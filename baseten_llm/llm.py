@@ -14,7 +14,7 @@ validated against the catalog, on the first request.
 from __future__ import annotations
 
 import json
-from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import httpx
 from llama_index.core.base.llms.types import (
@@ -34,7 +34,8 @@ from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
 
 from . import predict as predict_mod
-from ._http import AsyncHTTPTransport, HTTPTransport, decode_json, stream_error
+from ._http import AsyncHTTPTransport, HTTPTransport
+from ._streams import aiter_stream, amap_stream, closes_async_stream, iter_stream, map_stream, opened_async_stream
 from .catalog import SNAPSHOT, ModelCatalog, ModelInfo, find_model, suggest_models, unknown_model_error
 from .chat import StreamAssembler, build_chat_payload, chat_response, completion_from_chat, generation_params, messages_to_dicts, parse_chat_response, ChatResult
 from .config import ClientConfig
@@ -273,7 +274,7 @@ class Baseten(FunctionCallingLLM):
         self._ensure_ready()
         response = self._transport.send("POST", self._chat_url(), json_body=self._chat_body(messages, True, kwargs),
                                         stream=True, not_found_hint=self._not_found_hint)
-        return _iter_stream(response, self._assembler(response))
+        return iter_stream(response, self._assembler(response))
 
     # ------------------------------------------------------------------ network: async
     async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
@@ -286,7 +287,7 @@ class Baseten(FunctionCallingLLM):
         await self._aensure_ready()
         response = await self._atransport.send("POST", self._chat_url(), json_body=self._chat_body(messages, True, kwargs),
                                                stream=True, not_found_hint=self._not_found_hint)
-        return _aiter_stream(response, self._assembler(response))
+        return aiter_stream(opened_async_stream(response), self._assembler(response))
 
     def _assembler(self, response: httpx.Response) -> StreamAssembler:
         sse = self.api_style == "openai" or self.model_apis or predict_mod.is_sse(response.headers.get("content-type"))
@@ -319,7 +320,7 @@ class Baseten(FunctionCallingLLM):
     def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseGen:
         """Streamed completion."""
         stream = self._stream_chat(self._prompt_messages(prompt), **kwargs)
-        return _map_stream(stream)
+        return map_stream(stream)
 
     @llm_chat_callback()
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
@@ -327,11 +328,12 @@ class Baseten(FunctionCallingLLM):
         self._refuse_in_async_mode("achat")
         return await self._achat(messages, **kwargs)
 
+    @closes_async_stream
     @llm_chat_callback()
     async def astream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseAsyncGen:
-        """Async streamed chat."""
+        """Async streamed chat; ``await stream.aclose()`` closes the HTTP stream at once."""
         self._refuse_in_async_mode("astream_chat")
-        return await self._astream_chat(messages, **kwargs)
+        return opened_async_stream(await self._astream_chat(messages, **kwargs))
 
     @llm_completion_callback()
     async def acomplete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
@@ -340,12 +342,13 @@ class Baseten(FunctionCallingLLM):
             return await self._asubmit_prompt_job(prompt, **kwargs)
         return completion_from_chat(await self._achat(self._prompt_messages(prompt), **kwargs))
 
+    @closes_async_stream
     @llm_completion_callback()
     async def astream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseAsyncGen:
-        """Async streamed completion."""
+        """Async streamed completion; ``await stream.aclose()`` closes the HTTP stream at once."""
         self._refuse_in_async_mode("astream_complete")
         stream = await self._astream_chat(self._prompt_messages(prompt), **kwargs)
-        return _amap_stream(stream)
+        return opened_async_stream(amap_stream(stream))
 
     # ------------------------------------------------------------------ tools
     def _prepare_chat_with_tools(
@@ -458,46 +461,3 @@ class Baseten(FunctionCallingLLM):
     async def awake(self) -> None:
         """Async twin of :meth:`wake`."""
         await (await self._atransport.send("POST", self._target_url("wake"), not_found_hint=self._not_found_hint)).aclose()
-
-
-# ---------------------------------------------------------------------- stream loops
-def _iter_stream(response: httpx.Response, assembler: StreamAssembler) -> Iterator[ChatResponse]:
-    """Read an open response; closing this generator closes the HTTP stream."""
-    try:
-        for data in response.iter_bytes():
-            yield from assembler.feed(data)
-        yield from assembler.finish()
-    except httpx.HTTPError as exc:
-        raise stream_error(exc, assembler.text) from exc
-    finally:
-        response.close()
-
-
-async def _aiter_stream(response: httpx.Response, assembler: StreamAssembler) -> AsyncIterator[ChatResponse]:
-    """Async twin of :func:`_iter_stream`."""
-    try:
-        async for data in response.aiter_bytes():
-            for item in assembler.feed(data):
-                yield item
-        for item in assembler.finish():
-            yield item
-    except httpx.HTTPError as exc:
-        raise stream_error(exc, assembler.text) from exc
-    finally:
-        await response.aclose()
-
-
-def _map_stream(stream: Iterator[ChatResponse]) -> Iterator[CompletionResponse]:
-    try:
-        for item in stream:
-            yield completion_from_chat(item)
-    finally:
-        stream.close()  # type: ignore[attr-defined]
-
-
-async def _amap_stream(stream: AsyncIterator[ChatResponse]) -> AsyncIterator[CompletionResponse]:
-    try:
-        async for item in stream:
-            yield completion_from_chat(item)
-    finally:
-        await stream.aclose()  # type: ignore[attr-defined]
