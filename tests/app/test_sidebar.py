@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -9,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from baseten_llm.catalog import ModelCatalog
 
 TIMEOUT = 60
+APP = Path(__file__).resolve().parents[2] / "app.py"
 
 
 @pytest.fixture()
@@ -27,7 +30,7 @@ def app_env(monkeypatch, tmp_path, emulator):
 
 
 def _run_app() -> AppTest:
-    at = AppTest.from_file("app.py", default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     at.run()
     assert not at.exception, at.exception
     return at
