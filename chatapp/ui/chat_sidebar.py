@@ -202,6 +202,6 @@ def _manage_conversation(engine: Any, conversation: convs.ConversationInfo) -> N
 def _go_to_chat() -> None:
     """Show the chat page (a rerun when already there)."""
     try:
-        st.switch_page("pages/chat.py")
+        st.switch_page("app_pages/chat.py")
     except st.errors.StreamlitAPIException:
         st.rerun()  # not inside st.navigation (e.g. a test harness)

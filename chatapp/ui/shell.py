@@ -1,4 +1,10 @@
-"""The frame every page is drawn in: navigation, the shared sidebar, the target banner."""
+"""The frame every page is drawn in: navigation, the shared sidebar, the target banner.
+
+Pages live in ``app_pages/``, not ``pages/``: a folder named ``pages`` next to the entry
+script puts Streamlit in its legacy pages-directory mode, where a rerun (AppTest's, or the
+first run of a server process opened on a page URL) executes the page file alone, without
+``app.py`` and its sidebar.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,10 @@ import streamlit as st
 from chatapp import state
 
 PAGES = (
-    ("pages/chat.py", "Chat", ":material/chat:"),
-    ("pages/documents.py", "Documents", ":material/description:"),
-    ("pages/jobs.py", "Jobs", ":material/schedule:"),
-    ("pages/compare.py", "Compare", ":material/compare_arrows:"),
+    ("app_pages/chat.py", "Chat", ":material/chat:"),
+    ("app_pages/documents.py", "Documents", ":material/description:"),
+    ("app_pages/jobs.py", "Jobs", ":material/schedule:"),
+    ("app_pages/compare.py", "Compare", ":material/compare_arrows:"),
 )
 
 

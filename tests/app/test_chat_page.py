@@ -12,14 +12,14 @@ from baseten_llm.emulator import EmulatorServer
 from chatapp.targets import Target
 
 REPO = Path(__file__).resolve().parents[2]
-# The page as app.py shows it: the chat sidebar section, then pages/chat.py.
+# The page as app.py shows it: the chat sidebar section, then app_pages/chat.py.
 HARNESS = f"""
 import runpy
 import streamlit as st
 from chatapp.ui.chat_sidebar import render_chat_sidebar
 with st.sidebar:
     render_chat_sidebar()
-runpy.run_path({str(REPO / "pages" / "chat.py")!r}, run_name="__main__")
+runpy.run_path({str(REPO / "app_pages" / "chat.py")!r}, run_name="__main__")
 """
 
 

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from baseten_llm.emulator import EmulatorServer
 from chatapp import state
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "compare.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "compare.py")
 
 
 @pytest.fixture()

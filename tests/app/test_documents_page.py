@@ -12,7 +12,7 @@ from baseten_llm.emulator import EmulatorServer
 from chatapp import resources
 from chatapp.ui import documents_ui
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "documents.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "documents.py")
 
 
 def make_pdf(pages: list[str]) -> bytes:

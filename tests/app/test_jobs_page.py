@@ -15,7 +15,7 @@ from chatapp.storage import jobs as store
 from chatapp.storage.db import init_db, make_engine, session_scope
 from chatapp.targets import Target
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "jobs.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "jobs.py")
 SECRET = "whsec_" + "S" * 40
 DEDICATED = Target(kind="dedicated", model="abcd1234")
 

@@ -76,8 +76,10 @@ def test_a_slug_typed_as_a_model_id_is_flagged_while_typing(app_env, monkeypatch
     at = _run_app()
     at.radio(key="sb_kind").set_value("dedicated").run()
     at.text_input(key="sb_model_id").set_value("deepseek-ai/DeepSeek-V3.1").run()
-    assert any("model id" in w.value.lower() for w in at.warning)
-    assert app_env.requests() == [] or all("/model-" not in r["path"] for r in app_env.requests())
+    assert any("looks like a Model APIs slug" in w.value for w in at.warning)
+    at.text_input(key="sb_model_id").set_value("ab cd").run()
+    assert any("8 lowercase letters and digits" in w.value for w in at.warning)
+    assert not [r for r in app_env.requests() if r["path"].startswith("/model-")]
 
 
 def test_test_connection_reports_the_round_trip_time(app_env, monkeypatch):
