@@ -18,7 +18,7 @@ import streamlit as st
 
 from baseten_llm import errors
 from chatapp import resources, state
-from chatapp.services import jobs
+from chatapp.services import job_polling, jobs
 from chatapp.services.batch_inputs import InputError, parse_batch, parse_json_input, prompt_input
 from chatapp.storage.jobs import JobRow
 from chatapp.targets import Target
@@ -179,7 +179,7 @@ def cancel(row: JobRow) -> None:
 @st.fragment(run_every=REFRESH_EVERY_S)
 def jobs_section() -> None:
     """Poll what is due, then the table, cancel, result viewer and exports."""
-    report = jobs.shared_poller().poll(engine, client_for)
+    report = job_polling.shared_poller().poll(engine, client_for)
     rows = jobs.list_rows(engine)
     st.subheader("Jobs")
     if report.rate_limited:

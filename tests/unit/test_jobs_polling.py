@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chatapp.services.jobs import StatusPoller, TokenBucket
+from chatapp.services.job_polling import StatusPoller, TokenBucket
 from chatapp.storage.jobs import Job, JobRow, WebhookResult
 
 

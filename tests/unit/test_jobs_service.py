@@ -13,7 +13,7 @@ import pytest
 
 from baseten_llm import errors
 from baseten_llm.jobs import AsyncRequestInfo
-from chatapp.services import jobs
+from chatapp.services import job_polling, jobs
 from chatapp.services.batch_inputs import BatchRow, InputError, parse_batch
 from chatapp.storage import jobs as store
 from chatapp.storage.db import init_db, make_engine, session_scope
@@ -143,7 +143,7 @@ def test_polling_records_baseten_status_and_stops_once_the_result_arrived(engine
     client = FakeJobsClient()
     rid = jobs.submit_job(engine, client, TARGET, {"prompt": "hi"}, OPTIONS)
     client.statuses[rid] = "IN_PROGRESS"
-    poller = jobs.StatusPoller(jobs.TokenBucket(100, 100), interval_s=0)
+    poller = job_polling.StatusPoller(job_polling.TokenBucket(100, 100), interval_s=0)
     poller.poll(engine, lambda target: client)
     assert jobs.list_rows(engine)[0].status == "IN_PROGRESS"
     deliver(engine, rid, data={"output": "You said: hi"})
@@ -158,7 +158,7 @@ def test_polling_uses_the_client_for_the_target_each_job_was_submitted_to(engine
     other = Target(kind="dedicated", model="efgh5678", scope="development")
     jobs.submit_job(engine, client, other, {"prompt": "hi"}, OPTIONS)
     asked: list[Target] = []
-    jobs.StatusPoller(jobs.TokenBucket(100, 100), interval_s=0).poll(
+    job_polling.StatusPoller(job_polling.TokenBucket(100, 100), interval_s=0).poll(
         engine, lambda target: asked.append(target) or client)
     assert asked == [other]
 
@@ -168,7 +168,7 @@ def test_a_rate_limited_poll_pauses_polling_and_keeps_the_job_unfinished(engine)
     rid = jobs.submit_job(engine, client, TARGET, {"prompt": "hi"}, OPTIONS)
     jobs.submit_job(engine, client, TARGET, {"prompt": "again"}, OPTIONS)
     client.statuses[rid] = errors.RateLimitError("slow down", status_code=429, retry_after=30)
-    poller = jobs.StatusPoller(jobs.TokenBucket(100, 100), interval_s=0)
+    poller = job_polling.StatusPoller(job_polling.TokenBucket(100, 100), interval_s=0)
     report = poller.poll(engine, lambda target: client)
     assert report.rate_limited
     assert not poller.bucket.try_take()
@@ -180,7 +180,7 @@ def test_a_status_error_is_kept_as_a_note_on_the_job(engine):
     rid = jobs.submit_job(engine, client, TARGET, {"prompt": "hi"}, OPTIONS)
     client.statuses[rid] = errors.AuthenticationError("The API key was refused; check it.",
                                                       status_code=401)
-    report = jobs.StatusPoller(jobs.TokenBucket(100, 100), interval_s=0).poll(
+    report = job_polling.StatusPoller(job_polling.TokenBucket(100, 100), interval_s=0).poll(
         engine, lambda target: client)
     assert report.problems and "API key was refused" in report.problems[0]
     assert jobs.list_rows(engine)[0].job.status_note == "The API key was refused; check it."
