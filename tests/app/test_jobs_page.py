@@ -9,7 +9,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from chatapp.services import jobs as jobs_service
+from chatapp.services import job_polling
 from chatapp.settings import AppConfig
 from chatapp.storage import jobs as store
 from chatapp.storage.db import init_db, make_engine, session_scope
@@ -30,7 +30,7 @@ def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emulator):
     monkeypatch.setenv("BASETEN_DEPLOYMENT_URL", emulator.deployment_url)
     monkeypatch.setenv("BASETEN_WEBHOOK_SECRETS", SECRET)
     monkeypatch.setenv("BASETEN_CHAT_PUBLIC_URL", "https://chat.example.com")
-    monkeypatch.setattr(jobs_service, "_SHARED_POLLER", None)
+    monkeypatch.setattr(job_polling, "_SHARED_POLLER", None)
     emulator.configure(hold_jobs=True)
     st.cache_resource.clear()
     yield tmp_path
