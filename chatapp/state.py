@@ -134,3 +134,15 @@ def page_value(page: str, name: str, default: Any = None) -> Any:
 
 def set_page_value(page: str, name: str, value: Any) -> None:
     _set(f"bc_{page}_{name}", value)
+
+
+# --- widgets ---------------------------------------------------------------------------
+
+
+def set_widget_value(key: str, value: Any) -> None:
+    """Preset a keyed widget's value for the next time it is drawn.
+
+    For a page that changes its own selection (e.g. after creating a collection): call it
+    before the widget is drawn in this run, or before ``st.rerun()``.
+    """
+    _set(key, value)
