@@ -396,7 +396,9 @@ def seed_database(data_dir: Path) -> None:
     personas.ensure_builtins(engine)
     persona = personas.default_persona(engine)
     target = {**Target().to_dict(), "label": Target().label}
-    filler = ["a", "test", "double", "streams", "these", "filler", "words", "so", "that", "every", "stored", "answer", "has", "a", "realistic", "length", "for", "the", "page", "to", "draw"]
+    filler = ["a", "test", "double", "streams", "these", "filler", "words", "so", "that",
+              "every", "stored", "answer", "has", "a", "realistic", "length", "for", "the",
+              "page", "to", "draw"]
     for c in range(SEED_CONVERSATIONS):
         conversation = convs.create_conversation(engine, persona)
         for q in range(SEED_MESSAGES // 2):
