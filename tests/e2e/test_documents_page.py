@@ -46,8 +46,12 @@ def create_collection(page: Page, name: str) -> None:
     box.press("Enter")
     wait_for_app_idle(page)
     page.locator(".st-key-docs_create button").click()
-    wait_for_app_idle(page)
     expect(page.get_by_text("all-MiniLM-L6-v2").first).to_be_visible(timeout=UI_TIMEOUT_MS)
+    # Shown only once the run that opens the new, empty collection has finished: setting files
+    # on an uploader that a still-pending rerun redraws would lose them.
+    expect(page.get_by_text("No files in this collection yet.")).to_be_visible(
+        timeout=UI_TIMEOUT_MS)
+    wait_for_app_idle(page)
 
 
 def upload_files(page: Page) -> None:
