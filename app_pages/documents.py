@@ -1,12 +1,13 @@
 """Documents: named collections of uploaded files, indexed locally, answered with citations.
 
-Uploads are queued on a background worker (one per process) and indexed one file at a time;
+Uploads are staged on disk, then queued on a background worker (one per process) and indexed
+one file at a time; files still staged when the server stopped are queued again on the first
+visit to their collection ("resumed after a restart").
 this page polls their progress with a fragment (``run_every``) while any is running, so the
 rest of the page (other collections, questions) stays usable and a big file never holds up a
 script run. Questions go to the sidebar's target with the chosen persona.
 
-Widget keys (tests address them): ``docs_collection_<n>`` (the picker; ``n`` changes when the
-page itself switches collection), ``docs_new_name``, ``docs_new_embed_kind``,
+Widget keys (tests address them): ``docs_collection`` (the picker), ``docs_new_name``, ``docs_new_embed_kind``,
 ``docs_new_embed_model_<kind>``, ``docs_new_chunk_size``, ``docs_new_chunk_overlap``, ``docs_create``,
 ``docs_rename_name_<collection id>``, ``docs_rename``, ``docs_reembed_kind``, ``docs_reembed_model``,
 ``docs_reembed``, ``docs_delete``, ``docs_delete_confirm``, ``docs_delete_cancel``,
@@ -21,6 +22,7 @@ import streamlit as st
 from chatapp import resources, state
 from chatapp.services import documents as docs
 from chatapp.services import personas
+from chatapp.services import upload_worker as uploads
 from chatapp.services.embedders import BUNDLED_MODEL, EmbedSpec
 from chatapp.ui import documents_ui as ui
 
@@ -40,15 +42,30 @@ collections = {c.id: c for c in docs.list_collections(engine)}
 selected_id = state.page_value(PAGE, "collection_id")
 if selected_id not in collections:
     selected_id = next(iter(collections), None)
-picker_version = state.page_value(PAGE, "picker_version", 0)
+# The page moves its own selection (after create or delete) at the top of the next run: a
+# keyed widget's value cannot be preset once it has been drawn in the current run. It is then
+# drawn without a default, so Streamlit does not see two sources for its value.
+moved_to = state.page_value(PAGE, "move_picker_to")
+picker_preset = moved_to in collections
+if picker_preset:
+    state.set_widget_value("docs_collection", moved_to)
+    selected_id = moved_to
+state.set_page_value(PAGE, "move_picker_to", None)
+
+
+def select_collection(collection_id: str | None) -> None:
+    """Move the picker to ``collection_id`` on the next run (None: the first collection)."""
+    state.set_page_value(PAGE, "collection_id", collection_id)
+    state.set_page_value(PAGE, "move_picker_to", collection_id)
+
 
 pick_col, new_col = st.columns([3, 2], vertical_alignment="bottom")
 if collections:
     ids = list(collections)
     selected_id = pick_col.selectbox(
-        "Collection", ids, index=ids.index(selected_id),
-        format_func=lambda cid: collections[cid].name, key=f"docs_collection_{picker_version}",
-    )
+        "Collection", ids, index=None if picker_preset else ids.index(selected_id),
+        format_func=lambda cid: collections[cid].name, key="docs_collection",
+    ) or selected_id
     state.set_page_value(PAGE, "collection_id", selected_id)
 else:
     pick_col.info("No collections yet: create one to upload files into.")
@@ -76,8 +93,7 @@ with new_col.popover("➕ New collection", width="stretch"):
         except docs.DocumentsError as exc:
             st.error(str(exc))
         else:
-            state.set_page_value(PAGE, "collection_id", created.id)
-            state.set_page_value(PAGE, "picker_version", picker_version + 1)
+            select_collection(created.id)
             st.rerun()
 
 collection = collections.get(selected_id) if selected_id else None
@@ -87,6 +103,8 @@ if collection is None:
 store_dir = str(docs.index_dir(config.data_dir, collection.id))
 store = ui.get_store(collection.id, store_dir)
 embedder = ui.embedder_factory(collection.embed, config, state.api_key())
+target = uploads.UploadTarget(engine, collection, store, embedder, config.data_dir, max_bytes)
+uploads.resume_uploads(worker, target)
 files = docs.list_files(engine, collection.id)
 busy = worker.busy(collection.id)
 st.caption(f"Embeddings: {collection.embed.label} · chunks of {collection.chunk_size} tokens, "
@@ -115,7 +133,7 @@ with st.expander("Manage collection"):
             st.error("Enter an embedding model different from the current one.")
         else:
             new_embedder = ui.embedder_factory(spec, config, state.api_key())
-            worker.submit(collection.id, f"Re-index with {spec.label}", docs.reembed_work(
+            worker.submit(collection.id, f"Re-index with {spec.label}", uploads.reembed_work(
                 engine, collection.id, store, new_embedder, spec))
             st.rerun()
     st.divider()
@@ -130,8 +148,7 @@ with st.expander("Manage collection"):
             ui.drop_store(collection.id, store_dir)
             docs.delete_collection(engine, config.data_dir, collection.id)
             state.set_page_value(PAGE, "confirm_delete", False)
-            state.set_page_value(PAGE, "collection_id", None)
-            state.set_page_value(PAGE, "picker_version", picker_version + 1)
+            select_collection(next((c for c in collections if c != collection.id), None))
             st.rerun()
         if no.button("Cancel", key="docs_delete_cancel"):
             state.set_page_value(PAGE, "confirm_delete", False)
@@ -141,16 +158,14 @@ with st.expander("Manage collection"):
 jobs_shown = bool(worker.jobs(collection.id))
 with st.expander(f"Files ({len(files)})", expanded=not files or jobs_shown, icon="📁"):
     upload_version = state.page_value(PAGE, "upload_version", 0)
-    uploads = st.file_uploader(
+    files_in = st.file_uploader(
         "Add files: PDF, DOCX, TXT, Markdown, HTML, CSV, JSON", accept_multiple_files=True,
         key=f"docs_upload_{upload_version}",
         help=f"Up to {max_bytes // (1024 * 1024)} MB each. A file already in the collection "
              "(same content) is recognised and skipped.",
     )
-    if st.button("Index files", key="docs_index", type="primary", disabled=not uploads):
-        for upload in uploads or []:
-            worker.submit(collection.id, upload.name, docs.file_work(
-                engine, collection, store, embedder, upload.name, upload.getvalue(), max_bytes))
+    if st.button("Index files", key="docs_index", type="primary", disabled=not files_in):
+        uploads.queue_uploads(worker, target, [(f.name, f.getvalue()) for f in files_in])
         state.set_page_value(PAGE, "upload_version", upload_version + 1)
         st.rerun()
 

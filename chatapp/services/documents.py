@@ -4,9 +4,9 @@ Adding a file: the cheap checks (type, size, empty) run first, then the file's S
 looked up in the collection: a file already there is skipped without parsing or loading the
 embedding model. Otherwise it is parsed, chunked and embedded in memory, its vectors written to
 the collection's store, and only then is the file recorded in the database. A failure at any
-step leaves the collection as it was. Uploads run on :class:`IngestWorker`, one background
-thread per process that indexes queued files one at a time, so that the page stays usable and
-a big upload never holds up a script run (the page polls the jobs' progress).
+step leaves the collection as it was. Uploads are staged on disk and run on the background
+worker of :mod:`chatapp.services.upload_worker`, so that a big upload never holds up a script
+run and a restart loses none.
 
 No Streamlit here: the page passes in the engine, the collection's store and an embedder
 factory (both cached per process by ``chatapp.ui.documents_ui``).
@@ -14,10 +14,7 @@ factory (both cached per process by ``chatapp.ui.documents_ui``).
 
 from __future__ import annotations
 
-import itertools
-import queue
 import shutil
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -87,6 +84,11 @@ class FileOutcome:
 def index_dir(data_dir: Path, collection_id: str) -> Path:
     """Where a collection's vectors live: ``<data_dir>/indexes/<collection id>``."""
     return Path(data_dir) / "indexes" / collection_id
+
+
+def staging_dir(data_dir: Path, collection_id: str) -> Path:
+    """Where uploads wait to be indexed: ``<data_dir>/staging/<collection id>``."""
+    return Path(data_dir) / "staging" / collection_id
 
 
 # --- collections ------------------------------------------------------------------------------
@@ -161,6 +163,7 @@ def delete_collection(engine: Engine, data_dir: Path, collection_id: str) -> Non
     with session_scope(engine) as session:
         repo.delete_collection(session, collection_id)
     shutil.rmtree(index_dir(data_dir, collection_id), ignore_errors=True)
+    shutil.rmtree(staging_dir(data_dir, collection_id), ignore_errors=True)
 
 
 def set_embedding(engine: Engine, collection_id: str, embed: EmbedSpec) -> None:
@@ -201,7 +204,7 @@ def add_file(
     try:
         outcome = _add_file(engine, collection, store, embedder, filename, data, max_bytes, stage)
     except Exception as exc:  # noqa: BLE001 - every failure becomes this file's message
-        outcome = FileOutcome(filename, "failed", _failure_message(filename, exc))
+        outcome = FileOutcome(filename, "failed", failure_message(filename, exc))
     outcome.seconds = time.perf_counter() - started
     return outcome
 
@@ -214,9 +217,9 @@ def _add_file(
     stage("check", 0.0, "Checking")
     ingest.check_upload(filename, data, max_bytes)
     sha = ingest.sha256_of(data)
-    duplicate = _existing(engine, collection.id, sha)
+    duplicate = indexed_name(engine, collection.id, sha)
     if duplicate is not None:
-        return FileOutcome(filename, "skipped", _duplicate_message(filename, duplicate), sha)
+        return FileOutcome(filename, "skipped", duplicate_message(filename, duplicate), sha)
     stage("parse", 0.0, "Parsing")
     parsed = ingest.parse_file(filename, data, max_bytes)
     stage("chunk", 0.0, f"Chunking {parsed.pages} page(s)/section(s)")
@@ -230,13 +233,15 @@ def _add_file(
     return _record(engine, collection.id, filename, data, sha, chunked)
 
 
-def _existing(engine: Engine, collection_id: str, sha: str) -> str | None:
+def indexed_name(engine: Engine, collection_id: str, sha: str) -> str | None:
+    """The name of the collection's file with this content, or None when there is none."""
     with session_scope(engine) as session:
         row = repo.find_file(session, collection_id, sha)
         return row.filename if row else None
 
 
-def _duplicate_message(filename: str, existing: str) -> str:
+def duplicate_message(filename: str, existing: str) -> str:
+    """What the page says about an upload whose content is already indexed (as ``existing``)."""
     same = "" if existing == filename else f" (as {existing})"
     return f"Already in this collection{same}: identical content, nothing to do."
 
@@ -254,14 +259,15 @@ def _record(
                 chunks=len(chunked.nodes), warning=parsed.warning,
             )
     except IntegrityError:  # the same file finished in another tab a moment ago
-        return FileOutcome(filename, "skipped", _duplicate_message(filename, filename), sha)
+        return FileOutcome(filename, "skipped", duplicate_message(filename, filename), sha)
     unit = "page" if parsed.file_type == "pdf" else "section"
     message = f"Indexed {parsed.pages} {unit}(s) into {len(chunked.nodes)} chunk(s)."
     return FileOutcome(filename, "indexed", message, sha, parsed.pages, len(chunked.nodes),
                        parsed.warning)
 
 
-def _failure_message(filename: str, exc: Exception) -> str:
+def failure_message(filename: str, exc: Exception) -> str:
+    """A message a person can act on for a file that could not be indexed."""
     if isinstance(exc, ingest.IngestError):
         return str(exc)
     from chatapp.services.embedders import EmbedderUnavailableError
@@ -305,33 +311,6 @@ def reembed_collection(
     return len(nodes)
 
 
-def file_work(
-    engine: Engine, collection: CollectionInfo, store: NumpyVectorStore,
-    embedder: EmbedderFactory, filename: str, data: bytes, max_bytes: int,
-) -> Callable[[StageCallback], FileOutcome]:
-    """:func:`add_file` as a job for :class:`IngestWorker`."""
-
-    def work(on_stage: StageCallback) -> FileOutcome:
-        return add_file(engine, collection, store, embedder, filename, data,
-                        max_bytes=max_bytes, on_stage=on_stage)
-
-    return work
-
-
-def reembed_work(
-    engine: Engine, collection_id: str, store: NumpyVectorStore, embedder: EmbedderFactory,
-    embed: EmbedSpec,
-) -> Callable[[StageCallback], FileOutcome]:
-    """Re-embedding as a job for :class:`IngestWorker` (the model loads on the worker)."""
-
-    def work(on_stage: StageCallback) -> FileOutcome:
-        count = reembed_collection(engine, collection_id, store, embedder(), embed, on_stage)
-        return FileOutcome("Re-index", "indexed", f"Re-embedded {count} chunk(s) with "
-                           f"{embed.label}.")
-
-    return work
-
-
 # --- questions --------------------------------------------------------------------------------
 
 
@@ -362,94 +341,3 @@ def clear_history(engine: Engine, collection_id: str) -> None:
     """Forget a collection's questions."""
     with session_scope(engine) as session:
         repo.clear_questions(session, collection_id)
-
-
-# --- background worker ------------------------------------------------------------------------
-
-
-@dataclass
-class IngestJob:
-    """One queued file (or re-index) and its live progress."""
-
-    id: int
-    collection_id: str
-    filename: str
-    stage: str = "queued"
-    fraction: float = 0.0
-    detail: str = "Waiting for the files before it"
-    outcome: FileOutcome | None = None
-
-    @property
-    def done(self) -> bool:
-        return self.outcome is not None
-
-    def update(self, stage: str, fraction: float, detail: str) -> None:
-        """Progress callback for :func:`add_file` / :func:`reembed_collection`."""
-        self.stage, self.fraction, self.detail = stage, fraction, detail
-
-
-Work = Callable[[StageCallback], FileOutcome]
-
-
-class IngestWorker:
-    """A daemon thread that runs queued ingest work one job at a time, in submission order.
-
-    One file at a time keeps memory flat (one parsed file and its vectors) and the embedding
-    model (which already uses every core) uncontended. Jobs stay listed until dismissed.
-    """
-
-    def __init__(self) -> None:
-        self._queue: queue.Queue[tuple[IngestJob, Work]] = queue.Queue()
-        self._jobs: dict[int, IngestJob] = {}
-        self._lock = threading.Lock()
-        self._ids = itertools.count(1)
-        self._thread: threading.Thread | None = None
-
-    def submit(self, collection_id: str, filename: str, work: Work) -> IngestJob:
-        """Queue ``work`` (called with the job's progress callback); returns the job."""
-        job = IngestJob(next(self._ids), collection_id, filename)
-        with self._lock:
-            self._jobs[job.id] = job
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="ingest", daemon=True)
-                self._thread.start()
-        self._queue.put((job, work))
-        return job
-
-    def jobs(self, collection_id: str) -> list[IngestJob]:
-        """The collection's jobs, oldest first."""
-        with self._lock:
-            return [j for j in self._jobs.values() if j.collection_id == collection_id]
-
-    def busy(self, collection_id: str | None = None) -> bool:
-        """True while any (or this collection's) job is queued or running."""
-        with self._lock:
-            return any(not j.done and collection_id in (None, j.collection_id)
-                       for j in self._jobs.values())
-
-    def dismiss(self, collection_id: str) -> None:
-        """Forget the collection's finished jobs."""
-        with self._lock:
-            for job_id in [i for i, j in self._jobs.items()
-                           if j.done and j.collection_id == collection_id]:
-                del self._jobs[job_id]
-
-    def wait_idle(self, timeout: float = 120.0) -> bool:
-        """Block until every job has finished (for tests and scripts); False on timeout."""
-        deadline = time.monotonic() + timeout
-        while self.busy():
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.02)
-        return True
-
-    def _run(self) -> None:
-        while True:
-            job, work = self._queue.get()
-            try:
-                job.update("start", 0.0, "Starting")
-                outcome = work(job.update)
-            except Exception as exc:  # noqa: BLE001 - a job must never kill the worker
-                outcome = FileOutcome(job.filename, "failed", _failure_message(job.filename, exc))
-            job.outcome = outcome
-            job.update("done", 1.0, outcome.message)

@@ -2,7 +2,7 @@
 
 Caches (``st.cache_resource``, one per server process, shared by every tab):
 
-- :func:`get_worker`: the background :class:`~chatapp.services.documents.IngestWorker`.
+- :func:`get_worker`: the background :class:`~chatapp.services.upload_worker.IngestWorker`.
 - :func:`get_store`: one vector store per collection, keyed by the collection's id *and* its
   directory, so a store is never handed to a collection it does not belong to; dropped with
   :func:`drop_store` when its collection is deleted.
@@ -22,7 +22,9 @@ import streamlit as st
 from chatapp import state
 from chatapp.services import documents as docs
 from chatapp.services import rag
+from chatapp.services import upload_worker as uploads
 from chatapp.services.embedders import EmbedSpec, make_embedder
+from chatapp.targets import make_llm
 from chatapp.ui.messages import escape_html
 
 if TYPE_CHECKING:
@@ -40,9 +42,9 @@ POLL_SECONDS = 0.5
 
 
 @st.cache_resource(show_spinner=False)
-def get_worker() -> docs.IngestWorker:
+def get_worker() -> uploads.IngestWorker:
     """The process's ingest worker."""
-    return docs.IngestWorker()
+    return uploads.IngestWorker()
 
 
 @st.cache_resource(show_spinner=False)
@@ -78,19 +80,20 @@ def embedder_factory(
 # --- rendering ----------------------------------------------------------------------------------
 
 
-def render_job(job: docs.IngestJob) -> None:
+def render_job(job: uploads.IngestJob) -> None:
     """One uploaded file: a progress bar while it runs, its result when done."""
     outcome = job.outcome
+    resumed = f" ({uploads.RESUMED_NOTE})" if job.resumed else ""
     if outcome is None:
         label = STAGE_LABELS.get(job.stage, job.stage)
-        st.progress(min(max(job.fraction, 0.0), 1.0), text=f"**{job.filename}** · {label}: "
-                    f"{job.detail}")
+        st.progress(min(max(job.fraction, 0.0), 1.0), text=f"**{job.filename}**{resumed} · "
+                    f"{label}: {job.detail}")
         return
     icon = STATUS_ICONS.get(outcome.status, "")
     message = outcome.message
     if message.startswith(outcome.filename):
         message = message[len(outcome.filename):].lstrip(" :")
-    text = f"{icon} **{outcome.filename}**: {message}"
+    text = f"{icon} **{outcome.filename}**{resumed}: {message}"
     if outcome.status == "failed":
         st.error(text)
     elif outcome.status == "skipped":
@@ -101,7 +104,7 @@ def render_job(job: docs.IngestJob) -> None:
         st.warning(f"{outcome.filename}: {outcome.warning}")
 
 
-def render_jobs(worker: docs.IngestWorker, collection_id: str, polling: bool) -> None:
+def render_jobs(worker: uploads.IngestWorker, collection_id: str, polling: bool) -> None:
     """The collection's uploads; when the last one finishes, rerun the page to show it."""
     jobs = worker.jobs(collection_id)
     for job in jobs:
@@ -172,7 +175,8 @@ def _answer_into(
     store: NumpyVectorStore, embedder: Callable[[], BaseEmbedding], persona: Any,
     top_k: int, cutoff: float,
 ) -> None:
-    llm = state.llm()
+    generation = rag.answer_settings(state.generation(), getattr(persona, "temperature", None))
+    llm = make_llm(state.target(), state.api_key(), state.config(), generation)
     history = docs.conversation(engine, collection.id)
     with st.spinner("Searching the documents…"):
         record["standalone_question"] = rag.condense_question(llm, history, record["question"])

@@ -10,6 +10,9 @@ from streamlit.testing.v1 import AppTest
 
 from baseten_llm.emulator import EmulatorServer
 from chatapp import resources
+from chatapp.services import documents as docs
+from chatapp.services import personas
+from chatapp.services import upload_worker as uploads
 from chatapp.ui import documents_ui
 
 PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "documents.py")
@@ -138,3 +141,60 @@ def test_a_collection_can_be_renamed_and_deleted_with_its_index(data_dir) -> Non
     no_traceback(at)
     assert any("No collections yet" in i for i in texts(at.info))
     assert list((data_dir / "indexes").iterdir()) == []
+
+
+def picked(at: AppTest) -> str:
+    box = at.selectbox(key="docs_collection")
+    return box.format_func(box.value)
+
+
+def test_the_picker_keeps_one_key_while_the_page_moves_the_selection(data_dir) -> None:
+    at = create(open_page(), "Zoo")
+    assert picked(at) == "Zoo"
+    at = create(at, "Aquarium")
+    no_traceback(at)
+    assert picked(at) == "Aquarium"
+    at = at.selectbox(key="docs_collection").set_value(
+        next(c.id for c in docs.list_collections(resources.get_engine()) if c.name == "Zoo")).run()
+    assert picked(at) == "Zoo"
+    at = at.button(key="docs_delete").click().run()
+    at = at.button(key="docs_delete_confirm").click().run()
+    no_traceback(at)
+    assert picked(at) == "Aquarium"
+    assert [s.key for s in at.selectbox] == ["docs_collection"]
+
+
+def test_a_collection_deleted_in_another_tab_leaves_the_picker_on_one_that_exists(
+    data_dir
+) -> None:
+    at = create(create(open_page(), "Zoo"), "Aquarium")
+    aquarium = at.selectbox(key="docs_collection").value
+    docs.delete_collection(resources.get_engine(), data_dir, aquarium)
+    at = at.run()
+    no_traceback(at)
+    assert picked(at) == "Zoo"
+
+
+def test_files_staged_before_a_restart_are_indexed_and_shown_as_resumed(data_dir) -> None:
+    create(open_page(), "Zoo")
+    [zoo] = docs.list_collections(resources.get_engine())
+    uploads.stage_upload(data_dir, zoo.id, "zoo.pdf", ZOO_PDF)  # queued, then the server died
+    restart_process_caches()
+    at = open_page()
+    assert documents_ui.get_worker().wait_idle(120)
+    at = at.run()
+    no_traceback(at)
+    assert any("zoo.pdf" in s and "resumed after a restart" in s and "Indexed 2 page(s)" in s
+               for s in texts(at.success))
+    assert list((data_dir / "staging" / zoo.id).iterdir()) == []
+
+
+def test_the_persona_temperature_applies_to_document_answers(data_dir, emulator) -> None:
+    at = upload(create(open_page(), "Zoo"), [("zoo.pdf", ZOO_PDF)])
+    persona = personas.create_persona(resources.get_engine(), "Cool", "🧊", "Be brief.", 0.15)
+    at.session_state["bc_persona_id"] = persona.id
+    at.chat_input(key="docs_question").set_value("Where does the violet giraffe live?").run()
+    no_traceback(at)
+    sent = [r for r in emulator.requests() if r["path"].endswith("/chat/completions")][-1]
+    assert sent["body"]["temperature"] == 0.15
+    assert sent["body"]["messages"][0]["content"].startswith("Be brief.")

@@ -15,6 +15,7 @@ from llama_index.core.bridge.pydantic import PrivateAttr
 
 from chatapp.services import documents as docs
 from chatapp.services import rag
+from chatapp.services import upload_worker as uploads
 from chatapp.services.embedders import EmbedSpec
 from chatapp.services.vector_store import NumpyVectorStore
 from chatapp.storage.db import init_db, make_engine
@@ -179,10 +180,10 @@ def test_an_embedding_failure_is_reported_and_nothing_is_stored(
 def test_the_worker_indexes_queued_files_in_order_and_reports_each(
     engine: Any, tmp_path: Path, collection: Any, embedder: WordHashEmbedding
 ) -> None:
-    store, worker = open_store(tmp_path, collection), docs.IngestWorker()
-    for name, data in [("a.txt", b"Alpha."), ("b.exe", b"MZ"), ("a2.txt", b"Alpha.")]:
-        worker.submit(collection.id, name, docs.file_work(
-            engine, collection, store, lambda: embedder, name, data, 10_000))
+    store, worker = open_store(tmp_path, collection), uploads.IngestWorker()
+    target = uploads.UploadTarget(engine, collection, store, lambda: embedder, tmp_path, 10_000)
+    uploads.queue_uploads(worker, target, [("a.txt", b"Alpha."), ("b.exe", b"MZ"),
+                                           ("a2.txt", b"Alpha.")])
     assert worker.wait_idle(30)
     jobs = worker.jobs(collection.id)
     assert [j.outcome.status for j in jobs] == ["indexed", "failed", "skipped"]

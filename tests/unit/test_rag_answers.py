@@ -134,3 +134,22 @@ def test_sources_survive_a_round_trip_through_the_database_record() -> None:
     source = rag.Source("c.csv", "city: Oslo", 0.42, section="rows 2-26", sha256="ab")
     assert rag.Source.from_dict(source.to_dict() | {"extra": 1}) == source
     assert source.citation == "c.csv, rows 2-26"
+
+
+def test_the_persona_temperature_applies_only_when_the_sidebar_leaves_it_unset(
+    emulator: Any, store: Any, minilm: Any
+) -> None:
+    from chatapp.settings import AppConfig
+    from chatapp.targets import GenerationSettings, Target, make_llm
+
+    unset = GenerationSettings(max_tokens=50)
+    assert rag.answer_settings(unset, 0.2) == GenerationSettings(temperature=0.2, max_tokens=50)
+    assert rag.answer_settings(GenerationSettings(temperature=0.9), 0.2).temperature == 0.9
+    assert rag.answer_settings(unset, None) is unset
+
+    config = AppConfig(Path("."), "sqlite://", model_apis_url=emulator.model_apis_url)
+    llm = make_llm(Target(), emulator.api_key, config, rag.answer_settings(unset, 0.2))
+    found = rag.retrieve(store, minilm, "Where does the violet giraffe live?", 1, 0.3)
+    list(rag.stream_answer(llm, "Where does the violet giraffe live?", found.sources).deltas())
+    sent = [r for r in emulator.requests() if r["path"].endswith("/chat/completions")][-1]
+    assert sent["body"]["temperature"] == 0.2
