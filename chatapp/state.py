@@ -140,9 +140,10 @@ def set_page_value(page: str, name: str, value: Any) -> None:
 
 
 def set_widget_value(key: str, value: Any) -> None:
-    """Preset a keyed widget's value for the next time it is drawn.
+    """Preset a keyed widget's value; call it before that widget is drawn in this run.
 
-    For a page that changes its own selection (e.g. after creating a collection): call it
-    before the widget is drawn in this run, or before ``st.rerun()``.
+    Streamlit refuses the change once the widget exists in the current run (even just before
+    ``st.rerun()``), so a page that moves its own selection after an action (e.g. creating a
+    collection) remembers the new value and applies it at the top of the next run.
     """
     _set(key, value)
