@@ -1,0 +1,71 @@
+"""A new user with no API key starts the offline demo and chats, and every page says so."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.conftest import AppServer, free_port, goto_page, sidebar, wait_for_app_idle
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def keyless_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    """The app with no key and no Baseten URLs configured at all: a first start."""
+    root = tmp_path_factory.mktemp("keyless")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BASETEN_", "STREAMLIT_"))}
+    env.update(BASETEN_CHAT_DATA_DIR=str(root / "data"), PYTHONUNBUFFERED="1")
+    server = AppServer(port=free_port(), data_dir=root / "data", log_path=root / "app.log", env=env)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture()
+def keyless_page(browser: Browser, keyless_app: AppServer, artifacts_dir: Path,
+                 request: pytest.FixtureRequest) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(30_000)
+    tab = context.new_page()
+    tab.goto(keyless_app.url)
+    wait_for_app_idle(tab)
+    try:
+        yield tab
+    finally:
+        tab.screenshot(path=str(artifacts_dir / f"{request.node.name}.png"), full_page=True)
+        context.close()
+
+
+def test_without_a_key_the_offline_demo_answers_and_every_page_says_replies_are_synthetic(
+    keyless_page: Page,
+) -> None:
+    page = keyless_page
+    expect(sidebar(page)).to_contain_text("No API key yet")
+    sidebar(page).get_by_role("button", name="Try the offline demo").click()
+    banner = page.get_by_text("replies are synthetic")
+    expect(banner).to_be_visible()
+    wait_for_app_idle(page)
+
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.fill("Hello from the demo")
+    box.press("Enter")
+    answer = page.get_by_test_id("stChatMessage").filter(has_text="You said:").last
+    expect(answer).to_contain_text("You said: Hello from the demo")
+    wait_for_app_idle(page)
+
+    for title in ("Documents", "Jobs", "Compare"):
+        goto_page(page, title)
+        expect(page.get_by_text("replies are synthetic")).to_be_visible()
+
+    goto_page(page, "Chat")
+    sidebar(page).get_by_role("button", name="Leave the offline demo").click()
+    wait_for_app_idle(page)
+    expect(page.get_by_text("replies are synthetic")).to_have_count(0)
+    expect(sidebar(page)).to_contain_text("No API key yet")
