@@ -14,7 +14,8 @@ Fixtures
     ``.log_path``; ``.restart()`` stops and starts the server on the same port and data dir.
 ``page`` (function)
     A fresh browser context and page already on the app with the first run finished. On
-    teardown a full-page screenshot is saved as ``artifacts/<test name>.png``.
+    teardown a full-page screenshot is saved as ``artifacts/<test name>.png``
+    (:func:`open_app_page` does the same for an app server of a test's own).
 ``artifacts_dir``
     ``tests/e2e/artifacts`` (git-ignored): screenshots for a person to look at.
 
@@ -32,6 +33,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -184,6 +186,27 @@ def browser() -> Iterator[Browser]:
             instance.close()
 
 
+@contextmanager
+def open_app_page(browser: Browser, url: str, screenshot: Path) -> Iterator[Page]:
+    """A fresh context and page on ``url`` after its first run; a screenshot when done."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(RUN_TIMEOUT_MS)
+    tab = context.new_page()
+    tab.goto(url)
+    wait_for_app_idle(tab)
+    try:
+        yield tab
+    finally:
+        try:
+            tab.screenshot(path=str(screenshot), full_page=True)
+        finally:
+            context.close()
+
+
+def screenshot_path(artifacts_dir: Path, request: pytest.FixtureRequest) -> Path:
+    return artifacts_dir / (re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name) + ".png")
+
+
 @pytest.fixture()
 def page(
     browser: Browser,
@@ -192,19 +215,8 @@ def page(
     artifacts_dir: Path,
     request: pytest.FixtureRequest,
 ) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.set_default_timeout(RUN_TIMEOUT_MS)
-    tab = context.new_page()
-    tab.goto(app_server.url)
-    wait_for_app_idle(tab)
-    try:
+    with open_app_page(browser, app_server.url, screenshot_path(artifacts_dir, request)) as tab:
         yield tab
-    finally:
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
-        try:
-            tab.screenshot(path=str(artifacts_dir / f"{name}.png"), full_page=True)
-        finally:
-            context.close()
 
 
 def wait_for_app_idle(page: Page, timeout_ms: int = RUN_TIMEOUT_MS) -> None:

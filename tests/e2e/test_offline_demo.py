@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import AppServer, free_port, goto_page, sidebar, wait_for_app_idle
+from tests.e2e.conftest import (
+    AppServer,
+    free_port,
+    goto_page,
+    open_app_page,
+    screenshot_path,
+    sidebar,
+    wait_for_app_idle,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -31,16 +39,8 @@ def keyless_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]
 @pytest.fixture()
 def keyless_page(browser: Browser, keyless_app: AppServer, artifacts_dir: Path,
                  request: pytest.FixtureRequest) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.set_default_timeout(30_000)
-    tab = context.new_page()
-    tab.goto(keyless_app.url)
-    wait_for_app_idle(tab)
-    try:
+    with open_app_page(browser, keyless_app.url, screenshot_path(artifacts_dir, request)) as tab:
         yield tab
-    finally:
-        tab.screenshot(path=str(artifacts_dir / f"{request.node.name}.png"), full_page=True)
-        context.close()
 
 
 def test_without_a_key_the_offline_demo_answers_and_every_page_says_replies_are_synthetic(
