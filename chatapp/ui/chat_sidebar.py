@@ -1,7 +1,7 @@
 """The chat part of the sidebar: persona picker and manager, and the conversation list.
 
-Widget keys (tests address them): ``chat_persona_new`` or ``chat_persona_<conversation id>``
-(the picker: one per conversation, so each shows its own persona), ``chat_new``,
+Widget keys (tests address them): ``chat_persona`` (the picker; its value is moved to the
+open conversation's persona whenever another conversation opens), ``chat_new``,
 ``chat_search``, ``chat_open_<id>``, ``chat_rename_<id>``, ``chat_rename_save``,
 ``chat_delete``, ``chat_delete_confirm``, ``chat_delete_cancel``; persona manager:
 ``chat_persona_duplicate``, ``chat_persona_delete``, ``chat_persona_edit_{name,avatar,prompt,
@@ -23,6 +23,8 @@ from chatapp.services.personas import PersonaInfo
 
 PAGE = "chat"
 LIST_LIMIT = 50
+PICKER = "chat_persona"
+NEW_CHAT = "new"  # what the picker is showing when no conversation is open
 
 
 def render_chat_sidebar() -> None:
@@ -48,12 +50,15 @@ def _persona_picker(
     if current_id not in by_id:
         current_id = catalog[0].id
     ids = list(by_id)
+    moved = _move_picker_if_stale(conversation, by_id, current_id)
     chosen_id = st.selectbox(
         "Persona",
         ids,
-        index=ids.index(current_id),
+        # Only used when the picker has no value yet; a moved value wins (and passing both
+        # makes Streamlit warn).
+        index=0 if moved else ids.index(current_id),
         format_func=lambda pid: by_id[pid].label,
-        key=f"chat_persona_{conversation.id if conversation else 'new'}",
+        key=PICKER,
         help="Its system prompt goes with every request of this conversation.",
     )
     chosen = by_id.get(chosen_id, by_id[current_id])
@@ -65,6 +70,24 @@ def _persona_picker(
     )
     st.caption(f"“{_shorten(chosen.system_prompt, 140)}”{temperature}")
     return chosen
+
+
+def _move_picker_if_stale(
+    conversation: convs.ConversationInfo | None, by_id: dict[int, PersonaInfo], current_id: int
+) -> bool:
+    """Point the picker at ``current_id`` if another conversation is open than last run.
+
+    A keyed selectbox keeps its value and ignores a changed ``index``, so the value itself is
+    moved (before the picker is drawn). Also moved when the persona it showed was deleted.
+    Returns whether it was moved.
+    """
+    showing_for = conversation.id if conversation else NEW_CHAT
+    if (state.page_value(PAGE, "persona_picker_for") == showing_for
+            and state.persona_id() in by_id):
+        return False
+    state.set_widget_value(PICKER, current_id)
+    state.set_page_value(PAGE, "persona_picker_for", showing_for)
+    return True
 
 
 def _persona_manager(engine: Any, catalog: list[PersonaInfo], persona: PersonaInfo) -> None:

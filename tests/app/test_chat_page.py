@@ -84,7 +84,7 @@ def test_the_conversation_survives_a_new_session(data_dir, emulator) -> None:
 
 def test_the_chosen_personas_prompt_and_temperature_reach_the_model(data_dir, emulator) -> None:
     at = open_app()
-    at = at.selectbox(key="chat_persona_new").set_value(
+    at = at.selectbox(key="chat_persona").set_value(
         _persona_id(at, "Pirate")).run()
     ask(at, "Ahoy?")
     body = chat_requests(emulator)[-1]["body"]
@@ -93,6 +93,62 @@ def test_the_chosen_personas_prompt_and_temperature_reach_the_model(data_dir, em
     }
     assert body["temperature"] == pytest.approx(0.9)
     assert at.chat_message[1].avatar == "🏴‍☠️"
+
+
+def test_the_picker_follows_the_open_conversation_and_changes_its_persona(data_dir,
+                                                                        emulator) -> None:
+    at = open_app()
+    pirate, helpful, tutor = (_persona_id(at, n) for n in ("Pirate", "Helpful assistant",
+                                                           "Socratic tutor"))
+    at = ask(at.selectbox(key="chat_persona").set_value(pirate).run(), "Ahoy?")  # A: 1
+    at.button(key="chat_new").click().run()
+    at = ask(at.selectbox(key="chat_persona").set_value(helpful).run(), "Hello?")  # B: 2
+    at.button(key="chat_open_1").click().run()
+    assert at.selectbox(key="chat_persona").value == pirate
+    at.button(key="chat_open_2").click().run()
+    assert at.selectbox(key="chat_persona").value == helpful
+    at.button(key="chat_open_1").click().run()
+    assert at.selectbox(key="chat_persona").value == pirate
+    assert at.caption[0].value == "Persona: Pirate"
+
+    at.selectbox(key="chat_persona").set_value(tutor).run()
+    no_traceback(at)
+    assert at.caption[0].value == "Persona: Socratic tutor"
+    ask(at, "Why?")
+    body = chat_requests(emulator)[-1]["body"]
+    assert body["messages"][0]["content"].startswith("You are a patient tutor.")
+    assert [m["content"] for m in body["messages"] if m["role"] == "user"][-1] == "Why?"
+    at.button(key="chat_open_2").click().run()
+    assert at.selectbox(key="chat_persona").value == helpful
+    at.button(key="chat_open_1").click().run()
+    assert at.selectbox(key="chat_persona").value == tutor
+
+
+def test_new_chat_and_delete_keep_the_picker_on_a_persona_that_exists(data_dir,
+                                                                       emulator) -> None:
+    at = open_app()
+    pirate = _persona_id(at, "Pirate")
+    at = ask(at.selectbox(key="chat_persona").set_value(pirate).run(), "Ahoy?")
+    at.button(key="chat_new").click().run()
+    assert at.selectbox(key="chat_persona").value == pirate
+    at.button(key="chat_open_1").click().run()
+    at.button(key="chat_delete").click().run()
+    at.button(key="chat_delete_confirm").click().run()
+    no_traceback(at)
+    assert at.subheader[0].value.endswith("New chat")
+    assert at.selectbox(key="chat_persona").value == pirate
+
+
+def test_deleting_the_picked_persona_moves_the_picker_to_one_that_exists(data_dir,
+                                                                         emulator) -> None:
+    at = open_app()
+    at.button(key="chat_persona_duplicate").click().run()
+    copy = _persona_id(at, "Helpful assistant (copy)")
+    at = ask(at.selectbox(key="chat_persona").set_value(copy).run(), "Hi?")
+    at.button(key="chat_persona_delete").click().run()
+    no_traceback(at)
+    assert at.selectbox(key="chat_persona").value == _persona_id(at, "Helpful assistant")
+    assert at.caption[0].value == "Persona: Helpful assistant"
 
 
 def _persona_id(at: AppTest, name: str) -> int:
@@ -213,7 +269,7 @@ def test_builtin_personas_can_be_duplicated_but_not_deleted(data_dir, emulator) 
     at = open_app()
     assert at.button(key="chat_persona_delete").disabled
     at.button(key="chat_persona_duplicate").click().run()
-    picker = at.selectbox(key="chat_persona_new")
+    picker = at.selectbox(key="chat_persona")
     assert any("Helpful assistant (copy)" in option for option in picker.options)
 
 

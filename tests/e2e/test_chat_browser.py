@@ -27,10 +27,18 @@ def last_bubble(page: Page):
     return page.get_by_test_id("stChatMessage").last
 
 
+def persona_picker(page: Page):
+    return sidebar(page).get_by_role("combobox", name="Persona")
+
+
 def pick_persona(page: Page, name: str) -> None:
-    sidebar(page).locator(".st-key-chat_persona_new").click()
+    """Choose ``name`` in the sidebar's persona picker (key ``chat_persona``) by typing it."""
+    box = persona_picker(page)
+    box.click()
+    box.fill(name)
     page.get_by_role("option", name=re.compile(name)).click()
     wait_for_app_idle(page)
+    expect(box).to_have_value(re.compile(name))
 
 
 def test_a_message_streams_in_with_the_personas_prompt_and_survives_a_reload(
@@ -58,6 +66,34 @@ def test_a_message_streams_in_with_the_personas_prompt_and_survives_a_reload(
     wait_for_app_idle(page)
     expect(page.get_by_test_id("stChatMessage")).to_have_count(2)
     expect(last_bubble(page)).to_contain_text("a test double")
+
+
+def test_the_persona_picker_shows_the_persona_of_each_opened_conversation(
+    page: Page, e2e_emulator: EmulatorServer
+) -> None:
+    def ask(text: str) -> dict:
+        send(page, text)
+        expect(last_bubble(page)).to_contain_text(f"You said: {text}")
+        wait_for_app_idle(page)
+        return next(r["body"] for r in reversed(chat_requests(e2e_emulator))
+                    if r["body"]["messages"][-1]["content"] == text)
+
+    pick_persona(page, "Pirate")
+    ask("Ahoy matey")
+    sidebar(page).locator(".st-key-chat_new button").click()
+    expect(page.get_by_test_id("stHeading").first).to_contain_text("New chat")
+    wait_for_app_idle(page)
+    pick_persona(page, "Helpful assistant")
+    ask("Hello there")
+    for title, persona in (("Ahoy matey", "Pirate"), ("Hello there", "Helpful assistant"),
+                           ("Ahoy matey", "Pirate")):
+        sidebar(page).get_by_role("button", name=re.compile(title)).first.click()
+        wait_for_app_idle(page)
+        expect(page.get_by_test_id("stHeading").first).to_contain_text(title)
+        expect(persona_picker(page)).to_have_value(re.compile(persona))
+    pick_persona(page, "Socratic tutor")
+    sent = ask("Why is the sea salty?")
+    assert sent["messages"][0]["content"].startswith("You are a patient tutor.")
 
 
 def test_switching_to_a_dedicated_deployment_sends_the_next_request_there(
@@ -100,7 +136,7 @@ def test_a_wrong_key_and_a_rate_limit_show_clear_messages_and_retry_works(
     send(page, "first try")
     wait_for_app_idle(page)
     error = last_bubble(page).get_by_test_id("stAlertContentError")
-    expect(error).to_contain_text(re.compile("key", re.I))
+    expect(error).to_contain_text(re.compile("key", re.IGNORECASE))
     expect(page.get_by_text("Traceback")).to_have_count(0)
 
     e2e_emulator.fault(status=429, times=10, retry_after=1, path_contains="/chat")
