@@ -1,7 +1,7 @@
 """Process-wide resources, created once per server process (``st.cache_resource``).
 
-Only sync, thread-safe objects live here: the configuration, the database engine and the
-offline-demo emulator. The documents page adds its embedder and indexes through
+Only sync, thread-safe objects live here: the configuration, the database engine, the HTTP
+connection pool every request shares, and the offline-demo emulator. The documents page adds its embedder and indexes through
 ``chatapp.services`` factories cached the same way. Async clients are never cached.
 """
 
@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import streamlit as st
+
+import httpx
 
 from chatapp.settings import AppConfig
 from chatapp.storage.db import init_db, make_engine
@@ -43,6 +45,21 @@ def get_engine() -> Engine:
     engine = make_engine(config.database_url)
     init_db(engine)
     return engine
+
+
+@st.cache_resource(show_spinner=False)
+def get_http_client() -> httpx.Client:
+    """One connection pool for every request of the process.
+
+    Each message then reuses an open TLS connection to Baseten instead of paying a new
+    handshake. It is safe to share: ``baseten_llm`` sends the key per request, and httpx
+    clients are thread-safe (the compare page streams from several threads).
+    """
+    return httpx.Client(
+        timeout=httpx.Timeout(600.0, connect=10.0),
+        follow_redirects=True,
+        limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
+    )
 
 
 @st.cache_resource(show_spinner="Starting the offline demo…")

@@ -100,9 +100,18 @@ def set_generation(value: GenerationSettings) -> None:
     _set(_GENERATION, value)
 
 
-def llm(target_override: Target | None = None, **overrides: Any) -> Baseten:
-    """A client for the current (or given) target with the current generation settings."""
-    return make_llm(target_override or target(), api_key(), config(), generation(), **overrides)
+def llm(
+    target_override: Target | None = None,
+    *,
+    generation_override: GenerationSettings | None = None,
+    **overrides: Any,
+) -> Baseten:
+    """A client for the current (or given) target, with the sidebar's generation settings
+    unless others are given. It shares the process's connection pool
+    (:func:`chatapp.resources.get_http_client`)."""
+    overrides.setdefault("http_client", resources.get_http_client())
+    settings = generation_override or generation()
+    return make_llm(target_override or target(), api_key(), config(), settings, **overrides)
 
 
 # --- persona and conversation ----------------------------------------------------------

@@ -24,7 +24,6 @@ from chatapp.services import documents as docs
 from chatapp.services import rag
 from chatapp.services import upload_worker as uploads
 from chatapp.services.embedders import EmbedSpec, make_embedder
-from chatapp.targets import make_llm
 from chatapp.ui.messages import escape_html
 
 if TYPE_CHECKING:
@@ -176,7 +175,7 @@ def _answer_into(
     top_k: int, cutoff: float,
 ) -> None:
     generation = rag.answer_settings(state.generation(), getattr(persona, "temperature", None))
-    llm = make_llm(state.target(), state.api_key(), state.config(), generation)
+    llm = state.llm(generation_override=generation)
     history = docs.conversation(engine, collection.id)
     with st.spinner("Searching the documents…"):
         record["standalone_question"] = rag.condense_question(llm, history, record["question"])

@@ -18,7 +18,6 @@ from chatapp.services import chat, personas
 from chatapp.services import conversations as convs
 from chatapp.services.conversations import AnswerRecorder, ConversationInfo, MessageInfo
 from chatapp.services.export import metrics_line
-from chatapp.targets import make_llm
 
 USER_AVATAR = "🧑"
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
@@ -181,7 +180,7 @@ def run_reply(engine: Any, conversation: ConversationInfo) -> None:
     stop_slot = st.empty()
     with bubble:
         try:
-            llm = make_llm(target, state.api_key(), state.config(), generation)
+            llm = state.llm(target, generation_override=generation)
         except Exception as exc:  # noqa: BLE001 - e.g. no API key: stored and shown, not raised
             AnswerRecorder(engine, message_id).fail(exc)
             st.error(chat.describe_error(exc), icon="⚠️")
