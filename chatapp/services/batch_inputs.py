@@ -18,8 +18,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-#: Baseten rejects async request bodies over 256 KiB.
-MAX_INPUT_BYTES = 256 * 1024
+from baseten_llm.errors import PayloadTooLargeError
+from baseten_llm.jobs import MAX_ASYNC_BODY_BYTES, check_body_size
+
 #: Upload limit for one batch file (rows are submitted one request each).
 MAX_BATCH_ROWS = 5000
 
@@ -71,13 +72,17 @@ def parse_json_input(text: str) -> dict[str, Any]:
 
 
 def check_input_size(model_input: Any) -> None:
-    """Raise :class:`InputError` when the encoded input is over Baseten's 256 KiB limit."""
-    size = len(json.dumps(model_input).encode("utf-8"))
-    if size > MAX_INPUT_BYTES:
+    """Raise :class:`InputError` when a request carrying this input is over Baseten's 256 KiB
+    limit (the library's own check, worded for the page)."""
+    try:
+        check_body_size({"model_input": model_input})
+    except PayloadTooLargeError:
+        size = len(json.dumps(model_input).encode("utf-8"))
         raise InputError(
-            f"The model input is {size / 1024:.0f} KiB; Baseten accepts at most 256 KiB per "
-            "async request. Shorten it or split it into several jobs."
-        )
+            f"The model input is {size / 1024:.0f} KiB; Baseten accepts at most "
+            f"{MAX_ASYNC_BODY_BYTES // 1024} KiB per async request. Shorten it or split it "
+            "into several jobs."
+        ) from None
 
 
 def parse_batch(name: str, content: bytes) -> list[BatchRow]:

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from baseten_llm.jobs import MAX_ASYNC_BODY_BYTES
 from chatapp.services.batch_inputs import (
-    MAX_INPUT_BYTES,
     InputError,
     parse_batch,
     parse_json_input,
@@ -38,7 +38,12 @@ def test_invalid_raw_json_names_the_line_and_column():
 
 def test_an_input_over_256_kib_is_refused_with_its_size():
     with pytest.raises(InputError, match="at most 256 KiB"):
-        parse_json_input(json.dumps({"prompt": "x" * MAX_INPUT_BYTES}))
+        parse_json_input(json.dumps({"prompt": "x" * MAX_ASYNC_BODY_BYTES}))
+
+
+def test_an_input_just_under_the_limit_is_accepted_with_room_for_the_envelope():
+    text = "x" * (MAX_ASYNC_BODY_BYTES - 1024)
+    assert parse_json_input(json.dumps({"prompt": text})) == {"prompt": text}
 
 
 def test_jsonl_rows_are_objects_or_prompt_strings_and_bad_lines_are_reported_with_numbers():
