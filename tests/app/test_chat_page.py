@@ -23,17 +23,6 @@ runpy.run_path({str(REPO / "app_pages" / "chat.py")!r}, run_name="__main__")
 """
 
 
-@pytest.fixture()
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emulator: EmulatorServer) -> Path:
-    monkeypatch.setenv("BASETEN_API_KEY", emulator.api_key)
-    monkeypatch.setenv("BASETEN_MODEL_APIS_URL", emulator.model_apis_url)
-    monkeypatch.setenv("BASETEN_DEPLOYMENT_URL", emulator.deployment_url)
-    monkeypatch.setenv("BASETEN_CHAT_DATA_DIR", str(tmp_path))
-    st.cache_resource.clear()
-    yield tmp_path
-    st.cache_resource.clear()
-
-
 def open_app() -> AppTest:
     return AppTest.from_string(HARNESS, default_timeout=60).run()
 

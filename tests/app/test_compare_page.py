@@ -4,25 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from baseten_llm.emulator import EmulatorServer
-from chatapp import state
 
 PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "compare.py")
-
-
-@pytest.fixture()
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emulator: EmulatorServer) -> Path:
-    monkeypatch.setenv("BASETEN_API_KEY", emulator.api_key)
-    monkeypatch.setenv("BASETEN_MODEL_APIS_URL", emulator.model_apis_url)
-    monkeypatch.setenv("BASETEN_DEPLOYMENT_URL", emulator.deployment_url)
-    monkeypatch.setenv("BASETEN_CHAT_DATA_DIR", str(tmp_path))
-    st.cache_resource.clear()
-    yield tmp_path
-    st.cache_resource.clear()
 
 
 def open_page() -> AppTest:

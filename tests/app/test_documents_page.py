@@ -8,7 +8,6 @@ import pytest
 from fpdf import FPDF
 from streamlit.testing.v1 import AppTest
 
-from baseten_llm.emulator import EmulatorServer
 from chatapp import resources
 from chatapp.services import documents as docs
 from chatapp.services import personas
@@ -38,13 +37,10 @@ def restart_process_caches() -> None:
 
 
 @pytest.fixture()
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emulator: EmulatorServer) -> Path:
-    monkeypatch.setenv("BASETEN_API_KEY", emulator.api_key)
-    monkeypatch.setenv("BASETEN_MODEL_APIS_URL", emulator.model_apis_url)
-    monkeypatch.setenv("BASETEN_DEPLOYMENT_URL", emulator.deployment_url)
-    monkeypatch.setenv("BASETEN_CHAT_DATA_DIR", str(tmp_path))
+def data_dir(emulator_env: Path) -> Path:
+    """Like the shared fixture, but the embedding model stays loaded between tests."""
     restart_process_caches()
-    yield tmp_path
+    yield emulator_env
     documents_ui.get_worker().wait_idle(60)
     restart_process_caches()
 

@@ -21,20 +21,13 @@ DEDICATED = Target(kind="dedicated", model="abcd1234")
 
 
 @pytest.fixture()
-def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emulator):
-    """Environment pointing the page at the emulator, a temp database and a public URL."""
-    for name in ("BASETEN_CHAT_ALLOW_UNSIGNED_WEBHOOKS", "BASETEN_MODEL_APIS_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("BASETEN_CHAT_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("BASETEN_API_KEY", emulator.api_key)
-    monkeypatch.setenv("BASETEN_DEPLOYMENT_URL", emulator.deployment_url)
+def app_env(data_dir: Path, monkeypatch: pytest.MonkeyPatch, emulator):
+    """The emulator's environment plus a webhook secret, a public URL and held jobs."""
     monkeypatch.setenv("BASETEN_WEBHOOK_SECRETS", SECRET)
     monkeypatch.setenv("BASETEN_CHAT_PUBLIC_URL", "https://chat.example.com")
     monkeypatch.setattr(job_polling, "_SHARED_POLLER", None)
     emulator.configure(hold_jobs=True)
-    st.cache_resource.clear()
-    yield tmp_path
-    st.cache_resource.clear()
+    yield data_dir
 
 
 def open_page(target: Target = DEDICATED) -> AppTest:
