@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fpdf import FPDF
 from streamlit.testing.v1 import AppTest
 
 from chatapp import resources
@@ -13,17 +12,9 @@ from chatapp.services import documents as docs
 from chatapp.services import personas
 from chatapp.services import upload_worker as uploads
 from chatapp.ui import documents_ui
+from tests.pdfs import make_pdf
 
 PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "documents.py")
-
-
-def make_pdf(pages: list[str]) -> bytes:
-    pdf = FPDF()
-    pdf.set_font("Helvetica", size=12)
-    for text in pages:
-        pdf.add_page()
-        pdf.multi_cell(0, 8, text)
-    return bytes(pdf.output())
 
 
 ZOO_PDF = make_pdf(["The zoo opens at nine.", "The violet giraffe lives in Oslo and eats acacia."])

@@ -3,7 +3,14 @@
 import pytest
 
 from baseten_llm import errors
-from baseten_llm.catalog import SNAPSHOT, SNAPSHOT_DATE, ModelCatalog, parse_models, suggest_models, unknown_model_error
+from baseten_llm.catalog import (
+    SNAPSHOT,
+    SNAPSHOT_DATE,
+    ModelCatalog,
+    parse_models,
+    suggest_models,
+    unknown_model_error,
+)
 
 LIVE = {"object": "list", "data": [{"id": "zai-org/GLM-4.7", "name": "GLM 4.7", "context_length": 204800},
                                    {"id": "openai/gpt-oss-120b", "object": "model"}]}

@@ -9,7 +9,13 @@ from xml.etree import ElementTree
 
 from chatapp.services.chat import ReplyMetrics
 from chatapp.services.compare import Comparison, RunRecord, summarize_all
-from chatapp.services.compare_report import chart_svg, run_rows, summary_rows, to_html, to_markdown
+from chatapp.services.compare_report import (
+    chart_svg,
+    run_rows,
+    summary_rows,
+    to_html,
+    to_markdown,
+)
 from chatapp.targets import Target
 
 API_KEY = "sk-live-0123456789abcdef"

@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from llama_index.core.base.llms.types import MessageRole
-from sqlalchemy import Engine
 
 from chatapp.services import conversations as convs
 from chatapp.services import personas
-from chatapp.storage.db import init_db, make_engine
-
-
-@pytest.fixture()
-def engine(tmp_path: Path) -> Engine:
-    engine = make_engine(f"sqlite:///{tmp_path / 'chat.db'}")
-    init_db(engine)
-    return engine
 
 
 @pytest.fixture()

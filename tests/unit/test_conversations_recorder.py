@@ -9,7 +9,13 @@ import pytest
 from baseten_llm import errors
 from chatapp.services import conversations as convs
 from chatapp.services import personas
-from chatapp.services.chat import AnswerDelta, ReasoningDelta, ReplyDone, ReplyError, ReplyMetrics
+from chatapp.services.chat import (
+    AnswerDelta,
+    ReasoningDelta,
+    ReplyDone,
+    ReplyError,
+    ReplyMetrics,
+)
 from chatapp.storage.db import init_db, make_engine
 
 METRICS = ReplyMetrics(0.1, 1.0, 5, 3, 6.0, "stop")

@@ -11,7 +11,12 @@ import pytest
 
 from chatapp.services import documents as docs
 from chatapp.services.embedders import (
-    BUNDLED_MODEL, EmbedderUnavailableError, EmbedSpec, bundled_model_path, make_embedder)
+    BUNDLED_MODEL,
+    EmbedderUnavailableError,
+    EmbedSpec,
+    bundled_model_path,
+    make_embedder,
+)
 from chatapp.services.vector_store import NumpyVectorStore
 from chatapp.settings import AppConfig
 from chatapp.storage.db import init_db, make_engine

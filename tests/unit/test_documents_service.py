@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from fpdf import FPDF
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.bridge.pydantic import PrivateAttr
 
@@ -18,7 +17,7 @@ from chatapp.services import rag
 from chatapp.services import upload_worker as uploads
 from chatapp.services.embedders import EmbedSpec
 from chatapp.services.vector_store import NumpyVectorStore
-from chatapp.storage.db import init_db, make_engine
+from tests.pdfs import make_pdf
 
 
 class WordHashEmbedding(BaseEmbedding):
@@ -49,22 +48,6 @@ class WordHashEmbedding(BaseEmbedding):
     @property
     def embedded(self) -> int:
         return sum(self._calls)
-
-
-def make_pdf(pages: list[str]) -> bytes:
-    pdf = FPDF()
-    pdf.set_font("Helvetica", size=12)
-    for text in pages:
-        pdf.add_page()
-        pdf.multi_cell(0, 8, text)
-    return bytes(pdf.output())
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Any:
-    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    init_db(engine)
-    return engine
 
 
 @pytest.fixture

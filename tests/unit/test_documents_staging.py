@@ -15,15 +15,7 @@ from chatapp.services import documents as docs
 from chatapp.services import upload_worker as uploads
 from chatapp.services.embedders import EmbedderUnavailableError, EmbedSpec
 from chatapp.services.vector_store import NumpyVectorStore
-from chatapp.storage.db import init_db, make_engine
 from tests.unit.test_documents_service import WordHashEmbedding
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Any:
-    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    init_db(engine)
-    return engine
 
 
 @pytest.fixture

@@ -6,7 +6,13 @@ import httpx
 import pytest
 
 from baseten_llm import errors
-from baseten_llm._http import HTTPTransport, error_from_response, is_retryable, parse_retry_after, retry_delay
+from baseten_llm._http import (
+    HTTPTransport,
+    error_from_response,
+    is_retryable,
+    parse_retry_after,
+    retry_delay,
+)
 from baseten_llm.config import ClientConfig
 
 KEY = "sk-test-SECRET-KEY-123"

@@ -8,24 +8,10 @@ import json
 
 import docx
 import pytest
-from fpdf import FPDF
 from pypdf import PdfReader, PdfWriter
 
 from chatapp.services import ingest
-
-
-def make_pdf(pages: list[str | None]) -> bytes:
-    """A PDF with one page per entry; ``None`` draws a picture-only page (no text layer)."""
-    pdf = FPDF()
-    pdf.set_font("Helvetica", size=12)
-    for text in pages:
-        pdf.add_page()
-        if text is None:
-            pdf.set_fill_color(120, 120, 120)
-            pdf.rect(20, 20, 150, 200, style="F")
-        else:
-            pdf.multi_cell(0, 8, text)
-    return bytes(pdf.output())
+from tests.pdfs import make_pdf
 
 
 def make_docx(sections: list[tuple[str, str]]) -> bytes:

@@ -6,7 +6,6 @@ import csv
 import io
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +15,7 @@ from baseten_llm.jobs import AsyncRequestInfo
 from chatapp.services import job_polling, jobs
 from chatapp.services.batch_inputs import BatchRow, InputError, parse_batch
 from chatapp.storage import jobs as store
-from chatapp.storage.db import init_db, make_engine, session_scope
+from chatapp.storage.db import make_engine, session_scope
 from chatapp.targets import Target
 
 TARGET = Target(kind="dedicated", model="abcd1234")
@@ -53,13 +52,6 @@ class FakeJobsClient:
             return False
         self.statuses[request_id] = "CANCELED"
         return True
-
-
-@pytest.fixture()
-def engine(tmp_path: Path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'jobs.db'}")
-    init_db(engine)
-    return engine
 
 
 def deliver(engine, request_id: str, data: Any = "done", errs: list | None = None) -> bool:
@@ -239,12 +231,12 @@ def test_the_table_preview_shows_output_text_errors_and_truncates_long_text(engi
     assert previews["2" * 32] == "Error: MODEL_PREDICT_ERROR: boom"
 
 
-def test_jobs_and_results_survive_a_new_engine_on_the_same_database(engine, tmp_path):
+def test_jobs_and_results_survive_a_new_engine_on_the_same_database(engine):
     client = FakeJobsClient()
     rid = jobs.submit_job(engine, client, TARGET, {"prompt": "hi"}, OPTIONS)
     deliver(engine, rid, data={"output": "kept"})
     engine.dispose()
-    again = make_engine(f"sqlite:///{tmp_path / 'jobs.db'}")
+    again = make_engine(engine.url.render_as_string(hide_password=False))
     (row,) = jobs.list_rows(again)
     assert row.result.data == {"output": "kept"} and row.job is not None
 

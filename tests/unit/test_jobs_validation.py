@@ -3,7 +3,13 @@
 import pytest
 
 from baseten_llm import errors
-from baseten_llm.jobs import MAX_ASYNC_BODY_BYTES, AsyncRequestInfo, AsyncRequestStatus, WebhookStatus, build_async_body
+from baseten_llm.jobs import (
+    MAX_ASYNC_BODY_BYTES,
+    AsyncRequestInfo,
+    AsyncRequestStatus,
+    WebhookStatus,
+    build_async_body,
+)
 
 
 def test_minimal_body_is_the_documented_shape():

@@ -8,7 +8,12 @@ import pytest
 
 from baseten_llm import _responses
 from baseten_llm._sse import SSEDecoder
-from baseten_llm.chat import ChatResult, StreamAssembler, chat_response, completion_from_chat
+from baseten_llm.chat import (
+    ChatResult,
+    StreamAssembler,
+    chat_response,
+    completion_from_chat,
+)
 
 STREAMS = [
     b'data: {"a": 1}\n\ndata:{"b": 2}\n\n: comment\n\nevent: note\ndata: one\ndata: two\n\n'

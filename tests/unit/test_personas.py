@@ -6,17 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
 
 from chatapp.services import personas
 from chatapp.storage.db import init_db, make_engine
-
-
-@pytest.fixture()
-def engine(tmp_path: Path) -> Engine:
-    engine = make_engine(f"sqlite:///{tmp_path / 'chat.db'}")
-    init_db(engine)
-    return engine
 
 
 def test_there_are_at_least_six_distinct_builtins_including_the_readme_pirate(engine) -> None:

@@ -1,8 +1,9 @@
 """The README's set-up commands are the ones CI runs, and they stay exactly two."""
 
 import re
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,15 +7,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fpdf import FPDF
-from llama_index.core.llms import ChatMessage, ChatResponse, CustomLLM, LLMMetadata
-from llama_index.core.llms import CompletionResponse
+from llama_index.core.llms import (
+    ChatMessage,
+    ChatResponse,
+    CompletionResponse,
+    CustomLLM,
+    LLMMetadata,
+)
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 
 from baseten_llm import Baseten
 from chatapp.services import ingest, rag
 from chatapp.services.embedders import EmbedSpec, make_embedder
 from chatapp.services.vector_store import NumpyVectorStore
+from tests.pdfs import make_pdf
 
 
 class ScriptedLLM(CustomLLM):
@@ -41,15 +46,6 @@ class ScriptedLLM(CustomLLM):
     def chat(self, messages: list[ChatMessage], **kwargs: Any) -> ChatResponse:
         self.prompts.append(messages[-1].content)
         return ChatResponse(message=ChatMessage(role="assistant", content=self.reply))
-
-
-def make_pdf(pages: list[str]) -> bytes:
-    pdf = FPDF()
-    pdf.set_font("Helvetica", size=12)
-    for text in pages:
-        pdf.add_page()
-        pdf.multi_cell(0, 8, text)
-    return bytes(pdf.output())
 
 
 @pytest.fixture(scope="module")
