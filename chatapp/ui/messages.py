@@ -174,8 +174,8 @@ def run_reply(engine: Any, conversation: ConversationInfo) -> None:
         generation = generation.with_temperature(persona.temperature)
     target = state.target()
     history = convs.request_history(convs.list_messages(engine, conversation.id))
-    message_id = convs.start_answer(engine, conversation.id, {**target.to_dict(),
-                                                              "label": target.label})
+    label = f"{target.label} · offline demo" if state.demo_active() else target.label
+    message_id = convs.start_answer(engine, conversation.id, {**target.to_dict(), "label": label})
     bubble = st.chat_message("assistant", avatar=conversation.persona_avatar)
     stop_slot = st.empty()
     with bubble:

@@ -59,6 +59,8 @@ def test_without_a_key_the_offline_demo_answers_and_every_page_says_replies_are_
     answer = page.get_by_test_id("stChatMessage").filter(has_text="You said:").last
     expect(answer).to_contain_text("You said: Hello from the demo")
     wait_for_app_idle(page)
+    # The stored answer stays marked as synthetic in the history and its exports.
+    expect(answer).to_contain_text("offline demo")
 
     for title in ("Documents", "Jobs", "Compare"):
         goto_page(page, title)
@@ -69,3 +71,5 @@ def test_without_a_key_the_offline_demo_answers_and_every_page_says_replies_are_
     wait_for_app_idle(page)
     expect(page.get_by_text("replies are synthetic")).to_have_count(0)
     expect(sidebar(page)).to_contain_text("No API key yet")
+    kept = page.get_by_test_id("stChatMessage").filter(has_text="You said: Hello from the demo")
+    expect(kept).to_contain_text("offline demo")
