@@ -55,6 +55,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from tests.e2e.conftest import (
     CHROMIUM,
     CHROMIUM_ARGS,
+    AppServer,
     free_port,
     wait_for_app_idle,
 )
@@ -200,13 +201,11 @@ def rate_of(samples: list[tuple[float, int]]) -> float:
 # --- the app ----------------------------------------------------------------------------------
 
 
-class App:
-    """``streamlit run app.py`` against the emulator, on a data dir of our choice."""
+class App(AppServer):
+    """``streamlit run app.py`` against the emulator (the e2e harness's server), on a data dir
+    of our choice, polled finely for health and with its RSS taken as soon as it is healthy."""
 
     def __init__(self, emulator: str, data_dir: Path, log_path: Path) -> None:
-        self.port = free_port()
-        self.data_dir = data_dir
-        self.log_path = log_path
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("BASETEN_", "STREAMLIT_"))}
         env.update(
@@ -218,15 +217,9 @@ class App:
             TRANSFORMERS_OFFLINE="1",
             PYTHONUNBUFFERED="1",
         )
-        self.env = env
-        self.process: subprocess.Popen[bytes] | None = None
-        self.spawned_at = 0.0
-        self.healthy_at = 0.0
+        super().__init__(port=free_port(), data_dir=data_dir, log_path=log_path, env=env,
+                         poll_s=0.02)
         self.rss_at_health = 0.0  # MiB, before any browser session
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     @property
     def pid(self) -> int:
@@ -234,41 +227,8 @@ class App:
         return self.process.pid
 
     def start(self) -> None:
-        command = [
-            sys.executable, "-m", "streamlit", "run", "app.py",
-            "--server.port", str(self.port), "--server.address", "127.0.0.1",
-            "--server.headless", "true", "--browser.gatherUsageStats", "false",
-            "--server.fileWatcherType", "none",
-        ]
-        log = self.log_path.open("ab")
-        self.spawned_at = time.perf_counter()
-        self.process = subprocess.Popen(command, cwd=REPO_ROOT, env=self.env, stdout=log,
-                                        stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 120
-        with httpx.Client(timeout=2) as client:
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"streamlit exited early; see {self.log_path}")
-                try:
-                    if client.get(f"{self.url}/_stcore/health").status_code == 200:
-                        self.healthy_at = time.perf_counter()
-                        self.rss_at_health = tree_rss(self.process.pid) / 2**20
-                        return
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.02)
-        raise RuntimeError(f"streamlit did not become healthy; see {self.log_path}")
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)
-        self.process = None
+        super().start()
+        self.rss_at_health = tree_rss(self.pid) / 2**20
 
 
 def open_page(browser: Browser, url: str) -> Page:

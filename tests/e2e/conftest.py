@@ -99,6 +99,11 @@ class AppServer:
     data_dir: Path
     log_path: Path
     env: dict[str, str]
+    #: How often to ask ``/_stcore/health`` while starting (the chat bench times cold starts).
+    poll_s: float = 0.25
+    #: ``time.perf_counter()`` at the last spawn and when it first answered healthy.
+    spawned_at: float = 0.0
+    healthy_at: float = 0.0
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -115,10 +120,12 @@ class AppServer:
             "--server.fileWatcherType", "none",
         ]
         log = self.log_path.open("ab")
+        self.spawned_at = time.perf_counter()
         self.process = subprocess.Popen(
             command, cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
         )
         self._wait_healthy()
+        self.healthy_at = time.perf_counter()
 
     def _wait_healthy(self) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
@@ -130,7 +137,7 @@ class AppServer:
                     return
             except httpx.HTTPError:
                 pass
-            time.sleep(0.25)
+            time.sleep(self.poll_s)
         raise RuntimeError(f"streamlit did not become healthy; see {self.log_path}")
 
     def stop(self) -> None:
