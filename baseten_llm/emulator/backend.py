@@ -9,8 +9,10 @@ import time
 from collections import deque
 from typing import Any
 
+from .capacity import CapacityTracker
 from .config import EmulatorConfig
 from .jobs import JobManager
+from .prompt_cache import PromptCache
 
 FAULT_KINDS = {"status": "status", "cut_after_chunks": "cut",
                "first_token_delay_s": "first_token_delay"}
@@ -24,6 +26,8 @@ class EmulatorBackend:
         self.faults: list[dict[str, Any]] = []
         self.request_times: deque[float] = deque()
         self.jobs = JobManager(lambda: self.config)
+        self.capacity = CapacityTracker()
+        self.prompt_cache = PromptCache()
 
     def reset(self) -> None:
         """Config, log, faults, rate window and jobs back to how the server started."""
@@ -32,6 +36,8 @@ class EmulatorBackend:
         self.faults.clear()
         self.request_times.clear()
         self.jobs.clear()
+        self.capacity.clear()
+        self.prompt_cache.clear()
 
     def configure(self, changes: dict[str, Any]) -> None:
         self.config = self.config.merged(changes)

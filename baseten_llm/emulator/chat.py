@@ -25,6 +25,7 @@ class ChatPlan:
     tool_call: dict[str, Any] | None = None  # {"id", "name", "arguments": [pieces]}
     finish_reason: str = "stop"
     prompt_tokens: int = 0
+    cached_tokens: int = 0
 
     @property
     def completion_tokens(self) -> int:
@@ -140,7 +141,7 @@ def usage(result: ChatPlan, completion_tokens: int | None = None) -> dict[str, A
     done = result.completion_tokens if completion_tokens is None else completion_tokens
     return {"prompt_tokens": result.prompt_tokens, "completion_tokens": done,
             "total_tokens": result.prompt_tokens + done,
-            "prompt_tokens_details": {"cached_tokens": 0},
+            "prompt_tokens_details": {"cached_tokens": result.cached_tokens},
             "completion_tokens_details": {"reasoning_tokens": min(done, len(result.reasoning))}}
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from . import chat, replies, streams
+from . import capacity, chat, model_traits, prompt_cache, replies, streams
 from .backend import EmulatorBackend
 from .errors import error_response
 
@@ -34,36 +34,83 @@ def pace(backend: EmulatorBackend, model_key: str, path: str) -> tuple[float, fl
 
 
 def _stream(backend: EmulatorBackend, request: Request, events: Any, model_key: str,
-            media_type: str, headers: dict[str, str] | None = None) -> Response:
+            media_type: str, headers: dict[str, str] | None = None,
+            limits: capacity.CapacityLimits | None = None,
+            slot: capacity.Slot | None = None) -> Response:
     path = request.url.path
     delay, tokens_per_second = pace(backend, model_key, path)
     cut = backend.take_fault("cut", path)
-    body = streams.paced(events, delay=delay, tokens_per_second=tokens_per_second,
+    slowdown = (lambda: backend.capacity.slowdown(model_key, limits)) if limits else (lambda: 1.0)
+    body = streams.paced(events, delay=delay + _prefill(limits), tokens_per_second=tokens_per_second,
                          cut_after=int(cut["cut_after_chunks"]) if cut else None,
-                         entry=request.scope["state"]["log_entry"])
+                         entry=request.scope["state"]["log_entry"], slowdown=slowdown)
+    if slot is not None:
+        body = capacity.Holding(body, slot)
     return streams.TrackedStream(body, media_type=media_type, headers=headers)
 
 
-async def _wait_whole(backend: EmulatorBackend, path: str, model_key: str, tokens: int) -> None:
+def _prefill(limits: capacity.CapacityLimits | None) -> float:
+    return limits.prefill_s if limits else 0.0
+
+
+async def _wait_whole(backend: EmulatorBackend, path: str, model_key: str, tokens: int,
+                      extra_s: float = 0.0, factor: float = 1.0) -> None:
     delay, tokens_per_second = pace(backend, model_key, path)
-    await asyncio.sleep(delay + (tokens / tokens_per_second if tokens_per_second > 0 else 0))
+    generating = tokens / tokens_per_second if tokens_per_second > 0 else 0
+    await asyncio.sleep((delay + extra_s + generating) * factor)
 
 
 async def chat_completion(backend: EmulatorBackend, request: Request, body: dict[str, Any], *,
                           model_key: str, entry: dict[str, Any], model: str) -> Response:
     """POST .../chat/completions once the model is known; `body` is a dict."""
     problem = chat.validate(body)
+    if not problem:
+        body, problem = model_traits.adjust(body, entry)
     if problem:
         return error_response(request.url.path, 400, problem)
+    limits = capacity.limits_for(backend.config, model_key, entry)
+    slot = None
+    if limits:
+        if not backend.capacity.try_admit(model_key, limits):
+            return error_response(request.url.path, 429, "The deployment is at capacity: too "
+                                  "many requests in flight.", headers={"Retry-After": "1"})
+        slot = capacity.Slot(backend.capacity, model_key)
+    try:
+        return await _chat_reply(backend, request, body, model_key=model_key, entry=entry,
+                                 model=model, limits=limits, slot=slot)
+    except BaseException:
+        if slot is not None:
+            slot.release()
+        raise
+
+
+async def _chat_reply(backend: EmulatorBackend, request: Request, body: dict[str, Any], *,
+                      model_key: str, entry: dict[str, Any], model: str,
+                      limits: capacity.CapacityLimits | None,
+                      slot: capacity.Slot | None) -> Response:
     result = chat.plan(body, reply_tokens=backend.reply_tokens(model_key),
                        reasoning_default=backend.reasoning_default(model_key, entry))
+    result.cached_tokens = backend.prompt_cache.cached_tokens(
+        model_key, body["messages"], request.headers.get(prompt_cache.AFFINITY_HEADER))
+    seen = model_traits.describe_images(body["messages"])
+    if seen and not result.tool_call:
+        result.content = replies.pieces(f"{seen} {''.join(result.content)}")
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     if body.get("stream"):
         events = streams.chat_events(result, completion_id=completion_id, model=model, body=body)
         return _stream(backend, request, events, model_key, "text/event-stream",
-                       {"Cache-Control": "no-cache"})
-    await _wait_whole(backend, request.url.path, model_key, result.completion_tokens)
-    return JSONResponse(chat.completion(result, completion_id=completion_id, model=model))
+                       {"Cache-Control": "no-cache"}, limits, slot)
+    try:
+        slow = backend.capacity.slowdown(model_key, limits) if limits else 1.0
+        await _wait_whole(backend, request.url.path, model_key, result.completion_tokens,
+                          extra_s=_prefill(limits), factor=slow)
+    finally:
+        if slot is not None:
+            slot.release()
+    reply = chat.completion(result, completion_id=completion_id, model=model)
+    if not model_traits.reports_usage(entry):
+        reply.pop("usage", None)
+    return JSONResponse(reply)
 
 
 async def predict(backend: EmulatorBackend, request: Request, model_id: str) -> Response:

@@ -52,12 +52,16 @@ def routes(backend: EmulatorBackend) -> list[Route]:
     async def list_jobs(request: Request) -> Response:
         return JSONResponse([job.record() for job in backend.jobs.jobs.values()])
 
+    async def capacity(request: Request) -> Response:
+        return JSONResponse(backend.capacity.snapshot())
+
     async def webhooks(request: Request) -> Response:
         return JSONResponse(backend.jobs.webhook_attempts)
 
     return [
         Route("/_emulator/reset", reset, methods=["POST"]),
         Route("/_emulator/requests", requests, methods=["GET"]),
+        Route("/_emulator/capacity", capacity, methods=["GET"]),
         Route("/_emulator/config", get_config, methods=["GET"]),
         Route("/_emulator/config", post_config, methods=["POST"]),
         Route("/_emulator/faults", get_faults, methods=["GET"]),

@@ -19,7 +19,7 @@ def model_row(slug: str, entry: dict[str, Any]) -> dict[str, Any]:
     return {"id": slug, "object": "model", "created": CREATED, "owned_by": "baseten",
             "name": entry["name"], "context_length": entry["context_length"],
             "max_completion_tokens": entry["max_completion_tokens"],
-            "input_modalities": ["text"], "output_modalities": ["text"],
+            "input_modalities": entry.get("input_modalities", ["text"]), "output_modalities": ["text"],
             "pricing": entry["pricing"],
             "supported_features": ["tools", "json_mode", "structured_outputs"]
             + (["reasoning"] if entry.get("reasoning") else [])}

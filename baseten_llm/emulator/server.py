@@ -117,6 +117,10 @@ class EmulatorServer:
     def fault(self, **fault: Any) -> list[dict[str, Any]]:
         return self._call("POST", "/faults", fault)
 
+    def capacity(self) -> dict[str, Any]:
+        """Streams in flight per model, the most at once, and capacity 429s given."""
+        return self._call("GET", "/capacity")
+
     def webhooks(self) -> list[dict[str, Any]]:
         return self._call("GET", "/webhooks")
 

@@ -11,7 +11,7 @@ marks the log entry when the client went away before the end (`stream_closed_ear
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import Any
 
 from starlette.responses import StreamingResponse
@@ -38,18 +38,21 @@ class TrackedStream(StreamingResponse):
 
 
 async def paced(events: Iterable[Event], *, delay: float, tokens_per_second: float,
-                cut_after: int | None, entry: dict[str, Any]) -> AsyncIterator[bytes]:
+                cut_after: int | None, entry: dict[str, Any],
+                slowdown: Callable[[], float] = lambda: 1.0) -> AsyncIterator[bytes]:
+    """`slowdown()` (read before the first token and before each later one) stretches the
+    waits: a deployment past its capacity (see `capacity`)."""
     completed, tokens, contents = False, 0, 0
     try:
         if delay > 0:
-            await asyncio.sleep(delay)
+            await asyncio.sleep(delay * slowdown())
         for data, kind in events:
             if kind == "content" and cut_after is not None and contents >= cut_after:
                 entry["stream_cut"] = True
                 raise StreamCut(f"stream cut after {contents} content chunks (injected fault)")
             if kind is not None:
                 if tokens and tokens_per_second > 0:
-                    await asyncio.sleep(1 / tokens_per_second)
+                    await asyncio.sleep(slowdown() / tokens_per_second)
                 tokens += 1
                 contents += kind == "content"
             yield data
