@@ -11,7 +11,7 @@ import difflib
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .errors import BasetenError, ConfigurationError, UnknownModelError
@@ -43,6 +43,9 @@ class ModelInfo:
     name: str
     context_length: Optional[int] = None
     max_completion_tokens: Optional[int] = None
+    #: The row's ``pricing`` object as served (unit unconfirmed), and its input modalities.
+    pricing: Optional[Dict[str, Any]] = field(default=None, hash=False)
+    input_modalities: Optional[Tuple[str, ...]] = None
 
 
 SNAPSHOT: Tuple[ModelInfo, ...] = (
@@ -72,8 +75,16 @@ def parse_models(payload: Any) -> List[ModelInfo]:
                 name=str(row.get("name") or row["id"]),
                 context_length=_int_or_none(row.get("context_length") or row.get("context_window")),
                 max_completion_tokens=_int_or_none(row.get("max_completion_tokens")),
+                pricing=dict(row["pricing"]) if isinstance(row.get("pricing"), dict) else None,
+                input_modalities=_modalities(row.get("input_modalities")),
             ))
     return models
+
+
+def _modalities(value: Any) -> Optional[Tuple[str, ...]]:
+    if not isinstance(value, list):
+        return None
+    return tuple(str(v) for v in value)
 
 
 def _int_or_none(value: Any) -> Optional[int]:

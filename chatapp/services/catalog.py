@@ -6,7 +6,8 @@ call fails), with a note for the person choosing when the list is not the live o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from baseten_llm import Baseten
 from baseten_llm.catalog import SNAPSHOT, SNAPSHOT_DATE, ModelCatalog, ModelInfo
@@ -24,6 +25,13 @@ class CatalogRow:
     id: str
     name: str
     context_length: int | None
+    #: ``pricing`` and ``input_modalities`` as ``/v1/models`` served them (None when absent).
+    pricing: dict[str, Any] | None = field(default=None, hash=False, compare=False)
+    input_modalities: tuple[str, ...] | None = None
+
+    @property
+    def accepts_images(self) -> bool:
+        return "image" in (self.input_modalities or ())
 
     @property
     def label(self) -> str:
@@ -40,7 +48,8 @@ class Catalog:
 
 
 def _rows(models: list[ModelInfo] | tuple[ModelInfo, ...]) -> tuple[CatalogRow, ...]:
-    return tuple(CatalogRow(m.id, m.name, m.context_length) for m in models)
+    return tuple(CatalogRow(m.id, m.name, m.context_length, m.pricing, m.input_modalities)
+                 for m in models)
 
 
 def _snapshot(note: str) -> Catalog:

@@ -38,6 +38,8 @@ class ReplyMetrics:
     tokens_per_s: float | None
     finish_reason: str | None
     estimated: bool = False
+    #: Input tokens served from the prompt cache, when the server reported them.
+    cached_tokens: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -137,7 +139,16 @@ class _Tally:
             tokens_per_s=(tokens_out / span) if span > 0 and tokens_out else None,
             finish_reason=self.finish_reason,
             estimated=estimated,
+            cached_tokens=_cached_tokens(self.usage),
         )
+
+
+def _cached_tokens(usage: dict[str, Any]) -> int | None:
+    """``cached_tokens`` from the client's usage (flat, or OpenAI's nested details)."""
+    value = usage.get("cached_tokens")
+    if value is None:
+        value = (usage.get("prompt_tokens_details") or {}).get("cached_tokens")
+    return None if value is None else int(value)
 
 
 def stream_reply(
