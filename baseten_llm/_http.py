@@ -17,11 +17,11 @@ import logging
 import random
 import time
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Optional, Sequence, Tuple
+from typing import Any, Awaitable, Callable, Mapping, Optional, Sequence, Tuple
 
 import httpx
 
-from .config import ClientConfig
+from .config import USER_AGENT, ClientConfig
 from .errors import (
     STATUS_ERRORS,
     APIConnectionError,
@@ -52,7 +52,6 @@ RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 BACKOFF_BASE_S = 0.5
 BACKOFF_CAP_S = 8.0
 RETRY_AFTER_CAP_S = 60.0
-USER_AGENT = "baseten-llm/0.1 (httpx)"
 
 #: Called on a 404 to explain it: returns (hint text, suggested names).
 NotFoundHint = Callable[[], Tuple[str, Sequence[str]]]
@@ -189,10 +188,14 @@ class _TransportBase:
     def __init__(self, config: ClientConfig, *, rand: Callable[[], float] = random.random) -> None:
         self.config = config
         self._rand = rand
+        self._timeout = config.httpx_timeout()
 
-    def _build(self, client: Any, method: str, url: str, json_body: Any) -> httpx.Request:
-        headers = {**self.config.auth_headers(), "User-Agent": USER_AGENT}
-        return client.build_request(method, url, json=json_body, headers=headers)
+    def _build(self, client: Any, method: str, url: str, json_body: Any,
+               extra_headers: Optional[Mapping[str, str]]) -> httpx.Request:
+        # The client's own timeout is overridden per request, so that ``timeout=`` and
+        # ``connect_timeout=`` hold even for an injected ``http_client``.
+        return client.build_request(method, url, json=json_body, headers=self.config.request_headers(extra_headers),
+                                    timeout=self._timeout)
 
     def _client_kwargs(self) -> dict:
         return {"timeout": self.config.httpx_timeout(), "follow_redirects": True}
@@ -223,12 +226,12 @@ class HTTPTransport(_TransportBase):
 
     def send(
         self, method: str, url: str, *, json_body: Any = None, stream: bool = False,
-        not_found_hint: Optional[NotFoundHint] = None,
+        not_found_hint: Optional[NotFoundHint] = None, headers: Optional[Mapping[str, str]] = None,
     ) -> httpx.Response:
         """Send with retries; return a 2xx response (open, if ``stream``) or raise."""
         attempt = _Attempt(self.config.max_retries, self._rand)
         while True:
-            request = self._build(self.client, method, url, json_body)
+            request = self._build(self.client, method, url, json_body, headers)
             try:
                 response = self.client.send(request, stream=stream)
             except httpx.HTTPError as exc:
@@ -244,9 +247,10 @@ class HTTPTransport(_TransportBase):
                 raise _redact(error, self.config.api_key)
             self._sleep(delay)
 
-    def request_json(self, method: str, url: str, *, json_body: Any = None, not_found_hint: Optional[NotFoundHint] = None) -> Any:
+    def request_json(self, method: str, url: str, *, json_body: Any = None, not_found_hint: Optional[NotFoundHint] = None,
+                     headers: Optional[Mapping[str, str]] = None) -> Any:
         """Send and decode a JSON reply (None for an empty body)."""
-        response = self.send(method, url, json_body=json_body, not_found_hint=not_found_hint)
+        response = self.send(method, url, json_body=json_body, not_found_hint=not_found_hint, headers=headers)
         return decode_json(response)
 
     def close(self) -> None:
@@ -288,12 +292,12 @@ class AsyncHTTPTransport(_TransportBase):
 
     async def send(
         self, method: str, url: str, *, json_body: Any = None, stream: bool = False,
-        not_found_hint: Optional[NotFoundHint] = None,
+        not_found_hint: Optional[NotFoundHint] = None, headers: Optional[Mapping[str, str]] = None,
     ) -> httpx.Response:
         """Send with retries; return a 2xx response (open, if ``stream``) or raise."""
         attempt = _Attempt(self.config.max_retries, self._rand)
         while True:
-            request = self._build(self.client, method, url, json_body)
+            request = self._build(self.client, method, url, json_body, headers)
             try:
                 response = await self.client.send(request, stream=stream)
             except httpx.HTTPError as exc:
@@ -309,9 +313,10 @@ class AsyncHTTPTransport(_TransportBase):
                 raise _redact(error, self.config.api_key)
             await self._sleep(delay)
 
-    async def request_json(self, method: str, url: str, *, json_body: Any = None, not_found_hint: Optional[NotFoundHint] = None) -> Any:
+    async def request_json(self, method: str, url: str, *, json_body: Any = None, not_found_hint: Optional[NotFoundHint] = None,
+                           headers: Optional[Mapping[str, str]] = None) -> Any:
         """Send and decode a JSON reply (None for an empty body)."""
-        response = await self.send(method, url, json_body=json_body, not_found_hint=not_found_hint)
+        response = await self.send(method, url, json_body=json_body, not_found_hint=not_found_hint, headers=headers)
         return decode_json(response)
 
     async def aclose(self) -> None:

@@ -36,6 +36,8 @@ __all__ = [
     "chat_response",
     "completion_from_chat",
     "StreamAssembler",
+    "RequestOptions",
+    "request_options",
 ]
 
 _DONE = DONE.encode()
@@ -64,12 +66,25 @@ def _content_parts(message: ChatMessage) -> Any:
         if isinstance(block, TextBlock):
             parts.append({"type": "text", "text": block.text})
         elif isinstance(block, ImageBlock):
-            url = str(block.url) if block.url else block.inline_url()
-            image: Dict[str, Any] = {"url": url}
-            if block.detail:
-                image["detail"] = block.detail
-            parts.append({"type": "image_url", "image_url": image})
+            parts.append(image_part(block))
     return parts
+
+
+def image_part(block: ImageBlock) -> Dict[str, Any]:
+    """An OpenAI ``image_url`` part: a URL as given, image bytes or a file as a base64 data URL."""
+    if block.url:
+        url = str(block.url)
+    else:
+        data = block.resolve_image(as_base64=True).read().decode("ascii")
+        mimetype = block.image_mimetype
+        if not mimetype or not mimetype.startswith("image/"):
+            raise ValueError("Cannot tell which kind of image this is: pass ImageBlock(image_mimetype='image/png') "
+                             "or another image/* type.")
+        url = f"data:{mimetype};base64,{data}"
+    image: Dict[str, Any] = {"url": url}
+    if block.detail:
+        image["detail"] = block.detail
+    return {"type": "image_url", "image_url": image}
 
 
 def _tool_calls_of(message: ChatMessage) -> List[Dict[str, Any]]:
@@ -136,6 +151,31 @@ def generation_params(
     return {k: v for k, v in params.items() if v is not None}
 
 
+@dataclass
+class RequestOptions:
+    """A call's keyword arguments split into body parameters and request options."""
+
+    call_kwargs: Dict[str, Any]
+    extra_headers: Optional[Dict[str, str]] = None
+    extra_body: Optional[Dict[str, Any]] = None
+
+
+def request_options(kwargs: Mapping[str, Any]) -> RequestOptions:
+    """Take ``extra_headers`` (sent with this request only, e.g. a session-affinity header) and
+    ``extra_body`` (merged into the JSON body last) out of a call's kwargs, as openai-python does."""
+    if "extra_headers" not in kwargs and "extra_body" not in kwargs:
+        return RequestOptions(dict(kwargs))
+    rest = dict(kwargs)
+    headers = rest.pop("extra_headers", None)
+    body = rest.pop("extra_body", None)
+    if headers is not None and not isinstance(headers, Mapping):
+        raise TypeError("extra_headers must be a mapping of header names to values")
+    if body is not None and not isinstance(body, Mapping):
+        raise TypeError("extra_body must be a mapping (merged into the JSON body)")
+    return RequestOptions(rest, {str(k): str(v) for k, v in (headers or {}).items()} or None,
+                          dict(body) if body else None)
+
+
 def build_chat_payload(
     model: str, messages: Sequence[ChatMessage], *, stream: bool, params: Mapping[str, Any]
 ) -> Dict[str, Any]:
@@ -152,10 +192,15 @@ def build_chat_payload(
 
 # ----------------------------------------------------------------------------- responses
 def usage_from_json(usage: Optional[Mapping[str, Any]]) -> Optional[Dict[str, int]]:
-    """The four usage numbers the contract promises, from an OpenAI ``usage`` object."""
+    """The usage numbers the contract promises, from an OpenAI ``usage`` object.
+
+    ``cached_tokens`` (from ``prompt_tokens_details``) is the part of ``prompt_tokens`` served
+    from the provider's prompt cache; 0 when the server does not say.
+    """
     if not usage:
         return None
     details = usage.get("completion_tokens_details") or {}
+    prompt_details = usage.get("prompt_tokens_details") or {}
     prompt = int(usage.get("prompt_tokens") or 0)
     completion = int(usage.get("completion_tokens") or 0)
     return {
@@ -163,6 +208,7 @@ def usage_from_json(usage: Optional[Mapping[str, Any]]) -> Optional[Dict[str, in
         "completion_tokens": completion,
         "total_tokens": int(usage.get("total_tokens") or prompt + completion),
         "reasoning_tokens": int(details.get("reasoning_tokens") or 0),
+        "cached_tokens": int(prompt_details.get("cached_tokens") or 0),
     }
 
 

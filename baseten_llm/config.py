@@ -40,6 +40,7 @@ DEFAULT_DEPLOYMENT_URL = "https://model-{model_id}.api.baseten.co"
 DEFAULT_TIMEOUT_S = 600.0
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
 DEFAULT_MAX_RETRIES = 3
+USER_AGENT = "baseten-llm/0.1 (httpx)"
 
 
 def _resolve(argument: Optional[str], env_name: str, default: Optional[str], env: Mapping[str, str]) -> Optional[str]:
@@ -106,6 +107,18 @@ class ClientConfig:
     def auth_headers(self) -> dict[str, str]:
         """The Authorization header; raises :class:`MissingAPIKeyError` without a key."""
         return {**self.default_headers, "Authorization": f"Bearer {self.require_api_key()}"}
+
+    def request_headers(self, extra: Optional[Mapping[str, str]] = None) -> dict[str, str]:
+        """Headers of one request: User-Agent < ``default_headers`` < ``extra`` < Authorization.
+
+        Raises :class:`MissingAPIKeyError` without a key. A per-request header (for example
+        Baseten's session-affinity header) never replaces the key.
+        """
+        headers = {"User-Agent": USER_AGENT, **self.default_headers}
+        if extra:
+            headers.update(extra)
+        headers["Authorization"] = f"Bearer {self.require_api_key()}"
+        return headers
 
     def model_base_url(self, model_id: str) -> str:
         """The dedicated deployment's host URL for ``model_id``."""

@@ -14,7 +14,7 @@ validated against the catalog, on the first request.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import httpx
 from llama_index.core.base.llms.types import (
@@ -37,7 +37,8 @@ from . import predict as predict_mod
 from ._http import AsyncHTTPTransport, HTTPTransport
 from ._streams import aiter_stream, amap_stream, closes_async_stream, iter_stream, map_stream, opened_async_stream
 from .catalog import SNAPSHOT, ModelCatalog, ModelInfo, find_model, suggest_models, unknown_model_error
-from .chat import StreamAssembler, build_chat_payload, chat_response, completion_from_chat, generation_params, messages_to_dicts, parse_chat_response, ChatResult
+from .chat import (ChatResult, StreamAssembler, build_chat_payload, chat_response, completion_from_chat, generation_params,
+                   messages_to_dicts, parse_chat_response, request_options)
 from .config import ClientConfig
 from .errors import AsyncModeError, BasetenError, ConfigurationError
 from .jobs import AsyncQueueStatus, AsyncRequestInfo, JobsClient, build_async_body
@@ -49,6 +50,12 @@ __all__ = ["Baseten", "DEFAULT_DEDICATED_CONTEXT_WINDOW", "DEFAULT_NUM_OUTPUT"]
 DEFAULT_DEDICATED_CONTEXT_WINDOW = 8192
 #: Baseten's default ``max_tokens`` when none is sent.
 DEFAULT_NUM_OUTPUT = 4096
+
+
+class _ChatRequest(NamedTuple):
+    url: str
+    body: Dict[str, Any]
+    headers: Optional[Dict[str, str]]
 
 
 def _resolve_tool_choice(tool_choice: Optional[Union[str, dict]], tool_required: bool) -> Union[str, dict]:
@@ -251,6 +258,14 @@ class Baseten(FunctionCallingLLM):
                                                    params=self._params(kwargs), builder=self.predict_input_builder)
         return build_chat_payload(self.model_id, messages, stream=stream, params=self._params(kwargs))
 
+    def _chat_request(self, messages: Sequence[ChatMessage], stream: bool, kwargs: Dict[str, Any]) -> _ChatRequest:
+        """URL, JSON body and per-call headers of one chat call (``extra_headers`` / ``extra_body``)."""
+        options = request_options(kwargs)
+        body = self._chat_body(messages, stream, options.call_kwargs)
+        if options.extra_body:
+            body.update(options.extra_body)
+        return _ChatRequest(self._chat_url(), body, options.extra_headers)
+
     def _result(self, data: Any) -> ChatResult:
         if isinstance(data, dict) and "choices" in data and not self.predict_output_parser:
             return parse_chat_response(data)
@@ -266,26 +281,30 @@ class Baseten(FunctionCallingLLM):
     # ------------------------------------------------------------------ network: sync
     def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         self._ensure_ready()
-        data = self._transport.request_json("POST", self._chat_url(), json_body=self._chat_body(messages, False, kwargs),
+        request = self._chat_request(messages, False, kwargs)
+        data = self._transport.request_json("POST", request.url, json_body=request.body, headers=request.headers,
                                             not_found_hint=self._not_found_hint)
         return chat_response(self._result(data), raw=data)
 
     def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
         self._ensure_ready()
-        response = self._transport.send("POST", self._chat_url(), json_body=self._chat_body(messages, True, kwargs),
+        request = self._chat_request(messages, True, kwargs)
+        response = self._transport.send("POST", request.url, json_body=request.body, headers=request.headers,
                                         stream=True, not_found_hint=self._not_found_hint)
         return iter_stream(response, self._assembler(response))
 
     # ------------------------------------------------------------------ network: async
     async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         await self._aensure_ready()
-        data = await self._atransport.request_json("POST", self._chat_url(), json_body=self._chat_body(messages, False, kwargs),
+        request = self._chat_request(messages, False, kwargs)
+        data = await self._atransport.request_json("POST", request.url, json_body=request.body, headers=request.headers,
                                                    not_found_hint=self._not_found_hint)
         return chat_response(self._result(data), raw=data)
 
     async def _astream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseAsyncGen:
         await self._aensure_ready()
-        response = await self._atransport.send("POST", self._chat_url(), json_body=self._chat_body(messages, True, kwargs),
+        request = self._chat_request(messages, True, kwargs)
+        response = await self._atransport.send("POST", request.url, json_body=request.body, headers=request.headers,
                                                stream=True, not_found_hint=self._not_found_hint)
         return aiter_stream(opened_async_stream(response), self._assembler(response))
 

@@ -3,6 +3,8 @@ never showing in any error or repr."""
 
 import asyncio
 
+import httpx
+
 import pytest
 from llama_index.core.llms import ChatMessage
 
@@ -117,3 +119,31 @@ def test_async_mode_refuses_achat_and_model_apis_refuse_webhooks(model_api, dedi
         asyncio.run(llm.achat(HI))
     with pytest.raises(errors.AsyncModeError, match="dedicated deployment"):
         model_api("zai-org/GLM-4.6", webhook_endpoint="https://example.com/hook")
+
+
+def test_the_read_timeout_holds_with_an_injected_http_client_sync_and_async(emulator, dedicated):
+    emulator.fault(first_token_delay_s=2)
+    with httpx.Client(timeout=60.0) as shared:
+        with pytest.raises(errors.APITimeoutError):
+            list(dedicated(timeout=0.3, http_client=shared).stream_chat(HI))
+
+    async def run():
+        async with httpx.AsyncClient(timeout=60.0) as shared:
+            await dedicated(timeout=0.3, async_http_client=shared).achat(HI)
+
+    emulator.fault(first_token_delay_s=2)
+    with pytest.raises(errors.APITimeoutError):
+        asyncio.run(run())
+
+
+def test_the_connect_timeout_is_applied_per_request_to_an_injected_client(emulator):
+    seen = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.extensions["timeout"])
+        return httpx.Response(200, json={"choices": [{"message": {"content": "ok"}, "finish_reason": "stop"}]})
+
+    shared = httpx.Client(transport=httpx.MockTransport(handler), timeout=httpx.Timeout(99.0))
+    Baseten(model_id="abcd1234", model_apis=False, api_key="k", deployment_url="http://d.test/{model_id}",
+            timeout=12.0, connect_timeout=1.5, http_client=shared).chat(HI)
+    assert seen == [{"connect": 1.5, "read": 12.0, "write": 12.0, "pool": 12.0}]

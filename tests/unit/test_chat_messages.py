@@ -21,6 +21,7 @@ from baseten_llm.chat import (
     message_to_dict,
     messages_to_dicts,
     parse_chat_response,
+    request_options,
 )
 
 CALL = {"id": "call_1", "type": "function", "function": {"name": "add", "arguments": '{"a": 1, "b": 2}'}}
@@ -78,7 +79,8 @@ def test_non_streamed_reply_keeps_reasoning_apart_and_reports_usage():
                                             "completion_tokens_details": {"reasoning_tokens": 3}}})
     assert (result.content, result.reasoning, result.finish_reason) == ("42", "think", "tool_calls")
     assert result.tool_calls == [CALL]
-    assert result.usage == {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12, "reasoning_tokens": 3}
+    assert result.usage == {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12, "reasoning_tokens": 3,
+                            "cached_tokens": 0}
 
 
 def test_streamed_tool_calls_are_assembled_by_index():
@@ -133,3 +135,17 @@ def test_raw_text_streams_decode_utf8_split_across_chunks():
     out = [r for b in data for r in assembler.feed(bytes([b]))] + assembler.finish()
     assert "".join(r.delta for r in out) == "Grüße ✓"
     assert out[-1].message.content == "Grüße ✓" and out[-1].additional_kwargs["finish_reason"] == "stop"
+
+
+def test_image_bytes_of_an_unknown_kind_are_refused_with_how_to_name_the_type():
+    message = ChatMessage(role="user", blocks=[TextBlock(text="What is this?"), ImageBlock(image=b"not an image")])
+    with pytest.raises(ValueError, match="image_mimetype"):
+        message_to_dict(message)
+    message.blocks[1].image_mimetype = "image/webp"
+    assert message_to_dict(message)["content"][1]["image_url"]["url"].startswith("data:image/webp;base64,")
+
+
+def test_extra_headers_and_extra_body_are_taken_out_of_the_body_parameters():
+    options = request_options({"temperature": 0.1, "extra_headers": {"x-session-affinity": 7}, "extra_body": {"top_k": 5}})
+    assert options.call_kwargs == {"temperature": 0.1}
+    assert options.extra_headers == {"x-session-affinity": "7"} and options.extra_body == {"top_k": 5}
