@@ -24,7 +24,7 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
 from baseten_llm.errors import BasetenError
 from chatapp import resources, state
-from chatapp.services import compare, compare_report, personas
+from chatapp.services import compare, compare_report, personas, user_errors
 from chatapp.services.catalog import load_catalog
 from chatapp.targets import Target
 from chatapp.ui.sidebar import KIND_LABELS, SCOPE_LABELS, STYLE_LABELS
@@ -157,7 +157,8 @@ def wake(targets: list[Target]) -> None:
         try:
             state.llm(target_override=target).wake()
         except BasetenError as exc:
-            st.error(f"{name} · {target.label}: wake failed: {exc}")
+            st.error(f"{name} · {target.label}: wake failed. "
+                     + user_errors.describe(exc, context="wake"))
         else:
             st.success(f"{name} · {target.label}: wake request accepted, the deployment is "
                        "scaling up.")

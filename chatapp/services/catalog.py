@@ -13,6 +13,7 @@ from baseten_llm import Baseten
 from baseten_llm.catalog import SNAPSHOT, SNAPSHOT_DATE, ModelCatalog, ModelInfo
 from baseten_llm.config import DEFAULT_MODEL_APIS_URL
 from baseten_llm.errors import BasetenError
+from chatapp.services import user_errors
 
 #: The slug used only to build a client for listing; any valid slug does.
 _LISTING_SLUG = SNAPSHOT[0].id
@@ -67,7 +68,8 @@ def load_catalog(model_apis_url: str | None, api_key: str | None) -> Catalog:
     try:
         models = llm.list_models()
     except BasetenError as exc:
-        return _snapshot(f"Built-in list of {SNAPSHOT_DATE} (the live list failed: {exc}).")
+        why = user_errors.describe(exc, context="catalog")
+        return _snapshot(f"Built-in list of {SNAPSHOT_DATE}: the live list could not be loaded. {why}")
     cached = ModelCatalog(url).cached()
     source = cached[1] if cached else ""
     if source.startswith("built-in"):

@@ -6,8 +6,8 @@
 the consumer stops early (``break``, ``.close()``, an exception), the underlying stream is
 closed in a ``finally``, which closes the HTTP response so the request does not run on.
 
-Also here: approximate token counting, trimming a history to the context window, and the
-message shown to a person for an error.
+Also here: approximate token counting and trimming a history to the context window. What a
+person reads about a failed reply is worded by :mod:`chatapp.services.user_errors`.
 """
 
 from __future__ import annotations
@@ -237,27 +237,3 @@ def fit_to_context(
     while len(kept) > 1 and kept[0].role == MessageRole.ASSISTANT:
         kept.pop(0)
     return FittedHistory(system + kept, len(history) - len(kept), budget)
-
-
-# --- errors --------------------------------------------------------------------------------
-
-
-def describe_error(exc: BaseException) -> str:
-    """What to tell a person about a failed reply: the client's own message, plus advice."""
-    from baseten_llm import errors
-
-    if isinstance(exc, errors.RateLimitError):
-        when = (
-            f"Try again in about {exc.retry_after:g} seconds."
-            if exc.retry_after
-            else "Wait a moment, then press Retry."
-        )
-        return f"{exc} {when}".strip()
-    if isinstance(exc, errors.StreamInterruptedError):
-        return f"{exc} The text received so far is kept; press Retry to ask again."
-    if isinstance(exc, errors.BasetenError):
-        return str(exc)
-    return (
-        f"The reply failed unexpectedly ({type(exc).__name__}). Press Retry; if it keeps "
-        "failing, check the connection settings in the sidebar."
-    )

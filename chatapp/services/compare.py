@@ -37,6 +37,7 @@ from chatapp.services.chat import (
     StreamEvent,
     stream_reply,
 )
+from chatapp.services import user_errors
 from chatapp.targets import Target
 
 Clock = Callable[[], float]
@@ -96,18 +97,6 @@ def is_lasting_error(exc: BaseException) -> bool:
         errors.PayloadTooLargeError,
     )
     return isinstance(exc, lasting)
-
-
-def error_message(exc: BaseException) -> str:
-    """What to show on a failed side: the client's own message, which says what to do."""
-    from baseten_llm import errors
-
-    if isinstance(exc, errors.RateLimitError):
-        hint = f" Retry in about {exc.retry_after:g} s." if exc.retry_after else ""
-        return f"{exc}{hint}"
-    if isinstance(exc, errors.BasetenError):
-        return str(exc)
-    return f"Unexpected error ({type(exc).__name__}); check the target's settings and try again."
 
 
 class ComparisonRunner:
@@ -298,7 +287,7 @@ class SideResult:
             self.reasoning += delta.text
 
     def _failed(self, run: int, failure: ReplyError) -> None:
-        message = error_message(failure.error)
+        message = user_errors.describe(failure.error, context="compare")
         self.text = failure.partial_text
         self.error = message
         if self.current_run:  # the request was sent: a run with (partial) figures

@@ -17,7 +17,7 @@ from typing import Any
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from sqlalchemy import Engine
 
-from chatapp.services import chat
+from chatapp.services import chat, user_errors
 from chatapp.services.chat import ReplyMetrics
 from chatapp.services.personas import PersonaInfo
 from chatapp.storage import conversations as store
@@ -336,12 +336,12 @@ class AnswerRecorder:
                          event.metrics.to_dict())
         elif isinstance(event, chat.ReplyError):
             self._finish(event.partial_text, event.reasoning, store.STATUS_ERROR,
-                         event.metrics.to_dict(), chat.describe_error(event.error))
+                         event.metrics.to_dict(), user_errors.describe(event.error))
 
     def fail(self, exc: BaseException) -> None:
         """Finish as an error raised before streaming could start (e.g. no API key)."""
         self._finish(self.text, self.reasoning, store.STATUS_ERROR, None,
-                     chat.describe_error(exc))
+                     user_errors.describe(exc))
 
     def close(self) -> None:
         """Finish as ``stopped`` unless already finished (the consumer stopped early)."""

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
 
-from chatapp.services import ingest
+from chatapp.services import ingest, user_errors
 from chatapp.services.embedders import EmbedSpec
 from chatapp.storage import documents as repo
 from chatapp.storage.db import session_scope
@@ -204,7 +204,7 @@ def add_file(
     try:
         outcome = _add_file(engine, collection, store, embedder, filename, data, max_bytes, stage)
     except Exception as exc:  # noqa: BLE001 - every failure becomes this file's message
-        outcome = FileOutcome(filename, "failed", failure_message(filename, exc))
+        outcome = FileOutcome(filename, "failed", user_errors.describe(exc, context="indexing"))
     outcome.seconds = time.perf_counter() - started
     return outcome
 
@@ -264,25 +264,6 @@ def _record(
     message = f"Indexed {parsed.pages} {unit}(s) into {len(chunked.nodes)} chunk(s)."
     return FileOutcome(filename, "indexed", message, sha, parsed.pages, len(chunked.nodes),
                        parsed.warning)
-
-
-def failure_message(filename: str, exc: Exception) -> str:
-    """A message a person can act on for a file that could not be indexed."""
-    if isinstance(exc, ingest.IngestError):
-        return str(exc)
-    from chatapp.services.embedders import EmbedderUnavailableError
-
-    if isinstance(exc, EmbedderUnavailableError) or _is_baseten_error(exc):
-        return f"{filename}: {exc}"
-    return f"{filename} could not be indexed ({type(exc).__name__}: {str(exc)[:160]})."
-
-
-def _is_baseten_error(exc: Exception) -> bool:
-    try:
-        from baseten_llm.errors import BasetenError
-    except ImportError:
-        return False
-    return isinstance(exc, BasetenError)
 
 
 def remove_file(engine: Engine, store: NumpyVectorStore, collection_id: str, sha256: str) -> None:

@@ -30,8 +30,8 @@ def metrics_line(metrics: ReplyMetrics | None, target: dict[str, Any] | None = N
     label = target_label(target)
     if label:
         parts.append(label)
-    if metrics is None:
-        return " · ".join(parts)
+    if metrics is None or (metrics.ttft_s is None and not metrics.tokens_out):
+        return " · ".join(parts)  # nothing arrived: no figures to show, not a line of zeros
     if metrics.ttft_s is not None:
         parts.append(f"first token {metrics.ttft_s:.2f} s")
     if metrics.tokens_per_s is not None:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatapp.services import documents as docs
-from chatapp.services import ingest
+from chatapp.services import ingest, user_errors
 from chatapp.services.documents import FileOutcome, StageCallback
 
 if TYPE_CHECKING:
@@ -224,7 +224,7 @@ class IngestWorker:
                 outcome = work(job.update)
             except Exception as exc:  # noqa: BLE001 - a job must never kill the worker
                 outcome = FileOutcome(job.filename, "failed",
-                                      docs.failure_message(job.filename, exc))
+                                      user_errors.describe(exc, context="indexing"))
             job.outcome = outcome
             job.update("done", 1.0, outcome.message)
 

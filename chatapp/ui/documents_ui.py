@@ -21,7 +21,7 @@ import streamlit as st
 
 from chatapp import state
 from chatapp.services import documents as docs
-from chatapp.services import rag
+from chatapp.services import rag, user_errors
 from chatapp.services import upload_worker as uploads
 from chatapp.services.embedders import EmbedSpec, make_embedder
 from chatapp.ui.messages import escape_html
@@ -163,7 +163,7 @@ def answer_question(
         try:
             _answer_into(record, engine, collection, store, embedder, persona, top_k, cutoff)
         except Exception as exc:  # noqa: BLE001 - shown as a message, never a traceback
-            record["error"] = _error_text(exc)
+            record["error"] = user_errors.describe(exc, context="documents")
             st.error(record["error"])
         finally:
             docs.record_question(engine, collection.id, **record)
@@ -197,15 +197,3 @@ def _answer_into(
     slot.markdown(escape_html(stream.text))
     st.caption(timing_caption(record))
     render_sources(found.sources, key="docs_sources_new")
-
-
-def _error_text(exc: Exception) -> str:
-    from chatapp.services.embedders import EmbedderUnavailableError
-
-    try:
-        from baseten_llm.errors import BasetenError
-    except ImportError:  # pragma: no cover - the client is part of this project
-        BasetenError = ()  # type: ignore[assignment,misc]  # noqa: N806
-    if isinstance(exc, (BasetenError, EmbedderUnavailableError)):
-        return str(exc)
-    return f"Could not answer ({type(exc).__name__}: {str(exc)[:200]}). Try again."

@@ -14,7 +14,7 @@ from typing import Any
 
 import streamlit as st
 from chatapp import state
-from chatapp.services import chat, personas
+from chatapp.services import chat, personas, user_errors
 from chatapp.services import conversations as convs
 from chatapp.services.conversations import AnswerRecorder, ConversationInfo, MessageInfo
 from chatapp.services.export import metrics_line
@@ -183,7 +183,7 @@ def run_reply(engine: Any, conversation: ConversationInfo) -> None:
             llm = state.llm(target, generation_override=generation)
         except Exception as exc:  # noqa: BLE001 - e.g. no API key: stored and shown, not raised
             AnswerRecorder(engine, message_id).fail(exc)
-            st.error(chat.describe_error(exc), icon="⚠️")
+            st.error(user_errors.describe(exc), icon="⚠️")
             return
         fitted = chat.fit_to_context(
             conversation.system_prompt, history, _context_window(llm), generation.max_tokens

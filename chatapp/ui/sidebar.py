@@ -18,6 +18,7 @@ import time
 import streamlit as st
 
 from chatapp import state
+from chatapp.services import user_errors
 from chatapp.services.catalog import CatalogRow, load_catalog
 from chatapp.targets import GenerationSettings, Target
 
@@ -191,7 +192,7 @@ def _test_connection(target: Target) -> None:
     try:
         state.llm(target, max_tokens=1).complete("ping", max_tokens=1)
     except BasetenError as exc:
-        st.error(f"Connection failed: {exc}")
+        st.error("Connection failed. " + user_errors.describe(exc, context="connection"))
         return
     st.success(f"Connected to {target.label} in {(time.perf_counter() - started) * 1000:.0f} ms.")
 
@@ -202,7 +203,7 @@ def _wake(target: Target) -> None:
     try:
         state.llm(target).wake()
     except BasetenError as exc:
-        st.error(f"Wake failed: {exc}")
+        st.error("Wake failed. " + user_errors.describe(exc, context="wake"))
         return
     st.success("Wake request accepted: the deployment is scaling up.")
 

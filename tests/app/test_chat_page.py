@@ -176,7 +176,7 @@ def test_rate_limits_after_retries_say_when_to_try_again(data_dir, emulator) -> 
     at = ask(open_app(), "hello")
     no_traceback(at)
     message = at.chat_message[1].error[0].value
-    assert "Try again in about 1 seconds" in message
+    assert "Wait about 1 second, then press Retry" in message
 
 
 def test_a_stream_cut_midway_keeps_the_partial_text_and_says_so(data_dir, emulator) -> None:

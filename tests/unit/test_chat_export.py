@@ -43,6 +43,12 @@ def test_estimated_token_counts_are_marked_as_estimates() -> None:
     assert "~10 tokens in" in line and "token counts estimated" in line
 
 
+def test_an_answer_that_failed_before_any_token_shows_no_line_of_zeros() -> None:
+    nothing = ReplyMetrics(None, 0.01, 14, 0, None, None, estimated=True)
+    assert export.metrics_line(nothing, TARGET) == "Model API · deepseek-ai/DeepSeek-V3.1"
+    assert export.metrics_line(nothing) == ""
+
+
 def test_markdown_export_has_title_persona_messages_status_and_metrics(saved) -> None:
     conv, messages = saved
     text = export.to_markdown(conv, messages)

@@ -14,7 +14,6 @@ from chatapp.services.chat import (
     ReasoningDelta,
     ReplyDone,
     ReplyError,
-    describe_error,
     stream_reply,
 )
 
@@ -127,13 +126,3 @@ def test_an_error_before_any_text_is_an_error_event_not_an_exception() -> None:
     assert len(events) == 1 and isinstance(events[0], ReplyError)
     assert events[0].partial_text == ""
     assert events[0].metrics.ttft_s is None
-
-
-def test_rate_limit_message_says_when_to_try_again() -> None:
-    exc = errors.RateLimitError("Rate limited by Baseten.", retry_after=12)
-    assert "Try again in about 12 seconds" in describe_error(exc)
-
-
-def test_unexpected_errors_are_explained_without_a_traceback() -> None:
-    message = describe_error(RuntimeError("boom"))
-    assert "Retry" in message and "Traceback" not in message

@@ -84,7 +84,7 @@ def test_an_error_event_stores_a_readable_message_and_the_partial_text(setup) ->
     recorder.record(ReplyError(exc, "Half an", "", METRICS))
     stored = last(engine, conv_id)
     assert (stored.status, stored.content) == ("error", "Half an")
-    assert "Try again in about 30 seconds" in stored.error
+    assert "Wait about 30 seconds, then press Retry" in stored.error
 
 
 def test_after_stop_a_finished_answer_is_left_as_the_interrupted_run_saved_it(setup) -> None:

@@ -114,7 +114,7 @@ def test_a_failing_file_leaves_a_visible_error_and_no_staged_file(
     assert worker.wait_idle(30)
     assert [j.outcome.status for j in jobs] == ["failed", "failed"]
     assert "not supported" in jobs[0].outcome.message
-    assert jobs[1].outcome.message == "a.txt: Could not load the embedding model 'x': offline."
+    assert jobs[1].outcome.message == "Could not load the embedding model 'x': offline."
     assert staging_contents(tmp_path, collection) == []
     assert docs.list_files(engine, collection.id) == []
 
