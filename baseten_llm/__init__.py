@@ -38,13 +38,16 @@ from .webhooks import WebhookPayload, verify_webhook
 if TYPE_CHECKING:
     from .embeddings import BasetenEmbedding
     from .llm import Baseten
+    from .rerank import BasetenRerank
 
-#: Public names whose modules import llama_index.core, loaded by :func:`__getattr__`.
-_LAZY = {"Baseten": ".llm", "BasetenEmbedding": ".embeddings"}
+#: Public names loaded on first access by :func:`__getattr__` (their modules import
+#: llama_index.core, or are rarely needed).
+_LAZY = {"Baseten": ".llm", "BasetenEmbedding": ".embeddings", "BasetenRerank": ".rerank"}
 
 __all__ = [
     "Baseten",
     "BasetenEmbedding",
+    "BasetenRerank",
     "ClientConfig",
     "ModelInfo",
     "AsyncRequestInfo",
@@ -71,7 +74,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """Import ``Baseten`` / ``BasetenEmbedding`` (and so llama_index.core) on first access."""
+    """Import ``Baseten`` / ``BasetenEmbedding`` / ``BasetenRerank`` on first access."""
     module_name = _LAZY.get(name)
     if module_name is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -134,7 +134,7 @@ def _answer(body: dict[str, Any], user_text: str, reply_tokens: int) -> str:
         return replies.json_reply(fmt, user_text, reply_tokens)
     if body["messages"][-1].get("role") == "tool":
         return replies.tool_result_text(body["messages"])
-    return replies.answer_text(user_text, reply_tokens)
+    return replies.standalone_question(user_text) or replies.answer_text(user_text, reply_tokens)
 
 
 def usage(result: ChatPlan, completion_tokens: int | None = None) -> dict[str, Any]:

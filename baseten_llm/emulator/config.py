@@ -59,8 +59,8 @@ def default_model_apis() -> dict[str, dict[str, Any]]:
 
 
 def default_dedicated() -> dict[str, dict[str, Any]]:
-    """Dedicated deployments keyed by model id: kind "llm" (OpenAI routes + predict) or
-    "embeddings" (BEI), with one deployment id per environment."""
+    """Dedicated deployments keyed by model id: kind "llm" (OpenAI routes + predict),
+    "embeddings" (BEI) or "reranker" (BEI rerank), with one deployment id per environment."""
 
     def envs(mid: str) -> dict[str, str]:
         return {"production": f"prod{mid[:4]}", "staging": f"stag{mid[:4]}",
@@ -81,6 +81,8 @@ def default_dedicated() -> dict[str, dict[str, Any]]:
                      "input_modalities": ["text"], "environments": envs("weak1234")},
         "emb12345": {"kind": "embeddings", "name": "BAAI/bge-small-en-v1.5",
                      "context_length": 512, "environments": envs("emb12345")},
+        "rrk12345": {"kind": "reranker", "name": "BAAI/bge-reranker-base",
+                     "context_length": 512, "environments": envs("rrk12345")},
     }
 
 

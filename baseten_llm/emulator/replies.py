@@ -6,6 +6,10 @@ Rules (docs/contracts.md, "The emulator"):
   word without) per piece, so "".join(pieces) is the text.
 - After a tool result (last message role "tool") the answer is `Tool result: <content>`.
 - Reasoning text is `Thinking about: <last user text, first 200 chars>`.
+- A condense request (a prompt holding `Conversation:` with `User:` turns, then
+  `Follow-up question: <q>`, ending `Standalone question:`) is answered with one standalone
+  question: the follow-up joined to the first user question shown (the one that usually names
+  the topic), `<follow-up>, regarding: <first question>?`, with no filler.
 - JSON mode answers `{"answer": "<the answer>"}`; a json_schema answers an object built by
   `fill_schema`, also used for tool-call arguments:
   enum -> first value, const -> it, string -> the word after the property name in the user text
@@ -62,6 +66,24 @@ def answer_text(user_text: str, reply_tokens: int) -> str:
     while len(words) < reply_tokens:
         words.append(next(filler))
     return " ".join(words)
+
+
+_CONDENSE = re.compile(
+    r"Conversation:\s*\n(?P<history>.*)\n\s*Follow-up question:\s*(?P<question>.+?)\s*"
+    r"\n\s*Standalone question:\s*$", re.DOTALL)
+
+
+def standalone_question(user_text: str) -> str | None:
+    """The emulator's rewrite of a condense request's follow-up, or None for other prompts."""
+    match = _CONDENSE.search(user_text)
+    if match is None:
+        return None
+    follow_up = " ".join(match.group("question").split()).rstrip("?. ")
+    asked = re.findall(r"^User:\s*(.+)$", match.group("history"), re.MULTILINE)
+    if not asked:
+        return f"{follow_up}?"
+    previous = " ".join(asked[0].split()).rstrip("?. ")
+    return f"{follow_up}, regarding: {previous}?"
 
 
 def reasoning_text(user_text: str) -> str:

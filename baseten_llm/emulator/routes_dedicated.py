@@ -2,7 +2,7 @@
 
 Targets: `production`, `environments/{env}`, `development`, `deployment/{deployment_id}`; under
 each: `predict`, `async_predict`, `async_queue_status`, `wake`, `sync/v1/chat/completions`,
-`sync/v1/models`, `sync/v1/embeddings`. Without a target: `GET|DELETE async_request/{id}`.
+`sync/v1/models`, `sync/v1/embeddings`, `sync/rerank` (rerankers, see :mod:`.rerank`). Without a target: `GET|DELETE async_request/{id}`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from . import inference, replies
+from . import rerank as reranking
 from .backend import EmulatorBackend
 from .config import EMBEDDING_DIMENSIONS
 from .errors import error_response
@@ -25,7 +26,7 @@ ASYNC_BODY_LIMIT = 256 * 1024
 DEPLOYMENT_ID = re.compile(r"[a-z0-9]{8}")
 _ENDPOINTS = {"predict": "POST", "async_predict": "POST", "async_queue_status": "GET",
               "wake": "POST", "sync/v1/chat/completions": "POST", "sync/v1/models": "GET",
-              "sync/v1/embeddings": "POST"}
+              "sync/v1/embeddings": "POST", "sync/rerank": "POST"}
 _RANGES = {"priority": (0, 2), "max_time_in_queue_seconds": (10, 259200)}
 _RETRY_RANGES = {"max_attempts": (1, 10), "initial_delay_ms": (0, 10000),
                  "max_delay_ms": (0, 60000)}
@@ -106,8 +107,9 @@ class Dedicated:
     def _kind(self, request: Request, target: Target, kind: str) -> Response | None:
         if target.model["kind"] == kind:
             return None
-        hint = ("serves embeddings: use sync/v1/embeddings" if kind == "llm"
-                else "is an LLM: it has no embeddings route")
+        hint = {"embeddings": "serves embeddings: use sync/v1/embeddings",
+                "reranker": "is a reranker: use sync/rerank",
+                }.get(target.model["kind"], "is an LLM: it has no embeddings route")
         return error_response(request.url.path, 404, f"Model '{target.model_id}' {hint}.")
 
     async def chat_completions(self, request: Request, target: Target) -> Response:
@@ -143,6 +145,9 @@ class Dedicated:
         tokens = sum(len(t.split()) for t in texts)
         return JSONResponse({"object": "list", "data": data, "model": target.model["name"],
                              "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+
+    async def sync_rerank(self, request: Request, target: Target) -> Response:
+        return await reranking.rerank(request, target.model, target.model_id)
 
     async def predict(self, request: Request, target: Target) -> Response:
         return self._kind(request, target, "llm") or await inference.predict(

@@ -5,9 +5,11 @@ Two steps with the same LLM (the sidebar's target), like LlamaIndex's
 
 1. :func:`condense_question` rewrites a follow-up ("and on page 4?") into a standalone question
    using the collection's recent Q&A history (skipped for the first question).
-2. :func:`retrieve` embeds it and asks the collection's index for the top k chunks, keeping
-   those at or above the similarity cutoff. When none remain, :data:`NO_CONTEXT_ANSWER` is the
-   answer and the model is never called, so it cannot invent one.
+2. :func:`retrieve` searches the collection with both the question as asked and the standalone
+   rewrite (so a poor rewrite cannot lose the passages), by vectors, keywords + vectors, or
+   both and a reranker (:mod:`chatapp.services.hybrid`), keeping the top k that pass the
+   similarity cutoff. When none remain, :data:`NO_CONTEXT_ANSWER` is the answer and the model
+   is never called, so it cannot invent one.
 3. :func:`stream_answer` sends the numbered passages (with file, page / section) in the system
    prompt and streams the reply.
 """
@@ -20,6 +22,9 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from llama_index.core.llms import ChatMessage, MessageRole
+
+from chatapp.services import hybrid
+from chatapp.services.hybrid import Mode, Reranker
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -41,8 +46,9 @@ CONDENSE_PROMPT = (
 )
 CONTEXT_PROMPT = (
     "Answer the user's question using only the numbered passages below, taken from the user's"
-    " documents. Cite the passages you use as [1], [2] ... If the passages do not contain the"
-    " answer, say so instead of guessing.\n\n{context}"
+    " documents. After each sentence that uses a passage, cite it by its number in square"
+    " brackets, like [1] or [2][3]; cite only the numbers listed below. If the passages do not"
+    " contain the answer, say so instead of guessing.\n\n{context}"
 )
 HISTORY_TURNS = 4
 
@@ -57,12 +63,16 @@ class Source:
     page: int | None = None
     section: str | None = None
     sha256: str = ""
+    found_by: str = "vectors"  # "vectors", "keywords" or "both"
+    ocr: bool = False
+    node_id: str = ""
+    rerank_score: float | None = None
 
     @property
     def location(self) -> str:
         """``page 3``, a heading path, ``rows 2-26`` ... or "" when the file has no parts."""
         if self.page is not None:
-            return f"page {self.page}"
+            return f"page {self.page} (OCR)" if self.ocr else f"page {self.page}"
         return self.section or ""
 
     @property
@@ -88,6 +98,8 @@ class Retrieval:
     sources: list[Source]
     seconds: float
     below_cutoff: int = 0
+    mode: str = "vector"
+    queries: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -135,28 +147,34 @@ def retrieve(
     query: str,
     top_k: int = 4,
     cutoff: float = 0.3,
+    *,
+    mode: Mode = "vector",
+    also: Sequence[str] = (),
+    reranker: Reranker | None = None,
 ) -> Retrieval:
-    """The top ``top_k`` passages for ``query`` scoring at least ``cutoff``."""
-    from llama_index.core import VectorStoreIndex
-
-    started = time.perf_counter()
-    index = VectorStoreIndex.from_vector_store(store, embed_model=embedder)
-    scored = index.as_retriever(similarity_top_k=top_k).retrieve(query)
-    seconds = time.perf_counter() - started
-    kept = [n for n in scored if (n.score or 0.0) >= cutoff]
-    sources = [_source(n.node, float(n.score or 0.0)) for n in kept]
-    return Retrieval(query, sources, seconds, below_cutoff=len(scored) - len(kept))
+    """The top ``top_k`` passages for ``query`` (and the ``also`` queries, merged) that pass
+    ``cutoff``, found by ``mode`` (see :mod:`chatapp.services.hybrid`)."""
+    found = hybrid.search(store, embedder.get_query_embedding, [query, *also], mode=mode,
+                          top_k=top_k, cutoff=cutoff, reranker=reranker)
+    sources = [_source(hit) for hit in found.hits]
+    return Retrieval(query, sources, found.seconds, below_cutoff=found.below_cutoff,
+                     mode=mode, queries=found.queries)
 
 
-def _source(node: Any, score: float) -> Source:
+def _source(hit: hybrid.Hit) -> Source:
+    node = hit.node
     meta = node.metadata
     return Source(
         file_name=str(meta.get("file_name", "?")),
         text=node.get_content(),
-        score=score,
+        score=float(hit.similarity if hit.similarity is not None else 0.0),
         page=meta.get("page"),
         section=meta.get("section") or None,
         sha256=str(meta.get("sha256", "")),
+        found_by=hit.found_by,
+        ocr=bool(meta.get("ocr", False)),
+        node_id=hit.node_id,
+        rerank_score=hit.rerank_score,
     )
 
 

@@ -15,6 +15,10 @@ On disk, under one directory per collection:
 Writes are ordered so that a crash at any point leaves a readable store: node rows are written
 before the matrix that refers to them, and deleted after the matrix that no longer does.
 Nodes whose ``ref_doc_id`` is a file's SHA-256 can be removed with :meth:`delete`.
+
+Each write also rebuilds the collection's BM25 keyword index (``keywords/``, see
+:mod:`chatapp.services.keyword_index`) from the chunk texts, so keywords are added and removed
+with their file; :meth:`keyword_search` rebuilds it first if it belongs to another generation.
 """
 
 from __future__ import annotations
@@ -36,7 +40,13 @@ from llama_index.core.vector_stores.types import (
     VectorStoreQuery,
     VectorStoreQueryResult,
 )
-from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_metadata_dict
+from llama_index.core.vector_stores.utils import (
+    metadata_dict_to_node,
+    node_to_metadata_dict,
+)
+
+from chatapp.services.keyword_index import DIR_NAME as KEYWORDS_DIR
+from chatapp.services.keyword_index import KeywordIndex
 
 MANIFEST = "manifest.json"
 NODES_DB = "nodes.sqlite"
@@ -55,6 +65,7 @@ class NumpyVectorStore(BasePydanticVectorStore):
     _refs: np.ndarray = PrivateAttr()
     _generation: int = PrivateAttr(default=0)
     _db: sqlite3.Connection = PrivateAttr()
+    _keywords: KeywordIndex = PrivateAttr()
 
     def __init__(self, persist_dir: str | Path, **kwargs: Any) -> None:
         super().__init__(persist_dir=str(persist_dir), **kwargs)
@@ -69,6 +80,7 @@ class NumpyVectorStore(BasePydanticVectorStore):
         )
         self._db.execute("CREATE INDEX IF NOT EXISTS nodes_ref ON nodes (ref_doc_id)")
         self._load()
+        self._keywords = KeywordIndex(Path(self.persist_dir) / KEYWORDS_DIR)
 
     @classmethod
     def class_name(cls) -> str:
@@ -115,6 +127,34 @@ class NumpyVectorStore(BasePydanticVectorStore):
             ids=[ids[i] for i in keep],
         )
 
+    def vector_search(self, embedding: Sequence[float], k: int) -> list[tuple[str, float]]:
+        """Up to ``k`` ``(node id, cosine similarity)`` pairs for ``embedding``, best first."""
+        with self._lock:
+            matrix, ids = self._matrix, self._ids
+        if not ids or k <= 0:
+            return []
+        scores = matrix @ _unit(np.asarray(embedding, dtype=np.float32))
+        return [(ids[i], float(scores[i])) for i in _top_k(scores, k)]
+
+    def similarities(self, node_ids: Sequence[str], embedding: Sequence[float]) -> dict[str, float]:
+        """Cosine similarity of ``embedding`` to each of ``node_ids`` that the store holds."""
+        with self._lock:
+            matrix, ids = self._matrix, self._ids
+        rows = {node_id: row for row, node_id in enumerate(ids)}
+        wanted = [n for n in node_ids if n in rows]
+        if not wanted:
+            return {}
+        vectors = matrix[[rows[n] for n in wanted]]
+        scores = vectors @ _unit(np.asarray(embedding, dtype=np.float32))
+        return {n: float(s) for n, s in zip(wanted, scores)}
+
+    def keyword_search(self, query: str, k: int) -> list[tuple[str, float]]:
+        """Up to ``k`` ``(node id, BM25 score)`` pairs sharing a term with ``query``."""
+        with self._lock:
+            if self._keywords.generation != self._generation:
+                self._refresh_keywords()
+        return self._keywords.search(query, k)
+
     def get_nodes(
         self, node_ids: list[str] | None = None, filters: MetadataFilters | None = None
     ) -> list[BaseNode]:
@@ -159,6 +199,7 @@ class NumpyVectorStore(BasePydanticVectorStore):
                 np.concatenate([self._refs[keep], np.array([n.ref_doc_id or "" for n in nodes],
                                                            dtype=object)]),
             )
+            self._refresh_keywords()
         return [n.node_id for n in nodes]
 
     def add_vectors(self, ids: Sequence[str], refs: Sequence[str], vectors: np.ndarray) -> None:
@@ -182,12 +223,15 @@ class NumpyVectorStore(BasePydanticVectorStore):
                     self._matrix[keep], [i for i, k in zip(self._ids, keep) if k], self._refs[keep]
                 )
             self._db.execute("DELETE FROM nodes WHERE ref_doc_id = ?", (ref_doc_id,))
+            if self._keywords.generation != self._generation:
+                self._refresh_keywords()
 
     def clear(self) -> None:
         """Remove every node."""
         with self._lock:
             self._commit(np.zeros((0, 0), dtype=np.float32), [], np.array([], dtype=object))
             self._db.execute("DELETE FROM nodes")
+            self._refresh_keywords()
 
     def close(self) -> None:
         """Close the node database (the store is unusable afterwards)."""
@@ -195,6 +239,20 @@ class NumpyVectorStore(BasePydanticVectorStore):
             self._db.close()
 
     # --- persistence -----------------------------------------------------------------------
+
+    def _refresh_keywords(self) -> None:
+        """Rebuild the BM25 index from the current rows' texts (call with the lock held)."""
+        ids = list(self._ids)
+        texts: dict[str, str] = {}
+        for start in range(0, len(ids), 500):
+            batch = ids[start : start + 500]
+            marks = ",".join("?" * len(batch))
+            rows = self._db.execute(
+                f"SELECT node_id, payload FROM nodes WHERE node_id IN ({marks})", batch
+            ).fetchall()
+            texts.update((node_id, _keyword_text(payload)) for node_id, payload in rows)
+        kept = [i for i in ids if i in texts]
+        self._keywords.rebuild(kept, [texts[i] for i in kept], self._generation)
 
     def _check_dim(self, dim: int) -> None:
         if len(self._ids) and self._matrix.shape[1] != dim:
@@ -232,7 +290,18 @@ class NumpyVectorStore(BasePydanticVectorStore):
 
     def persist(self, persist_path: str | None = None, fs: Any = None) -> None:
         """Every write is already on disk; kept for LlamaIndex's interface."""
-        return None
+        return
+
+
+def _keyword_text(payload: str) -> str:
+    """A stored node's text for keyword search: its section heading, then its text."""
+    data = json.loads(payload)
+    try:
+        text = str(json.loads(data.get("_node_content") or "{}").get("text") or "")
+    except ValueError:
+        text = ""
+    section = data.get("section")
+    return f"{section}\n{text}" if isinstance(section, str) and section else text
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:

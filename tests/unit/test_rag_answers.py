@@ -149,3 +149,23 @@ def test_the_persona_temperature_applies_only_when_the_sidebar_leaves_it_unset(
     list(rag.stream_answer(llm, "Where does the violet giraffe live?", found.sources).deltas())
     sent = [r for r in emulator.requests() if r["path"].endswith("/chat/completions")][-1]
     assert sent["body"]["temperature"] == 0.2
+
+
+def test_the_emulator_answers_the_condense_prompt_with_a_standalone_question(emulator) -> None:
+    llm = Baseten(model_id="deepseek-ai/DeepSeek-V3.1", api_key=emulator.api_key,
+                  model_apis_url=emulator.model_apis_url)
+    history = [("What is the violet giraffe?", "An animal."), ("Where is it kept?", "A zoo.")]
+    standalone = rag.condense_question(llm, history, "And what does it eat?")
+    assert standalone == "And what does it eat, regarding: What is the violet giraffe?"
+
+
+def test_a_follow_up_retrieves_with_the_question_as_asked_even_when_the_rewrite_is_poor(
+    store: Any, minilm: Any
+) -> None:
+    rewrite = "You said: something unrelated about budgets"
+    alone = rag.retrieve(store, minilm, rewrite, top_k=1, cutoff=0.0)
+    merged = rag.retrieve(store, minilm, rewrite, top_k=2, cutoff=0.0,
+                          also=["What does the violet giraffe eat?"], mode="hybrid")
+    assert "giraffe" not in alone.sources[0].text
+    assert any("acacia" in s.text for s in merged.sources)
+    assert merged.queries == [rewrite, "What does the violet giraffe eat?"]
