@@ -142,13 +142,17 @@ else:
         rows = []
         if upload is not None:
             try:
-                rows = parse_batch(upload.name, upload.getvalue())
+                rows = jobs.check_rows(parse_batch(upload.name, upload.getvalue()), options)
             except InputError as exc:
                 st.error(str(exc))
             bad = [r for r in rows if not r.ok]
             if rows:
                 st.caption(f"{len(rows)} rows: {len(rows) - len(bad)} ready, {len(bad)} with "
                            "problems (they will be skipped).")
+            for row in bad[:20]:
+                st.warning(f"Row {row.row_number}: {row.error}")
+            if len(bad) > 20:
+                st.warning(f"… and {len(bad) - 20} more rows with problems.")
         if st.button("Submit batch", key="jobs_batch_submit", disabled=not rows):
             bar = st.progress(0.0, text="Submitting…")
             try:
@@ -162,7 +166,13 @@ else:
             else:
                 st.success(f"{len(report.submitted)} of {len(rows)} jobs submitted.")
                 for number, reason in report.failed:
-                    st.error(f"Row {number}: {reason}")
+                    st.error(f"Row {number} was not sent: {reason}")
+                st.dataframe(
+                    [{"Row": o.row_number, "Outcome": "Submitted" if o.sent else "Not sent",
+                      "Request id or reason": o.request_id or o.reason} for o in report.outcomes],
+                    hide_index=True, key="jobs_batch_report",
+                    column_config={"Request id or reason": st.column_config.TextColumn(
+                        width="large")})
 
 
 def cancel(row: JobRow) -> None:

@@ -28,6 +28,7 @@ from .errors import (
     APIStatusError,
     APITimeoutError,
     BasetenError,
+    ConfigurationError,
     NotFoundError,
     RateLimitError,
     ServerError,
@@ -184,6 +185,19 @@ class _Attempt:
         return delay
 
 
+def encode_json_body(body: Any) -> bytes:
+    """The exact bytes sent for a JSON body; strict JSON only (no NaN or infinity), so a bad
+    value fails here, before sending, as a :class:`ConfigurationError`."""
+    try:
+        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        return text.encode("utf-8")
+    except ValueError as exc:  # NaN or infinity, or a lone surrogate (UnicodeEncodeError)
+        raise ConfigurationError(
+            f"The request body cannot be sent as JSON ({exc}); use finite numbers (not NaN "
+            "or infinity) and valid Unicode text."
+        ) from None
+
+
 class _TransportBase:
     def __init__(self, config: ClientConfig, *, rand: Callable[[], float] = random.random) -> None:
         self.config = config
@@ -194,7 +208,11 @@ class _TransportBase:
                extra_headers: Optional[Mapping[str, str]]) -> httpx.Request:
         # The client's own timeout is overridden per request, so that ``timeout=`` and
         # ``connect_timeout=`` hold even for an injected ``http_client``.
-        return client.build_request(method, url, json=json_body, headers=self.config.request_headers(extra_headers),
+        headers = httpx.Headers(self.config.request_headers(extra_headers))
+        if json_body is None:
+            return client.build_request(method, url, headers=headers, timeout=self._timeout)
+        headers.setdefault("Content-Type", "application/json")
+        return client.build_request(method, url, content=encode_json_body(json_body), headers=headers,
                                     timeout=self._timeout)
 
     def _client_kwargs(self) -> dict:

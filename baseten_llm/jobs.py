@@ -11,12 +11,11 @@ Parameters are validated locally with clear errors before anything is sent, incl
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Dict, List, Mapping, Optional
 
-from ._http import AsyncHTTPTransport, HTTPTransport, NotFoundHint
+from ._http import AsyncHTTPTransport, HTTPTransport, NotFoundHint, encode_json_body
 from .errors import ConfigurationError, PayloadTooLargeError
 
 __all__ = [
@@ -164,8 +163,9 @@ def build_async_body(
 
 
 def check_body_size(body: Any) -> int:
-    """Size of ``body`` as sent; :class:`PayloadTooLargeError` over 256 KiB."""
-    size = len(json.dumps(body).encode("utf-8"))
+    """Size of ``body`` as sent; :class:`PayloadTooLargeError` over 256 KiB, and
+    :class:`ConfigurationError` for a value JSON cannot carry (NaN, infinity)."""
+    size = len(encode_json_body(body))
     if size > MAX_ASYNC_BODY_BYTES:
         raise PayloadTooLargeError(
             f"The async request body is {size} bytes; Baseten accepts at most {MAX_ASYNC_BODY_BYTES} "

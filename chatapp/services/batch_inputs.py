@@ -20,6 +20,12 @@ from typing import Any
 
 from baseten_llm.errors import PayloadTooLargeError
 from baseten_llm.jobs import MAX_ASYNC_BODY_BYTES, check_body_size
+from chatapp.services.bounded_json import (
+    InvalidJSONError,
+    JSONLimitError,
+    check_value,
+    loads_bounded,
+)
 
 #: Upload limit for one batch file (rows are submitted one request each).
 MAX_BATCH_ROWS = 5000
@@ -48,7 +54,7 @@ def prompt_input(prompt: str) -> dict[str, Any]:
     if not prompt:
         raise InputError("The prompt is empty: type what the model should answer.")
     model_input = {"prompt": prompt}
-    check_input_size(model_input)
+    check_sendable(model_input)
     return model_input
 
 
@@ -57,18 +63,39 @@ def parse_json_input(text: str) -> dict[str, Any]:
     if not (text or "").strip():
         raise InputError("The model input is empty: type a JSON object such as {\"prompt\": \"Hi\"}.")
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"The model input is not valid JSON (line {exc.lineno}, column {exc.colno}: "
-            f"{exc.msg}). Fix it and submit again."
-        ) from None
+        value = loads_bounded(text)
+    except JSONLimitError as exc:
+        raise InputError(f"The model input cannot be sent: {exc}. Fix it and submit again.") \
+            from None
     if not isinstance(value, dict):
         raise InputError(
-            f"The model input must be a JSON object ({{...}}), not a {type(value).__name__}."
+            f"The model input must be a JSON object ({{...}}), not {_kind(value)}."
         )
-    check_input_size(value)
+    check_sendable(value)
     return value
+
+
+def _kind(value: Any) -> str:
+    """A JSON type in words."""
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "true or false"
+    if value is None:
+        return "null"
+    return "a number"
+
+
+def check_sendable(model_input: Any) -> None:
+    """Raise :class:`InputError` unless ``model_input`` can be sent exactly as it is: nesting,
+    finite numbers and valid Unicode (:mod:`chatapp.services.bounded_json`), then size."""
+    try:
+        check_value(model_input)
+    except JSONLimitError as exc:
+        raise InputError(f"The model input cannot be sent: {exc}.") from None
+    check_input_size(model_input)
 
 
 def check_input_size(model_input: Any) -> None:
@@ -122,14 +149,16 @@ def parse_jsonl(text: str) -> list[BatchRow]:
 
 def _jsonl_input(line: str) -> dict[str, Any]:
     try:
-        value = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+        value = loads_bounded(line)
+    except InvalidJSONError as exc:
+        raise InputError(f"it is not valid JSON ({exc.detail} at column {exc.column})") from None
+    except JSONLimitError as exc:
+        raise InputError(str(exc)) from None
     if isinstance(value, str):
         return prompt_input(value)
     if not isinstance(value, dict):
-        raise InputError(f"expected a JSON object or a string, got a {type(value).__name__}")
-    check_input_size(value)
+        raise InputError(f"expected a JSON object or a string, got {_kind(value)}")
+    check_sendable(value)
     return value
 
 
@@ -154,7 +183,7 @@ def _csv_input(record: dict[str | None, Any], headers: list[str]) -> dict[str, A
     if all(not (cells.get(h) or "").strip() for h in headers):
         raise InputError("the row is empty")
     model_input = {h: _cell_value(cells.get(h)) for h in headers}
-    check_input_size(model_input)
+    check_sendable(model_input)
     return model_input
 
 
@@ -162,9 +191,11 @@ def _cell_value(cell: str | None) -> Any:
     text = (cell or "").strip()
     if text[:1] in ("{", "[") or text in ("true", "false", "null") or _is_number(text):
         try:
-            return json.loads(text)
-        except json.JSONDecodeError:
+            return loads_bounded(text)
+        except InvalidJSONError:
             return cell
+        except JSONLimitError as exc:
+            raise InputError(f"a cell cannot be sent: {exc}") from None
     return cell if cell is not None else ""
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -19,10 +20,12 @@ from sqlalchemy import Engine
 
 from baseten_llm import errors
 from baseten_llm.jobs import build_async_body
-from chatapp.services.batch_inputs import BatchRow, InputError, check_input_size
+from chatapp.services.batch_inputs import BatchRow, InputError, check_sendable
 from chatapp.storage import jobs as store
 from chatapp.storage.db import session_scope
 from chatapp.targets import Target
+
+logger = logging.getLogger(__name__)
 
 PREVIEW_CHARS = 120
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
@@ -114,7 +117,7 @@ def submit_job(
 ) -> str:
     """Submit one job and record it; returns the request id. Client errors propagate."""
     options.validate()
-    check_input_size(model_input)
+    check_sendable(model_input)
     request_id = client.submit_async_request(
         model_input,
         webhook_endpoint=options.webhook_endpoint,
@@ -138,12 +141,55 @@ def submit_job(
     return request_id
 
 
+@dataclass(frozen=True)
+class RowOutcome:
+    """What happened to one row of a batch: sent (with its request id) or why not."""
+
+    row_number: int
+    request_id: str | None = None
+    reason: str | None = None
+
+    @property
+    def sent(self) -> bool:
+        return self.request_id is not None
+
+
 @dataclass
 class BatchReport:
-    """What happened to each row of a batch."""
+    """What happened to each row of a batch, in row order."""
 
-    submitted: list[tuple[int, str]] = field(default_factory=list)
-    failed: list[tuple[int, str]] = field(default_factory=list)
+    outcomes: list[RowOutcome] = field(default_factory=list)
+
+    @property
+    def submitted(self) -> list[tuple[int, str]]:
+        return [(o.row_number, o.request_id) for o in self.outcomes if o.request_id]
+
+    @property
+    def failed(self) -> list[tuple[int, str]]:
+        return [(o.row_number, o.reason or "") for o in self.outcomes if not o.sent]
+
+
+def check_rows(rows: Sequence[BatchRow], options: SubmitOptions) -> list[BatchRow]:
+    """Each row checked exactly as it will be sent: the body the client will build, encoded
+    as the client will encode it. A row that would fail gets its reason now, in the preview."""
+    return [_check_row(row, options) for row in rows]
+
+
+def _check_row(row: BatchRow, options: SubmitOptions) -> BatchRow:
+    if not row.ok or row.model_input is None:
+        return row
+    try:
+        check_sendable(row.model_input)
+        options.request_body(row.model_input)
+    except InputError as exc:
+        return BatchRow(row.row_number, error=str(exc))
+    except errors.BasetenError as exc:
+        return BatchRow(row.row_number, error=_first_line(exc))
+    return row
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else "it cannot be sent"
 
 
 def submit_batch(
@@ -156,14 +202,15 @@ def submit_batch(
     batch_name: str,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> BatchReport:
-    """Submit every good row as its own job; a bad row or a refused one is reported, not fatal."""
+    """Submit every good row as its own job; each row's outcome is reported, none is dropped:
+    a bad row or a refused one is reported and the next row is still sent."""
     options.validate()
     report = BatchReport()
-    for done, row in enumerate(rows, start=1):
+    for done, row in enumerate(check_rows(rows, options), start=1):
         if not row.ok or row.model_input is None:
-            report.failed.append((row.row_number, row.error or "no input"))
+            report.outcomes.append(RowOutcome(row.row_number, reason=row.error or "no input"))
         else:
-            _submit_row(engine, client, target, row, options, batch_name, report)
+            report.outcomes.append(_submit_row(engine, client, target, row, options, batch_name))
         if on_progress is not None:
             on_progress(done, len(rows))
     return report
@@ -176,15 +223,17 @@ def _submit_row(
     row: BatchRow,
     options: SubmitOptions,
     batch_name: str,
-    report: BatchReport,
-) -> None:
+) -> RowOutcome:
     try:
         rid = submit_job(engine, client, target, row.model_input or {}, options,
                          batch_name=batch_name)
     except (errors.BasetenError, InputError) as exc:
-        report.failed.append((row.row_number, str(exc)))
-    else:
-        report.submitted.append((row.row_number, rid))
+        return RowOutcome(row.row_number, reason=str(exc))
+    except Exception:  # noqa: BLE001 - one row's surprise must not leave later rows unsent
+        logger.exception("batch row %d could not be submitted", row.row_number)
+        return RowOutcome(row.row_number, reason="it was not sent because of an unexpected "
+                          "error in this app (details are in the server log)")
+    return RowOutcome(row.row_number, request_id=rid)
 
 
 def job_target(row: store.JobRow) -> Target:

@@ -186,10 +186,10 @@ def test_a_batch_file_submits_each_good_row_and_reports_bad_rows_by_number(app_e
     at.button(key="jobs_batch_submit").click().run()
     assert not at.exception
     assert "2 of 3 jobs submitted" in at.success[0].value
-    assert at.error[0].value.startswith("Row 2: not valid JSON")
+    assert at.error[0].value.startswith("Row 2 was not sent: it is not valid JSON")
     assert [b["model_input"] for b in submitted_bodies(emulator)] == [
         {"prompt": "one"}, {"prompt": "three"}]
-    assert len(at.dataframe[0].value) == 2
+    assert len(at.dataframe[-1].value) == 2
 
 
 def test_a_csv_batch_with_a_prompt_column_becomes_prompt_jobs(app_env, emulator):
@@ -247,3 +247,50 @@ def test_jobs_are_still_listed_in_a_new_session_after_a_restart(app_env):
     st.cache_resource.clear()
     again = open_page(Target())
     assert len(again.dataframe[0].value) == 1
+
+
+@pytest.mark.parametrize("raw, words", [
+    ('{"prompt": "hi", "temperature": NaN}', "NaN"),
+    ('{"prompt": "hi", "temperature": 1e999}', "too large"),
+    ("[" * 5000 + "]" * 5000, "nested too deeply"),
+])
+def test_raw_json_with_a_value_json_cannot_carry_is_refused_before_sending(
+    app_env, emulator, raw, words
+):
+    at = open_page()
+    at.radio(key="jobs_input_mode").set_value("Raw JSON").run()
+    at.text_area(key="jobs_json").input(raw).run()
+    assert not at.exception
+    assert words in at.error[0].value
+    at.button(key="jobs_submit").click().run()
+    assert not at.exception
+    assert submitted_bodies(emulator) == []
+
+
+def test_a_batch_row_with_nan_is_shown_as_a_problem_in_the_preview_and_every_row_is_reported(
+    app_env, emulator
+):
+    at = open_page()
+    content = b'{"prompt": "one"}\n{"prompt": "two", "temperature": NaN}\n{"prompt": "three"}\n'
+    at.file_uploader(key="jobs_batch_file").set_value(("inputs.jsonl", content,
+                                                         "application/jsonl")).run()
+    assert "3 rows: 2 ready, 1 with problems" in texts(at)
+    assert any(w.value.startswith("Row 2:") and "NaN" in w.value for w in at.warning)
+    at.button(key="jobs_batch_submit").click().run()
+    assert not at.exception
+    assert "2 of 3 jobs submitted" in at.success[0].value
+    assert [b["model_input"] for b in submitted_bodies(emulator)] == [
+        {"prompt": "one"}, {"prompt": "three"}]
+    report = at.dataframe[0].value
+    assert list(report["Row"]) == [1, 2, 3]
+    assert list(report["Outcome"]) == ["Submitted", "Not sent", "Submitted"]
+    assert "NaN" in report["Request id or reason"][1]
+
+
+def test_a_batch_file_nested_too_deeply_is_reported_per_row_without_a_traceback(app_env, emulator):
+    at = open_page()
+    deep = ("[" * 5000 + "]" * 5000).encode()
+    at.file_uploader(key="jobs_batch_file").set_value(("deep.jsonl", deep + b"\n",
+                                                         "application/jsonl")).run()
+    assert not at.exception
+    assert any("nested too deeply" in w.value for w in at.warning)

@@ -83,3 +83,13 @@ def test_a_signed_webhook_delivery_verifies(emulator, dedicated):
     with pytest.raises(errors.WebhookSignatureError):
         verify_webhook(tampered, attempt["signature"], secrets)
     assert json.loads(attempt["body"])["model_id"] == "abcd1234"
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_a_non_finite_number_is_refused_before_sending_a_job_or_a_chat(emulator, dedicated, value):
+    llm = dedicated()
+    with pytest.raises(errors.ConfigurationError, match="NaN or infinity"):
+        llm.submit_async_request({"prompt": "x", "temperature": value})
+    with pytest.raises(errors.ConfigurationError, match="NaN or infinity"):
+        llm.complete("hello", temperature=value)
+    assert emulator.requests() == []

@@ -90,3 +90,29 @@ def test_a_file_of_another_type_or_without_rows_is_refused():
 def test_a_file_that_is_not_utf8_is_refused_with_a_fix():
     with pytest.raises(InputError, match="UTF-8"):
         parse_batch("inputs.csv", "prompt\ncafé\n".encode("latin-1"))
+
+
+@pytest.mark.parametrize("text, words", [
+    ('{"prompt": "hi", "temperature": NaN}', "NaN, which is not a number JSON can carry"),
+    ('{"prompt": "hi", "temperature": 1e999}', "1e999 is too large"),
+    ("[" * 5000 + "]" * 5000, "nested too deeply"),
+    ('{"prompt": ' + "[" * 5000 + "]" * 5000 + "}", "nested too deeply"),
+])
+def test_raw_json_that_cannot_be_sent_is_refused_with_a_clear_message(text, words):
+    with pytest.raises(InputError, match=words):
+        parse_json_input(text)
+
+
+def test_a_batch_row_with_nan_or_deep_nesting_is_a_problem_row_and_the_others_are_ready():
+    content = ('{"prompt": "one"}\n{"prompt": "two", "temperature": NaN}\n'
+               + '{"prompt": ' + "[" * 5000 + "]" * 5000 + '}\n"four"\n').encode()
+    rows = parse_batch("b.jsonl", content)
+    assert [r.ok for r in rows] == [True, False, False, True]
+    assert "NaN" in rows[1].error
+    assert "nested too deeply" in rows[2].error
+
+
+def test_a_csv_cell_holding_nan_json_is_a_problem_row():
+    rows = parse_batch("b.csv", b'question,options\nhi,"{""t"": NaN}"\nyo,"{""t"": 1}"\n')
+    assert [r.ok for r in rows] == [False, True]
+    assert "NaN" in rows[0].error
