@@ -43,7 +43,7 @@ def test_out_of_range_values_raise_clear_errors(kwargs, field):
 
 
 def test_the_256_kib_limit_is_checked_before_sending():
-    overhead = len('{"model_input": {"p": ""}}')
+    overhead = len('{"model_input":{"p":""}}')  # measured as sent: compact JSON
     build_async_body({"p": "x" * (MAX_ASYNC_BODY_BYTES - overhead)})
     with pytest.raises(errors.PayloadTooLargeError, match="256 KiB") as info:
         build_async_body({"p": "x" * (MAX_ASYNC_BODY_BYTES - overhead + 1)})
