@@ -4,11 +4,16 @@
 port. Baseten keeps no copy of a result, so the receiver:
 
 1. refuses bodies over :data:`MAX_BODY_BYTES` (413), judged by ``Content-Length`` and by the
-   bytes actually read;
+   bytes actually read, and a body that has not arrived whole within :data:`BODY_TIMEOUT_S`
+   (408: a stalled sender cannot hold a connection forever; uvicorn, which Streamlit serves
+   the route with, has no body timeout of its own);
 2. verifies ``X-BASETEN-SIGNATURE`` against every configured secret (rotation) and the body's
    ``time`` against :data:`TOLERANCE_S` (401); with no secret it refuses everything unless
    ``allow_unsigned_webhooks`` is on (development only);
-3. refuses a body that is not Baseten's JSON (400);
+3. refuses a body that is not Baseten's JSON or that the app could not store and show (400):
+   not UTF-8, not a JSON object, ``data`` nested deeper than
+   :data:`~chatapp.services.bounded_json.MAX_DEPTH`, a number that is not finite, text that is
+   not valid Unicode (a lone surrogate such as ``"\\ud800"``);
 4. commits the result (``INSERT ... ON CONFLICT DO NOTHING`` on ``request_id``) and only then
    answers 200, so a crash after the answer loses nothing and a second delivery changes nothing.
 
@@ -22,6 +27,7 @@ first request; :func:`make_webhook_app` builds a standalone app with injected on
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -41,6 +47,7 @@ from starlette.routing import Route
 
 from baseten_llm import errors
 from baseten_llm.webhooks import SIGNATURE_HEADER, verify_webhook
+from chatapp.services.bounded_json import JSONLimitError, check_value, loads_bounded
 from chatapp.settings import WEBHOOK_PATH, AppConfig
 from chatapp.storage import jobs as store
 from chatapp.storage.db import init_db, make_engine, session_scope
@@ -49,6 +56,8 @@ logger = logging.getLogger("chatapp.webhooks")
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
 TOLERANCE_S = 300.0
+#: Seconds a sender has to deliver the whole body once its headers arrived.
+BODY_TIMEOUT_S = 30.0
 _SAFE_ID = re.compile(r"[^A-Za-z0-9_-]")
 
 
@@ -78,11 +87,13 @@ class WebhookReceiver:
     """Verifies and stores deliveries; :meth:`handle` is the route's endpoint."""
 
     def __init__(self, config: AppConfig, engine: Engine, *, tolerance_s: float = TOLERANCE_S,
-                 max_body_bytes: int = MAX_BODY_BYTES, clock: Callable[[], Any] | None = None):
+                 max_body_bytes: int = MAX_BODY_BYTES, body_timeout_s: float = BODY_TIMEOUT_S,
+                 clock: Callable[[], Any] | None = None):
         self.config = config
         self.engine = engine
         self.tolerance_s = tolerance_s
         self.max_body_bytes = max_body_bytes
+        self.body_timeout_s = body_timeout_s
         self._clock = clock
         # SQLite has one writer at a time; queueing our own threads on a lock is far cheaper
         # than letting them collide and sleep in SQLite's busy handler.
@@ -107,6 +118,19 @@ class WebhookReceiver:
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body_bytes:
             raise Rejected(413, f"body over {self.max_body_bytes} bytes")
+        try:
+            async with asyncio.timeout(self.body_timeout_s):
+                body = await self._read_chunks(request)
+        except TimeoutError:
+            raise Rejected(408, f"the body did not arrive within {self.body_timeout_s:g} s") \
+                from None
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Rejected(400, "the body is not UTF-8 JSON") from None
+        return body
+
+    async def _read_chunks(self, request: Request) -> bytes:
         chunks, size = [], 0
         try:
             async for chunk in request.stream():
@@ -132,10 +156,12 @@ class WebhookReceiver:
             raise Rejected(400, _first_sentence(exc)) from None
         except errors.WebhookVerificationError as exc:
             raise Rejected(401, _first_sentence(exc)) from None
-        return Delivery(
+        except RecursionError:  # signed, but nested past what the parser can read
+            raise Rejected(400, "the body is nested too deeply") from None
+        return _storable(Delivery(
             request_id=_checked_id(payload.request_id), model_id=payload.model_id,
             deployment_id=payload.deployment_id, sent_time=payload.time.isoformat(),
-            data=payload.data, errors=list(payload.errors), signed=True)
+            data=payload.data, errors=list(payload.errors), signed=True))
 
     def store(self, delivery: Delivery, body: bytes) -> bool:
         """Commit the result; True when new, False for a repeat delivery."""
@@ -155,15 +181,34 @@ class WebhookReceiver:
 
 def _unsigned_delivery(body: bytes) -> Delivery:
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise Rejected(400, "the body is not valid JSON") from None
+        data = loads_bounded(body)
+    except JSONLimitError as exc:
+        raise Rejected(400, f"the body cannot be stored: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("request_id"), str):
         raise Rejected(400, "the body is not a JSON object with a request_id")
-    return Delivery(
-        request_id=_checked_id(data["request_id"]), model_id=data.get("model_id"),
-        deployment_id=data.get("deployment_id"), sent_time=str(data.get("time") or "") or None,
-        data=data.get("data"), errors=data.get("errors") or [], signed=False)
+    return _storable(Delivery(
+        request_id=_checked_id(data["request_id"]), model_id=_text_or_none(data.get("model_id")),
+        deployment_id=_text_or_none(data.get("deployment_id")),
+        sent_time=str(data.get("time") or "") or None,
+        data=data.get("data"), errors=data.get("errors") or [], signed=False))
+
+
+def _storable(delivery: Delivery) -> Delivery:
+    """The delivery if the app can store it and draw it again; else :class:`Rejected` (400)."""
+    try:
+        for part in (delivery.data, delivery.errors, delivery.model_id, delivery.deployment_id):
+            check_value(part)
+    except JSONLimitError as exc:
+        raise Rejected(400, f"the body cannot be stored: {exc}") from None
+    if not isinstance(delivery.errors, list):
+        raise Rejected(400, "the body's errors is not a list")
+    if len(delivery.model_id or "") > 200 or len(delivery.deployment_id or "") > 200:
+        raise Rejected(400, "the body's model_id or deployment_id is too long")
+    return delivery
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _checked_id(request_id: str) -> str:
