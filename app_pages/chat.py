@@ -88,9 +88,13 @@ elif conversation and last:
         st.rerun()
 
 # --- a new question, or a queued resend ------------------------------------------------------
-prompt = st.chat_input("Ask anything…", key="chat_input", submit_mode="stop")
-pending = state.page_value(PAGE, "pending")
-if prompt and prompt.strip():
+blocked = state.target_problem()  # e.g. a dedicated model id that is not valid yet
+if blocked:
+    st.caption(f"✋ Sending is off: {blocked}")
+prompt = st.chat_input("Ask anything…", key="chat_input", submit_mode="stop",
+                       disabled=bool(blocked))
+pending = None if blocked else state.page_value(PAGE, "pending")
+if prompt and prompt.strip() and not blocked:
     if conversation is None:
         chosen = personas.get_persona(engine, state.persona_id()) or personas.default_persona(
             engine

@@ -204,9 +204,12 @@ for record in records:
 if not records:
     st.caption("Ask a question about this collection's files below.")
 
+blocked = state.target_problem()  # e.g. a dedicated model id that is not valid yet
+if blocked and files:
+    st.caption(f"✋ Asking is off: {blocked}")
 question = st.chat_input(f"Ask about '{collection.name}'", key="docs_question",
-                         disabled=not files)
-if question:
+                         disabled=not files or bool(blocked))
+if question and not blocked:
     persona = (personas.get_persona(engine, state.persona_id())
                or personas.default_persona(engine))
     ui.answer_question(engine, collection, store, embedder, question, persona,

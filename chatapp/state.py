@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from baseten_llm import Baseten
 
 _TARGET = "bc_target"
+_TARGET_PROBLEM = "bc_target_problem"
 _GENERATION = "bc_generation"
 _PERSONA = "bc_persona_id"
 _CONVERSATION = "bc_conversation_id"
@@ -90,6 +91,15 @@ def target() -> Target:
 
 def set_target(value: Target) -> None:
     _set(_TARGET, value)
+
+
+def target_problem() -> str | None:
+    """Why nothing can be sent right now (e.g. the dedicated model id is not valid yet)."""
+    return _get(_TARGET_PROBLEM, None)
+
+
+def set_target_problem(problem: str | None) -> None:
+    _set(_TARGET_PROBLEM, problem)
 
 
 def generation() -> GenerationSettings:

@@ -7,6 +7,7 @@ I/O, so building an LLM for each request costs nothing.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -53,11 +54,36 @@ class Target:
 
     @property
     def label(self) -> str:
-        """One line for the page header, e.g. ``Dedicated · abcd1234 · production``."""
+        """One line for the page header, e.g. ``Dedicated · abcd1234 · production``.
+
+        A dedicated target that is not usable (see :meth:`problem`) never shows its id:
+        ``Dedicated · model id needed``.
+        """
         if not self.is_dedicated:
             return f"Model API · {self.model}"
+        if self.problem():
+            return "Dedicated · model id needed"
         style = " · /predict" if self.api_style == "predict" else ""
         return f"Dedicated · {self.model} · {self.scope_label}{style}"
+
+    def problem(self) -> str | None:
+        """Why requests cannot be sent to this target yet, in plain words; None when they can.
+
+        The dedicated model id (and a deployment id or environment name, when chosen) is
+        checked with the library's own rule; nothing is sent.
+        """
+        if not self.is_dedicated:
+            return None if self.model.strip() else "Choose a model in the sidebar."
+        problem = _id_problem(self.model, "model id")
+        if problem is None and self.scope == "deployment":
+            problem = _id_problem(self.deployment_id, "deployment id")
+        bad_environment = self.scope == "environment" and not _ENVIRONMENT.match(self.environment)
+        if problem is None and bad_environment:
+            problem = (
+                "The environment name can only hold letters, digits, - and _ (like staging). "
+                "Correct it in the sidebar."
+            )
+        return problem
 
     def llm_kwargs(self) -> dict[str, Any]:
         """Constructor keywords for :class:`baseten_llm.Baseten` that select this target."""
@@ -120,6 +146,34 @@ class GenerationSettings:
         if self.enable_thinking is not None:
             kwargs["chat_template_args"] = {"enable_thinking": self.enable_thinking}
         return kwargs
+
+
+_ENVIRONMENT = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _id_problem(value: str, what: str) -> str | None:
+    """Plain words for a dedicated model or deployment id the library would refuse."""
+    from baseten_llm.errors import InvalidModelIdError
+    from baseten_llm.targets import validate_model_id
+
+    if not value:
+        return (
+            f"Enter the deployment's {what} in the sidebar: 8 lowercase letters and digits, "
+            "like abcd1234, shown on the model's page in Baseten."
+        )
+    try:
+        validate_model_id(value)
+    except InvalidModelIdError:
+        if "/" in value:
+            return (
+                f"“{value}” looks like a Model APIs model name, not a {what}: choose Model "
+                "APIs as the model source in the sidebar."
+            )
+        return (
+            f"“{value}” is not a valid {what}: it is 8 lowercase letters and digits, like "
+            "abcd1234, shown on the model's page in Baseten. Correct it in the sidebar."
+        )
+    return None
 
 
 def make_llm(

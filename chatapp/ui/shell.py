@@ -46,4 +46,8 @@ def _banner() -> None:
             "Set an API key in the sidebar to talk to real models.",
             icon="🧪",
         )
-    st.caption(f"🎯 {state.target().label}")
+    problem = state.target_problem()
+    if problem:
+        st.caption(f"🎯 No target yet: {problem}")
+    else:
+        st.caption(f"🎯 {state.target().label}")

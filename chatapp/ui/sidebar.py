@@ -42,8 +42,11 @@ def render_connection() -> None:
     _api_key_section()
     st.divider()
     target = _target_section()
-    state.set_target(target)
-    _actions_section(target)
+    problem = target.problem()
+    if problem is None:
+        state.set_target(target)  # an unusable target is never adopted
+    state.set_target_problem(problem)
+    _actions_section(target, problem)
     with st.expander("Generation settings", expanded=False):
         state.set_generation(_generation_section())
 
@@ -116,16 +119,16 @@ def _model_api_picker(current: Target) -> str:
 
 
 def _dedicated_inputs(current: Target) -> Target:
+    # live=True: the value reaches the app after a short pause in typing, not only on Enter
+    # or when the field loses focus, so the check below runs as the id is typed.
     model_id = st.text_input(
         "Model id",
         value=current.model if current.is_dedicated else "",
         placeholder="abcd1234",
         key="sb_model_id",
-        help="The 8-character id on the model's page in Baseten.",
+        help="The 8-character id on the model's page in Baseten; checked as you type.",
+        live=True,
     ).strip()
-    problem = _model_id_problem(model_id)
-    if problem:
-        st.warning(problem)
     scope = st.selectbox(
         "Target",
         options=list(SCOPE_LABELS),
@@ -135,10 +138,12 @@ def _dedicated_inputs(current: Target) -> Target:
     )
     environment, deployment_id = current.environment, current.deployment_id
     if scope == "environment":
-        environment = st.text_input("Environment", value=environment, key="sb_environment")
+        environment = st.text_input(
+            "Environment", value=environment, key="sb_environment", live=True
+        )
     elif scope == "deployment":
         deployment_id = st.text_input(
-            "Deployment id", value=deployment_id, key="sb_deployment_id"
+            "Deployment id", value=deployment_id, key="sb_deployment_id", live=True
         ).strip()
     api_style = st.radio(
         "API style",
@@ -157,26 +162,14 @@ def _dedicated_inputs(current: Target) -> Target:
     )
 
 
-def _model_id_problem(model_id: str) -> str | None:
-    """The library's own model-id rule, checked as the id is typed; nothing is sent."""
-    if not model_id:
-        return "Enter the deployment's model id (8 characters, e.g. `abcd1234`)."
-    from baseten_llm.errors import InvalidModelIdError
-    from baseten_llm.targets import validate_model_id
-
-    try:
-        validate_model_id(model_id)
-    except InvalidModelIdError as exc:
-        if "/" in model_id:
-            return f"`{model_id}` looks like a Model APIs slug: choose **Model APIs** above."
-        return str(exc)
-    return None
-
-
 # --- actions -------------------------------------------------------------------------------
 
 
-def _actions_section(target: Target) -> None:
+def _actions_section(target: Target, problem: str | None) -> None:
+    if problem:
+        st.warning(problem, icon="✋")
+        st.caption("Current target: none yet: sending is off until the id above is valid.")
+        return
     st.caption(f"Current target: **{target.label}**")
     columns = st.columns(2 if target.is_dedicated else 1)
     if columns[0].button("Test connection", key="sb_test_connection", width="stretch"):

@@ -76,10 +76,54 @@ def test_a_slug_typed_as_a_model_id_is_flagged_while_typing(app_env, monkeypatch
     at = _run_app()
     at.radio(key="sb_kind").set_value("dedicated").run()
     at.text_input(key="sb_model_id").set_value("deepseek-ai/DeepSeek-V3.1").run()
-    assert any("looks like a Model APIs slug" in w.value for w in at.warning)
+    assert any("looks like a Model APIs model name" in w.value for w in at.warning)
     at.text_input(key="sb_model_id").set_value("ab cd").run()
     assert any("8 lowercase letters and digits" in w.value for w in at.warning)
     assert not [r for r in app_env.requests() if r["path"].startswith("/model-")]
+
+
+@pytest.mark.parametrize("typed", ["", "xyz!", "ab cd"])
+def test_an_empty_or_invalid_model_id_never_becomes_the_target_and_sending_is_off(
+    app_env, monkeypatch, typed
+):
+    monkeypatch.setenv("BASETEN_API_KEY", app_env.api_key)
+    at = _run_app()
+    at.radio(key="sb_kind").set_value("dedicated").run()
+    at.text_input(key="sb_model_id").set_value(typed).run()
+    assert not at.exception
+    text = _all_text(at)
+    assert "Dedicated ·  ·" not in text and f"Dedicated · {typed} ·" not in text
+    assert "No target yet" in text and "Sending is off" in text
+    assert "8 lowercase letters and digits" in text
+    assert at.chat_input(key="chat_input").proto.disabled
+    assert not [b for b in at.button if b.key in ("sb_test_connection", "sb_wake")]
+
+
+def test_a_valid_model_id_becomes_the_target_and_a_question_reaches_it(app_env, monkeypatch):
+    monkeypatch.setenv("BASETEN_API_KEY", app_env.api_key)
+    at = _run_app()
+    at.radio(key="sb_kind").set_value("dedicated").run()
+    at.text_input(key="sb_model_id").set_value("xyz!").run()
+    at.text_input(key="sb_model_id").set_value("abcd1234").run()
+    assert "Dedicated · abcd1234 · production" in _all_text(at)
+    assert "Sending is off" not in _all_text(at)
+    assert not at.chat_input(key="chat_input").proto.disabled
+    at.chat_input(key="chat_input").set_value("hello").run()
+    assert not at.exception
+    paths = [r["path"] for r in app_env.requests() if r["path"].endswith("/chat/completions")]
+    assert paths == ["/model-abcd1234/environments/production/sync/v1/chat/completions"]
+
+
+def test_an_invalid_deployment_id_also_turns_sending_off(app_env, monkeypatch):
+    monkeypatch.setenv("BASETEN_API_KEY", app_env.api_key)
+    at = _run_app()
+    at.radio(key="sb_kind").set_value("dedicated").run()
+    at.text_input(key="sb_model_id").set_value("abcd1234").run()
+    at.selectbox(key="sb_scope").set_value("deployment").run()
+    assert "Sending is off" in _all_text(at) and "deployment id" in _all_text(at)
+    at.text_input(key="sb_deployment_id").set_value("dep12345").run()
+    assert "Dedicated · abcd1234 · deployment dep12345" in _all_text(at)
+    assert not at.chat_input(key="chat_input").proto.disabled
 
 
 def test_test_connection_reports_the_round_trip_time(app_env, monkeypatch):
