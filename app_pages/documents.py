@@ -103,7 +103,8 @@ if collection is None:
 store_dir = str(docs.index_dir(config.data_dir, collection.id))
 store = ui.get_store(collection.id, store_dir)
 embedder = ui.embedder_factory(collection.embed, config, state.api_key())
-target = uploads.UploadTarget(engine, collection, store, embedder, config.data_dir, max_bytes)
+target = uploads.UploadTarget(engine, collection, store, embedder, config.data_dir, max_bytes,
+                              config.parse_limits)
 uploads.resume_uploads(worker, target)
 files = docs.list_files(engine, collection.id)
 busy = worker.busy(collection.id)

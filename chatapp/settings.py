@@ -14,6 +14,8 @@ same in secrets and environment:
 ``BASETEN_CHAT_PUBLIC_URL``         the HTTPS URL Baseten can reach this app at (webhooks)
 ``BASETEN_CHAT_ALLOW_UNSIGNED_WEBHOOKS``  ``1`` accepts unsigned webhooks: development only
 ``BASETEN_CHAT_EMBED_MODEL``        sentence-transformers model name or path for documents
+``BASETEN_CHAT_MAX_*``, ``BASETEN_CHAT_PARSE_*``  what parsing one upload may cost (see
+                                    :mod:`chatapp.services.parse_limits`)
 ==================================  ===========================================================
 
 This module imports no Streamlit: callers pass ``st.secrets`` in as a mapping.
@@ -26,6 +28,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+from chatapp.services.parse_limits import ParseLimits
 
 KeySource = Literal["sidebar", "secrets", "environment", "demo", "none"]
 
@@ -48,6 +52,7 @@ class AppConfig:
     public_url: str | None = None
     allow_unsigned_webhooks: bool = False
     embed_model: str = DEFAULT_EMBED_MODEL
+    parse_limits: ParseLimits = field(default_factory=ParseLimits)
 
     @property
     def webhook_url(self) -> str | None:
@@ -82,6 +87,7 @@ class AppConfig:
                 (lookup.get("BASETEN_CHAT_ALLOW_UNSIGNED_WEBHOOKS") or "").lower() in TRUE_WORDS
             ),
             embed_model=lookup.get("BASETEN_CHAT_EMBED_MODEL") or DEFAULT_EMBED_MODEL,
+            parse_limits=ParseLimits.from_lookup(lookup.get),
         )
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from chatapp.services import ingest, user_errors
 from chatapp.services.embedders import EmbedSpec
+from chatapp.services.parse_worker import parse_isolated
 from chatapp.storage import documents as repo
 from chatapp.storage.db import session_scope
 
@@ -197,12 +198,18 @@ def add_file(
     *,
     max_bytes: int = ingest.DEFAULT_MAX_BYTES,
     on_stage: StageCallback | None = None,
+    limits: ingest.ParseLimits | None = None,
 ) -> FileOutcome:
-    """Index one file into ``collection``; never raises for bad input (see the outcome)."""
+    """Index one file into ``collection``; never raises for bad input (see the outcome).
+
+    The file is parsed in a capped worker process
+    (:func:`~chatapp.services.parse_worker.parse_isolated`) within ``limits``.
+    """
     started = time.perf_counter()
     stage = on_stage or (lambda *_: None)
     try:
-        outcome = _add_file(engine, collection, store, embedder, filename, data, max_bytes, stage)
+        outcome = _add_file(engine, collection, store, embedder, filename, data, max_bytes, stage,
+                            limits)
     except Exception as exc:  # noqa: BLE001 - every failure becomes this file's message
         outcome = FileOutcome(filename, "failed", user_errors.describe(exc, context="indexing"))
     outcome.seconds = time.perf_counter() - started
@@ -212,7 +219,7 @@ def add_file(
 def _add_file(
     engine: Engine, collection: CollectionInfo, store: NumpyVectorStore,
     embedder: EmbedderFactory, filename: str, data: bytes, max_bytes: int,
-    stage: StageCallback,
+    stage: StageCallback, limits: ingest.ParseLimits | None = None,
 ) -> FileOutcome:
     stage("check", 0.0, "Checking")
     ingest.check_upload(filename, data, max_bytes)
@@ -221,7 +228,8 @@ def _add_file(
     if duplicate is not None:
         return FileOutcome(filename, "skipped", duplicate_message(filename, duplicate), sha)
     stage("parse", 0.0, "Parsing")
-    parsed = ingest.parse_file(filename, data, max_bytes)
+    parsed = parse_isolated(filename, data, limits, max_bytes=max_bytes, on_progress=lambda d, t:
+                            stage("parse", d / max(t, 1), f"Parsed {d} of {t} page(s)"))
     stage("chunk", 0.0, f"Chunking {parsed.pages} page(s)/section(s)")
     chunked = ingest.chunk_file(parsed, sha, collection.chunk_size, collection.chunk_overlap)
     stage("embed", 0.0, f"Embedding {len(chunked.nodes)} chunk(s)")

@@ -242,6 +242,7 @@ class UploadTarget:
     embedder: docs.EmbedderFactory
     data_dir: Path
     max_bytes: int = ingest.DEFAULT_MAX_BYTES
+    limits: ingest.ParseLimits | None = None  # None: the environment's (parse_limits.py)
 
 
 def staged_work(target: UploadTarget, staged: StagedUpload, filename: str | None = None) -> Work:
@@ -255,7 +256,7 @@ def staged_work(target: UploadTarget, staged: StagedUpload, filename: str | None
             return _consumed_twin(target, name, staged.sha256)
         outcome = docs.add_file(target.engine, target.collection, target.store,
                                 target.embedder, name, data, max_bytes=target.max_bytes,
-                                on_stage=on_stage)
+                                on_stage=on_stage, limits=target.limits)
         staged.remove()
         return outcome
 

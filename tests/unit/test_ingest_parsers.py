@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import docx
 import pytest
@@ -12,6 +13,14 @@ from pypdf import PdfReader, PdfWriter
 
 from chatapp.services import ingest
 from tests.pdfs import make_pdf
+
+#: What a message meant for a programmer looks like: an exception class or a library's words.
+DEVELOPER_WORDS = re.compile(r"[A-Z][a-z]+(Error|Exception)\b|startxref|Errno|Traceback|PDFium|"
+                             r"\(\w+: ")
+
+
+def assert_plain_words(message: str) -> None:
+    assert not DEVELOPER_WORDS.search(message), message
 
 
 def make_docx(sections: list[tuple[str, str]]) -> bytes:
@@ -38,8 +47,8 @@ def test_pdf_pages_without_text_are_named_in_a_warning() -> None:
     assert "page(s) 2-3" in parsed.warning
 
 
-def test_a_scanned_pdf_with_no_text_layer_is_refused_with_advice_to_run_ocr() -> None:
-    with pytest.raises(ingest.ScannedPdfError, match="no text layer.*OCR"):
+def test_a_pdf_with_only_pictures_and_no_words_is_refused_even_after_ocr() -> None:
+    with pytest.raises(ingest.ScannedPdfError, match="no text, even with OCR"):
         ingest.parse_file("scan.pdf", make_pdf([None, None]))
 
 
@@ -53,8 +62,9 @@ def test_an_encrypted_pdf_is_refused_as_password_protected() -> None:
 
 
 def test_a_corrupt_pdf_is_refused_as_damaged() -> None:
-    with pytest.raises(ingest.CorruptFileError, match="could not be read as PDF"):
+    with pytest.raises(ingest.CorruptFileError, match="could not be read as PDF") as caught:
         ingest.parse_file("broken.pdf", b"%PDF-1.7\nthis is not really a pdf at all")
+    assert_plain_words(str(caught.value))
 
 
 def test_docx_text_is_grouped_under_its_headings() -> None:
@@ -64,9 +74,34 @@ def test_docx_text_is_grouped_under_its_headings() -> None:
         ("Install", "Run the installer."), ("Usage", "Open the app.")]
 
 
+def test_docx_nested_headings_tables_and_line_breaks_are_kept() -> None:
+    document = docx.Document()
+    document.add_heading("Guide", level=0)
+    document.add_paragraph("About this guide.")
+    document.add_heading("Setup", level=1)
+    para = document.add_paragraph("Step one")
+    para.add_run().add_break()
+    para.add_run("then\tstep two.")
+    document.add_heading("Details", level=2)
+    document.add_paragraph("Fine print.")
+    table = document.add_table(rows=2, cols=2)
+    for r, row in enumerate(table.rows):
+        for c, cell in enumerate(row.cells):
+            cell.text = f"r{r}c{c}"
+    out = io.BytesIO()
+    document.save(out)
+    parsed = ingest.parse_file("g.docx", out.getvalue())
+    assert [(d.metadata["section"], d.text) for d in parsed.documents] == [
+        ("Guide", "About this guide."),
+        ("Setup", "Step one\nthen\tstep two."),
+        ("Setup › Details", "Fine print."),
+        ("Table", "r0c0 | r0c1\nr1c0 | r1c1")]
+
+
 def test_a_corrupt_docx_is_refused() -> None:
-    with pytest.raises(ingest.CorruptFileError, match="DOCX"):
+    with pytest.raises(ingest.CorruptFileError, match="DOCX") as caught:
         ingest.parse_file("bad.docx", b"PK\x03\x04 not a zip really")
+    assert_plain_words(str(caught.value))
 
 
 def test_markdown_sections_carry_their_heading_path_and_ignore_hashes_in_code() -> None:
@@ -106,7 +141,7 @@ def test_json_arrays_are_cited_by_item_range_and_objects_by_key() -> None:
 
 
 def test_invalid_json_is_refused_with_the_position_of_the_error() -> None:
-    with pytest.raises(ingest.CorruptFileError, match="not valid JSON.*line 1"):
+    with pytest.raises(ingest.CorruptFileError, match="not valid JSON.*line 1, column 9"):
         ingest.parse_file("bad.json", b'{"a": 1,,}')
 
 
