@@ -31,8 +31,10 @@ logger = logging.getLogger("baseten_llm")
 
 CATALOG_TTL_S = 600.0
 FALLBACK_TTL_S = 60.0
-#: When the built-in list was taken (Baseten docs, "development/model-apis/overview").
-SNAPSHOT_DATE = "2026-01-15"
+#: When the built-in list was last checked against Baseten's docs: the Model APIs overview
+#: ("inference/model-apis/overview", its feature table) and the reasoning page, as indexed on
+#: that date. Contexts are left unknown (None) where the docs do not state them.
+SNAPSHOT_DATE = "2026-12-01"
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,10 @@ class ModelInfo:
     input_modalities: Optional[Tuple[str, ...]] = None
 
 
+_VISION = ("text", "image")
+
 SNAPSHOT: Tuple[ModelInfo, ...] = (
+    # Listed since early 2026 (docs "development/model-apis/overview").
     ModelInfo("deepseek-ai/DeepSeek-V3-0324", "DeepSeek V3 0324", 163_840),
     ModelInfo("deepseek-ai/DeepSeek-V3.1", "DeepSeek V3.1", 163_840),
     ModelInfo("zai-org/GLM-4.6", "GLM 4.6", 200_000),
@@ -56,9 +61,17 @@ SNAPSHOT: Tuple[ModelInfo, ...] = (
     ModelInfo("zai-org/GLM-5", "GLM 5", 327_680),
     ModelInfo("moonshotai/Kimi-K2-Instruct-0905", "Kimi K2 0905", 131_072),
     ModelInfo("moonshotai/Kimi-K2-Thinking", "Kimi K2 Thinking", 262_144),
-    ModelInfo("moonshotai/Kimi-K2.5", "Kimi K2.5", 262_144),
+    ModelInfo("moonshotai/Kimi-K2.5", "Kimi K2.5", 262_144, input_modalities=_VISION),
     ModelInfo("MiniMaxAI/MiniMax-M2.5", "MiniMax M2.5", 204_800),
     ModelInfo("openai/gpt-oss-120b", "OpenAI GPT OSS 120B", 131_072),
+    # Added by the current overview and reasoning pages.
+    ModelInfo("deepseek-ai/DeepSeek-V4-Pro", "DeepSeek V4 Pro"),
+    ModelInfo("zai-org/GLM-5.1", "GLM 5.1"),
+    ModelInfo("zai-org/GLM-5.2", "GLM 5.2", 131_072, 131_072),
+    ModelInfo("moonshotai/Kimi-K2.6", "Kimi K2.6", input_modalities=_VISION),
+    ModelInfo("moonshotai/Kimi-K2.7-Code", "Kimi K2.7 Code"),
+    ModelInfo("nvidia/Nemotron-120B-A12B", "Nemotron Super"),
+    ModelInfo("nvidia/NVIDIA-Nemotron-3-Ultra-550B-A55B", "Nemotron Ultra"),
 )
 
 
@@ -138,11 +151,11 @@ class ModelCatalog:
         """The catalog endpoint."""
         return f"{self.base_url}/models"
 
-    def cached(self) -> Optional[Tuple[List[ModelInfo], str]]:
-        """(models, source) if fresh in the cache, else None."""
+    def cached(self, *, stale_ok: bool = False) -> Optional[Tuple[List[ModelInfo], str]]:
+        """(models, source) if fresh in the cache (or, with ``stale_ok``, held at all), else None."""
         with self._lock:
             entry = self._cache.get(self.base_url)
-        if entry and entry[0] > self._clock():
+        if entry and (stale_ok or entry[0] > self._clock()):
             return entry[1], entry[2]
         return None
 

@@ -9,6 +9,9 @@ Setting                    Environment variable        Default
 ``deployment_url``         ``BASETEN_DEPLOYMENT_URL``  ``https://model-{model_id}.api.baseten.co``
 =========================  ==========================  ===========================================
 
+``deployment_url`` without ``{model_id}`` is the base URL of a single model (a proxy in front of
+one deployment): dedicated calls go below it whatever the model id, Model APIs ignore it.
+
 The key is sent as ``Authorization: Bearer <key>`` and is never part of a ``repr``.
 """
 
@@ -78,11 +81,6 @@ class ClientConfig:
         """Resolve each setting: argument > environment > default. Does no I/O."""
         env = os.environ if env is None else env
         template = _resolve(deployment_url, ENV_DEPLOYMENT_URL, DEFAULT_DEPLOYMENT_URL, env)
-        if "{model_id}" not in template:
-            raise ConfigurationError(
-                f"deployment_url must be a template containing '{{model_id}}', got {template!r}; "
-                f"for example {DEFAULT_DEPLOYMENT_URL!r}."
-            )
         if max_retries is not None and max_retries < 0:
             raise ConfigurationError("max_retries must be 0 or more.")
         return cls(
@@ -121,7 +119,12 @@ class ClientConfig:
         return headers
 
     def model_base_url(self, model_id: str) -> str:
-        """The dedicated deployment's host URL for ``model_id``."""
+        """The dedicated deployment's base URL for ``model_id``.
+
+        ``deployment_url`` is normally a template with ``{model_id}``; a URL without it is the
+        base URL of one model (for example a proxy in front of one deployment) and is used as
+        it is, whatever the model id.
+        """
         return self.deployment_url.replace("{model_id}", model_id)
 
     def httpx_timeout(self) -> httpx.Timeout:

@@ -7,8 +7,10 @@ Routes (``{target}`` from :mod:`baseten_llm.targets`):
 * Dedicated, ``api_style="predict"``: ``{deployment_url}{target}/predict`` (see :mod:`.predict`).
 * Async jobs: ``{target}/async_predict`` and ``/async_request/{id}`` (see :mod:`.jobs`).
 
-Nothing touches the network at construction. The API key is checked, and a Model APIs slug
-validated against the catalog, on the first request.
+Nothing touches the network at construction. The API key is checked on the first request. A
+Model APIs slug is sent as given, listed in ``/v1/models`` or not (servers serve models they do
+not list); the catalog is read for the context window, for :meth:`Baseten.list_models`, and to
+name the closest slugs after a 404.
 """
 
 from __future__ import annotations
@@ -34,13 +36,13 @@ from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
 
 from . import predict as predict_mod
-from ._http import AsyncHTTPTransport, HTTPTransport
+from ._http import AsyncHTTPTransport, HTTPTransport, decode_json
 from ._streams import aiter_stream, amap_stream, closes_async_stream, iter_stream, map_stream, opened_async_stream
 from .catalog import SNAPSHOT, ModelCatalog, ModelInfo, find_model, suggest_models, unknown_model_error
 from .chat import (ChatResult, StreamAssembler, build_chat_payload, chat_response, completion_from_chat, generation_params,
                    messages_to_dicts, parse_chat_response, request_options)
 from .config import ClientConfig
-from .errors import AsyncModeError, BasetenError, ConfigurationError
+from .errors import AsyncModeError, ConfigurationError, NotFoundError
 from .jobs import AsyncQueueStatus, AsyncRequestInfo, JobsClient, build_async_body
 from .targets import DedicatedTarget, validate_model_id
 
@@ -183,17 +185,33 @@ class Baseten(FunctionCallingLLM):
         return self._target_url("predict" if self.api_style == "predict" else "sync/v1/chat/completions")
 
     def _not_found_hint(self) -> Tuple[str, Sequence[str]]:
-        if self.model_apis:
-            hit = self._catalog.cached()
-            names = [m.id for m in (hit[0] if hit else SNAPSHOT)]
-            suggestions = suggest_models(self.model_id, names)
-            more = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
-            return f"Check the Model APIs slug {self.model_id!r}.{more}", suggestions
-        assert self._target is not None
+        """What to check after a 404 from a dedicated deployment (Model APIs: :meth:`_slug_not_found`)."""
+        if self._target is None:
+            return "", ()
         return (f"Check the model id {self.model_id!r} and {self._target.describe()} on the model's page "
                 "in the Baseten dashboard (a scaled-to-zero development deployment can also 404)."), ()
 
+    def _slug_not_found(self, error: NotFoundError, listed: Tuple[List[ModelInfo], str]) -> NotFoundError:
+        """A Model APIs 404, explained with the catalog: the closest slugs, or that it is listed."""
+        models, source = listed
+        names = [m.id for m in models]
+        if self.model_id in names:
+            suggestions = [self.model_id]
+            hint = (f"The model list ({source}) has {self.model_id!r}, so it may be retired or not enabled "
+                    "for your account: check the Model APIs page of the Baseten dashboard.")
+        else:
+            suggestions = suggest_models(self.model_id, names)
+            more = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
+            hint = f"Check the Model APIs slug {self.model_id!r}: it is not in the model list ({source}).{more}"
+        return NotFoundError(f"{error} {hint}", request_id=error.request_id, suggestions=suggestions)
+
     # ------------------------------------------------------------------ catalog
+    def _fetch_json(self, url: str) -> Any:
+        return self._transport.request_json("GET", url)
+
+    async def _afetch_json(self, url: str) -> Any:
+        return await self._atransport.request_json("GET", url)
+
     def _use_models(self, models: List[ModelInfo], source: str) -> ModelInfo:
         info = find_model(self.model_id, models)
         if info is None:
@@ -201,32 +219,29 @@ class Baseten(FunctionCallingLLM):
         self._model_info = info
         return info
 
-    def _ensure_ready(self) -> None:
-        self._config.require_api_key()
-        if self.model_apis and self._model_info is None:
-            self._use_models(*self._catalog.models(lambda url: self._transport.request_json("GET", url)))
-
-    async def _aensure_ready(self) -> None:
-        self._config.require_api_key()
-        if self.model_apis and self._model_info is None:
-            models = await self._catalog.amodels(lambda url: self._atransport.request_json("GET", url))
-            self._use_models(*models)
-
     def validate(self) -> Optional[ModelInfo]:
-        """Check the key and (Model APIs) the slug now; return the catalog row."""
-        self._ensure_ready()
+        """Check the key and (Model APIs) that the catalog lists the slug; return its row.
+
+        Requests never need this: a slug missing from the list is still sent (the server may
+        serve models it does not list), and a 404 then names the closest listed slugs.
+        """
+        self._config.require_api_key()
+        if self.model_apis and self._model_info is None:
+            self._use_models(*self._catalog.models(self._fetch_json))
         return self._model_info
 
     async def avalidate(self) -> Optional[ModelInfo]:
         """Async twin of :meth:`validate`."""
-        await self._aensure_ready()
+        self._config.require_api_key()
+        if self.model_apis and self._model_info is None:
+            self._use_models(*(await self._catalog.amodels(self._afetch_json)))
         return self._model_info
 
     def list_models(self) -> List[ModelInfo]:
         """Model APIs: the catalog rows (id, name, context_length). Dedicated: this model."""
         if not self.model_apis:
             return [ModelInfo(self.model_id, self.model_id, self.context_window or DEFAULT_DEDICATED_CONTEXT_WINDOW)]
-        return self._catalog.models(lambda url: self._transport.request_json("GET", url))[0]
+        return self._catalog.models(self._fetch_json)[0]
 
     @property
     def available_models(self) -> List[ModelInfo]:
@@ -235,13 +250,16 @@ class Baseten(FunctionCallingLLM):
 
     @property
     def metadata(self) -> LLMMetadata:
-        """Context window from the catalog (Model APIs) or ``context_window`` / the default."""
+        """Context window from ``context_window``, the catalog row, or the default. No I/O.
+
+        LlamaIndex reads this on every call (also inside the event loop), so it never fetches:
+        it uses the catalog already loaded for this URL (by :meth:`list_models`, :meth:`validate`
+        or a 404), even if older than its refresh time, else the built-in snapshot.
+        """
         info = self._model_info
         if self.model_apis and info is None:
-            try:
-                info = find_model(self.model_id, self.list_models())
-            except BasetenError:
-                info = find_model(self.model_id, SNAPSHOT)
+            hit = self._catalog.cached(stale_ok=True)
+            info = find_model(self.model_id, hit[0] if hit else ()) or find_model(self.model_id, SNAPSHOT)
         context = self.context_window or (info.context_length if info else None) or DEFAULT_DEDICATED_CONTEXT_WINDOW
         num_output = self.max_tokens or (info.max_completion_tokens if info else None) or DEFAULT_NUM_OUTPUT
         return LLMMetadata(context_window=context, num_output=num_output, model_name=self.model_id,
@@ -279,33 +297,41 @@ class Baseten(FunctionCallingLLM):
         return messages
 
     # ------------------------------------------------------------------ network: sync
+    def _send_chat(self, request: _ChatRequest, stream: bool) -> httpx.Response:
+        self._config.require_api_key()
+        try:
+            return self._transport.send("POST", request.url, json_body=request.body, headers=request.headers,
+                                        stream=stream, not_found_hint=self._not_found_hint)
+        except NotFoundError as exc:
+            if not self.model_apis:
+                raise
+            raise self._slug_not_found(exc, self._catalog.models(self._fetch_json)) from exc
+
     def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        self._ensure_ready()
-        request = self._chat_request(messages, False, kwargs)
-        data = self._transport.request_json("POST", request.url, json_body=request.body, headers=request.headers,
-                                            not_found_hint=self._not_found_hint)
+        data = decode_json(self._send_chat(self._chat_request(messages, False, kwargs), stream=False))
         return chat_response(self._result(data), raw=data)
 
     def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
-        self._ensure_ready()
-        request = self._chat_request(messages, True, kwargs)
-        response = self._transport.send("POST", request.url, json_body=request.body, headers=request.headers,
-                                        stream=True, not_found_hint=self._not_found_hint)
+        response = self._send_chat(self._chat_request(messages, True, kwargs), stream=True)
         return iter_stream(response, self._assembler(response))
 
     # ------------------------------------------------------------------ network: async
+    async def _asend_chat(self, request: _ChatRequest, stream: bool) -> httpx.Response:
+        self._config.require_api_key()
+        try:
+            return await self._atransport.send("POST", request.url, json_body=request.body, headers=request.headers,
+                                               stream=stream, not_found_hint=self._not_found_hint)
+        except NotFoundError as exc:
+            if not self.model_apis:
+                raise
+            raise self._slug_not_found(exc, await self._catalog.amodels(self._afetch_json)) from exc
+
     async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        await self._aensure_ready()
-        request = self._chat_request(messages, False, kwargs)
-        data = await self._atransport.request_json("POST", request.url, json_body=request.body, headers=request.headers,
-                                                   not_found_hint=self._not_found_hint)
+        data = decode_json(await self._asend_chat(self._chat_request(messages, False, kwargs), stream=False))
         return chat_response(self._result(data), raw=data)
 
     async def _astream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseAsyncGen:
-        await self._aensure_ready()
-        request = self._chat_request(messages, True, kwargs)
-        response = await self._atransport.send("POST", request.url, json_body=request.body, headers=request.headers,
-                                               stream=True, not_found_hint=self._not_found_hint)
+        response = await self._asend_chat(self._chat_request(messages, True, kwargs), stream=True)
         return aiter_stream(opened_async_stream(response), self._assembler(response))
 
     def _assembler(self, response: httpx.Response) -> StreamAssembler:

@@ -20,7 +20,7 @@ def test_complete_goes_through_chat_completions_and_reports_usage(emulator, mode
     usage = response.additional_kwargs["usage"]
     assert usage["completion_tokens"] == 24 and usage["total_tokens"] == usage["prompt_tokens"] + 24
     log = emulator.requests()
-    assert [r["path"] for r in log] == ["/v1/models", "/v1/chat/completions"]
+    assert [r["path"] for r in log] == ["/v1/chat/completions"]  # no catalog round trip first
     assert log[-1]["body"]["messages"] == [{"role": "user", "content": "Paul Graham is"}]
 
 
@@ -101,18 +101,36 @@ def test_catalog_lists_models_and_gives_the_real_context_window(emulator, model_
     assert [r["path"] for r in emulator.requests()] == ["/v1/models"]  # cached afterwards
 
 
-def test_an_unknown_slug_fails_on_first_request_with_suggestions(emulator, model_api):
+def test_an_unknown_slug_is_sent_and_its_404_names_the_closest_listed_slugs(emulator, model_api):
     llm = model_api("deepseek-ai/deepseek-v3.1")
     assert emulator.requests() == []
-    with pytest.raises(errors.UnknownModelError) as info:
+    with pytest.raises(errors.NotFoundError) as info:
         llm.complete("hi")
     assert info.value.suggestions[0] == "deepseek-ai/DeepSeek-V3.1"
-    assert [r["path"] for r in emulator.requests()] == ["/v1/models"]
+    assert "not in the model list" in str(info.value) and info.value.status_code == 404
+    assert [r["path"] for r in emulator.requests()] == ["/v1/chat/completions", "/v1/models"]
 
 
-def test_a_404_from_chat_suggests_slugs(emulator, model_api):
+def test_an_unknown_slug_404s_with_suggestions_from_the_async_and_streamed_calls_too(emulator, model_api):
+    llm = model_api("zai-org/glm-4.7")
+
+    async def run():
+        with pytest.raises(errors.NotFoundError) as streamed:
+            await llm.astream_chat(PIRATE)
+        with pytest.raises(errors.NotFoundError) as plain:
+            await llm.achat(PIRATE)
+        return streamed.value, plain.value
+
+    for error in asyncio.run(run()):
+        assert error.suggestions[0] == "zai-org/GLM-4.7"
+    with pytest.raises(errors.NotFoundError) as info:
+        list(llm.stream_chat(PIRATE))
+    assert info.value.suggestions[0] == "zai-org/GLM-4.7"
+
+
+def test_a_404_for_a_listed_slug_says_it_may_be_retired_or_not_enabled(emulator, model_api):
     emulator.fault(status=404, times=1, path_contains="/chat")
     with pytest.raises(errors.NotFoundError) as info:
         model_api("deepseek-ai/DeepSeek-V3.1").complete("hi")
-    assert "Check the Model APIs slug" in str(info.value)
-    assert "deepseek-ai/DeepSeek-V3.1" in info.value.suggestions
+    assert "may be retired or not enabled" in str(info.value)
+    assert info.value.suggestions == ["deepseek-ai/DeepSeek-V3.1"]

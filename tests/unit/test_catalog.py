@@ -28,7 +28,18 @@ def test_snapshot_has_the_documented_slugs_and_contexts():
     assert by_id["deepseek-ai/DeepSeek-V3.1"] == 163_840
     assert by_id["moonshotai/Kimi-K2-Instruct-0905"] == 131_072
     assert by_id["zai-org/GLM-4.6"] == 200_000 and by_id["openai/gpt-oss-120b"] == 131_072
-    assert len(by_id) == 10 and SNAPSHOT_DATE.startswith("20")
+    assert len(by_id) == 17 and SNAPSHOT_DATE == "2026-12-01"
+
+
+def test_snapshot_has_the_newer_slugs_of_baseten_s_current_docs():
+    by_id = {m.id: m for m in SNAPSHOT}
+    for slug in ("deepseek-ai/DeepSeek-V4-Pro", "moonshotai/Kimi-K2.6", "moonshotai/Kimi-K2.7-Code", "zai-org/GLM-5.1",
+                 "zai-org/GLM-5.2", "nvidia/Nemotron-120B-A12B", "nvidia/NVIDIA-Nemotron-3-Ultra-550B-A55B"):
+        assert slug in by_id
+    assert by_id["zai-org/GLM-5.2"].context_length == 131_072
+    assert by_id["deepseek-ai/DeepSeek-V4-Pro"].context_length is None  # not stated by the docs: unknown, not guessed
+    assert [m.id for m in SNAPSHOT if m.input_modalities and "image" in m.input_modalities] == [
+        "moonshotai/Kimi-K2.5", "moonshotai/Kimi-K2.6"]
 
 
 def test_parse_models_reads_rows_with_optional_fields():

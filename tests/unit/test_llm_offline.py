@@ -80,9 +80,12 @@ def test_unknown_slug_fails_lazily_with_suggestions_from_the_snapshot():
 
 
 def test_metadata_uses_the_catalog_context_and_declares_tool_calling():
-    client, _ = recording_client(lambda r: httpx.Response(200, json={"data": [{"id": "zai-org/GLM-4.7", "context_length": 204800}]}))
-    meta = Baseten(model_id="zai-org/GLM-4.7", api_key=KEY, http_client=client, max_tokens=512).metadata
-    assert (meta.context_window, meta.num_output, meta.is_chat_model, meta.is_function_calling_model) == (204800, 512, True, True)
+    client, seen = recording_client(lambda r: httpx.Response(200, json={"data": [{"id": "zai-org/GLM-4.7", "context_length": 200000}]}))
+    llm = Baseten(model_id="zai-org/GLM-4.7", api_key=KEY, http_client=client, max_tokens=512)
+    assert llm.metadata.context_window == 204_800 and seen == []  # the snapshot; metadata never fetches
+    llm.list_models()
+    meta = llm.metadata
+    assert (meta.context_window, meta.num_output, meta.is_chat_model, meta.is_function_calling_model) == (200000, 512, True, True)
     dedicated = Baseten(model_id="abcd1234", model_apis=False).metadata
     assert dedicated.context_window == 8192
     assert Baseten(model_id="abcd1234", model_apis=False, context_window=32000).metadata.context_window == 32000

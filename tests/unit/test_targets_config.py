@@ -68,6 +68,8 @@ def test_timeouts_are_httpx_timeouts():
     assert (timeout.connect, timeout.read) == (2.0, 30.0)
 
 
-def test_a_deployment_url_without_the_placeholder_is_refused():
-    with pytest.raises(errors.ConfigurationError, match="model_id"):
-        ClientConfig.resolve(deployment_url="https://model-abcd1234.api.baseten.co", env={})
+def test_a_deployment_url_without_the_placeholder_is_the_base_url_of_that_one_model():
+    config = ClientConfig.resolve(env={"BASETEN_DEPLOYMENT_URL": "https://proxy.example/llm/"})
+    assert config.model_base_url("abcd1234") == config.model_base_url("efgh5678") == "https://proxy.example/llm"
+    assert config.model_apis_url == "https://inference.baseten.co/v1"
+    assert ClientConfig.resolve(env={}).model_base_url("abcd1234") == "https://model-abcd1234.api.baseten.co"
