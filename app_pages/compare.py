@@ -8,7 +8,8 @@ Widget keys (tests address them): ``cmp_count``; per side ``i`` (0-2): ``cmp_kin
 ``cmp_model_api_i``, ``cmp_model_id_i``, ``cmp_scope_i``, ``cmp_environment_i``,
 ``cmp_deployment_id_i``, ``cmp_api_style_i``; then ``cmp_persona``, ``cmp_prompt``,
 ``cmp_repeats``, ``cmp_run``, ``cmp_wake``, ``cmp_exclude_cold``, ``cmp_download_md``,
-``cmp_download_html``.
+``cmp_download_html``; prices per side ``cmp_price_i_*`` (``chatapp.ui.pricing_ui``). The
+"Load sweep" tab's keys start with ``sweep_`` (``chatapp.ui.sweep_ui``).
 """
 
 from __future__ import annotations
@@ -24,10 +25,17 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
 from baseten_llm.errors import BasetenError
 from chatapp import resources, state
-from chatapp.services import compare, compare_report, personas, user_errors
+from chatapp.services import (
+    compare,
+    compare_report,
+    personas,
+    pricing,
+    report_sections,
+    user_errors,
+)
 from chatapp.services.catalog import load_catalog
 from chatapp.targets import Target
-from chatapp.ui.sidebar import KIND_LABELS, SCOPE_LABELS, STYLE_LABELS
+from chatapp.ui import pricing_ui, sweep_ui, target_picker
 
 PAGE = "compare"
 engine = resources.get_engine()
@@ -50,32 +58,7 @@ def default_targets() -> list[Target]:
 
 def pick_target(i: int, current: Target) -> Target:
     """The widgets of one side; returns the target they describe."""
-    kinds = list(KIND_LABELS)
-    kind = st.radio("Source", kinds, index=kinds.index(current.kind), horizontal=True,
-                    format_func=KIND_LABELS.__getitem__, key=f"cmp_kind_{i}")
-    if kind == "model_apis":
-        slugs = list(model_rows)
-        index = slugs.index(current.model) if current.model in slugs else 0
-        slug = st.selectbox("Model API", slugs, index=index, key=f"cmp_model_api_{i}",
-                            format_func=lambda s: model_rows[s].label)
-        return Target(kind="model_apis", model=str(slug))
-    model_id = st.text_input("Model id", value=current.model if current.is_dedicated else "",
-                             placeholder="abcd1234", key=f"cmp_model_id_{i}").strip()
-    scopes = list(SCOPE_LABELS)
-    scope = st.selectbox("Deployment", scopes, index=scopes.index(current.scope),
-                         format_func=SCOPE_LABELS.__getitem__, key=f"cmp_scope_{i}")
-    environment, deployment_id = current.environment, current.deployment_id
-    if scope == "environment":
-        environment = st.text_input("Environment", value=environment, key=f"cmp_environment_{i}")
-    elif scope == "deployment":
-        deployment_id = st.text_input("Deployment id", value=deployment_id,
-                                      key=f"cmp_deployment_id_{i}").strip()
-    styles = list(STYLE_LABELS)
-    style = st.radio("API style", styles, index=styles.index(current.api_style),
-                     format_func=STYLE_LABELS.__getitem__, key=f"cmp_api_style_{i}")
-    return Target(kind="dedicated", model=model_id, scope=scope,
-                  environment=environment.strip() or "production",
-                  deployment_id=deployment_id, api_style=style)
+    return target_picker.pick_target(current, model_rows, key=lambda name: f"cmp_{name}_{i}")
 
 
 def figures_of(side: compare.SideResult, now: float, live: bool) -> dict[str, Any]:
@@ -109,6 +92,10 @@ def draw_side(slot: Any, side: compare.SideResult, repeats: int, now: float,
         elif side.error:
             failed = [r.run for r in side.runs if not r.ok]
             st.warning(f"Run(s) {', '.join(map(str, failed))} failed: {side.error}")
+        cost = pricing.total(pricing.answer_cost(pricing_ui.price_of(side.target, model_rows),
+                                                 run.metrics) for run in side.runs)
+        if cost is not None:
+            st.caption(f"Cost of {cost.answers} run(s): {pricing.describe(cost)}")
         if side.text:
             st.markdown(html.escape(side.text))
 
@@ -200,18 +187,84 @@ def draw_results(comparison: compare.Comparison) -> None:
     right.altair_chart(chart(comparison, "tokens_per_s", "Tokens per second"))
     with st.expander("Every run", expanded=False):
         st.table(pd.DataFrame(compare_report.run_rows(comparison, exclude)))
+    prices = [pricing_ui.price_of(side.target, model_rows) for side in comparison.sides]
+    costs = report_sections.cost_rows(comparison, prices)
+    st.subheader("Cost")
+    st.table(pd.DataFrame(costs).set_index("Target"))
+    sweep = state.page_value(PAGE, "sweep")
+    sweep_price = pricing_ui.price_of(sweep.target, model_rows) if sweep else None
+    extras = {"costs": costs, "sweep": sweep, "sweep_price": sweep_price}
     secrets = [state.api_key()]
     md_col, html_col, _ = st.columns([1, 1, 3])
     md_col.download_button(
         "⬇ Report (Markdown)", compare_report.to_markdown(
-            comparison, exclude_cold_start=exclude, secrets=secrets),
+            comparison, exclude_cold_start=exclude, secrets=secrets, **extras),
         file_name=compare_report.report_filename(comparison, "md"), mime="text/markdown",
         key="cmp_download_md", on_click="ignore")
     html_col.download_button(
         "⬇ Report (HTML)", compare_report.to_html(
-            comparison, exclude_cold_start=exclude, secrets=secrets),
+            comparison, exclude_cold_start=exclude, secrets=secrets, **extras),
         file_name=compare_report.report_filename(comparison, "html"), mime="text/html",
         key="cmp_download_html", on_click="ignore")
+
+
+def side_by_side() -> None:
+    """The side-by-side comparison tab."""
+    defaults = default_targets()
+    count = st.radio("Number of targets", [2, 3], horizontal=True, key="cmp_count",
+                     index=0 if len(state.page_value(PAGE, "targets") or [1, 2]) <= 2 else 1)
+    columns = st.columns(count)
+    targets = []
+    for i, column in enumerate(columns):
+        with column:
+            st.markdown(f"**Target {compare.SIDE_NAMES[i]}**")
+            targets.append(pick_target(i, defaults[i]))
+    state.set_page_value(PAGE, "targets", targets)
+    if catalog.note:
+        st.caption(catalog.note)
+    with st.expander("💲 Prices", expanded=False):
+        for i, target in enumerate(targets):
+            pricing_ui.price_editor(target, model_rows, f"cmp_price_{i}")
+
+    by_id = {p.id: p for p in persona_list}
+    persona_ids = list(by_id)
+    chosen_persona = state.page_value(PAGE, "persona", state.persona_id())
+    persona_id = st.selectbox(
+        "Persona", persona_ids, format_func=lambda pid: by_id[pid].label, key="cmp_persona",
+        index=persona_ids.index(chosen_persona) if chosen_persona in by_id else 0)
+    state.set_page_value(PAGE, "persona", persona_id)
+    prompt = st.text_area("Prompt", key="cmp_prompt", value=state.page_value(PAGE, "prompt", ""),
+                          placeholder="Explain what a KV cache is in two sentences.")
+    state.set_page_value(PAGE, "prompt", prompt)
+    repeats = st.number_input("Runs per target (N)", min_value=1, max_value=compare.MAX_REPEATS,
+                              value=state.page_value(PAGE, "repeats", 3), step=1, key="cmp_repeats")
+    state.set_page_value(PAGE, "repeats", int(repeats))
+
+    run_col, wake_col, _ = st.columns([1, 1, 3])
+    run_clicked = run_col.button("▶ Run comparison", key="cmp_run", type="primary")
+    any_dedicated = any(t.is_dedicated for t in targets)
+    wake_clicked = wake_col.button(
+        "☀️ Wake dedicated", key="cmp_wake", disabled=not any_dedicated,
+        help="Ask scaled-to-zero deployments to start before the run, so run 1 is not a cold start.")
+    if wake_clicked:
+        wake(targets)
+
+    slots = [column.empty() for column in st.columns(count)]
+    if run_clicked and not prompt.strip():
+        st.warning("Type a prompt first: every target gets the same one.")
+    elif run_clicked:
+        run_comparison(targets, by_id[persona_id], prompt.strip(), int(repeats), slots)
+
+    last: compare.Comparison | None = state.page_value(PAGE, "last")
+    if last is not None:
+        if not run_clicked:
+            st.caption(f"Last comparison: {last.created_at:%Y-%m-%d %H:%M:%S} UTC, "
+                       f"{last.repeats} run(s) per target.")
+            if len(last.sides) != count:
+                slots = [column.empty() for column in st.columns(len(last.sides))]
+            for slot, side in zip(slots, last.sides):
+                draw_side(slot, side, last.repeats, time.perf_counter(), live=False)
+        draw_results(last)
 
 
 # --- the page --------------------------------------------------------------------------------
@@ -219,55 +272,8 @@ st.subheader("⚖️ Compare targets")
 st.caption("One prompt to two or three targets at the same time: is the dedicated deployment "
            "faster than the shared endpoint, and by how much?")
 
-defaults = default_targets()
-count = st.radio("Number of targets", [2, 3], horizontal=True, key="cmp_count",
-                 index=0 if len(state.page_value(PAGE, "targets") or [1, 2]) <= 2 else 1)
-columns = st.columns(count)
-targets = []
-for i, column in enumerate(columns):
-    with column:
-        st.markdown(f"**Target {compare.SIDE_NAMES[i]}**")
-        targets.append(pick_target(i, defaults[i]))
-state.set_page_value(PAGE, "targets", targets)
-if catalog.note:
-    st.caption(catalog.note)
-
-by_id = {p.id: p for p in persona_list}
-persona_ids = list(by_id)
-chosen_persona = state.page_value(PAGE, "persona", state.persona_id())
-persona_id = st.selectbox(
-    "Persona", persona_ids, format_func=lambda pid: by_id[pid].label, key="cmp_persona",
-    index=persona_ids.index(chosen_persona) if chosen_persona in by_id else 0)
-state.set_page_value(PAGE, "persona", persona_id)
-prompt = st.text_area("Prompt", key="cmp_prompt", value=state.page_value(PAGE, "prompt", ""),
-                      placeholder="Explain what a KV cache is in two sentences.")
-state.set_page_value(PAGE, "prompt", prompt)
-repeats = st.number_input("Runs per target (N)", min_value=1, max_value=compare.MAX_REPEATS,
-                          value=state.page_value(PAGE, "repeats", 3), step=1, key="cmp_repeats")
-state.set_page_value(PAGE, "repeats", int(repeats))
-
-run_col, wake_col, _ = st.columns([1, 1, 3])
-run_clicked = run_col.button("▶ Run comparison", key="cmp_run", type="primary")
-any_dedicated = any(t.is_dedicated for t in targets)
-wake_clicked = wake_col.button(
-    "☀️ Wake dedicated", key="cmp_wake", disabled=not any_dedicated,
-    help="Ask scaled-to-zero deployments to start before the run, so run 1 is not a cold start.")
-if wake_clicked:
-    wake(targets)
-
-slots = [column.empty() for column in st.columns(count)]
-if run_clicked and not prompt.strip():
-    st.warning("Type a prompt first: every target gets the same one.")
-elif run_clicked:
-    run_comparison(targets, by_id[persona_id], prompt.strip(), int(repeats), slots)
-
-last: compare.Comparison | None = state.page_value(PAGE, "last")
-if last is not None:
-    if not run_clicked:
-        st.caption(f"Last comparison: {last.created_at:%Y-%m-%d %H:%M:%S} UTC, "
-                   f"{last.repeats} run(s) per target.")
-        if len(last.sides) != count:
-            slots = [column.empty() for column in st.columns(len(last.sides))]
-        for slot, side in zip(slots, last.sides):
-            draw_side(slot, side, last.repeats, time.perf_counter(), live=False)
-    draw_results(last)
+side_tab, sweep_tab = st.tabs(["Side by side", "Load sweep"])
+with side_tab:
+    side_by_side()
+with sweep_tab:
+    sweep_ui.draw_tab(model_rows)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import html
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from chatapp.services.compare import (
     COLD_START_FACTOR,
@@ -24,6 +25,10 @@ from chatapp.services.compare import (
     runs_used,
     summarize_all,
 )
+
+if TYPE_CHECKING:
+    from chatapp.services.load_sweep import Sweep
+    from chatapp.services.pricing import Price
 
 COLORS = ("#1f6feb", "#e8590c", "#2f9e44")
 REDACTED = "[redacted]"
@@ -290,9 +295,12 @@ def _fenced(text: str) -> list[str]:
 
 def to_markdown(
     comparison: Comparison, *, exclude_cold_start: bool = False,
-    secrets: Sequence[str | None] = (),
+    secrets: Sequence[str | None] = (), costs: list[dict[str, str]] | None = None,
+    sweep: Sweep | None = None, sweep_price: Price | None = None,
 ) -> str:
-    """The comparison as one Markdown file, the chart embedded as a ``data:`` SVG image."""
+    """The comparison as one Markdown file, the chart embedded as a ``data:`` SVG image;
+    ``costs`` (:func:`report_sections.cost_rows`) and a load ``sweep`` add their sections."""
+    from chatapp.services import report_sections
     summaries = summarize_all(comparison, exclude_cold_start)
     svg64 = base64.b64encode(chart_svg(comparison).encode("utf-8")).decode("ascii")
     lines = ["# Baseten Chat: target comparison", ""]
@@ -301,6 +309,8 @@ def to_markdown(
     lines += ["## Verdict (medians)", ""]
     lines += [f"- {line}" for line in verdict(summaries)] or ["- Not enough data to compare."]
     lines += ["", "## p50 / p95 per target", "", *_md_table(summary_rows(summaries)), ""]
+    if costs:
+        lines += report_sections.cost_markdown(costs)
     lines += ["## Chart", "", f"![TTFT and throughput per run](data:image/svg+xml;base64,{svg64})"]
     lines += ["", "## Runs", "", *_md_table(run_rows(comparison, exclude_cold_start)), ""]
     lines += ["## Cold starts", ""]
@@ -309,6 +319,8 @@ def to_markdown(
     errors = [f"- {side.label}: {side.error}" for side in comparison.sides if side.error]
     if errors:
         lines += ["", "## Errors", "", *errors]
+    if sweep is not None:
+        lines += ["", *report_sections.sweep_markdown(sweep, sweep_price)]
     return _redact("\n".join(lines) + "\n", secrets)
 
 
@@ -340,9 +352,11 @@ def _html_list(items: list[str], empty: str) -> str:
 
 def to_html(
     comparison: Comparison, *, exclude_cold_start: bool = False,
-    secrets: Sequence[str | None] = (),
+    secrets: Sequence[str | None] = (), costs: list[dict[str, str]] | None = None,
+    sweep: Sweep | None = None, sweep_price: Price | None = None,
 ) -> str:
     """The comparison as one standalone HTML page: inline CSS and SVG, no scripts."""
+    from chatapp.services import report_sections
     summaries = summarize_all(comparison, exclude_cold_start)
     facts = "".join(
         f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>"
@@ -356,6 +370,7 @@ def to_html(
         "<h2>Verdict (medians)</h2>",
         _html_list(verdict(summaries), "Not enough data to compare."),
         "<h2>p50 / p95 per target</h2>", _html_table(summary_rows(summaries)),
+        report_sections.cost_html(costs) if costs else "",
         "<h2>Chart</h2>", chart_svg(comparison),
         "<h2>Runs</h2>", _html_table(run_rows(comparison, exclude_cold_start)),
         "<h2>Cold starts</h2>",
@@ -364,6 +379,8 @@ def to_html(
     ]
     if errors:
         body += ["<h2>Errors</h2>", _html_list(errors, "")]
+    if sweep is not None:
+        body.append(report_sections.sweep_html(sweep, sweep_price))
     page = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         "<title>Baseten Chat: target comparison</title>"
