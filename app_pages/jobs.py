@@ -1,13 +1,18 @@
 """Jobs: Baseten async inference on a dedicated deployment, with this app as the webhook inbox.
 
 Submit one job or a batch file, watch statuses (polled politely), read the results that
-Baseten POSTs to ``/hooks/baseten``, cancel queued jobs and export the results.
+Baseten POSTs to ``/hooks/baseten``, cancel queued jobs and export the results. In the offline
+demo the bundled emulator delivers to this app's own receiver with a generated secret.
 
-Widget keys: ``jobs_webhook_url``, ``jobs_priority``, ``jobs_max_queue_s``,
+Widget keys: ``jobs_demo_dedicated``, ``jobs_webhook_url``, ``jobs_demo_webhook_url``, ``jobs_priority``, ``jobs_max_queue_s``,
 ``jobs_max_attempts``, ``jobs_initial_delay_ms``, ``jobs_max_delay_ms``, ``jobs_input_mode``,
 ``jobs_prompt``, ``jobs_json``, ``jobs_submit``, ``jobs_batch_file``, ``jobs_batch_submit``,
-``jobs_cancel_id``, ``jobs_cancel``, ``jobs_result_id``, ``jobs_export_jsonl``,
-``jobs_export_csv``.
+``jobs_batch_report``, ``jobs_cancel_id``, ``jobs_cancel``, ``jobs_check_now``,
+``jobs_result_id``, ``jobs_result_download``, ``jobs_export_jsonl``, ``jobs_export_csv``.
+
+The page refreshes (a fragment, every :data:`REFRESH_EVERY_S` seconds) only while some job is
+unfinished; it reads only what changed since the last look, shows a large result as a
+preview, and builds an export only when its button is clicked.
 """
 
 from __future__ import annotations
@@ -18,12 +23,14 @@ import streamlit as st
 
 from baseten_llm import errors
 from chatapp import resources, state
-from chatapp.services import job_polling, jobs
+from chatapp.services import job_polling, job_results, jobs
 from chatapp.services.batch_inputs import InputError, parse_batch, parse_json_input, prompt_input
 from chatapp.storage.jobs import JobRow
 from chatapp.targets import Target
 
 PAGE = "jobs"
+#: The emulator's dedicated LLM deployment, for the offline demo.
+DEMO_MODEL_ID = "abcd1234"
 REFRESH_EVERY_S = 2.0
 PROMPT, RAW_JSON = "Prompt", "Raw JSON"
 
@@ -38,7 +45,11 @@ config = state.config()
 engine = resources.get_engine()
 target = state.target()
 
-if config.allow_unsigned_webhooks:
+demo = state.demo_active()
+if demo:
+    st.caption("🔒 Offline demo: the emulator signs each result with a secret generated for "
+               "this run, and this app's own receiver checks it; results arrive within seconds.")
+elif config.allow_unsigned_webhooks:
     st.warning(
         "**Development only: unsigned webhooks are accepted** "
         "(`BASETEN_CHAT_ALLOW_UNSIGNED_WEBHOOKS` is on). Anyone who can reach this app can "
@@ -57,12 +68,23 @@ else:
                "configured.")
 
 
+def use_demo_deployment() -> None:
+    """Button callback: point the sidebar at the emulator's dedicated deployment."""
+    state.set_widget_value("sb_kind", "dedicated")
+    state.set_widget_value("sb_model_id", DEMO_MODEL_ID)
+
+
 def client_for(job_target: Target):  # noqa: ANN201 - a baseten_llm.Baseten
     """A client for the target a job was submitted to."""
     return state.llm(target_override=job_target)
 
 
-if not target.is_dedicated:
+if not target.is_dedicated and demo:
+    st.info("**Jobs run on a dedicated deployment.** The offline demo has one ready "
+            f"(model id `{DEMO_MODEL_ID}`).", icon="ℹ️")
+    st.button("Use the demo's dedicated deployment", key="jobs_demo_dedicated", type="primary",
+              on_click=use_demo_deployment)
+elif not target.is_dedicated:
     st.info(
         "**Jobs need a dedicated deployment.** Baseten's async inference (`async_predict`) runs "
         "on a model you deployed, not on the shared Model APIs you are using now "
@@ -74,7 +96,9 @@ if not target.is_dedicated:
 else:
     st.subheader("Where results go")
     webhook_url = st.text_input(
-        "Webhook URL", value=config.webhook_url or "", key="jobs_webhook_url",
+        "Webhook URL", value=config.webhook_url or "",
+        # The demo's default (this app on loopback) must not inherit a value typed before.
+        key="jobs_demo_webhook_url" if demo else "jobs_webhook_url",
         placeholder="https://your-tunnel.example.com/hooks/baseten",
         help="Baseten POSTs each result here. This app receives it at /hooks/baseten.",
     )
@@ -186,11 +210,23 @@ def cancel(row: JobRow) -> None:
     state.set_page_value(PAGE, "cancel_outcome", result)
 
 
-@st.fragment(run_every=REFRESH_EVERY_S)
-def jobs_section() -> None:
-    """Poll what is due, then the table, cancel, result viewer and exports."""
+def jobs_section(refresh_s: float | None) -> None:
+    """Poll the unfinished jobs that are due, then the table and cancel.
+
+    Run as a fragment every ``refresh_s`` seconds while jobs are unfinished. When the last
+    one finishes, or new results arrive, it reruns the whole page once: the page below
+    (results, exports) is drawn only on such full runs, and with nothing unfinished the page
+    schedules no refresh at all.
+    """
     report = job_polling.shared_poller().poll(engine, client_for)
     rows = jobs.list_rows(engine)
+    results = [r for r in rows if r.result is not None]
+    waiting = sum(r.is_unfinished for r in rows)
+    drawn = state.page_value(PAGE, "results_drawn")
+    if drawn is None:  # this is the page's full run
+        state.set_page_value(PAGE, "results_drawn", len(results))
+    elif refresh_s is not None and (waiting == 0 or len(results) != drawn):
+        st.rerun(scope="app")
     st.subheader("Jobs")
     if report.rate_limited:
         st.caption("Baseten asked us to slow down; status checks resume shortly.")
@@ -199,14 +235,17 @@ def jobs_section() -> None:
     if not rows:
         st.caption("No jobs yet. Submitted jobs and received results appear here.")
         return
-    results = [r for r in rows if r.result is not None]
-    waiting = sum(r.is_unfinished for r in rows)
     st.caption(f"{len(rows)} jobs · {len(results)} results received · {waiting} waiting")
+    if refresh_s is not None:
+        st.caption(f"Checking for news every {refresh_s:g} s while jobs are waiting.")
     if results:
         latest = max(results, key=lambda r: r.result.received_at)
-        st.text(f"Latest result ({latest.request_id}): {jobs.result_preview(latest.result)}")
-    st.dataframe(jobs.table_records(rows), hide_index=True, width="stretch")
-
+        st.text(f"Latest result ({latest.request_id}): {latest.result.preview}")
+    st.dataframe(jobs.table_records(rows), hide_index=True, width="stretch", column_config={
+        "Status": st.column_config.TextColumn(width="medium"),
+        "Details": st.column_config.TextColumn(width="large"),
+        "Result preview": st.column_config.TextColumn(width="large"),
+    })
     queued = [r for r in rows if r.job is not None and r.status == "QUEUED"]
     if queued:
         left, right = st.columns([3, 1], vertical_alignment="bottom")
@@ -219,18 +258,45 @@ def jobs_section() -> None:
         state.set_page_value(PAGE, "cancel_outcome", None)
         getattr(st, outcome[0])(outcome[1])
 
-    if results:
-        st.subheader("Results")
-        shown = st.selectbox("Result", [r.request_id for r in results], key="jobs_result_id")
-        chosen = next(r for r in results if r.request_id == shown)
-        st.json(json.loads(chosen.result.raw_body), expanded=2)
-        left, right = st.columns(2)
-        left.download_button("Export results (JSONL)", jobs.export_jsonl(rows),
-                             file_name="baseten_job_results.jsonl",
-                             mime="application/jsonl", key="jobs_export_jsonl")
-        right.download_button("Export results (CSV)", jobs.export_csv(rows),
-                              file_name="baseten_job_results.csv", mime="text/csv",
-                              key="jobs_export_csv")
+
+def results_section() -> None:
+    """The chosen result (a preview when large) and the exports, built only when asked."""
+    summaries = [r.result for r in jobs.list_rows(engine)
+                 if isinstance(r.result, job_results.ResultSummary)]
+    if not summaries:
+        return
+    st.subheader("Results")
+    unreadable = job_results.count_unreadable(summaries)
+    if unreadable:
+        st.warning(f"{unreadable} stored result(s) hold data this page cannot show; they are "
+                   "marked in the table and left out of the viewer. Export them to inspect.")
+    by_id = {s.request_id: s for s in summaries}
+    shown = st.selectbox("Result", list(by_id), key="jobs_result_id")
+    summary = by_id[shown]
+    view = job_results.load_view(engine, summary)
+    if view.value is not None:
+        st.json(view.value, expanded=2)
+    elif summary.readable:
+        st.caption(f"This result is {summary.size / 1_000_000:.1f} MB; its first "
+                   f"{job_results.VIEW_CHARS:,} characters are shown. Download it whole below.")
+        st.code(view.excerpt or "", language="json", wrap_lines=True)
+    st.download_button("Download this result", lambda: job_results.raw_body(engine, shown),
+                       file_name=f"baseten_result_{shown}.json", mime="application/json",
+                       key="jobs_result_download", on_click="ignore")
+    left, right = st.columns(2)
+    left.download_button("Export results (JSONL)", lambda: job_results.export_jsonl(engine),
+                         file_name="baseten_job_results.jsonl", mime="application/jsonl",
+                         key="jobs_export_jsonl", on_click="ignore")
+    right.download_button("Export results (CSV)", lambda: job_results.export_csv(engine),
+                          file_name="baseten_job_results.csv", mime="text/csv",
+                          key="jobs_export_csv", on_click="ignore")
 
 
-jobs_section()
+state.set_page_value(PAGE, "results_drawn", None)
+refresh_every = REFRESH_EVERY_S if jobs.count_unfinished(engine) else None
+st.fragment(jobs_section, run_every=refresh_every)(refresh_every)
+if refresh_every is None:
+    left, right = st.columns([3, 1], vertical_alignment="center")
+    left.caption("Nothing is waiting, so this page does not refresh on its own.")
+    right.button("Check for new results", key="jobs_check_now")
+results_section()

@@ -64,7 +64,23 @@ def get_http_client() -> httpx.Client:
 
 @st.cache_resource(show_spinner="Starting the offline demo…")
 def get_demo_emulator() -> EmulatorServer:
-    """The bundled Baseten emulator, served in-process for the offline demo."""
-    from baseten_llm.emulator import EmulatorConfig, EmulatorServer
+    """The bundled Baseten emulator, served in-process for the offline demo.
 
-    return EmulatorServer.start(EmulatorConfig(tokens_per_second=40.0), port=0)
+    It signs job results with a secret generated for this process, which this app's own
+    webhook receiver accepts, so demo jobs come back signed with nothing to configure.
+    """
+    from baseten_llm.emulator import EmulatorConfig, EmulatorServer
+    from chatapp.services.webhook_receiver import demo_webhook_secret
+
+    return EmulatorServer.start(
+        EmulatorConfig(tokens_per_second=40.0, webhook_secrets=[demo_webhook_secret()]), port=0)
+
+
+def own_loopback_url() -> str:
+    """This server as reached from the same machine (the demo's webhook target)."""
+    address = str(st.get_option("server.address") or "")
+    host = address if address and address not in ("0.0.0.0", "::") else "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    base = str(st.get_option("server.baseUrlPath") or "").strip("/")
+    return f"http://{host}:{st.get_option('server.port')}" + (f"/{base}" if base else "")

@@ -60,6 +60,8 @@ def config() -> AppConfig:
         deployment_url=emu.deployment_url,
         api_key=emu.api_key,
         api_key_source="demo",
+        # Demo jobs deliver to this app's own receiver, on loopback.
+        public_url=resources.own_loopback_url(),
     )
 
 

@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import Engine
 
 from baseten_llm import errors
-from chatapp.services.jobs import ClientFactory, JobsClient, errors_text, job_target
+from chatapp.services.job_results import errors_text
+from chatapp.services.jobs import ClientFactory, JobsClient, job_target
 from chatapp.storage import jobs as store
 from chatapp.storage.db import session_scope
 from chatapp.targets import Target
@@ -105,7 +106,8 @@ class StatusPoller:
     def poll(self, engine: Engine, client_for: ClientFactory) -> PollReport:
         """Ask about every job that is due and record the answers."""
         with session_scope(engine) as session:
-            rows = store.list_job_rows(session)
+            rows = [store.JobRow(job.request_id, job, None)
+                    for job in store.list_unfinished_jobs(session)]
         report = PollReport()
         clients: dict[Target, JobsClient] = {}
         for row in self.claim_due(rows):

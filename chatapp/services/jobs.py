@@ -7,8 +7,6 @@ pace Baseten's rate limit allows, lives in :mod:`chatapp.services.job_polling`.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
@@ -20,14 +18,15 @@ from sqlalchemy import Engine
 
 from baseten_llm import errors
 from baseten_llm.jobs import build_async_body
+from chatapp.services import job_results
 from chatapp.services.batch_inputs import BatchRow, InputError, check_sendable
+from chatapp.services.webhook_receiver import recent_refusal
 from chatapp.storage import jobs as store
 from chatapp.storage.db import session_scope
 from chatapp.targets import Target
 
 logger = logging.getLogger(__name__)
 
-PREVIEW_CHARS = 120
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 
@@ -243,16 +242,6 @@ def job_target(row: store.JobRow) -> Target:
     return Target.from_dict(json.loads(row.job.target_json))
 
 
-def errors_text(items: Any) -> str:
-    parts = []
-    for item in items or []:
-        code = getattr(item, "code", None) or (item.get("code") if isinstance(item, dict) else "")
-        msg = getattr(item, "message", None) or (item.get("message") if isinstance(item, dict)
-                                                 else str(item))
-        parts.append(f"{code}: {msg}" if code else str(msg))
-    return "; ".join(parts)
-
-
 # --- cancel ------------------------------------------------------------------------------
 
 
@@ -285,41 +274,72 @@ def _cancel_answer(answer: Any) -> tuple[bool, str]:
     return bool(getattr(answer, "canceled", answer)), str(getattr(answer, "message", "") or "")
 
 
-# --- reading and export ------------------------------------------------------------------
+# --- reading ------------------------------------------------------------------------------
 
 
 def list_rows(engine: Engine) -> list[store.JobRow]:
-    """Every job and result, newest first."""
+    """Every job and result, newest first. Results are summaries (the process reads each
+    stored body once, see :mod:`chatapp.services.job_results`), jobs come without inputs."""
+    summaries = job_results.shared_index(engine).summaries(engine)
     with session_scope(engine) as session:
-        return store.list_job_rows(session)
+        jobs = {job.request_id: job for job in store.list_jobs(session)}
+    rows = [store.JobRow(rid, jobs.get(rid), summaries.get(rid))
+            for rid in jobs.keys() | summaries.keys()]
+    rows.sort(key=store.row_time, reverse=True)
+    return rows
 
 
-def result_preview(result: store.WebhookResult | None) -> str:
-    """One short line for the table: the output text, or the error."""
-    if result is None:
+def count_unfinished(engine: Engine) -> int:
+    """How many jobs can still change (the page refreshes only while there are some)."""
+    with session_scope(engine) as session:
+        return len(store.list_unfinished_jobs(session))
+
+
+#: Baseten's statuses in words (the table shows these, never a code cut short).
+STATUS_WORDS = {
+    "QUEUED": "Queued",
+    "IN_PROGRESS": "Running",
+    "SUCCEEDED": "Succeeded",
+    "FAILED": "Failed",
+    "EXPIRED": "Expired in the queue",
+    "CANCELED": "Canceled",
+    "WEBHOOK_FAILED": "Result not delivered",
+    "NOT_FOUND": "No status at Baseten",
+    "UNKNOWN": "Unknown",
+}
+
+
+def status_words(row: store.JobRow) -> str:
+    """The row's status as a person reads it."""
+    return STATUS_WORDS.get(row.status, row.status.replace("_", " ").capitalize())
+
+
+def failure_reason(row: store.JobRow) -> str:
+    """Why a job failed or what is worth knowing about it, in plain words ("" when nothing)."""
+    job, result = row.job, row.result
+    if result is not None and not getattr(result, "readable", True):
+        return "The stored result holds data this page cannot show; export it to inspect it."
+    if result is not None and result.errors:
+        return "The model failed: " + job_results.errors_text(result.errors)
+    if job is None:
         return ""
-    if result.errors:
-        return "Error: " + errors_text(result.errors)
-    text = _output_text(result.data)
-    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
+    if row.status == "WEBHOOK_FAILED":
+        return _delivery_failure(job)
+    if row.status == "FAILED":
+        return "The model failed" + (f": {job.status_note}" if job.status_note else ".")
+    if row.status == "EXPIRED":
+        return (f"It waited in the queue longer than its limit ({job.max_time_in_queue_s} s) "
+                "and was never run.")
+    return job.status_note or ""
 
 
-def _output_text(data: Any) -> str:
-    if isinstance(data, str):
-        return data
-    if isinstance(data, dict):
-        for key in ("output", "text", "completion", "generated_text", "result"):
-            if isinstance(data.get(key), str):
-                return data[key]
-        choices = data.get("choices")
-        if isinstance(choices, list) and choices and isinstance(choices[0], dict):
-            first = choices[0]
-            message = first.get("message") if isinstance(first.get("message"), dict) else {}
-            if isinstance(message.get("content"), str):
-                return message["content"]
-            if isinstance(first.get("text"), str):
-                return first["text"]
-    return json.dumps(data, ensure_ascii=False)
+def _delivery_failure(job: store.Job) -> str:
+    refused = recent_refusal(job.request_id)
+    if refused:
+        return f"Webhook delivery failed: the app's receiver refused it ({refused})."
+    host = urlparse(job.webhook_endpoint or "").hostname or "the webhook URL"
+    return (f"Webhook delivery failed: Baseten could not deliver the result to {host}, and it "
+            "keeps no copy. Check that this address reaches the app, then submit the job again.")
 
 
 def table_records(rows: Iterable[store.JobRow]) -> list[dict[str, Any]]:
@@ -329,10 +349,10 @@ def table_records(rows: Iterable[store.JobRow]) -> list[dict[str, Any]]:
             "Request id": row.request_id,
             "Submitted at": _when(row.job.submitted_at) if row.job else "",
             "Target": row.job.target_label if row.job else "(not submitted here)",
-            "Status": row.status,
-            "Webhook": row.webhook_status,
-            "Result preview": result_preview(row.result),
-            "Note": (row.job.status_note or "") if row.job else "",
+            "Status": status_words(row),
+            "Details": failure_reason(row),
+            "Result preview": row.result.preview if isinstance(
+                row.result, job_results.ResultSummary) else "",
         }
         for row in rows
     ]
@@ -340,45 +360,3 @@ def table_records(rows: Iterable[store.JobRow]) -> list[dict[str, Any]]:
 
 def _when(value: Any) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value is not None else ""
-
-
-EXPORT_FIELDS = ("request_id", "submitted_at", "target", "status", "received_at",
-                 "model_id", "deployment_id", "data", "errors")
-
-
-def export_records(rows: Iterable[store.JobRow]) -> list[dict[str, Any]]:
-    """One record per stored result, with the job it belongs to when known."""
-    return [
-        {
-            "request_id": row.request_id,
-            "submitted_at": _when(row.job.submitted_at) if row.job else "",
-            "target": row.job.target_label if row.job else "",
-            "status": row.status,
-            "received_at": _when(row.result.received_at),
-            "model_id": row.result.model_id or "",
-            "deployment_id": row.result.deployment_id or "",
-            "data": row.result.data,
-            "errors": row.result.errors,
-        }
-        for row in rows
-        if row.result is not None
-    ]
-
-
-def export_jsonl(rows: Iterable[store.JobRow]) -> bytes:
-    """Results as JSON Lines, ``data`` kept as JSON."""
-    lines = [json.dumps(rec, ensure_ascii=False) for rec in export_records(rows)]
-    return ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
-
-
-def export_csv(rows: Iterable[store.JobRow]) -> bytes:
-    """Results as CSV; ``data`` is text when the output is text, JSON otherwise."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS)
-    writer.writeheader()
-    for rec in export_records(rows):
-        data = rec["data"]
-        rec["data"] = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
-        rec["errors"] = json.dumps(rec["errors"], ensure_ascii=False)
-        writer.writerow(rec)
-    return buffer.getvalue().encode("utf-8")

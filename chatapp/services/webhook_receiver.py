@@ -21,6 +21,13 @@ A refused request stores nothing and logs one line: the status, the reason and t
 ``X-BASETEN-REQUEST-ID`` header, never a secret or the body. On SQLite the receiver's own
 connections use ``synchronous=FULL`` so a commit survives power loss, not just a crash.
 
+In the offline demo the bundled emulator, served in this same process, signs its deliveries
+with :func:`demo_webhook_secret`, a secret generated for this process that nothing else knows;
+the receiver accepts it alongside the configured ones, so the demo needs no setup.
+
+Each refusal is remembered for a while (:func:`recent_refusal`, by the request id the sender
+named) in words a person can read, so the Jobs page can say why a delivery failed.
+
 Config and engine are built without Streamlit (secrets file + environment), lazily on the
 first request; :func:`make_webhook_app` builds a standalone app with injected ones for tests.
 """
@@ -28,10 +35,11 @@ first request; :func:`make_webhook_app` builds a standalone app with injected on
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
+import secrets as secrets_module
 import threading
+from collections import OrderedDict
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -59,6 +67,7 @@ TOLERANCE_S = 300.0
 #: Seconds a sender has to deliver the whole body once its headers arrived.
 BODY_TIMEOUT_S = 30.0
 _SAFE_ID = re.compile(r"[^A-Za-z0-9_-]")
+_NO_SECRET = "no webhook secret configured; set BASETEN_WEBHOOK_SECRETS"
 
 
 class Rejected(Exception):
@@ -68,6 +77,60 @@ class Rejected(Exception):
         super().__init__(reason)
         self.status = status
         self.reason = reason
+
+    @property
+    def words(self) -> str:
+        """Why, for the person reading the Jobs table."""
+        if self.status == 401 and "no webhook secret" in self.reason:
+            return "no webhook secret set"
+        if self.status == 401 and "sent" in self.reason:
+            return "it was signed too long ago, or this server's clock is wrong"
+        if self.status == 401:
+            return "its signature did not match this app's webhook secrets"
+        if self.status == 413:
+            return f"the result is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB"
+        if self.status == 408:
+            return "the result did not arrive in time"
+        return f"it could not be stored: {self.reason}"
+
+
+# --- the offline demo's secret and the memory of refusals ---------------------------------
+
+_DEMO_SECRET: str | None = None
+_REFUSALS: OrderedDict[str, str] = OrderedDict()
+_MAX_REFUSALS = 1000
+_SHARED_LOCK = threading.Lock()
+
+
+def demo_webhook_secret() -> str:
+    """The secret this process's offline-demo emulator signs with, generated on first use."""
+    global _DEMO_SECRET
+    with _SHARED_LOCK:
+        if _DEMO_SECRET is None:
+            _DEMO_SECRET = "whsec_" + secrets_module.token_urlsafe(30)
+        return _DEMO_SECRET
+
+
+def _accepted_secrets(config: AppConfig) -> tuple[str, ...]:
+    with _SHARED_LOCK:
+        demo = (_DEMO_SECRET,) if _DEMO_SECRET else ()
+    return tuple(config.webhook_secrets) + demo
+
+
+def _remember_refusal(request_id: str, words: str) -> None:
+    if not request_id:
+        return
+    with _SHARED_LOCK:
+        _REFUSALS[request_id] = words
+        _REFUSALS.move_to_end(request_id)
+        while len(_REFUSALS) > _MAX_REFUSALS:
+            _REFUSALS.popitem(last=False)
+
+
+def recent_refusal(request_id: str) -> str | None:
+    """Why this process's receiver last refused a delivery for ``request_id``, if it did."""
+    with _SHARED_LOCK:
+        return _REFUSALS.get(request_id)
 
 
 @dataclass(frozen=True)
@@ -109,6 +172,7 @@ class WebhookReceiver:
         except Rejected as exc:
             logger.warning("webhook refused: %s %s (request id header %r)",
                            exc.status, exc.reason, header_id)
+            _remember_refusal(header_id, exc.words)
             return JSONResponse({"error": exc.reason}, status_code=exc.status)
         logger.info("webhook %s for request %s", "stored" if stored else "duplicate ignored",
                     delivery.request_id)
@@ -144,16 +208,20 @@ class WebhookReceiver:
 
     def verify(self, body: bytes, signature_header: str | None) -> Delivery:
         """Check signature, time and shape; raise :class:`Rejected` for anything else."""
-        secrets = self.config.webhook_secrets
-        if not secrets:
+        configured = bool(self.config.webhook_secrets)
+        secrets = _accepted_secrets(self.config)
+        if not configured and (not secrets or not signature_header):
             if not self.config.allow_unsigned_webhooks:
-                raise Rejected(401, "no webhook secret configured; set BASETEN_WEBHOOK_SECRETS")
+                raise Rejected(401, _NO_SECRET)
             return _unsigned_delivery(body)
         try:
             payload = verify_webhook(body, signature_header, secrets, tolerance_s=self.tolerance_s,
                                      now=self._clock() if self._clock else None)
         except errors.WebhookPayloadError as exc:
             raise Rejected(400, _first_sentence(exc)) from None
+        except errors.WebhookSignatureError as exc:
+            # Only the demo's own secret is known: a real delivery fails for want of a secret.
+            raise Rejected(401, _first_sentence(exc) if configured else _NO_SECRET) from None
         except errors.WebhookVerificationError as exc:
             raise Rejected(401, _first_sentence(exc)) from None
         except RecursionError:  # signed, but nested past what the parser can read

@@ -16,15 +16,19 @@ delivery cannot race with a poll. The API key and webhook secrets are never colu
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import DateTime, Integer, String, Text, func, select
+from sqlalchemy import DateTime, Integer, String, Text, exists, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, defer, mapped_column
 
 from chatapp.storage.db import Base
+
+if TYPE_CHECKING:
+    from chatapp.services.job_results import ResultSummary
 
 #: Baseten statuses after which a request never changes again.
 TERMINAL_STATUSES = frozenset(
@@ -90,11 +94,12 @@ class WebhookResult(Base):
 
 @dataclass(frozen=True)
 class JobRow:
-    """A job and its result (either may be missing), as the page lists them."""
+    """A job and its result (either may be missing), as the page lists them. The result is
+    the stored row or its summary (:class:`chatapp.services.job_results.ResultSummary`)."""
 
     request_id: str
     job: Job | None
-    result: WebhookResult | None
+    result: WebhookResult | ResultSummary | None
 
     @property
     def status(self) -> str:
@@ -215,6 +220,44 @@ def count_results(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(WebhookResult)) or 0
 
 
+# --- reading little at a time ------------------------------------------------------------
+
+#: Rows read per round trip while iterating over large results.
+_BATCH = 8
+
+
+def list_jobs(session: Session) -> list[Job]:
+    """Every job, without its model input (the large column)."""
+    return list(session.scalars(select(Job).options(defer(Job.model_input_json))))
+
+
+def list_unfinished_jobs(session: Session) -> list[Job]:
+    """Jobs whose status can still change: not terminal and no result stored yet."""
+    has_result = exists().where(WebhookResult.request_id == Job.request_id)
+    query = (select(Job).options(defer(Job.model_input_json))
+             .where(Job.status.not_in(TERMINAL_STATUSES), ~has_result))
+    return list(session.scalars(query))
+
+
+def results_after(session: Session, last_id: int) -> Iterator[WebhookResult]:
+    """Results stored after the one with id ``last_id``, oldest first, a few at a time."""
+    query = select(WebhookResult).where(WebhookResult.id > last_id).order_by(WebhookResult.id)
+    yield from session.scalars(query.execution_options(yield_per=_BATCH))
+
+
+def iter_results(session: Session) -> Iterator[WebhookResult]:
+    """Every result, newest first, a few at a time."""
+    query = select(WebhookResult).order_by(WebhookResult.id.desc())
+    yield from session.scalars(query.execution_options(yield_per=_BATCH))
+
+
+def raw_body_start(session: Session, result_id: int, chars: int) -> str:
+    """The first ``chars`` characters of a stored body, cut by the database."""
+    query = select(func.substr(WebhookResult.raw_body, 1, chars)).where(
+        WebhookResult.id == result_id)
+    return session.scalar(query) or ""
+
+
 # --- listing -----------------------------------------------------------------------------
 
 
@@ -223,10 +266,11 @@ def list_job_rows(session: Session) -> list[JobRow]:
     jobs = {job.request_id: job for job in session.scalars(select(Job))}
     results = {r.request_id: r for r in session.scalars(select(WebhookResult))}
     rows = [JobRow(rid, jobs.get(rid), results.get(rid)) for rid in jobs.keys() | results.keys()]
-    rows.sort(key=_row_time, reverse=True)
+    rows.sort(key=row_time, reverse=True)
     return rows
 
 
-def _row_time(row: JobRow) -> datetime:
+def row_time(row: JobRow) -> datetime:
+    """When a row happened: submitted here, else received."""
     when = row.job.submitted_at if row.job is not None else row.result.received_at  # type: ignore[union-attr]
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)

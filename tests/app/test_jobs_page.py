@@ -73,7 +73,7 @@ def test_a_prompt_shows_the_exact_body_and_submitting_records_the_job(app_env, e
     assert body["model_input"] == {"prompt": "Summarise the news"}
     assert body["webhook_endpoint"] == "https://chat.example.com/hooks/baseten"
     table = at.dataframe[0].value
-    assert list(table["Status"]) == ["QUEUED"]
+    assert list(table["Status"]) == ["Queued"]
     assert list(table["Target"]) == ["Dedicated · abcd1234 · production"]
 
 
@@ -208,7 +208,7 @@ def test_a_queued_job_is_canceled_from_the_page(app_env, emulator):
     at.button(key="jobs_cancel").click().run()
     assert not at.exception
     assert at.success[-1].value
-    assert list(at.dataframe[0].value["Status"]) == ["CANCELED"]
+    assert list(at.dataframe[0].value["Status"]) == ["Canceled"]
     assert emulator.jobs()[0]["status"] == "CANCELED"
 
 

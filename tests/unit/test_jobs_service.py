@@ -12,7 +12,7 @@ import pytest
 
 from baseten_llm import errors
 from baseten_llm.jobs import AsyncRequestInfo
-from chatapp.services import job_polling, jobs
+from chatapp.services import job_polling, job_results, jobs
 from chatapp.services.batch_inputs import BatchRow, InputError, parse_batch
 from chatapp.storage import jobs as store
 from chatapp.storage.db import make_engine, session_scope
@@ -69,7 +69,8 @@ def test_a_submitted_job_is_recorded_with_its_target_and_settings(engine):
     assert row.request_id == rid
     assert row.status == "QUEUED"
     assert row.job.target_label == "Dedicated · abcd1234 · production"
-    assert json.loads(row.job.model_input_json) == {"prompt": "hi"}
+    with session_scope(engine) as session:
+        assert json.loads(store.get_job(session, rid).model_input_json) == {"prompt": "hi"}
     sent = client.submitted[0]
     assert sent["priority"] == 2 and sent["max_time_in_queue_seconds"] == 3600
     assert sent["inference_retry_config"] == {"max_attempts": 5, "initial_delay_ms": 1000,
@@ -218,7 +219,7 @@ def test_a_duplicate_delivery_stores_nothing_new(engine):
     assert deliver(engine, "d" * 32, data="first")
     assert not deliver(engine, "d" * 32, data="second")
     (row,) = jobs.list_rows(engine)
-    assert row.result.data == "first"
+    assert row.result.preview == "first"
 
 
 def test_the_table_preview_shows_output_text_errors_and_truncates_long_text(engine):
@@ -227,7 +228,7 @@ def test_the_table_preview_shows_output_text_errors_and_truncates_long_text(engi
                                                 "message": "boom"}])
     previews = {r["Request id"]: r["Result preview"] for r in
                 jobs.table_records(jobs.list_rows(engine))}
-    assert len(previews["1" * 32]) == jobs.PREVIEW_CHARS and previews["1" * 32].endswith("…")
+    assert len(previews["1" * 32]) == job_results.PREVIEW_CHARS and previews["1" * 32].endswith("…")
     assert previews["2" * 32] == "Error: MODEL_PREDICT_ERROR: boom"
 
 
@@ -238,7 +239,7 @@ def test_jobs_and_results_survive_a_new_engine_on_the_same_database(engine):
     engine.dispose()
     again = make_engine(engine.url.render_as_string(hide_password=False))
     (row,) = jobs.list_rows(again)
-    assert row.result.data == {"output": "kept"} and row.job is not None
+    assert row.result.preview == "kept" and row.job is not None
 
 
 def test_export_jsonl_has_one_parsed_record_per_result(engine):
@@ -246,7 +247,7 @@ def test_export_jsonl_has_one_parsed_record_per_result(engine):
     rid = jobs.submit_job(engine, client, TARGET, {"prompt": "hi"}, OPTIONS)
     jobs.submit_job(engine, client, TARGET, {"prompt": "pending"}, OPTIONS)
     deliver(engine, rid, data={"output": "You said: hi"})
-    lines = jobs.export_jsonl(jobs.list_rows(engine)).decode().splitlines()
+    lines = job_results.export_jsonl(engine).decode().splitlines()
     assert len(lines) == 1
     record = json.loads(lines[0])
     assert record["request_id"] == rid
@@ -257,16 +258,16 @@ def test_export_jsonl_has_one_parsed_record_per_result(engine):
 def test_export_csv_has_a_header_and_keeps_structured_output_as_json(engine):
     deliver(engine, "1" * 32, data={"output": "a, \"quoted\"\nline"})
     deliver(engine, "2" * 32, data="plain text")
-    table = list(csv.DictReader(io.StringIO(jobs.export_csv(jobs.list_rows(engine)).decode())))
+    table = list(csv.DictReader(io.StringIO(job_results.export_csv(engine).decode())))
     by_id = {r["request_id"]: r for r in table}
     assert json.loads(by_id["1" * 32]["data"]) == {"output": "a, \"quoted\"\nline"}
     assert by_id["2" * 32]["data"] == "plain text"
-    assert list(table[0]) == list(jobs.EXPORT_FIELDS)
+    assert list(table[0]) == list(job_results.EXPORT_FIELDS)
 
 
 def test_exports_with_no_results_are_empty_but_valid(engine):
-    assert jobs.export_jsonl([]) == b""
-    assert jobs.export_csv([]).decode().strip() == ",".join(jobs.EXPORT_FIELDS)
+    assert job_results.export_jsonl(engine) == b""
+    assert job_results.export_csv(engine).decode().strip() == ",".join(job_results.EXPORT_FIELDS)
 
 
 def test_a_bad_row_in_a_batch_never_reaches_the_client(engine):

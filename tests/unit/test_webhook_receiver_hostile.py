@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from chatapp.services.webhook_receiver import make_receiver_engine, make_webhook_app
 from chatapp.settings import WEBHOOK_PATH
+from tests.asgi_server import serve_asgi
 from tests.unit.test_webhook_receiver import (  # noqa: F401 - setup is a fixture
     SECRET,
     make_config,
@@ -80,20 +78,9 @@ def test_ordinary_nested_output_is_still_stored(setup):
 def receiver_on_a_socket(tmp_path: Path) -> Iterator[int]:
     """The receiver served by uvicorn on a free loopback port, with a 1 s body timeout."""
     config = make_config(tmp_path)
-    app = make_webhook_app(config, make_receiver_engine(config), body_timeout_s=1.0)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    try:
-        yield sock.getsockname()[1]
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve_asgi(make_webhook_app(config, make_receiver_engine(config),
+                                     body_timeout_s=1.0)) as port:
+        yield port
 
 
 def test_a_stalled_body_is_timed_out_with_408_and_its_connection_closed(receiver_on_a_socket):
