@@ -13,6 +13,7 @@ from chatapp import resources, state
 from chatapp.services import conversations as convs
 from chatapp.services import export, personas
 from chatapp.ui import messages as ui
+from chatapp.ui.safe_text import plain_text, safe_markdown
 
 PAGE = "chat"
 engine = resources.get_engine()
@@ -31,8 +32,8 @@ history = convs.list_messages(engine, conversation.id) if conversation else []
 # --- header: title, persona, exports ---------------------------------------------------------
 if conversation:
     head, md_col, json_col = st.columns([6, 1, 1], vertical_alignment="bottom")
-    head.subheader(f"{conversation.persona_avatar} {conversation.title}")
-    head.caption(f"Persona: {conversation.persona_name or 'none'}")
+    head.subheader(f"{conversation.persona_avatar} {plain_text(conversation.title)}")
+    head.caption(f"Persona: {plain_text(conversation.persona_name) or 'none'}")
     md_col.download_button(
         "⬇ Markdown", export.to_markdown(conversation, history),
         file_name=export.filename(conversation, "md"), mime="text/markdown",
@@ -46,7 +47,8 @@ if conversation:
 else:
     chosen = personas.get_persona(engine, state.persona_id()) or personas.default_persona(engine)
     st.subheader(f"{chosen.avatar} New chat")
-    st.caption(f"Persona: {chosen.name}. Ask anything below; pick another persona in the sidebar.")
+    st.caption(f"Persona: {plain_text(chosen.name)}. Ask anything below; pick another persona "
+               "in the sidebar.")
 
 # --- history ---------------------------------------------------------------------------------
 for message in history:
@@ -104,7 +106,7 @@ if prompt and prompt.strip() and not blocked:
     state.set_page_value(PAGE, "editing", False)
     convs.add_user_message(engine, conversation.id, prompt)
     with st.chat_message("user", avatar=ui.USER_AVATAR):
-        st.markdown(ui.escape_html(prompt))
+        st.markdown(safe_markdown(prompt))
     ui.run_reply(engine, conversation)
     st.rerun()
 elif conversation and pending == conversation.id:

@@ -14,7 +14,6 @@ Widget keys (tests address them): ``cmp_count``; per side ``i`` (0-2): ``cmp_kin
 
 from __future__ import annotations
 
-import html
 import time
 from typing import Any
 
@@ -36,6 +35,7 @@ from chatapp.services import (
 from chatapp.services.catalog import load_catalog
 from chatapp.targets import Target
 from chatapp.ui import pricing_ui, sweep_ui, target_picker
+from chatapp.ui.safe_text import safe_markdown
 
 PAGE = "compare"
 engine = resources.get_engine()
@@ -97,7 +97,7 @@ def draw_side(slot: Any, side: compare.SideResult, repeats: int, now: float,
         if cost is not None:
             st.caption(f"Cost of {cost.answers} run(s): {pricing.describe(cost)}")
         if side.text:
-            st.markdown(html.escape(side.text))
+            st.markdown(safe_markdown(side.text))
 
 
 def _fmt(value: Any, metric: str, unit: str = "") -> str:

@@ -25,6 +25,7 @@ from chatapp.services import personas
 from chatapp.services import upload_worker as uploads
 from chatapp.services.embedders import BUNDLED_MODEL, EmbedSpec
 from chatapp.ui import documents_ui as ui
+from chatapp.ui.safe_text import plain_text
 
 PAGE = "documents"
 KINDS = {"local": "Local model (runs here)", "baseten": "Baseten embeddings deployment"}
@@ -143,7 +144,7 @@ with st.expander("Manage collection"):
             state.set_page_value(PAGE, "confirm_delete", True)
             st.rerun()
     else:
-        st.error(f"Delete '{collection.name}', its {len(files)} file(s), index and history?")
+        st.error(f"Delete '{plain_text(collection.name)}', its {len(files)} file(s), index and history?")
         yes, no = st.columns(2)
         if yes.button("Yes, delete", key="docs_delete_confirm", type="primary"):
             ui.drop_store(collection.id, store_dir)
@@ -179,12 +180,12 @@ with st.expander(f"Files ({len(files)})", expanded=not files or jobs_shown, icon
 
     for info in files:
         name_col, meta_col, remove_col = st.columns([4, 4, 1], vertical_alignment="center")
-        name_col.markdown(f"📄 **{info.filename}**")
+        name_col.markdown(f"📄 **{plain_text(info.filename)}**")
         unit = "pages" if info.file_type == "pdf" else "sections"
         meta_col.caption(f"{info.file_type.upper()} · {info.size_bytes / 1024:.0f} KB · "
                          f"{info.pages} {unit} · {info.chunks} chunks")
         if info.warning:
-            name_col.caption(f"⚠️ {info.warning}")
+            name_col.caption(f"⚠️ {plain_text(info.warning)}")
         if remove_col.button("Remove", key=f"docs_remove_{info.sha256[:12]}", disabled=busy):
             docs.remove_file(engine, store, collection.id, info.sha256)
             st.rerun()

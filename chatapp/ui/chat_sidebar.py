@@ -20,6 +20,7 @@ from chatapp import resources, state
 from chatapp.services import conversations as convs
 from chatapp.services import personas
 from chatapp.services.personas import PersonaInfo
+from chatapp.ui.safe_text import plain_text
 
 PAGE = "chat"
 LIST_LIMIT = 50
@@ -68,7 +69,7 @@ def _persona_picker(
     temperature = (
         f" · default temperature {chosen.temperature:g}" if chosen.temperature is not None else ""
     )
-    st.caption(f"“{_shorten(chosen.system_prompt, 140)}”{temperature}")
+    st.caption(f"“{plain_text(_shorten(chosen.system_prompt, 140))}”{temperature}")
     return chosen
 
 
@@ -95,12 +96,13 @@ def _persona_manager(engine: Any, catalog: list[PersonaInfo], persona: PersonaIn
     if left.button("Duplicate", key="chat_persona_duplicate", width="stretch"):
         copy = personas.duplicate_persona(engine, persona.id)
         state.set_persona_id(copy.id)
-        st.toast(f"Created “{copy.name}”; select it to use it.")
+        st.toast(f"Created “{plain_text(copy.name)}”; select it to use it.")
         st.rerun()
     if right.button("Delete", key="chat_persona_delete", width="stretch",
                     disabled=persona.builtin,
                     help="Built-in personas cannot be deleted." if persona.builtin else None):
-        _run(lambda: personas.delete_persona(engine, persona.id), f"Deleted “{persona.name}”.")
+        _run(lambda: personas.delete_persona(engine, persona.id),
+             f"Deleted “{plain_text(persona.name)}”.")
     if persona.builtin:
         st.caption("Built-in: duplicate it to make an editable copy.")
     else:
@@ -131,7 +133,7 @@ def _persona_form(engine: Any, persona: PersonaInfo | None) -> None:
                                      width="stretch"):
         _run(lambda: state.set_persona_id(
             personas.create_persona(engine, name, avatar, prompt, temperature).id
-        ), f"Created “{name.strip()}”.")
+        ), f"Created “{plain_text(name)}”.")
 
 
 def _persona_import_export(engine: Any, catalog: list[PersonaInfo]) -> None:
@@ -145,11 +147,16 @@ def _persona_import_export(engine: Any, catalog: list[PersonaInfo]) -> None:
     if upload is not None and st.button("Import", key="chat_persona_import_go",
                                         width="stretch"):
         result = personas.import_personas(engine, upload.getvalue())
-        if result.imported:
-            st.success(f"Imported {len(result.imported)}: "
-                       + ", ".join(p.label for p in result.imported))
-        for problem in result.problems:
-            st.warning(problem)
+        # shown after a rerun, so the picker above already lists the imported personas
+        state.set_page_value(PAGE, "import_report", (
+            [p.label for p in result.imported], list(result.problems)))
+        st.rerun()
+    imported, problems = state.page_value(PAGE, "import_report", None) or ([], [])
+    state.set_page_value(PAGE, "import_report", None)
+    if imported:
+        st.success(f"Imported {len(imported)}: " + ", ".join(plain_text(p) for p in imported))
+    for problem in problems:
+        st.warning(plain_text(problem))
 
 
 def _run(action: Any, success: str) -> None:
@@ -157,7 +164,7 @@ def _run(action: Any, success: str) -> None:
     try:
         action()
     except personas.PersonaError as exc:
-        st.warning(str(exc))
+        st.warning(plain_text(str(exc)))
         return
     st.toast(success)
     st.rerun()
@@ -183,7 +190,7 @@ def _conversation_list(engine: Any, conversation: convs.ConversationInfo | None)
         st.caption("No conversation matches." if query.strip() else "No conversations yet.")
     for item in found[:LIST_LIMIT]:
         current = conversation is not None and item.id == conversation.id
-        if st.button(f"{item.persona_avatar} {item.title}", key=f"chat_open_{item.id}",
+        if st.button(f"{item.persona_avatar} {plain_text(item.title)}", key=f"chat_open_{item.id}",
                      type="primary" if current else "secondary", width="stretch"):
             state.set_conversation_id(item.id)
             state.set_page_value(PAGE, "editing", False)
@@ -210,7 +217,8 @@ def _manage_conversation(engine: Any, conversation: convs.ConversationInfo) -> N
                 state.set_page_value(PAGE, "confirm_delete", conversation.id)
                 st.rerun()
             return
-        st.warning(f"Delete “{conversation.title}” and all its messages? This cannot be undone.")
+        st.warning(f"Delete “{plain_text(conversation.title)}” and all its messages? "
+                   "This cannot be undone.")
         yes, no = st.columns(2)
         if yes.button("Yes, delete", key="chat_delete_confirm", type="primary"):
             convs.delete_conversation(engine, conversation.id)

@@ -24,7 +24,7 @@ from chatapp.services import documents as docs
 from chatapp.services import rag, user_errors
 from chatapp.services import upload_worker as uploads
 from chatapp.services.embedders import EmbedSpec, make_embedder
-from chatapp.ui.messages import escape_html
+from chatapp.ui.safe_text import plain_text, safe_markdown
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -85,14 +85,14 @@ def render_job(job: uploads.IngestJob) -> None:
     resumed = f" ({uploads.RESUMED_NOTE})" if job.resumed else ""
     if outcome is None:
         label = STAGE_LABELS.get(job.stage, job.stage)
-        st.progress(min(max(job.fraction, 0.0), 1.0), text=f"**{job.filename}**{resumed} · "
+        st.progress(min(max(job.fraction, 0.0), 1.0), text=f"**{plain_text(job.filename)}**{resumed} · "
                     f"{label}: {job.detail}")
         return
     icon = STATUS_ICONS.get(outcome.status, "")
     message = outcome.message
     if message.startswith(outcome.filename):
         message = message[len(outcome.filename):].lstrip(" :")
-    text = f"{icon} **{outcome.filename}**{resumed}: {message}"
+    text = f"{icon} **{plain_text(outcome.filename)}**{resumed}: {plain_text(message)}"
     if outcome.status == "failed":
         st.error(text)
     elif outcome.status == "skipped":
@@ -100,7 +100,7 @@ def render_job(job: uploads.IngestJob) -> None:
     else:
         st.success(f"{text} ({outcome.seconds:.1f} s)")
     if outcome.warning:
-        st.warning(f"{outcome.filename}: {outcome.warning}")
+        st.warning(plain_text(f"{outcome.filename}: {outcome.warning}"))
 
 
 def render_jobs(worker: uploads.IngestWorker, collection_id: str, polling: bool) -> None:
@@ -118,10 +118,10 @@ def render_sources(sources: list[rag.Source], key: str) -> None:
         return
     with st.expander(f"Sources ({len(sources)})", expanded=False, key=key):
         for number, source in enumerate(sources, start=1):
-            st.markdown(f"**[{number}] {escape_html(source.citation)}** · score "
+            st.markdown(f"**[{number}] {plain_text(source.citation)}** · score "
                         f"{source.score:.2f}")
-            quoted = "\n".join(f"> {escape_html(line)}" for line in source.text.splitlines())
-            st.markdown(quoted or "> (empty)")
+            quoted = "\n".join(f"> {line}" for line in source.text.splitlines())
+            st.markdown(safe_markdown(quoted) or "> (empty)")
 
 
 def timing_caption(record: dict[str, Any]) -> str:
@@ -137,10 +137,10 @@ def timing_caption(record: dict[str, Any]) -> str:
 def render_record(record: dict[str, Any]) -> None:
     """One stored question and its answer, with timings and sources."""
     with st.chat_message("user"):
-        st.markdown(escape_html(record["question"]))
+        st.markdown(safe_markdown(record["question"]))
     with st.chat_message("assistant"):
         if record.get("answer"):
-            st.markdown(escape_html(record["answer"]))
+            st.markdown(safe_markdown(record["answer"]))
         if record.get("error"):
             st.error(record["error"])
         st.caption(timing_caption(record))
@@ -155,7 +155,7 @@ def answer_question(
 ) -> None:
     """Condense, retrieve, stream the answer with its sources, and store the exchange."""
     with st.chat_message("user"):
-        st.markdown(escape_html(question))
+        st.markdown(safe_markdown(question))
     record: dict[str, Any] = {"question": question, "standalone_question": question,
                               "answer": "", "sources": [], "retrieval_s": 0.0,
                               "generation_s": 0.0, "model": state.target().label, "error": None}
@@ -191,9 +191,9 @@ def _answer_into(
     slot = st.empty()
     try:
         for _ in stream.deltas():
-            slot.markdown(escape_html(stream.text) + " ▌")
+            slot.markdown(safe_markdown(stream.text) + " ▌")
     finally:
         record["answer"], record["generation_s"] = stream.text, stream.seconds
-    slot.markdown(escape_html(stream.text))
+    slot.markdown(safe_markdown(stream.text))
     st.caption(timing_caption(record))
     render_sources(found.sources, key="docs_sources_new")

@@ -1,13 +1,12 @@
 """Drawing chat messages: stored ones with their metrics, and a reply while it streams.
 
-Model output is Markdown, but any HTML in it is shown as text, never executed:
-:func:`escape_html` escapes ``<`` and ``&`` outside code (code spans and fenced blocks show
-their content literally anyway).
+Model output and questions are untrusted Markdown: they go through
+:func:`chatapp.ui.safe_text.safe_markdown`, so raw HTML shows as text and an image shows as
+its alt text and address, never fetched. Names and titles go through ``plain_text``.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
@@ -18,49 +17,14 @@ from chatapp.services import chat, personas, user_errors
 from chatapp.services import conversations as convs
 from chatapp.services.conversations import AnswerRecorder, ConversationInfo, MessageInfo
 from chatapp.services.export import metrics_line
+from chatapp.ui.safe_text import safe_markdown
+
+#: Kept for callers written before :mod:`chatapp.ui.safe_text`; prefer ``safe_markdown``.
+escape_html = safe_markdown
 
 USER_AVATAR = "🧑"
-_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
-_CODE_SPAN = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)", re.S)
 #: A "streaming" message not touched for this long belongs to a run that is gone.
 STALE_STREAM_S = 30
-
-
-def escape_html(text: str) -> str:
-    """Markdown with every HTML tag and entity outside code turned into visible text."""
-    out: list[str] = []
-    fence: str | None = None
-    prose: list[str] = []
-    for line in text.splitlines(keepends=True):
-        match = _FENCE.match(line)
-        if fence is None and match:
-            out.append(_escape_prose("".join(prose)))
-            prose = []
-            fence = match.group(1)
-            out.append(line)
-        elif fence is not None:
-            out.append(line)
-            if match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence):
-                fence = None
-        else:
-            prose.append(line)
-    out.append(_escape_prose("".join(prose)))
-    return "".join(out)
-
-
-def _escape_prose(text: str) -> str:
-    pieces: list[str] = []
-    position = 0
-    for span in _CODE_SPAN.finditer(text):
-        pieces.append(_escape_chars(text[position:span.start()]))
-        pieces.append(span.group(0))
-        position = span.end()
-    pieces.append(_escape_chars(text[position:]))
-    return "".join(pieces)
-
-
-def _escape_chars(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;")
 
 
 def _status_note(message: MessageInfo) -> str | None:
@@ -84,9 +48,9 @@ def render_stored(message: MessageInfo, assistant_avatar: str) -> None:
     with st.chat_message(message.role, avatar=USER_AVATAR if is_user else assistant_avatar):
         if message.reasoning:
             with st.expander("Thinking", expanded=False):
-                st.markdown(escape_html(message.reasoning))
+                st.markdown(safe_markdown(message.reasoning))
         if message.content:
-            st.markdown(escape_html(message.content))
+            st.markdown(safe_markdown(message.content))
         if is_user:
             return
         note = _status_note(message)
@@ -124,12 +88,12 @@ class StreamView:
             if self._thinking_box is None:
                 self._thinking_box = self._thinking_slot.expander("Thinking", expanded=False)
                 self._thinking_box = self._thinking_box.empty()
-            self._thinking_box.markdown(escape_html(self.reasoning))
+            self._thinking_box.markdown(safe_markdown(self.reasoning))
         elif isinstance(event, chat.AnswerDelta):
             self.text += event.text
-            self._answer_slot.markdown(escape_html(self.text) + " ▌")
+            self._answer_slot.markdown(safe_markdown(self.text) + " ▌")
         elif isinstance(event, (chat.ReplyDone, chat.ReplyError)):
-            self._answer_slot.markdown(escape_html(event.partial_text if isinstance(
+            self._answer_slot.markdown(safe_markdown(event.partial_text if isinstance(
                 event, chat.ReplyError) else event.text))
 
 
