@@ -3,8 +3,11 @@
 Every parser returns LlamaIndex ``Document`` objects whose metadata says where the text came
 from, so that an answer can cite it: ``page`` (1-based) for PDFs, ``section`` (the heading
 path) for Markdown, HTML and DOCX, ``section`` = ``rows 2-26`` for CSV and ``items 1-25`` for
-JSON arrays. Bad input raises an :class:`IngestError` subclass whose message a user can act on;
-nothing is written anywhere until a file has parsed, chunked and embedded completely.
+JSON arrays; ``ocr: True`` on PDF pages read with OCR. Bad input raises an :class:`IngestError`
+subclass whose message a user can act on; nothing is written anywhere until a file has parsed,
+chunked and embedded completely. The parsers live in ``parse_pdf``, ``parse_docx`` and
+``parse_text`` (limits in ``parse_limits``); uploads are parsed in a capped worker process by
+:func:`chatapp.services.parse_worker.parse_isolated`.
 """
 
 from __future__ import annotations

@@ -11,7 +11,6 @@ The page count is checked before any page is read; characters are counted page b
 from __future__ import annotations
 
 import math
-import os
 from typing import TYPE_CHECKING
 
 from chatapp.services.parse_formats import ParsedSections, Section, ranges
@@ -91,42 +90,31 @@ def _read_page(document: pdfium.PdfDocument, number: int, ocr: _Ocr) -> Section 
 
 
 class _Ocr:
-    """Tesseract for pages without text, if it is installed (checked once, on first use)."""
+    """Tesseract for pages without text; ``available`` turns False at its not-found error."""
 
     def __init__(self) -> None:
-        self.available: bool | None = None
-        self.pages = 0
+        self.available: bool | None = None  # None: not tried yet
 
     def read(self, page: pdfium.PdfPage) -> str:
-        if self.available is None:
-            self.available = _tesseract_installed()
-        if not self.available:
+        if self.available is False:
             return ""
-        import pytesseract  # type: ignore[import-untyped]
-
+        try:
+            import pytesseract  # type: ignore[import-untyped]
+        except ImportError:
+            self.available = False
+            return ""
         width, height = page.get_size()  # points (1/72 inch)
         scale = min(OCR_DPI / 72, math.sqrt(OCR_MAX_PIXELS / max(width * height, 1.0)))
         bitmap = page.render(scale=scale, grayscale=True)
         try:
-            image = bitmap.to_pil()
-            os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # one core per page: the box is shared
-            text = pytesseract.image_to_string(image, lang=OCR_LANGUAGE).strip()
+            text = pytesseract.image_to_string(bitmap.to_pil(), lang=OCR_LANGUAGE)
+        except pytesseract.TesseractNotFoundError:
+            self.available = False
+            return ""
         finally:
             bitmap.close()
-        self.pages += 1
-        return text
-
-
-def _tesseract_installed() -> bool:
-    try:
-        import pytesseract  # type: ignore[import-untyped]
-    except ImportError:
-        return False
-    try:
-        pytesseract.get_tesseract_version()
-    except (pytesseract.TesseractNotFoundError, OSError):
-        return False
-    return True
+        self.available = True
+        return str(text).strip()
 
 
 def _scanned(filename: str, total: int, ocr: _Ocr) -> ScannedPdfError:

@@ -68,9 +68,15 @@ def parse_isolated(
     from chatapp.services import ingest
 
     limits = limits or ParseLimits.from_lookup(os.environ.get)
-    data = source if isinstance(source, bytes) else Path(source).read_bytes()
-    ingest.check_upload(filename, data, max_bytes or ingest.DEFAULT_MAX_BYTES)
-    request = {"filename": filename, "limits": limits, "max_bytes": max_bytes}
+    if isinstance(source, bytes):
+        ingest.check_upload(filename, source, max_bytes or ingest.DEFAULT_MAX_BYTES)
+        data: bytes | None = source
+        request = {"filename": filename, "limits": limits, "max_bytes": max_bytes, "path": None}
+    else:  # the worker reads the staged copy itself: no copy of the file in this process
+        ingest.file_type_of(filename)
+        data = None
+        request = {"filename": filename, "limits": limits, "max_bytes": max_bytes,
+                   "path": str(Path(source).resolve())}
     worker = _checkout()
     try:
         try:
@@ -161,9 +167,10 @@ class _Worker:
     def alive(self) -> bool:
         return self.process.poll() is None and not self.conn.closed
 
-    def send(self, request: dict[str, Any], data: bytes) -> None:
+    def send(self, request: dict[str, Any], data: bytes | None) -> None:
         self.conn.send(request)
-        self.conn.send_bytes(data)  # no pickled copy of the file in this process
+        if data is not None:
+            self.conn.send_bytes(data)  # no pickled copy of the file in this process
 
     def receive(self, timeout: float) -> tuple[Any, ...] | None:
         """The next message, None if none came in ``timeout``, ("died",) if the worker died."""
@@ -232,10 +239,12 @@ def serve(conn: Connection) -> None:
 
     from chatapp.services import parse_formats
 
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # Tesseract: one core per page, not all
+
     while True:
         try:
             request = conn.recv()
-            data = conn.recv_bytes()
+            data = conn.recv_bytes() if request["path"] is None else b""
         except (EOFError, OSError):
             return
         limits: ParseLimits = request["limits"]
@@ -243,6 +252,8 @@ def serve(conn: Connection) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (cap, resource.RLIM_INFINITY))
         try:
             try:
+                if request["path"] is not None:
+                    data = Path(request["path"]).read_bytes()
                 parsed = parse_formats.parse_sections(
                     request["filename"], data, limits,
                     lambda done, total: conn.send(("progress", done, total)),
@@ -253,6 +264,10 @@ def serve(conn: Connection) -> None:
             del parsed
         except IngestError as exc:
             conn.send(("error", type(exc).__name__, str(exc), _grown()))
+        except OSError:
+            message = (f"{request['filename']}: the uploaded copy could not be read back from"
+                       " disk. Upload it again.")
+            conn.send(("error", "IngestError", message, False))
         except MemoryError:
             _report_and_exit(conn)
 

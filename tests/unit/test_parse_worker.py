@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import psutil
 import pytest
@@ -46,6 +47,15 @@ def test_the_worker_is_reused_for_the_next_file_after_a_refusal() -> None:
     parsed = parse_worker.parse_isolated("notes.md", b"# Notes\nKeep the receipts.")
     assert parsed.documents[0].text == "Keep the receipts."
     assert parse_worker.idle_worker_pids() == [pid]
+
+
+def test_a_staged_file_is_read_by_the_worker_from_its_path(tmp_path: Path) -> None:
+    staged = tmp_path / "0123abcd"
+    staged.write_bytes(b"name,role\nAda,engineer\n")
+    parsed = parse_worker.parse_isolated("team.csv", staged)
+    assert parsed.documents[0].text == "name: Ada; role: engineer"
+    with pytest.raises(ingest.IngestError, match="could not be read back from disk"):
+        parse_worker.parse_isolated("team.csv", tmp_path / "gone")
 
 
 def test_a_file_that_needs_more_memory_than_the_cap_ends_only_its_worker() -> None:
