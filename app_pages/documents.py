@@ -12,7 +12,9 @@ Widget keys (tests address them): ``docs_collection`` (the picker), ``docs_new_n
 ``docs_rename_name_<collection id>``, ``docs_rename``, ``docs_reembed_kind``, ``docs_reembed_model``,
 ``docs_reembed``, ``docs_delete``, ``docs_delete_confirm``, ``docs_delete_cancel``,
 ``docs_upload_<n>``, ``docs_index``, ``docs_dismiss``, ``docs_remove_<sha12>``, ``docs_top_k``,
-``docs_cutoff``, ``docs_clear_history``, ``docs_question``.
+``docs_cutoff``, ``docs_mode`` (vector / hybrid / hybrid + rerank), ``docs_rerank_kind``,
+``docs_rerank_model_<kind>``, ``docs_clear_history``, ``docs_question``; per answer
+``docs_sources_<record id>`` and ``docs_open_<record id>_<n>`` (see chatapp/ui/answer_view.py).
 """
 
 from __future__ import annotations
@@ -21,14 +23,17 @@ import streamlit as st
 
 from chatapp import resources, state
 from chatapp.services import documents as docs
-from chatapp.services import personas
+from chatapp.services import page_view, personas
 from chatapp.services import upload_worker as uploads
 from chatapp.services.embedders import BUNDLED_MODEL, EmbedSpec
+from chatapp.services.hybrid import DEFAULT_MODE, MODES
+from chatapp.services.rerank import DEFAULT_LOCAL_MODEL, RerankSpec
 from chatapp.ui import documents_ui as ui
 from chatapp.ui.safe_text import plain_text
 
 PAGE = "documents"
 KINDS = {"local": "Local model (runs here)", "baseten": "Baseten embeddings deployment"}
+RERANK_KINDS = {"baseten": "Baseten reranker deployment", "local": "Local cross-encoder"}
 engine = resources.get_engine()
 config = state.config()
 worker = ui.get_worker()
@@ -188,21 +193,46 @@ with st.expander(f"Files ({len(files)})", expanded=not files or jobs_shown, icon
             name_col.caption(f"⚠️ {plain_text(info.warning)}")
         if remove_col.button("Remove", key=f"docs_remove_{info.sha256[:12]}", disabled=busy):
             docs.remove_file(engine, store, collection.id, info.sha256)
+            page_view.remove_original(config.data_dir, collection.id, info.sha256)
             st.rerun()
     if not files and not busy:
         st.info("No files in this collection yet.")
 
 # --- questions ---------------------------------------------------------------------------------
 st.subheader("Ask")
+mode_col, rerank_col = st.columns([3, 2], vertical_alignment="bottom")
+mode = mode_col.radio(
+    "Search", list(MODES), index=list(MODES).index(DEFAULT_MODE), format_func=MODES.get,
+    key="docs_mode", horizontal=True,
+    help="Vectors find passages that mean the same; keywords (BM25) find the ones that use the "
+         "question's words; hybrid merges both. Reranking re-reads the best candidates "
+         "together with the question (a Baseten reranker deployment or a local cross-encoder).",
+)
+rerank_spec = None
+if mode == "rerank":
+    with rerank_col.popover("Reranker", width="stretch"):
+        rerank_kind = st.radio("Reranker", list(RERANK_KINDS), format_func=RERANK_KINDS.get,
+                               key="docs_rerank_kind")
+        rerank_model = st.text_input(
+            "Reranker model id" if rerank_kind == "baseten" else "Cross-encoder model name",
+            value="" if rerank_kind == "baseten" else DEFAULT_LOCAL_MODEL,
+            key=f"docs_rerank_model_{rerank_kind}",
+            placeholder="rrk12345" if rerank_kind == "baseten" else DEFAULT_LOCAL_MODEL)
+    rerank_spec = RerankSpec(rerank_kind, rerank_model or "")
+    rerank_col.caption(rerank_spec.label if rerank_spec.model.strip() else
+                       "Name a reranker to rerank with.")
 k_col, cut_col, clear_col = st.columns([2, 2, 1], vertical_alignment="bottom")
 top_k = k_col.slider("Passages to retrieve (top k)", 1, 20, 4, key="docs_top_k")
-cutoff = cut_col.slider("Similarity cutoff", 0.0, 1.0, 0.3, 0.05, key="docs_cutoff")
+cutoff = cut_col.slider("Similarity cutoff", 0.0, 1.0, 0.3, 0.05, key="docs_cutoff",
+                        help="Vector similarity a passage needs; passages the keyword search "
+                             "found are kept whatever their similarity.")
 records = docs.history(engine, collection.id)
 if clear_col.button("Clear history", key="docs_clear_history", disabled=not records):
     docs.clear_history(engine, collection.id)
     st.rerun()
+context = ui.SourceContext(config.data_dir, collection.id, store.file_nodes)
 for record in records:
-    ui.render_record(record)
+    ui.render_record(record, context)
 if not records:
     st.caption("Ask a question about this collection's files below.")
 
@@ -215,5 +245,6 @@ if question and not blocked:
     persona = (personas.get_persona(engine, state.persona_id())
                or personas.default_persona(engine))
     ui.answer_question(engine, collection, store, embedder, question, persona,
-                       top_k=top_k, cutoff=cutoff)
+                       top_k=top_k, cutoff=cutoff, context=context,
+                       search=ui.SearchChoice(mode, rerank_spec))
     st.rerun()

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
 
-from chatapp.services import ingest, user_errors
+from chatapp.services import ingest, page_view, user_errors
 from chatapp.services.embedders import EmbedSpec
 from chatapp.services.parse_worker import parse_isolated
 from chatapp.storage import documents as repo
@@ -165,6 +165,7 @@ def delete_collection(engine: Engine, data_dir: Path, collection_id: str) -> Non
         repo.delete_collection(session, collection_id)
     shutil.rmtree(index_dir(data_dir, collection_id), ignore_errors=True)
     shutil.rmtree(staging_dir(data_dir, collection_id), ignore_errors=True)
+    page_view.remove_collection_originals(data_dir, collection_id)
 
 
 def set_embedding(engine: Engine, collection_id: str, embed: EmbedSpec) -> None:

@@ -67,6 +67,7 @@ class Source:
     ocr: bool = False
     node_id: str = ""
     rerank_score: float | None = None
+    search: str = ""  # the search mode that found it: "vector", "hybrid" or "rerank"
 
     @property
     def location(self) -> str:
@@ -156,12 +157,12 @@ def retrieve(
     ``cutoff``, found by ``mode`` (see :mod:`chatapp.services.hybrid`)."""
     found = hybrid.search(store, embedder.get_query_embedding, [query, *also], mode=mode,
                           top_k=top_k, cutoff=cutoff, reranker=reranker)
-    sources = [_source(hit) for hit in found.hits]
+    sources = [_source(hit, mode) for hit in found.hits]
     return Retrieval(query, sources, found.seconds, below_cutoff=found.below_cutoff,
                      mode=mode, queries=found.queries)
 
 
-def _source(hit: hybrid.Hit) -> Source:
+def _source(hit: hybrid.Hit, mode: str) -> Source:
     node = hit.node
     meta = node.metadata
     return Source(
@@ -175,6 +176,7 @@ def _source(hit: hybrid.Hit) -> Source:
         ocr=bool(meta.get("ocr", False)),
         node_id=hit.node_id,
         rerank_score=hit.rerank_score,
+        search=mode,
     )
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatapp.services import documents as docs
-from chatapp.services import ingest, user_errors
+from chatapp.services import ingest, page_view, user_errors
 from chatapp.services.documents import FileOutcome, StageCallback
 
 if TYPE_CHECKING:
@@ -257,6 +257,8 @@ def staged_work(target: UploadTarget, staged: StagedUpload, filename: str | None
         outcome = docs.add_file(target.engine, target.collection, target.store,
                                 target.embedder, name, data, max_bytes=target.max_bytes,
                                 on_stage=on_stage, limits=target.limits)
+        if outcome.status == "indexed" and ingest.file_type_of(name) == "pdf":
+            page_view.keep_original(target.data_dir, target.collection.id, outcome.sha256, data)
         staged.remove()
         return outcome
 

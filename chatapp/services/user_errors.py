@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from baseten_llm import errors
 from chatapp.services.embedders import EmbedderUnavailableError
 from chatapp.services.ingest import IngestError
+from chatapp.services.rerank import RerankerUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def describe(exc: BaseException, *, host: str | None = None, context: Context = 
     ``host`` is the server the request went to; when not given it is taken from the
     library's own message (which names the URL it called), else the text says "Baseten".
     """
-    if isinstance(exc, (IngestError, EmbedderUnavailableError)):
+    if isinstance(exc, (IngestError, EmbedderUnavailableError, RerankerUnavailableError)):
         return str(exc)
     server = _server_name(host or _host_in(exc))
     retry = _NEXT_STEP.get(context, "try again")

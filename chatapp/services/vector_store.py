@@ -163,6 +163,14 @@ class NumpyVectorStore(BasePydanticVectorStore):
         found = self._fetch(wanted)
         return [found[n] for n in wanted if n in found]
 
+    def file_nodes(self, ref_doc_id: str) -> list[BaseNode]:
+        """Every node of one file (``ref_doc_id``: its SHA-256), in the order they were added."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT payload FROM nodes WHERE ref_doc_id = ? ORDER BY rowid", (ref_doc_id,)
+            ).fetchall()
+        return [metadata_dict_to_node(json.loads(payload)) for (payload,) in rows]
+
     def _fetch(self, node_ids: Sequence[str]) -> dict[str, BaseNode]:
         found: dict[str, BaseNode] = {}
         for start in range(0, len(node_ids), 500):

@@ -14,16 +14,25 @@ Caches (``st.cache_resource``, one per server process, shared by every tab):
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
 from chatapp import state
+from chatapp.services import citations, rag, user_errors
 from chatapp.services import documents as docs
-from chatapp.services import rag, user_errors
 from chatapp.services import upload_worker as uploads
 from chatapp.services.embedders import EmbedSpec, make_embedder
+from chatapp.services.hybrid import DEFAULT_MODE, Mode
+from chatapp.services.rerank import RerankSpec, make_reranker
+from chatapp.ui.answer_view import (
+    SourceContext,
+    answer_markdown,
+    render_sources,
+    search_caption,
+)
 from chatapp.ui.safe_text import plain_text, safe_markdown
 
 if TYPE_CHECKING:
@@ -112,18 +121,6 @@ def render_jobs(worker: uploads.IngestWorker, collection_id: str, polling: bool)
         st.rerun()
 
 
-def render_sources(sources: list[rag.Source], key: str) -> None:
-    """Each cited passage: file, page or section, score, and the quoted text."""
-    if not sources:
-        return
-    with st.expander(f"Sources ({len(sources)})", expanded=False, key=key):
-        for number, source in enumerate(sources, start=1):
-            st.markdown(f"**[{number}] {plain_text(source.citation)}** · score "
-                        f"{source.score:.2f}")
-            quoted = "\n".join(f"> {line}" for line in source.text.splitlines())
-            st.markdown(safe_markdown(quoted) or "> (empty)")
-
-
 def timing_caption(record: dict[str, Any]) -> str:
     """``Retrieval 0.04 s · generation 1.20 s · model``."""
     parts = [f"Retrieval {record.get('retrieval_s', 0.0):.2f} s"]
@@ -134,24 +131,35 @@ def timing_caption(record: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
-def render_record(record: dict[str, Any]) -> None:
-    """One stored question and its answer, with timings and sources."""
+def render_record(record: dict[str, Any], context: SourceContext) -> None:
+    """One stored question and its answer, with timings, the search used, and sources."""
     with st.chat_message("user"):
         st.markdown(safe_markdown(record["question"]))
     with st.chat_message("assistant"):
+        sources = [rag.Source.from_dict(s) for s in record.get("sources") or []]
         if record.get("answer"):
-            st.markdown(safe_markdown(record["answer"]))
+            st.markdown(answer_markdown(record["answer"], sources, record["id"]))
         if record.get("error"):
             st.error(record["error"])
         st.caption(timing_caption(record))
-        sources = [rag.Source.from_dict(s) for s in record.get("sources") or []]
-        render_sources(sources, key=f"docs_sources_{record['id']}")
+        searched = search_caption(record, sources)
+        if searched:
+            st.caption(searched)
+        render_sources(sources, record["id"], context)
+
+
+@dataclass(frozen=True)
+class SearchChoice:
+    """How the page searches: a mode of :data:`hybrid.MODES`, and the reranker when it reranks."""
+
+    mode: Mode = DEFAULT_MODE
+    reranker: RerankSpec | None = None
 
 
 def answer_question(
     engine: Any, collection: docs.CollectionInfo, store: NumpyVectorStore,
     embedder: Callable[[], BaseEmbedding], question: str, persona: Any, *, top_k: int,
-    cutoff: float,
+    cutoff: float, context: SourceContext, search: SearchChoice | None = None,
 ) -> None:
     """Condense, retrieve, stream the answer with its sources, and store the exchange."""
     with st.chat_message("user"):
@@ -161,7 +169,8 @@ def answer_question(
                               "generation_s": 0.0, "model": state.target().label, "error": None}
     with st.chat_message("assistant"):
         try:
-            _answer_into(record, engine, collection, store, embedder, persona, top_k, cutoff)
+            _answer_into(record, engine, collection, store, embedder, persona, top_k, cutoff,
+                         search or SearchChoice(), context)
         except Exception as exc:  # noqa: BLE001 - shown as a message, never a traceback
             record["error"] = user_errors.describe(exc, context="documents")
             st.error(record["error"])
@@ -172,19 +181,27 @@ def answer_question(
 def _answer_into(
     record: dict[str, Any], engine: Any, collection: docs.CollectionInfo,
     store: NumpyVectorStore, embedder: Callable[[], BaseEmbedding], persona: Any,
-    top_k: int, cutoff: float,
+    top_k: int, cutoff: float, search: SearchChoice, context: SourceContext,
 ) -> None:
     generation = rag.answer_settings(state.generation(), getattr(persona, "temperature", None))
     llm = state.llm(generation_override=generation)
     history = docs.conversation(engine, collection.id)
+    reranker = None
+    if search.mode == "rerank" and search.reranker is not None:
+        reranker = make_reranker(search.reranker, state.config(), state.api_key())
     with st.spinner("Searching the documents…"):
-        record["standalone_question"] = rag.condense_question(llm, history, record["question"])
-        found = rag.retrieve(store, embedder(), record["standalone_question"], top_k, cutoff)
+        standalone = rag.condense_question(llm, history, record["question"])
+        record["standalone_question"] = standalone
+        also = [record["question"]] if standalone != record["question"] else []
+        found = rag.retrieve(store, embedder(), standalone, top_k, cutoff,
+                             mode=search.mode, also=also, reranker=reranker)
     record["retrieval_s"] = found.seconds
     record["sources"] = [s.to_dict() for s in found.sources]
+    shown = {**record, "standalone": standalone, "mode": search.mode}
     if not found.sources:
         record["answer"] = rag.NO_CONTEXT_ANSWER
         st.markdown(record["answer"])
+        st.caption(search_caption(shown, []))
         return
     stream = rag.stream_answer(llm, record["question"], found.sources, history,
                                getattr(persona, "system_prompt", None))
@@ -193,7 +210,9 @@ def _answer_into(
         for _ in stream.deltas():
             slot.markdown(safe_markdown(stream.text) + " ▌")
     finally:
-        record["answer"], record["generation_s"] = stream.text, stream.seconds
-    slot.markdown(safe_markdown(stream.text))
+        record["answer"] = citations.drop_unknown(stream.text, len(found.sources))
+        record["generation_s"] = stream.seconds
+    slot.markdown(answer_markdown(record["answer"], found.sources, "new"))
     st.caption(timing_caption(record))
-    render_sources(found.sources, key="docs_sources_new")
+    st.caption(search_caption(shown, found.sources))
+    render_sources(found.sources, "new", context, expanded=True)

@@ -61,6 +61,14 @@ def texts(elements) -> list[str]:
     return [e.value for e in elements]
 
 
+def walk(node) -> list:
+    """Every element and block below ``node`` (dialogs live outside ``at.main``)."""
+    found = [node]
+    for child in (getattr(node, "children", None) or {}).values():
+        found.extend(walk(child))
+    return found
+
+
 def test_a_new_collection_is_selected_and_shows_its_embedding_model(data_dir) -> None:
     at = create(open_page(), "Zoo")
     no_traceback(at)
@@ -185,3 +193,42 @@ def test_the_persona_temperature_applies_to_document_answers(data_dir, emulator)
     sent = [r for r in emulator.requests() if r["path"].endswith("/chat/completions")][-1]
     assert sent["body"]["temperature"] == 0.15
     assert sent["body"]["messages"][0]["content"].startswith("Be brief.")
+
+
+def test_a_citation_opens_its_pdf_page_as_an_image_and_shows_how_it_was_found(
+    data_dir, emulator
+) -> None:
+    at = upload(create(open_page(), "Zoo"), [("zoo.pdf", ZOO_PDF)])
+    assert at.radio(key="docs_mode").value == "hybrid"
+    at.chat_input(key="docs_question").set_value("Where does the violet giraffe live?").run()
+    no_traceback(at)
+    assistant = [m for m in at.chat_message if m.name == "assistant"][-1]
+    assert "Search: Hybrid: keywords + vectors" in texts(assistant.caption)
+    cited = texts(assistant.expander[0].markdown)
+    assert any("[1] zoo.pdf, page 2** · found by keywords + vectors" in c for c in cited)
+    engine = resources.get_engine()
+    record_id = docs.history(engine, docs.list_collections(engine)[0].id)[-1]["id"]
+    at.button(key=f"docs_open_{record_id}_1").click().run()
+    no_traceback(at)
+    dialog = [e for e in walk(at._tree) if getattr(e, "type", None) == "dialog"]
+    assert len(dialog) == 1 and dialog[0].proto.dialog.title == "Source"
+    inside = walk(dialog[0])
+    images = [e for e in inside if getattr(e, "type", None) == "image"]
+    assert len(images) == 1 and images[0].proto.imgs[0].caption == "Page 2"
+    assert images[0].proto.imgs[0].url.startswith("/mock/media/")  # served by the app itself
+    shown = " ".join(str(getattr(e, "value", "")) for e in inside)
+    assert "[1] zoo.pdf, page 2" in shown and "could not be located" not in shown
+
+
+def test_a_follow_up_searches_with_its_rewrite_and_the_question_as_asked(
+    data_dir, emulator
+) -> None:
+    at = upload(create(open_page(), "Zoo"), [("zoo.pdf", ZOO_PDF)])
+    at.chat_input(key="docs_question").set_value("Where does the violet giraffe live?").run()
+    at.chat_input(key="docs_question").set_value("And what does it eat?").run()
+    no_traceback(at)
+    assistant = [m for m in at.chat_message if m.name == "assistant"][-1]
+    assert ("searched for: “And what does it eat, regarding: Where does the violet giraffe "
+            "live?” and the question as asked") in " ".join(texts(assistant.caption))
+    cited = " ".join(texts(assistant.expander[0].markdown))
+    assert "eats acacia" in cited
