@@ -228,7 +228,8 @@ def test_a_follow_up_searches_with_its_rewrite_and_the_question_as_asked(
     at.chat_input(key="docs_question").set_value("And what does it eat?").run()
     no_traceback(at)
     assistant = [m for m in at.chat_message if m.name == "assistant"][-1]
-    assert ("searched for: “And what does it eat, regarding: Where does the violet giraffe "
-            "live?” and the question as asked") in " ".join(texts(assistant.caption))
+    caption = " ".join(texts(assistant.caption))
+    assert "searched for: “And what does it eat, regarding" in caption
+    assert "Where does the violet giraffe live?” and the question as asked" in caption
     cited = " ".join(texts(assistant.expander[0].markdown))
     assert "eats acacia" in cited
