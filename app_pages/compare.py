@@ -9,7 +9,8 @@ Widget keys (tests address them): ``cmp_count``; per side ``i`` (0-2): ``cmp_kin
 ``cmp_deployment_id_i``, ``cmp_api_style_i``; then ``cmp_persona``, ``cmp_prompt``,
 ``cmp_repeats``, ``cmp_run``, ``cmp_wake``, ``cmp_exclude_cold``, ``cmp_download_md``,
 ``cmp_download_html``; prices per side ``cmp_price_i_*`` (``chatapp.ui.pricing_ui``). The
-"Load sweep" tab's keys start with ``sweep_`` (``chatapp.ui.sweep_ui``).
+"Load sweep" tab's keys start with ``sweep_`` (``chatapp.ui.sweep_ui``), the "Capabilities"
+tab's with ``cap_`` (``chatapp.ui.capabilities_ui``).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from chatapp.services import (
 )
 from chatapp.services.catalog import load_catalog
 from chatapp.targets import Target
-from chatapp.ui import pricing_ui, sweep_ui, target_picker
+from chatapp.ui import capabilities_ui, pricing_ui, sweep_ui, target_picker
 from chatapp.ui.safe_text import safe_markdown
 
 PAGE = "compare"
@@ -272,8 +273,10 @@ st.subheader("⚖️ Compare targets")
 st.caption("One prompt to two or three targets at the same time: is the dedicated deployment "
            "faster than the shared endpoint, and by how much?")
 
-side_tab, sweep_tab = st.tabs(["Side by side", "Load sweep"])
+side_tab, sweep_tab, checks_tab = st.tabs(["Side by side", "Load sweep", "Capabilities"])
 with side_tab:
     side_by_side()
 with sweep_tab:
     sweep_ui.draw_tab(model_rows)
+with checks_tab:
+    capabilities_ui.draw_tab(model_rows)

@@ -73,3 +73,25 @@ def test_a_comparison_shows_each_targets_cost_and_the_report_carries_it(
     assert all(v.startswith("$") for v in costs["Total"])
     captions = [c.value for c in at.caption if c.value.startswith("Cost of 2 run(s): $")]
     assert len(captions) == 2
+
+
+def test_check_this_model_shows_a_pass_fail_table_kept_for_the_target(
+    data_dir: Path, emulator: EmulatorServer
+) -> None:
+    at = open_page()
+    at.radio(key="cap_kind").set_value("dedicated").run()
+    at.text_input(key="cap_model_id").set_value("weak1234").run()
+    at.checkbox(key="cap_vision").check()
+    at = at.button(key="cap_run").click().run()
+    no_traceback(at)
+    table = next(t.value for t in at.table if "Evidence" in t.value.columns)
+    assert table.loc["Streaming", "Result"] == "✅ pass"
+    assert table.loc["Tool calling", "Result"] == "❌ fail"
+    assert table.loc["Context window", "Evidence"].startswith("Refused (400)")
+    assert any(m.value.startswith("**1 of 7 checks passed") for m in at.markdown)
+    sent = len(emulator.requests())
+    at = at.text_input(key="cap_model_id").set_value("abcd1234").run()
+    assert not any("Evidence" in t.value.columns for t in at.table)
+    at = at.text_input(key="cap_model_id").set_value("weak1234").run()
+    assert any("Evidence" in t.value.columns for t in at.table)  # the kept result, not re-sent
+    assert len(emulator.requests()) == sent
