@@ -1,5 +1,11 @@
 """The ``ChatResponse`` / ``CompletionResponse`` of a reply or stream chunk, built cheaply when safe.
 
+The assistant message's blocks are what a first-class LlamaIndex integration returns: a
+``ThinkingBlock`` with the reasoning so far (when there is any), the ``TextBlock`` of the
+answer, and one ``ToolCallBlock`` per tool call (arguments as the JSON text received). The
+same reasoning and tool calls stay in ``additional_kwargs`` (``reasoning_content``,
+``tool_calls``), which this package promised first.
+
 A streamed chat builds one ``ChatResponse(message=ChatMessage(...))`` per chunk. Pydantic
 validation of the three models (response, message, text block) costs about 6 µs, more than
 parsing the chunk's JSON. Our inputs are already of the right types, so
@@ -15,20 +21,32 @@ once, compares against validated construction, and otherwise every response is v
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
-from llama_index.core.base.llms.types import ChatMessage, ChatResponse, CompletionResponse, MessageRole, TextBlock
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    CompletionResponse,
+    MessageRole,
+    TextBlock,
+    ThinkingBlock,
+    ToolCallBlock,
+)
 
 __all__ = ["assistant_response", "completion_response", "validated_assistant_response",
            "validated_completion_response"]
 
 _set = object.__setattr__
 _BLOCK_SET = frozenset({"text"})
+_THINKING_SET = frozenset({"content"})
+_TOOL_CALL_SET = frozenset({"tool_call_id", "tool_name", "tool_kwargs"})
 _MESSAGE_SET = frozenset({"role", "additional_kwargs", "blocks"})
 _RESPONSE_SET = frozenset({"message", "raw", "delta", "additional_kwargs"})
 _COMPLETION_SET = frozenset({"text", "delta", "raw", "additional_kwargs"})
 _KNOWN_MODELS = {
     TextBlock: (("block_type", "text"), ()),
+    ThinkingBlock: (("block_type", "content", "num_tokens", "additional_information"), ()),
+    ToolCallBlock: (("block_type", "tool_call_id", "tool_name", "tool_kwargs"), ()),
     ChatMessage: (("role", "additional_kwargs", "blocks"), ("legacy_additional_kwargs_image",)),
     ChatResponse: (("message", "raw", "delta", "logprobs", "additional_kwargs"), ()),
     CompletionResponse: (("text", "additional_kwargs", "raw", "logprobs", "delta"), ()),
@@ -38,8 +56,17 @@ _KNOWN_MODELS = {
 def validated_assistant_response(
     content: str, message_kwargs: Dict[str, Any], raw: Any, delta: Optional[str], extra: Dict[str, Any]
 ) -> ChatResponse:
-    """``ChatResponse(message=ChatMessage(role=ASSISTANT, content=...), ...)``, fully validated."""
-    message = ChatMessage(role=MessageRole.ASSISTANT, content=content, additional_kwargs=message_kwargs)
+    """``ChatResponse(message=ChatMessage(role=ASSISTANT, blocks=[...]), ...)``, fully validated."""
+    blocks: List[Any] = [TextBlock(text=content)]
+    if message_kwargs:
+        reasoning = message_kwargs.get("reasoning_content")
+        if reasoning:
+            blocks.insert(0, ThinkingBlock(content=reasoning))
+        for call in message_kwargs.get("tool_calls") or ():
+            function = call["function"]
+            blocks.append(ToolCallBlock(tool_call_id=call["id"], tool_name=function["name"],
+                                        tool_kwargs=function["arguments"]))
+    message = ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=message_kwargs)
     return ChatResponse(message=message, raw=raw, delta=delta, additional_kwargs=extra)
 
 
@@ -62,9 +89,19 @@ def _constructed_assistant_response(
     content: str, message_kwargs: Dict[str, Any], raw: Any, delta: Optional[str], extra: Dict[str, Any]
 ) -> ChatResponse:
     """Same result as :func:`validated_assistant_response` for fresh dicts of plain values."""
-    block = _filled(TextBlock, {"block_type": "text", "text": content}, _BLOCK_SET)
+    blocks = [_filled(TextBlock, {"block_type": "text", "text": content}, _BLOCK_SET)]
+    if message_kwargs:
+        reasoning = message_kwargs.get("reasoning_content")
+        if reasoning:
+            blocks.insert(0, _filled(ThinkingBlock, {"block_type": "thinking", "content": reasoning, "num_tokens": None,
+                                                     "additional_information": {}}, _THINKING_SET))
+        for call in message_kwargs.get("tool_calls") or ():
+            function = call["function"]
+            blocks.append(_filled(ToolCallBlock, {"block_type": "tool_call", "tool_call_id": call["id"],
+                                                  "tool_name": function["name"], "tool_kwargs": function["arguments"]},
+                                  _TOOL_CALL_SET))
     message = _filled(ChatMessage, {"role": MessageRole.ASSISTANT, "additional_kwargs": message_kwargs,
-                                    "blocks": [block]}, _MESSAGE_SET)
+                                    "blocks": blocks}, _MESSAGE_SET)
     return _filled(ChatResponse, {"message": message, "raw": raw, "delta": delta, "logprobs": None,
                                   "additional_kwargs": extra}, _RESPONSE_SET)
 
@@ -101,7 +138,8 @@ def _fast_path_is_equivalent() -> bool:
             and built_c.model_dump_json() == checked_c.model_dump_json()
             and built == checked and built.model_fields_set == checked.model_fields_set
             and built.message.model_fields_set == checked.message.model_fields_set
-            and built.message.blocks[0].model_fields_set == checked.message.blocks[0].model_fields_set
+            and [b.model_fields_set for b in built.message.blocks] == [b.model_fields_set for b in checked.message.blocks]
+            and [type(b) for b in built.message.blocks] == [ThinkingBlock, TextBlock, ToolCallBlock]
             and built.model_dump_json() == checked.model_dump_json()
             and built.message.content == checked.message.content)
 

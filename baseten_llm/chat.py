@@ -257,6 +257,8 @@ class ChatStreamState:
         self.result = ChatResult()
         self._calls: Dict[int, Dict[str, Any]] = {}
         self.done = False
+        #: The chunk that brought the usage (the raw of the last response, for token counters).
+        self.usage_chunk: Optional[Mapping[str, Any]] = None
 
     def feed(self, chunk: Mapping[str, Any]) -> ChunkDelta:
         """Apply one chunk; return what it added."""
@@ -264,6 +266,7 @@ class ChatStreamState:
         usage = chunk.get("usage")
         if usage:
             result.usage = usage_from_json(usage)
+            self.usage_chunk = chunk
         content = reasoning = ""
         tool_calls_changed = False
         for choice in chunk.get("choices") or ():
@@ -318,6 +321,8 @@ def chat_response(
     extra: Dict[str, Any] = {}
     if reasoning_delta is not None:
         extra["reasoning_delta"] = reasoning_delta
+        if reasoning_delta:  # LlamaIndex's name for it (agents stream it as AgentStream.thinking_delta)
+            extra["thinking_delta"] = reasoning_delta
     if final:
         extra["usage"] = result.usage
         extra["finish_reason"] = result.finish_reason
@@ -382,7 +387,7 @@ class StreamAssembler:
         else:
             out = self._raw(self._text.flush())  # type: ignore[union-attr]
             self.state.result.finish_reason = self.state.result.finish_reason or "stop"
-        return out + [chat_response(self.state.result, delta="", reasoning_delta="", final=True)]
+        return out + [chat_response(self.state.result, raw=self.state.usage_chunk, delta="", reasoning_delta="", final=True)]
 
     def _events(self, datas: List[bytes]) -> List[ChatResponse]:
         out = []

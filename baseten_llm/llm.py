@@ -29,6 +29,7 @@ from llama_index.core.base.llms.types import (
     CompletionResponseGen,
     LLMMetadata,
     MessageRole,
+    ToolCallBlock,
 )
 from llama_index.core.bridge.pydantic import Field, PrivateAttr
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
@@ -44,6 +45,7 @@ from .chat import (ChatResult, StreamAssembler, build_chat_payload, chat_respons
 from .config import ClientConfig
 from .errors import AsyncModeError, ConfigurationError, NotFoundError
 from .jobs import AsyncQueueStatus, AsyncRequestInfo, JobsClient, build_async_body
+from .structured import StructuredOutputMixin
 from .targets import DedicatedTarget, validate_model_id
 
 __all__ = ["Baseten", "DEFAULT_DEDICATED_CONTEXT_WINDOW", "DEFAULT_NUM_OUTPUT"]
@@ -74,7 +76,7 @@ def _parse_arguments(arguments: Any) -> Dict[str, Any]:
     try:
         value = json.loads(arguments or "{}")
     except (TypeError, ValueError):
-        from llama_index.core.program.utils import parse_partial_json  # tolerate truncated JSON
+        from llama_index.core.llms.utils import parse_partial_json  # tolerate truncated JSON (streamed calls)
 
         try:
             value = parse_partial_json(arguments)
@@ -83,7 +85,7 @@ def _parse_arguments(arguments: Any) -> Dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-class Baseten(FunctionCallingLLM):
+class Baseten(StructuredOutputMixin, FunctionCallingLLM):
     """Baseten LLM: Model APIs by slug (default) or a dedicated deployment by model id.
 
     Examples:
@@ -178,6 +180,11 @@ class Baseten(FunctionCallingLLM):
         if self._target is None:
             raise ConfigurationError("This call needs a dedicated deployment (model_apis=False).")
         return self._target.url(self._model_base_url(), route)
+
+    @property
+    def _speaks_openai(self) -> bool:
+        """True when the target answers OpenAI chat completions (Model APIs, dedicated /sync/v1)."""
+        return self.model_apis or self.api_style == "openai"
 
     def _chat_url(self) -> str:
         if self.model_apis:
@@ -423,24 +430,30 @@ class Baseten(FunctionCallingLLM):
     def _validate_chat_with_tools_response(
         self, response: ChatResponse, tools: Sequence[Any], allow_parallel_tool_calls: bool = False, **kwargs: Any
     ) -> ChatResponse:
-        """Keep only the first tool call unless parallel calls are allowed."""
-        calls = response.message.additional_kwargs.get("tool_calls") or []
+        """Keep only the first tool call (block and ``tool_calls`` entry) unless parallel calls are allowed."""
+        message = response.message
+        calls = message.additional_kwargs.get("tool_calls") or []
         if not allow_parallel_tool_calls and len(calls) > 1:
-            response.message.additional_kwargs["tool_calls"] = calls[:1]
+            message.additional_kwargs["tool_calls"] = calls[:1]
+        blocks = [b for b in message.blocks if isinstance(b, ToolCallBlock)]
+        if not allow_parallel_tool_calls and len(blocks) > 1:
+            message.blocks = [b for b in message.blocks if not isinstance(b, ToolCallBlock) or b is blocks[0]]
         return response
 
     def get_tool_calls_from_response(
         self, response: ChatResponse, error_on_no_tool_call: bool = True, **kwargs: Any
     ) -> List[ToolSelection]:
-        """The tool calls of a response as ``ToolSelection`` objects."""
-        calls = response.message.additional_kwargs.get("tool_calls") or []
-        if not calls:
-            if error_on_no_tool_call:
-                raise ValueError(f"Expected at least one tool call, but the model answered: {response.message.content!r}")
-            return []
-        return [ToolSelection(tool_id=c.get("id") or "", tool_name=c["function"]["name"],
-                              tool_kwargs=_parse_arguments(c["function"].get("arguments")))
-                for c in calls]
+        """The tool calls of a response (its ``ToolCallBlock``s, else ``tool_calls``) as ``ToolSelection``s."""
+        selections = [ToolSelection(tool_id=b.tool_call_id or "", tool_name=b.tool_name,
+                                    tool_kwargs=_parse_arguments(b.tool_kwargs))
+                      for b in response.message.blocks if isinstance(b, ToolCallBlock)]
+        if not selections:
+            selections = [ToolSelection(tool_id=c.get("id") or "", tool_name=c["function"]["name"],
+                                        tool_kwargs=_parse_arguments(c["function"].get("arguments")))
+                          for c in response.message.additional_kwargs.get("tool_calls") or []]
+        if not selections and error_on_no_tool_call:
+            raise ValueError(f"Expected at least one tool call, but the model answered: {response.message.content!r}")
+        return selections
 
     # ------------------------------------------------------------------ async jobs
     @property

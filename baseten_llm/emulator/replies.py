@@ -13,9 +13,12 @@ Rules (docs/contracts.md, "The emulator"):
 - JSON mode answers `{"answer": "<the answer>"}`; a json_schema answers an object built by
   `fill_schema`, also used for tool-call arguments:
   enum -> first value, const -> it, string -> the word after the property name in the user text
-  (`city Paris`, `city: Paris`, `city=Paris`), else the last word of the user text;
-  integer/number -> 1, boolean -> true, array -> one item, object -> its required properties
-  (all properties when none is required), null -> null.
+  (`city Paris`, `city: Paris`, `city=Paris`), else the last word of the user text (a sample
+  value for a known `format`; padded or cut to `minLength`/`maxLength`); integer/number -> 1
+  moved within `minimum`/`maximum` (and their exclusive forms), boolean -> true, array ->
+  `minItems` items (at least one, at most `maxItems`), object -> its required properties (all
+  properties when none is required), null -> null. The answer to a `json_schema` request is
+  therefore valid against the schema for the keywords above (not `pattern`).
 """
 
 from __future__ import annotations
@@ -130,14 +133,51 @@ def fill_schema(schema: Any, text: str, name: str = "", root: Any = None) -> Any
         wanted = schema.get("required") or list(props)
         return {k: fill_schema(props.get(k, {}), text, k, root) for k in wanted}
     if kind == "array":
-        return [fill_schema(schema.get("items", {}), text, name, root)]
+        count = max(1, int(schema.get("minItems", 1)))
+        if "maxItems" in schema:
+            count = min(count, int(schema["maxItems"]))
+        return [fill_schema(schema.get("items", {}), text, name, root) for _ in range(count)]
     if kind in ("integer", "number"):
-        return 1
+        return _number(schema, integer=kind == "integer")
     if kind == "boolean":
         return True
     if kind == "null":
         return None
-    return (_word_after(name, text) if name else None) or _last_word(text)
+    return _string(schema, (_word_after(name, text) if name else None) or _last_word(text))
+
+
+_FORMATS = {"date": "2026-01-01", "date-time": "2026-01-01T00:00:00Z", "time": "00:00:00Z",
+            "email": "someone@example.com", "uri": "https://example.com/", "uuid": "00000000-0000-4000-8000-000000000000"}
+
+
+def _number(schema: dict[str, Any], *, integer: bool) -> int | float:
+    """1 when the schema's bounds allow it, else a value inside them (inclusive or exclusive)."""
+    low = max(schema.get("minimum", -math.inf), schema.get("exclusiveMinimum", -math.inf))
+    high = min(schema.get("maximum", math.inf), schema.get("exclusiveMaximum", math.inf))
+    low_open = "exclusiveMinimum" in schema and low == schema["exclusiveMinimum"]
+    high_open = "exclusiveMaximum" in schema and high == schema["exclusiveMaximum"]
+
+    def allowed(value: float) -> bool:
+        return (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
+
+    if allowed(1):
+        return 1
+    if integer and math.isfinite(low):
+        return math.floor(low) + 1 if low_open or low != math.floor(low) else int(low)
+    if integer:
+        return math.ceil(high) - 1 if high_open or high != math.ceil(high) else int(high)
+    if math.isfinite(low) and math.isfinite(high):
+        return (low + high) / 2
+    return low + 1 if math.isfinite(low) else high - 1
+
+
+def _string(schema: dict[str, Any], word: str) -> str:
+    """`word` (or a sample of the schema's format), padded or cut to its length bounds."""
+    value = _FORMATS.get(schema.get("format", ""), word)
+    low, high = int(schema.get("minLength", 0)), schema.get("maxLength")
+    if len(value) < low:
+        value = (value + "-" + "x" * low)[:low] if value else "x" * low
+    return value[:int(high)] if high is not None else value
 
 
 def json_reply(response_format: dict[str, Any], user_text: str, reply_tokens: int) -> str:
