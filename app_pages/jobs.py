@@ -23,7 +23,7 @@ import streamlit as st
 
 from baseten_llm import errors
 from chatapp import resources, state
-from chatapp.services import job_polling, job_results, jobs
+from chatapp.services import job_polling, job_results, jobs, user_errors
 from chatapp.services.batch_inputs import InputError, parse_batch, parse_json_input, prompt_input
 from chatapp.storage.jobs import JobRow
 from chatapp.targets import Target
@@ -151,7 +151,7 @@ else:
                 try:
                     rid = jobs.submit_job(engine, client_for(target), target, model_input, options)
                 except (InputError, errors.BasetenError) as exc:
-                    st.error(str(exc))
+                    st.error(user_errors.describe(exc, context="jobs"))
                 else:
                     st.success(f"Job submitted: request id `{rid}`. Its result appears below "
                                "when Baseten delivers it.")
@@ -186,7 +186,7 @@ else:
                         done / total, text=f"Submitted {done} of {total} rows"),
                 )
             except (InputError, errors.BasetenError) as exc:
-                st.error(str(exc))
+                st.error(user_errors.describe(exc, context="jobs"))
             else:
                 st.success(f"{len(report.submitted)} of {len(rows)} jobs submitted.")
                 for number, reason in report.failed:
@@ -204,7 +204,7 @@ def cancel(row: JobRow) -> None:
     try:
         outcome = jobs.cancel_job(engine, client_for(jobs.job_target(row)), row.request_id)
     except errors.BasetenError as exc:
-        result = ("error", str(exc))
+        result = ("error", user_errors.describe(exc, context="jobs"))
     else:
         result = ("success" if outcome.canceled else "warning", outcome.message)
     state.set_page_value(PAGE, "cancel_outcome", result)

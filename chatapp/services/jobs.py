@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from baseten_llm import errors
 from baseten_llm.jobs import build_async_body
-from chatapp.services import job_results
+from chatapp.services import job_results, user_errors
 from chatapp.services.batch_inputs import BatchRow, InputError, check_sendable
 from chatapp.services.webhook_receiver import recent_refusal
 from chatapp.storage import jobs as store
@@ -227,7 +227,7 @@ def _submit_row(
         rid = submit_job(engine, client, target, row.model_input or {}, options,
                          batch_name=batch_name)
     except (errors.BasetenError, InputError) as exc:
-        return RowOutcome(row.row_number, reason=str(exc))
+        return RowOutcome(row.row_number, reason=user_errors.describe(exc, context="jobs"))
     except Exception:  # noqa: BLE001 - one row's surprise must not leave later rows unsent
         logger.exception("batch row %d could not be submitted", row.row_number)
         return RowOutcome(row.row_number, reason="it was not sent because of an unexpected "

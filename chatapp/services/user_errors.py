@@ -8,8 +8,9 @@ keyword argument or an exception class name. Every page and service that shows a
 it; nothing else words errors for people.
 
 Two kinds of message pass through unchanged, because they are already written for people:
-:class:`chatapp.services.ingest.IngestError` (why an upload could not be read) and
-:class:`chatapp.services.embedders.EmbedderUnavailableError`.
+:class:`chatapp.services.ingest.IngestError` (why an upload could not be read),
+:class:`chatapp.services.embedders.EmbedderUnavailableError` and
+:class:`chatapp.services.batch_inputs.InputError` (why a job's input cannot be sent).
 
 An exception nobody expected is logged with its traceback for developers and shown as a
 short apology with the next step.
@@ -23,6 +24,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from baseten_llm import errors
+from chatapp.services.batch_inputs import InputError
 from chatapp.services.embedders import EmbedderUnavailableError
 from chatapp.services.ingest import IngestError
 from chatapp.services.rerank import RerankerUnavailableError
@@ -74,7 +76,8 @@ def describe(exc: BaseException, *, host: str | None = None, context: Context = 
     ``host`` is the server the request went to; when not given it is taken from the
     library's own message (which names the URL it called), else the text says "Baseten".
     """
-    if isinstance(exc, (IngestError, EmbedderUnavailableError, RerankerUnavailableError)):
+    if isinstance(exc, (IngestError, EmbedderUnavailableError, RerankerUnavailableError,
+                        InputError)):
         return str(exc)
     server = _server_name(host or _host_in(exc))
     retry = _NEXT_STEP.get(context, "try again")

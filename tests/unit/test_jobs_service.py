@@ -127,7 +127,7 @@ def test_a_batch_submits_good_rows_and_reports_bad_and_refused_rows_by_number(en
                                on_progress=lambda done, total: progress.append((done, total)))
     assert [n for n, _ in report.submitted] == [1, 4]
     assert [n for n, _ in report.failed] == [2, 3]
-    assert "Too many requests" in dict(report.failed)[3]
+    assert "(429 Too Many Requests)" in dict(report.failed)[3]
     assert progress[-1] == (4, 4) and len(progress) == 4
     assert len(jobs.list_rows(engine)) == 2
 

@@ -11,6 +11,7 @@ import pytest
 
 from baseten_llm import errors
 from chatapp.services import user_errors
+from chatapp.services.batch_inputs import InputError
 from chatapp.services.embedders import EmbedderUnavailableError
 from chatapp.services.ingest import IngestError
 from tests.plain_words import assert_plain, developer_words
@@ -125,6 +126,8 @@ def test_messages_already_written_for_people_pass_through_unchanged() -> None:
     embed = EmbedderUnavailableError("Could not load the embedding model: use the bundled one.")
     assert user_errors.describe(parse, context="indexing") == str(parse)
     assert user_errors.describe(embed, context="documents") == str(embed)
+    bad_input = InputError("Row 2 is not valid JSON: check the quotes.")
+    assert user_errors.describe(bad_input, context="jobs") == str(bad_input)
 
 
 def test_the_plain_words_check_catches_what_the_library_says_to_programmers() -> None:
