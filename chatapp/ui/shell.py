@@ -3,7 +3,8 @@
 Pages live in ``app_pages/``, not ``pages/``: a folder named ``pages`` next to the entry
 script puts Streamlit in its legacy pages-directory mode, where a rerun (AppTest's, or the
 first run of a server process opened on a page URL) executes the page file alone, without
-``app.py`` and its sidebar.
+``app.py`` and its sidebar. No setting turns that check off (see the README's "Layout" note and
+``tests/app/test_layout.py``).
 """
 
 from __future__ import annotations
