@@ -6,6 +6,9 @@
 * ``POST /hooks/baseten``, the receiver for Baseten's async-inference webhooks, as a Starlette
   route of :class:`streamlit.App`.
 
+When the server imports this file at start, it also starts loading, in the background, every
+local embedding model a document collection uses, so the first upload does not wait for it.
+
 Streamlit finds the module-level ``app`` and serves it with uvicorn; when it then runs this
 file as the page script there is a script context, and the UI is drawn.
 """
@@ -21,3 +24,8 @@ if get_script_run_ctx(suppress_warning=True) is not None:
     from chatapp.ui.shell import run
 
     run()
+else:  # the server importing this file as it starts
+    from chatapp.services.documents import load_local_models_in_background
+    from chatapp.services.webhook_receiver import load_config_without_streamlit
+
+    load_local_models_in_background(load_config_without_streamlit())

@@ -1,17 +1,22 @@
 """Documents: named collections of uploaded files, indexed locally, answered with citations.
 
-Uploads are staged on disk, then queued on a background worker (one per process) and indexed
-one file at a time; files still staged when the server stopped are queued again on the first
-visit to their collection ("resumed after a restart").
-this page polls their progress with a fragment (``run_every``) while any is running, so the
-rest of the page (other collections, questions) stays usable and a big file never holds up a
-script run. Questions go to the sidebar's target with the chosen persona.
+Uploads are staged on disk, then queued on the process's indexing queue: a small pool of
+workers that takes collections in turn, one file per collection at a time; files still waiting
+when the server stopped are queued again on the first visit to their collection ("resumed after
+a restart"), and files that failed keep their message. This page polls their progress with a
+fragment (``run_every``) while any is queued or running, with pages parsed and chunks embedded
+as numbers and a Cancel button per file, so the rest of the page stays usable and a big file
+never holds up a script run. The collection's local embedding model starts loading in the
+background as soon as the page opens. Questions go to the sidebar's target with the chosen
+persona.
 
 Widget keys (tests address them): ``docs_collection`` (the picker), ``docs_new_name``, ``docs_new_embed_kind``,
-``docs_new_embed_model_<kind>``, ``docs_new_chunk_size``, ``docs_new_chunk_overlap``, ``docs_create``,
+``docs_new_embed_model_<kind>``, ``docs_new_embed_max_tokens``, ``docs_new_chunk_size``,
+``docs_new_chunk_overlap``, ``docs_create``,
 ``docs_rename_name_<collection id>``, ``docs_rename``, ``docs_reembed_kind``, ``docs_reembed_model``,
 ``docs_reembed``, ``docs_delete``, ``docs_delete_confirm``, ``docs_delete_cancel``,
-``docs_upload_<n>``, ``docs_index``, ``docs_dismiss``, ``docs_remove_<sha12>``, ``docs_top_k``,
+``docs_upload_<n>``, ``docs_index``, ``docs_cancel_<job id>``,
+``docs_dismiss``, ``docs_remove_<sha12>``, ``docs_top_k``,
 ``docs_cutoff``, ``docs_mode`` (vector / hybrid / hybrid + rerank), ``docs_rerank_kind``,
 ``docs_rerank_model_<kind>``, ``docs_clear_history``, ``docs_question``; per answer
 ``docs_sources_<record id>`` and ``docs_open_<record id>_<n>`` (see chatapp/ui/answer_view.py).
@@ -23,7 +28,7 @@ import streamlit as st
 
 from chatapp import resources, state
 from chatapp.services import documents as docs
-from chatapp.services import page_view, personas
+from chatapp.services import embedders, page_view, personas
 from chatapp.services import upload_worker as uploads
 from chatapp.services.embedders import BUNDLED_MODEL, EmbedSpec
 from chatapp.services.hybrid import DEFAULT_MODE, MODES
@@ -87,15 +92,31 @@ with new_col.popover("➕ New collection", width="stretch"):
         help=f"Local: '{BUNDLED_MODEL}' is bundled; other sentence-transformers names download "
              "from HuggingFace. Baseten: the 8-character model id of a BEI deployment.",
     )
+    stated_limit = None
+    if new_kind == "baseten":
+        stated_limit = st.number_input(
+            "Model's input limit (tokens)", 64, 32768, embedders.BASETEN_DEFAULT_MAX_TOKENS, 64,
+            key="docs_new_embed_max_tokens",
+            help="How many tokens the deployment reads per text; chunks are sized to fit.")
+    new_spec = EmbedSpec(new_kind, (new_model or "").strip())
+    limit = embedders.max_input_tokens(new_spec, stated_limit) if new_spec.model else None
+    fit = embedders.default_chunk_size(limit)
     size_col, overlap_col = st.columns(2)
-    chunk_size = size_col.number_input("Chunk size (tokens)", 64, 4096, 512, 64,
-                                       key="docs_new_chunk_size")
-    chunk_overlap = overlap_col.number_input("Overlap (tokens)", 0, 1024, 64, 16,
-                                             key="docs_new_chunk_overlap")
+    chunk_size = size_col.number_input(
+        "Chunk size (tokens)", 64, 4096, None, 16, key="docs_new_chunk_size",
+        placeholder=f"{fit} (fits the model)",
+        help=(f"This model reads at most {limit} tokens per chunk." if limit else
+              "Leave empty to size chunks for the model."))
+    chunk_overlap = overlap_col.number_input(
+        "Overlap (tokens)", 0, 1024, None, 8, key="docs_new_chunk_overlap",
+        placeholder=f"{embedders.default_chunk_overlap(int(chunk_size or fit))}")
     if st.button("Create collection", key="docs_create", type="primary"):
         try:
-            created = docs.create_collection(engine, new_name, EmbedSpec(new_kind, new_model),
-                                             int(chunk_size), int(chunk_overlap))
+            created = docs.create_collection(
+                engine, new_name, new_spec,
+                None if chunk_size is None else int(chunk_size),
+                None if chunk_overlap is None else int(chunk_overlap),
+                max_tokens=None if stated_limit is None else int(stated_limit))
         except docs.DocumentsError as exc:
             st.error(str(exc))
         else:
@@ -108,6 +129,7 @@ if collection is None:
 
 store_dir = str(docs.index_dir(config.data_dir, collection.id))
 store = ui.get_store(collection.id, store_dir)
+ui.preload_embedder(collection.embed)  # in the background: ready before the first upload
 embedder = ui.embedder_factory(collection.embed, config, state.api_key())
 target = uploads.UploadTarget(engine, collection, store, embedder, config.data_dir, max_bytes,
                               config.parse_limits)
@@ -145,18 +167,25 @@ with st.expander("Manage collection"):
             st.rerun()
     st.divider()
     if not state.page_value(PAGE, "confirm_delete", False):
-        if st.button("🗑 Delete collection", key="docs_delete", disabled=busy):
+        if st.button("🗑 Delete collection", key="docs_delete"):
             state.set_page_value(PAGE, "confirm_delete", True)
             st.rerun()
     else:
-        st.error(f"Delete '{plain_text(collection.name)}', its {len(files)} file(s), index and history?")
+        waiting = " Files still queued or being indexed are canceled." if busy else ""
+        st.error(f"Delete '{plain_text(collection.name)}', its {len(files)} file(s), index and "
+                 f"history?{waiting}")
         yes, no = st.columns(2)
         if yes.button("Yes, delete", key="docs_delete_confirm", type="primary"):
-            ui.drop_store(collection.id, store_dir)
-            docs.delete_collection(engine, config.data_dir, collection.id)
-            state.set_page_value(PAGE, "confirm_delete", False)
-            select_collection(next((c for c in collections if c != collection.id), None))
-            st.rerun()
+            if not worker.cancel_collection(collection.id):
+                st.error("A file is still being saved into this collection: try again in a "
+                         "moment.")
+            else:
+                worker.dismiss(collection.id)
+                ui.drop_store(collection.id, store_dir)
+                docs.delete_collection(engine, config.data_dir, collection.id)
+                state.set_page_value(PAGE, "confirm_delete", False)
+                select_collection(next((c for c in collections if c != collection.id), None))
+                st.rerun()
         if no.button("Cancel", key="docs_delete_cancel"):
             state.set_page_value(PAGE, "confirm_delete", False)
             st.rerun()

@@ -1,9 +1,14 @@
 """Benchmark the documents pipeline against LlamaIndex's default one, measured in the same run.
 
-    python bench/bench_documents.py [--runs 3] [--sizes 1000,10000,100000]
+    python bench/bench_documents.py [--runs 3] [--sizes 1000,10000,100000] [--in-app-runs 3]
+                                    [--only in-app]
 
 Prints tables (median of ``--runs`` runs) for:
 
+- indexing **in the app** (``bench/documents_in_app.py``): the real app in headless Chromium,
+  from the click on "Index files" to every file's "Indexed", for a real 36-page PDF and for 20
+  mixed files, next to the same files through parse + chunk + embed + store called directly,
+  measured interleaved in the same run (median of ``--in-app-runs``). Target: within 1.3x;
 - ingest throughput (pages/s, chunks/s) of a generated 200-page PDF and of 50 mixed files
   (PDF, DOCX, TXT, Markdown, HTML, CSV, JSON): this app's pipeline (parse, chunk, embed in
   batches of 64, NumPy store persisted to disk) versus ``SimpleDirectoryReader`` +
@@ -178,7 +183,7 @@ def bench_reupload(data: bytes, embedder: object, runs: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{tmp}/db.sqlite")
         init_db(engine)
-        collection = docs.create_collection(engine, "bench", EmbedSpec(), 512, 64)
+        collection = docs.create_collection(engine, "bench", EmbedSpec())
         store = NumpyVectorStore(docs.index_dir(Path(tmp), collection.id))
         docs.add_file(engine, collection, store, lambda: embedder, "big.pdf", data)
         seconds = median_time(lambda: docs.add_file(engine, collection, store,
@@ -249,12 +254,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--in-app-runs", type=int, default=3)
+    parser.add_argument("--only", choices=["in-app"], default=None)
     args = parser.parse_args()
     rng = random.Random(7)
     print(f"RSS at start: {rss_mb():.0f} MB")
     embedder = make_embedder(EmbedSpec())
     embedder.get_text_embedding("warm up")
     print(f"RSS with the embedding model loaded: {rss_mb():.0f} MB\n")
+
+    from bench.documents_in_app import bench_in_app, real_pdf
+
+    manual_name, manual = real_pdf(lambda: make_pdf(36, rng, words=300))
+    twenty = dict(list(mixed_files(rng).items())[:20])
+    print(f"## Indexing in the app vs the pipeline alone (median of {args.in_app_runs})\n")
+    print("| input | in the app (s) | pipeline alone (s) | app / pipeline |")
+    print("|---|---|---|---|")
+    inputs = {f"{manual_name} (real PDF)": {manual_name: manual}, "20 mixed files": twenty}
+    for row in bench_in_app(inputs, embedder, args.in_app_runs):
+        print(row)
+    if args.only == "in-app":
+        return
+    print()
 
     big_pdf, mixed = make_pdf(200, rng), mixed_files(rng)
     mixed_pages = sum(docs.ingest.parse_file(n, d).pages for n, d in mixed.items())

@@ -15,6 +15,7 @@ factory (both cached per process by ``chatapp.ui.documents_ui``).
 from __future__ import annotations
 
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,17 +24,18 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
 
-from chatapp.services import ingest, page_view, user_errors
+from chatapp.services import embedders, ingest, page_view, user_errors
 from chatapp.services.embedders import EmbedSpec
 from chatapp.services.parse_worker import parse_isolated
 from chatapp.storage import documents as repo
-from chatapp.storage.db import session_scope
+from chatapp.storage.db import init_db, make_engine, session_scope
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
     from sqlalchemy import Engine
 
     from chatapp.services.vector_store import NumpyVectorStore
+    from chatapp.settings import AppConfig
 
 EmbedderFactory = Callable[[], "BaseEmbedding"]
 StageCallback = Callable[[str, float, str], None]
@@ -42,6 +44,10 @@ MAX_NAME = 200
 
 class DocumentsError(Exception):
     """A request about collections that cannot be done as asked; the message says why."""
+
+
+class IndexingCanceled(Exception):
+    """A person canceled the file being indexed; nothing of it is kept."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +79,7 @@ class FileOutcome:
     """What happened to one uploaded file."""
 
     filename: str
-    status: str  # "indexed" | "skipped" | "failed"
+    status: str  # "indexed" | "skipped" | "failed" | "canceled"
     message: str
     sha256: str = ""
     pages: int = 0
@@ -106,6 +112,29 @@ def list_collections(engine: Engine) -> list[CollectionInfo]:
         return [_info(row) for row in repo.list_collections(session)]
 
 
+def local_models_in_use(engine: Engine) -> list[str]:
+    """The local embedding models that collections use (to load them when the server starts)."""
+    return sorted({c.embed.model for c in list_collections(engine) if c.embed.kind == "local"})
+
+
+def load_local_models_in_background(config: AppConfig) -> threading.Thread:
+    """At server start: load every local model a collection uses, in a background thread."""
+
+    def load() -> None:
+        engine = make_engine(config.database_url)
+        try:
+            init_db(engine)
+            models = local_models_in_use(engine)
+        finally:
+            engine.dispose()
+        for model in models:
+            embedders.preload_local(model)
+
+    thread = threading.Thread(target=load, name="embedding-models-at-start", daemon=True)
+    thread.start()
+    return thread
+
+
 def get_collection(engine: Engine, collection_id: str) -> CollectionInfo | None:
     """One collection, or None when it no longer exists."""
     with session_scope(engine) as session:
@@ -127,22 +156,47 @@ def _clean_name(engine: Engine, name: str, exclude_id: str | None = None) -> str
 
 
 def create_collection(
-    engine: Engine, name: str, embed: EmbedSpec, chunk_size: int = 512, chunk_overlap: int = 64
+    engine: Engine, name: str, embed: EmbedSpec, chunk_size: int | None = None,
+    chunk_overlap: int | None = None, *, max_tokens: int | None = None,
 ) -> CollectionInfo:
-    """Create an empty collection; its embedding model and chunking are fixed from now on."""
+    """Create an empty collection; its embedding model and chunking are fixed from now on.
+
+    Chunks default to a size the model reads whole (:func:`embedders.default_chunk_size`);
+    a chunk size over what the model reads is refused, since the rest of every chunk would
+    never be embedded and could never be found. ``max_tokens`` is what a Baseten deployment
+    reads, when the person knows better than the conservative default.
+    """
     name = _clean_name(engine, name)
-    if chunk_size < 64:
-        raise DocumentsError("Chunk size must be at least 64 tokens.")
-    if not 0 <= chunk_overlap < chunk_size:
-        raise DocumentsError("Chunk overlap must be at least 0 and smaller than the chunk size.")
     if not embed.model.strip():
         raise DocumentsError("Name the embedding model (a model id for Baseten embeddings).")
+    embed = EmbedSpec(embed.kind, embed.model.strip())
+    limit = embedders.max_input_tokens(embed, max_tokens)
+    if chunk_size is None:
+        chunk_size = embedders.default_chunk_size(limit)
+    if chunk_overlap is None:
+        chunk_overlap = embedders.default_chunk_overlap(chunk_size)
+    if chunk_size < 64:
+        raise DocumentsError("Chunk size must be at least 64 tokens.")
+    if limit is not None and chunk_size > limit:
+        raise DocumentsError(unreadable_chunks_message(embed, chunk_size, limit))
+    if not 0 <= chunk_overlap < chunk_size:
+        raise DocumentsError("Chunk overlap must be at least 0 and smaller than the chunk size.")
     with session_scope(engine) as session:
         row = repo.add_collection(
-            session, name=name, embed_kind=embed.kind, embed_model=embed.model.strip(),
+            session, name=name, embed_kind=embed.kind, embed_model=embed.model,
             chunk_size=chunk_size, chunk_overlap=chunk_overlap,
         )
         return _info(row)
+
+
+def unreadable_chunks_message(embed: EmbedSpec, chunk_size: int, limit: int) -> str:
+    """Why a chunk size over the model's input is refused, and what to pick instead."""
+    where = ("If the deployment reads more, enter its input limit." if embed.kind == "baseten"
+             else "")
+    return (f"{embed.model} reads at most {limit} tokens of each chunk, so the rest of a "
+            f"{chunk_size}-token chunk would never be searched. Use chunks of {limit} tokens "
+            f"or fewer ({embedders.default_chunk_size(limit)} leaves room for the file name "
+            f"and page that are embedded with each chunk). {where}").strip()
 
 
 def rename_collection(engine: Engine, collection_id: str, new_name: str) -> CollectionInfo:
@@ -199,44 +253,78 @@ def add_file(
     *,
     max_bytes: int = ingest.DEFAULT_MAX_BYTES,
     on_stage: StageCallback | None = None,
+    should_cancel: Callable[[], bool] | None = None,
     limits: ingest.ParseLimits | None = None,
 ) -> FileOutcome:
     """Index one file into ``collection``; never raises for bad input (see the outcome).
 
     The file is parsed in a capped worker process
     (:func:`~chatapp.services.parse_worker.parse_isolated`) within ``limits``.
+    ``on_stage(stage, fraction, detail)`` hears about every parsed page and embedded batch
+    (``detail`` carries the numbers, e.g. "128 of 300 chunks embedded"); it may raise
+    :class:`IndexingCanceled`, as this does once ``should_cancel()`` turns true (the parse
+    worker is stopped then): nothing of the file is kept.
     """
     started = time.perf_counter()
-    stage = on_stage or (lambda *_: None)
+    steps = _Steps(on_stage or (lambda *_: None), should_cancel or (lambda: False))
     try:
-        outcome = _add_file(engine, collection, store, embedder, filename, data, max_bytes, stage,
+        outcome = _add_file(engine, collection, store, embedder, filename, data, max_bytes, steps,
                             limits)
+    except (IndexingCanceled, ingest.IngestCanceled) as exc:
+        raise IndexingCanceled(filename) from exc
     except Exception as exc:  # noqa: BLE001 - every failure becomes this file's message
         outcome = FileOutcome(filename, "failed", user_errors.describe(exc, context="indexing"))
     outcome.seconds = time.perf_counter() - started
     return outcome
 
 
+#: Share of the progress bar for parsing; embedding takes the rest up to saving.
+PARSE_SHARE, EMBED_END = 0.25, 0.97
+
+
+@dataclass
+class _Steps:
+    """Progress reports with numbers, and the cancel check between them."""
+
+    report: StageCallback
+    should_cancel: Callable[[], bool]
+
+    def __call__(self, stage: str, fraction: float, detail: str) -> None:
+        if self.should_cancel():
+            raise IndexingCanceled(detail)
+        self.report(stage, fraction, detail)
+
+    def pages(self, done: int, total: int) -> None:
+        share = PARSE_SHARE * done / total if total else 0.0
+        self("parse", share, f"{done} of {total} pages parsed")
+
+    def chunks(self, done: int, total: int) -> None:
+        share = PARSE_SHARE + (EMBED_END - PARSE_SHARE) * done / total if total else EMBED_END
+        self("embed", share, f"{done} of {total} chunks embedded")
+
+
 def _add_file(
     engine: Engine, collection: CollectionInfo, store: NumpyVectorStore,
-    embedder: EmbedderFactory, filename: str, data: bytes, max_bytes: int,
-    stage: StageCallback, limits: ingest.ParseLimits | None = None,
+    embedder: EmbedderFactory, filename: str, data: bytes, max_bytes: int, steps: _Steps,
+    limits: ingest.ParseLimits | None = None,
 ) -> FileOutcome:
-    stage("check", 0.0, "Checking")
+    steps("check", 0.0, "Checking")
     ingest.check_upload(filename, data, max_bytes)
     sha = ingest.sha256_of(data)
     duplicate = indexed_name(engine, collection.id, sha)
     if duplicate is not None:
         return FileOutcome(filename, "skipped", duplicate_message(filename, duplicate), sha)
-    stage("parse", 0.0, "Parsing")
-    parsed = parse_isolated(filename, data, limits, max_bytes=max_bytes, on_progress=lambda d, t:
-                            stage("parse", d / max(t, 1), f"Parsed {d} of {t} page(s)"))
-    stage("chunk", 0.0, f"Chunking {parsed.pages} page(s)/section(s)")
+    steps("parse", 0.0, "Parsing")
+    parsed = parse_isolated(filename, data, limits, max_bytes=max_bytes,
+                            on_progress=steps.pages, should_cancel=steps.should_cancel)
+    steps("chunk", PARSE_SHARE, f"Chunking {parsed.pages} page(s)/section(s)")
     chunked = ingest.chunk_file(parsed, sha, collection.chunk_size, collection.chunk_overlap)
-    stage("embed", 0.0, f"Embedding {len(chunked.nodes)} chunk(s)")
+    total = len(chunked.nodes)
+    steps("embed", PARSE_SHARE, f"Loading the embedding model ({total} chunks to embed)")
     model = embedder()
-    ingest.embed_nodes(chunked.nodes, model, lambda _, f: stage("embed", f, "Embedding"))
-    stage("save", 1.0, "Saving")
+    steps.chunks(0, total)
+    ingest.embed_nodes(chunked.nodes, model, lambda _, f: steps.chunks(round(f * total), total))
+    steps("save", EMBED_END, "Saving")
     store.delete(sha)  # vectors left by an earlier crash between the store and the database
     store.add(chunked.nodes)
     return _record(engine, collection.id, filename, data, sha, chunked)

@@ -6,9 +6,15 @@ Caches (``st.cache_resource``, one per server process, shared by every tab):
 - :func:`get_store`: one vector store per collection, keyed by the collection's id *and* its
   directory, so a store is never handed to a collection it does not belong to; dropped with
   :func:`drop_store` when its collection is deleted.
-- :func:`get_local_embedder`: a sentence-transformers model, loaded on first use only (the
-  import of torch happens inside it). Baseten embedders are cheap to build and are not cached,
-  so the API key never becomes a cache key.
+
+Local embedding models are cached by :mod:`chatapp.services.embedders` itself (one per process,
+loaded in the background as soon as :func:`preload_embedder` asks); Baseten embedders are cheap
+to build and are not cached, so the API key never becomes a cache key.
+
+While files are indexing, :func:`render_jobs` runs as a fragment every :data:`POLL_SECONDS`. A
+rerun is cheap (it reads the jobs' progress from memory) and the server's configuration turns
+off Streamlit's full garbage collection after every run (``runner.postScriptGC``), which with
+torch loaded would starve the embedding thread.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from chatapp import state
 from chatapp.services import citations, rag, user_errors
 from chatapp.services import documents as docs
 from chatapp.services import upload_worker as uploads
+from chatapp.services import embedders
 from chatapp.services.embedders import EmbedSpec, make_embedder
 from chatapp.services.hybrid import DEFAULT_MODE, Mode
 from chatapp.services.rerank import RerankSpec, make_reranker
@@ -41,7 +48,7 @@ if TYPE_CHECKING:
     from chatapp.services.vector_store import NumpyVectorStore
     from chatapp.settings import AppConfig
 
-STATUS_ICONS = {"indexed": "✅", "skipped": "♻️", "failed": "❌"}
+STATUS_ICONS = {"indexed": "✅", "skipped": "♻️", "failed": "❌", "canceled": "⏹️"}
 STAGE_LABELS = {
     "queued": "Queued", "start": "Starting", "check": "Checking", "parse": "Parsing",
     "chunk": "Chunking", "embed": "Embedding", "save": "Saving", "done": "Done",
@@ -70,10 +77,15 @@ def drop_store(collection_id: str, directory: str) -> None:
     get_store.clear(collection_id, directory)
 
 
-@st.cache_resource(show_spinner=False)
 def get_local_embedder(model: str) -> BaseEmbedding:
-    """A local sentence-transformers model, loaded once per process."""
-    return make_embedder(EmbedSpec("local", model))
+    """A local sentence-transformers model, loaded once per process (waits for its load)."""
+    return embedders.local_embedder(model)
+
+
+def preload_embedder(spec: EmbedSpec) -> None:
+    """Start loading a collection's local model in the background, if it is not loaded yet."""
+    if spec.kind == "local":
+        embedders.preload_local(spec.model)
 
 
 def embedder_factory(
@@ -88,14 +100,18 @@ def embedder_factory(
 # --- rendering ----------------------------------------------------------------------------------
 
 
-def render_job(job: uploads.IngestJob) -> None:
-    """One uploaded file: a progress bar while it runs, its result when done."""
+def render_job(worker: uploads.IngestWorker, job: uploads.IngestJob) -> None:
+    """One uploaded file: progress with numbers and a Cancel button, or its result when done."""
     outcome = job.outcome
-    resumed = f" ({uploads.RESUMED_NOTE})" if job.resumed else ""
+    resumed = f" ({job.note})" if job.note else ""
     if outcome is None:
         label = STAGE_LABELS.get(job.stage, job.stage)
-        st.progress(min(max(job.fraction, 0.0), 1.0), text=f"**{plain_text(job.filename)}**{resumed} · "
-                    f"{label}: {job.detail}")
+        bar, cancel = st.columns([12, 1], vertical_alignment="bottom")
+        bar.progress(min(max(job.fraction, 0.0), 1.0), text=f"**{plain_text(job.filename)}**"
+                     f"{resumed} · {label}: {job.detail}")
+        if cancel.button("Cancel", key=f"docs_cancel_{job.id}", disabled=job.cancel_requested(),
+                         help="Stop indexing this file; nothing from it is kept."):
+            worker.cancel(job.id)
         return
     icon = STATUS_ICONS.get(outcome.status, "")
     message = outcome.message
@@ -104,7 +120,7 @@ def render_job(job: uploads.IngestJob) -> None:
     text = f"{icon} **{plain_text(outcome.filename)}**{resumed}: {plain_text(message)}"
     if outcome.status == "failed":
         st.error(text)
-    elif outcome.status == "skipped":
+    elif outcome.status in ("skipped", "canceled"):
         st.info(text)
     else:
         st.success(f"{text} ({outcome.seconds:.1f} s)")
@@ -114,9 +130,8 @@ def render_job(job: uploads.IngestJob) -> None:
 
 def render_jobs(worker: uploads.IngestWorker, collection_id: str, polling: bool) -> None:
     """The collection's uploads; when the last one finishes, rerun the page to show it."""
-    jobs = worker.jobs(collection_id)
-    for job in jobs:
-        render_job(job)
+    for job in worker.jobs(collection_id):
+        render_job(worker, job)
     if polling and not worker.busy(collection_id):
         st.rerun()
 

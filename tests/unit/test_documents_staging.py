@@ -102,7 +102,7 @@ def test_a_staged_file_already_indexed_is_removed_without_a_job(
     assert staging_contents(tmp_path, collection) == [] and not worker.busy()
 
 
-def test_a_failing_file_leaves_a_visible_error_and_no_staged_file(
+def test_a_failing_file_keeps_only_its_message_on_disk_until_dismissed(
     engine: Any, tmp_path: Path, collection: Any
 ) -> None:
     def offline() -> Any:
@@ -115,8 +115,12 @@ def test_a_failing_file_leaves_a_visible_error_and_no_staged_file(
     assert [j.outcome.status for j in jobs] == ["failed", "failed"]
     assert "not supported" in jobs[0].outcome.message
     assert jobs[1].outcome.message == "Could not load the embedding model 'x': offline."
-    assert staging_contents(tmp_path, collection) == []
+    kept = uploads.staged_uploads(tmp_path, collection.id)
+    assert [(s.filename, s.state, s.path.exists()) for s in kept] == [
+        ("setup.exe", "failed", False), ("a.txt", "failed", False)]
     assert docs.list_files(engine, collection.id) == []
+    worker.dismiss(collection.id)
+    assert staging_contents(tmp_path, collection) == []
 
 
 def test_deleting_a_collection_deletes_its_staged_uploads(
