@@ -2,7 +2,8 @@
 
 Widget keys (tests address them): ``chat_input``, ``chat_stop`` (while streaming),
 ``chat_retry``, ``chat_regenerate``, ``chat_edit``, ``chat_edit_text``, ``chat_edit_send``,
-``chat_edit_cancel``, ``chat_export_md``, ``chat_export_json``.
+``chat_edit_cancel``, ``chat_export_md``, ``chat_export_json``; prices ``chat_price_*``
+(``chatapp.ui.pricing_ui``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import streamlit as st
 from chatapp import resources, state
 from chatapp.services import conversations as convs
 from chatapp.services import export, personas
+from chatapp.ui import cost_ui, pricing_ui
 from chatapp.ui import messages as ui
 from chatapp.ui.safe_text import plain_text, safe_markdown
 
@@ -51,8 +53,14 @@ else:
                "in the sidebar.")
 
 # --- history ---------------------------------------------------------------------------------
+if history:  # drawn before the answers, so a price changed here applies in the same run
+    with st.expander("💲 Prices", expanded=False):
+        pricing_ui.price_editor(state.target(), cost_ui.model_rows(), "chat_price")
 for message in history:
     ui.render_stored(message, conversation.persona_avatar if conversation else "🤖")
+total = cost_ui.conversation_total(history) if history else None
+if total:
+    st.caption(f"💲 {total}")
 
 # --- actions on the last exchange ------------------------------------------------------------
 editing = bool(conversation and state.page_value(PAGE, "editing", False))

@@ -13,10 +13,11 @@ from typing import Any
 
 import streamlit as st
 from chatapp import state
-from chatapp.services import chat, personas, user_errors
+from chatapp.services import chat, personas, session_affinity, user_errors
 from chatapp.services import conversations as convs
 from chatapp.services.conversations import AnswerRecorder, ConversationInfo, MessageInfo
 from chatapp.services.export import metrics_line
+from chatapp.ui import cost_ui
 from chatapp.ui.safe_text import safe_markdown
 
 #: Kept for callers written before :mod:`chatapp.ui.safe_text`; prefer ``safe_markdown``.
@@ -67,6 +68,9 @@ def render_metrics(message: MessageInfo) -> None:
     dropped = (message.metrics or {}).get("context_dropped")
     if dropped:
         summary += f" · {dropped} earlier messages left out to fit the context window"
+    cost = cost_ui.cost_line(message)
+    if cost and summary:
+        summary += f" · {cost}"
     if summary:
         st.caption(summary)
 
@@ -162,7 +166,9 @@ def run_reply(engine: Any, conversation: ConversationInfo) -> None:
             extra_metrics={"context_dropped": fitted.dropped} if fitted.dropped else None,
             tokens_in_estimate=chat.estimate_message_tokens(fitted.messages),
         )
-        stream_into_page(recorder, chat.stream_reply(llm, fitted.messages), stop_slot)
+        affinity = session_affinity.headers_for(conversation.id)
+        stream_into_page(recorder, chat.stream_reply(llm, fitted.messages, extra_headers=affinity),
+                         stop_slot)
 
 
 def _context_window(llm: Any) -> int | None:
