@@ -15,12 +15,15 @@ from ._sse import DONE, SSEDecoder
 from .errors import StreamInterruptedError
 from .predict import TextStreamDecoder
 from llama_index.core.base.llms.types import (
+    AudioBlock,
     ChatMessage,
     ChatResponse,
     CompletionResponse,
+    DocumentBlock,
     ImageBlock,
     MessageRole,
     TextBlock,
+    ThinkingBlock,
     ToolCallBlock,
 )
 
@@ -55,18 +58,29 @@ _ROLE_NAMES = {
 
 
 # ----------------------------------------------------------------------------- requests
+_NOT_CONTENT = (ThinkingBlock, ToolCallBlock)  # reasoning is not sent back; tool calls go in tool_calls
+
+
 def _content_parts(message: ChatMessage) -> Any:
-    """A plain string for text-only messages, else OpenAI content parts (text and images)."""
-    texts = [b for b in message.blocks if isinstance(b, TextBlock)]
-    images = [b for b in message.blocks if isinstance(b, ImageBlock)]
-    if not images:
-        return "\n".join(b.text for b in texts) if texts else None
+    """A plain string for text-only messages, else OpenAI content parts (text, images, audio, files)."""
+    blocks = message.blocks
+    if all(isinstance(b, (TextBlock, *_NOT_CONTENT)) for b in blocks):
+        texts = [b.text for b in blocks if isinstance(b, TextBlock)]
+        return "\n".join(texts) if texts else None
     parts: List[Dict[str, Any]] = []
-    for block in message.blocks:
+    for block in blocks:
         if isinstance(block, TextBlock):
             parts.append({"type": "text", "text": block.text})
         elif isinstance(block, ImageBlock):
             parts.append(image_part(block))
+        elif isinstance(block, AudioBlock):
+            data = block.resolve_audio(as_base64=True).read().decode("ascii")
+            parts.append({"type": "input_audio", "input_audio": {"data": data, "format": block.format}})
+        elif isinstance(block, DocumentBlock):
+            parts.append({"type": "file", "file": {"filename": block.title, "file_data": block.inline_url()}})
+        elif not isinstance(block, _NOT_CONTENT):
+            raise ValueError(f"A {type(block).__name__} cannot be sent to a chat completions endpoint; send text, "
+                             "images (ImageBlock), audio (AudioBlock) or documents (DocumentBlock).")
     return parts
 
 

@@ -149,3 +149,35 @@ def test_extra_headers_and_extra_body_are_taken_out_of_the_body_parameters():
     options = request_options({"temperature": 0.1, "extra_headers": {"x-session-affinity": 7}, "extra_body": {"top_k": 5}})
     assert options.call_kwargs == {"temperature": 0.1}
     assert options.extra_headers == {"x-session-affinity": "7"} and options.extra_body == {"top_k": 5}
+
+
+def test_thinking_blocks_are_not_sent_back_and_text_stays_a_string():
+    from llama_index.core.base.llms.types import ThinkingBlock
+
+    message = ChatMessage(role="assistant", blocks=[ThinkingBlock(content="secret plan"), TextBlock(text="Arr")])
+    assert message_to_dict(message) == {"role": "assistant", "content": "Arr"}
+
+
+def test_audio_and_documents_become_input_audio_and_file_parts():
+    import base64
+
+    from llama_index.core.base.llms.types import AudioBlock, DocumentBlock
+
+    message = ChatMessage(role="user", blocks=[TextBlock(text="Listen and read"), AudioBlock(audio=b"RIFF\x24\x00WAVEfmt ", format="wav"),
+                                               DocumentBlock(data=b"%PDF-1.4 tiny", title="notes.pdf",
+                                                             document_mimetype="application/pdf")])
+    text, audio, document = message_to_dict(message)["content"]
+    assert text == {"type": "text", "text": "Listen and read"}
+    assert audio["type"] == "input_audio" and audio["input_audio"]["format"] == "wav"
+    assert base64.b64decode(audio["input_audio"]["data"]) == b"RIFF\x24\x00WAVEfmt "
+    assert document["file"]["filename"] == "notes.pdf"
+    assert document["file"]["file_data"].startswith("data:application/pdf;base64,")
+    assert base64.b64decode(document["file"]["file_data"].split(",", 1)[1]) == b"%PDF-1.4 tiny"
+
+
+def test_a_block_the_endpoint_cannot_take_is_refused_instead_of_dropped():
+    from llama_index.core.base.llms.types import VideoBlock
+
+    message = ChatMessage(role="user", blocks=[TextBlock(text="watch"), VideoBlock(video=b"\x00\x00\x00\x18ftypmp42")])
+    with pytest.raises(ValueError, match="VideoBlock"):
+        message_to_dict(message)
