@@ -204,8 +204,8 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
         names = [m.id for m in models]
         if self.model_id in names:
             suggestions = [self.model_id]
-            hint = (f"The model list ({source}) has {self.model_id!r}, so it may be retired or not enabled "
-                    "for your account: check the Model APIs page of the Baseten dashboard.")
+            hint = (f"The model list ({source}) has the slug {self.model_id!r}, so it may be retired or not "
+                    "enabled for your account: check the Model APIs page of the Baseten dashboard.")
         else:
             suggestions = suggest_models(self.model_id, names)
             more = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""

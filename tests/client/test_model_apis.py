@@ -134,3 +134,15 @@ def test_a_404_for_a_listed_slug_says_it_may_be_retired_or_not_enabled(emulator,
         model_api("deepseek-ai/DeepSeek-V3.1").complete("hi")
     assert "may be retired or not enabled" in str(info.value)
     assert info.value.suggestions == ["deepseek-ai/DeepSeek-V3.1"]
+
+
+def test_the_app_can_tell_which_slug_a_404_was_about(emulator, model_api):
+    from chatapp.services.user_errors import describe
+
+    emulator.fault(status=404, times=1, path_contains="/chat")
+    with pytest.raises(errors.NotFoundError) as listed:
+        model_api("deepseek-ai/DeepSeek-V3.1").complete("hi")
+    with pytest.raises(errors.NotFoundError) as unlisted:
+        model_api("deepseek-ai/deepseek-v3.1").complete("hi")
+    assert "“deepseek-ai/DeepSeek-V3.1”" in describe(listed.value)
+    assert "“deepseek-ai/deepseek-v3.1”" in describe(unlisted.value) and "DeepSeek-V3.1" in describe(unlisted.value)
