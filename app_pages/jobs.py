@@ -68,6 +68,18 @@ else:
                "configured.")
 
 
+def show_batch_report(total: int, report: jobs.BatchReport) -> None:
+    """Each row's outcome: its request id, or why it was not sent."""
+    st.success(f"{len(report.submitted)} of {total} jobs submitted.")
+    for number, reason in report.failed:
+        st.error(f"Row {number} was not sent: {reason}")
+    st.dataframe(
+        [{"Row": o.row_number, "Outcome": "Submitted" if o.sent else "Not sent",
+          "Request id or reason": o.request_id or o.reason} for o in report.outcomes],
+        hide_index=True, key="jobs_batch_report",
+        column_config={"Request id or reason": st.column_config.TextColumn(width="large")})
+
+
 def use_demo_deployment() -> None:
     """Button callback: point the sidebar at the emulator's dedicated deployment."""
     state.set_widget_value("sb_kind", "dedicated")
@@ -188,15 +200,11 @@ else:
             except (InputError, errors.BasetenError) as exc:
                 st.error(user_errors.describe(exc, context="jobs"))
             else:
-                st.success(f"{len(report.submitted)} of {len(rows)} jobs submitted.")
-                for number, reason in report.failed:
-                    st.error(f"Row {number} was not sent: {reason}")
-                st.dataframe(
-                    [{"Row": o.row_number, "Outcome": "Submitted" if o.sent else "Not sent",
-                      "Request id or reason": o.request_id or o.reason} for o in report.outcomes],
-                    hide_index=True, key="jobs_batch_report",
-                    column_config={"Request id or reason": st.column_config.TextColumn(
-                        width="large")})
+                # Kept for this upload: the page reruns as results arrive.
+                state.set_page_value(PAGE, "batch_report", (upload.file_id, len(rows), report))
+        kept = state.page_value(PAGE, "batch_report")
+        if kept and upload is not None and kept[0] == upload.file_id:
+            show_batch_report(kept[1], kept[2])
 
 
 def cancel(row: JobRow) -> None:

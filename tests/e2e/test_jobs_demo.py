@@ -85,3 +85,5 @@ def test_in_the_offline_demo_a_job_and_a_batch_come_back_to_the_page_within_seco
                                     timeout=RESULT_TIMEOUT_MS)
     expect(page.get_by_test_id("stText").filter(has_text="Latest result")).to_contain_text(
         "batch row")
+    # The page reran as the results arrived; each row's outcome is still listed.
+    expect(page.get_by_text("3 of 3 jobs submitted")).to_be_visible()
