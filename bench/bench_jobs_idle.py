@@ -45,14 +45,14 @@ for path in (str(REPO_ROOT), str(BENCH_DIR)):
 
 from bench_chat import (  # noqa: E402 - after the path set-up
     NO_REASONING,
+    PROBE_JS,
     RUN_TIMEOUT_MS,
     App,
-    browser_send,
     configure,
     emulator_process,
     open_page,
 )
-from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
 
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, wait_for_app_idle  # noqa: E402
 
@@ -120,6 +120,22 @@ def archive(ref: str, into: Path) -> Path:
 # --- one measurement --------------------------------------------------------------------------
 
 
+def first_token_ms(page: Page, text: str) -> float:
+    """bench_chat's probe, with every wait as long as a busy server may need: a new, empty
+    conversation, then Enter -> first answer text in the DOM."""
+    page.locator(".st-key-chat_new button").click()
+    wait_for_app_idle(page, RUN_TIMEOUT_MS)
+    expect(page.get_by_test_id("stChatMessage")).to_have_count(0, timeout=RUN_TIMEOUT_MS)
+    page.evaluate(PROBE_JS)
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.fill(text)
+    box.press("Enter")
+    page.wait_for_function("() => window.__bench.first !== null", timeout=RUN_TIMEOUT_MS)
+    wait_for_app_idle(page, RUN_TIMEOUT_MS)
+    return page.evaluate("() => { window.__bench.observer.disconnect(); "
+                         "return window.__bench.first - window.__bench.enter; }")
+
+
 def cpu_seconds(pid: int) -> float:
     proc = psutil.Process(pid)
     total = sum(proc.cpu_times()[:2])
@@ -148,17 +164,14 @@ def measure(browser: Browser, emulator: str, tree: Path, template: Path, work: P
     opened: list[Page] = []
     try:
         chat = open_page(browser, app.url)
-        browser_send(chat, "warm up the page")
+        first_token_ms(chat, "warm up the page")
         opened = [open_jobs_tab(browser, app.url) for _ in range(tabs)]
         time.sleep(5)  # let first loads finish; then the tabs are idle
         assert app.process is not None
         before = cpu_seconds(app.process.pid)
         time.sleep(window_s)
         cpu_pct = 100 * (cpu_seconds(app.process.pid) - before) / window_s
-        firsts = []
-        for i in range(runs):
-            rec = browser_send(chat, f"bench idle jobs {i}")
-            firsts.append(rec["first"] - rec["enter"])
+        firsts = [first_token_ms(chat, f"bench idle jobs {i}") for i in range(runs)]
         chat.context.close()
         return {"cpu_pct": cpu_pct, "first_ms": statistics.median(firsts)}
     finally:
