@@ -151,8 +151,8 @@ def _status(exc: errors.APIStatusError, server: str, retry: str, context: str) -
     if isinstance(exc, errors.AuthenticationError):
         return (
             f"{server} refused the API key (401 Unauthorized): it is wrong, expired or was "
-            "revoked. Enter a valid key in the sidebar; you can create one in Baseten under "
-            "Settings → API keys."
+            "revoked. Use a valid key: paste it in the sidebar, or correct BASETEN_API_KEY "
+            "where you set it. You can create one in Baseten under Settings → API keys."
         )
     if isinstance(exc, errors.PaymentRequiredError):
         return (

@@ -49,6 +49,6 @@ def _banner() -> None:
         )
     problem = state.target_problem()
     if problem:
-        st.caption(f"🎯 No target yet: {problem}")
+        st.caption("🎯 No target yet: the connection settings in the sidebar need a fix.")
     else:
         st.caption(f"🎯 {state.target().label}")
