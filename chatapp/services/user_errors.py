@@ -193,6 +193,12 @@ def _not_found(
         chosen = _quoted_model(exc)
         named = f"the model “{chosen}”" if chosen else "the model you chose"
         others = [name for name in suggestions if name != chosen]
+        if chosen and chosen in suggestions:  # listed, yet not served
+            return (
+                f"{server} lists the model “{chosen}” but does not serve it (404 Not Found): it "
+                "may be retired or not enabled for your account. Pick another model in the "
+                "sidebar, or check the Model APIs page in Baseten."
+            )
         closest = f" The closest it serves: {_join(others)}." if others else ""
         return (
             f"{server} does not serve {named} (404 Not Found).{closest} Pick a model in the "

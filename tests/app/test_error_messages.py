@@ -48,7 +48,7 @@ CASES: dict[str, Case] = {
     "401 rejected key": Case({"status": 401}, ("refused the API key", "sidebar")),
     "402 billing": Case({"status": 402}, ("billing",)),
     "403 forbidden": Case({"status": 403}, ("may not use this model",)),
-    "404 unknown model": Case({"status": 404}, ("does not serve", "Pick a model")),
+    "404 unknown model": Case({"status": 404}, ("does not serve", "Pick another model")),
     "413 too large": Case({"status": 413}, ("too large",)),
     "429 rate limited": Case({"status": 429, "times": 10, "retry_after": 1},
                              ("429", "Wait about 1 second")),

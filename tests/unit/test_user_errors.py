@@ -98,6 +98,17 @@ def test_an_unknown_model_names_the_closest_slugs_but_not_itself() -> None:
     assert "sidebar" in text
 
 
+def test_a_listed_model_that_is_not_served_says_it_may_be_retired_or_not_enabled() -> None:
+    exc = errors.NotFoundError(
+        f"HTTP 404 Not Found from {URL}: gone. The model list (live) has the slug "
+        "'deepseek-ai/DeepSeek-V3.1', so it may be retired.",
+        suggestions=["deepseek-ai/DeepSeek-V3.1"])
+    text = user_errors.describe(exc)
+    assert "lists the model “deepseek-ai/DeepSeek-V3.1” but does not serve it" in text
+    assert "not enabled for your account" in text
+    assert_plain(text)
+
+
 def test_a_missing_deployment_repeats_what_the_server_said_and_what_to_check() -> None:
     text = user_errors.describe(LIBRARY_ERRORS["404 dedicated"])
     assert "model-abcd1234.api.baseten.co" in text
