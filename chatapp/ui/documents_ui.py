@@ -53,7 +53,7 @@ STAGE_LABELS = {
     "queued": "Queued", "start": "Starting", "check": "Checking", "parse": "Parsing",
     "chunk": "Chunking", "embed": "Embedding", "save": "Saving", "done": "Done",
 }
-POLL_SECONDS = 0.5
+POLL_SECONDS = 1.0
 
 
 @st.cache_resource(show_spinner=False)
@@ -106,11 +106,12 @@ def render_job(worker: uploads.IngestWorker, job: uploads.IngestJob) -> None:
     resumed = f" ({job.note})" if job.note else ""
     if outcome is None:
         label = STAGE_LABELS.get(job.stage, job.stage)
-        bar, cancel = st.columns([12, 1], vertical_alignment="bottom")
+        bar, cancel = st.columns([7, 1], vertical_alignment="bottom")
         bar.progress(min(max(job.fraction, 0.0), 1.0), text=f"**{plain_text(job.filename)}**"
                      f"{resumed} · {label}: {job.detail}")
         if cancel.button("Cancel", key=f"docs_cancel_{job.id}", disabled=job.cancel_requested(),
-                         help="Stop indexing this file; nothing from it is kept."):
+                         help="Stop indexing this file; nothing from it is kept.",
+                         width="stretch"):
             worker.cancel(job.id)
         return
     icon = STATUS_ICONS.get(outcome.status, "")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.conftest import goto_page, wait_for_app_idle
 from tests.e2e.test_documents_page import create_collection
@@ -33,8 +33,13 @@ def upload(page: Page, files: list[tuple[str, bytes]]) -> None:
     page.locator(".st-key-docs_index button").click()
 
 
-def progress_text(page: Page, filename: str) -> object:
+def progress_text(page: Page, filename: str) -> Locator:
     return page.get_by_test_id("stProgress").filter(has_text=filename)
+
+
+def cancel_button(page: Page, filename: str) -> Locator:
+    row = page.get_by_test_id("stHorizontalBlock").filter(has=progress_text(page, filename))
+    return row.get_by_role("button", name="Cancel").filter(visible=True)
 
 
 def test_a_big_file_counts_its_embedded_chunks_and_can_be_canceled(page: Page) -> None:
@@ -47,7 +52,7 @@ def test_a_big_file_counts_its_embedded_chunks_and_can_be_canceled(page: Page) -
                                 timeout=INDEX_TIMEOUT_MS)
     first = int(re.search(r"(\d+) of", bar.inner_text()).group(1))
     expect(bar).not_to_contain_text(f" {first} of ", timeout=INDEX_TIMEOUT_MS)  # it moves
-    page.locator('[class*="st-key-docs_cancel_"] button').first.click()
+    cancel_button(page, "harbour.pdf").click()
 
     canceled = page.get_by_test_id("stAlertContentInfo").filter(has_text="harbour.pdf")
     expect(canceled).to_contain_text("Canceled: nothing from this file was added",
@@ -67,7 +72,7 @@ def test_a_queued_file_is_canceled_and_the_collection_deleted_while_one_runs(
         re.compile(r"chunks embedded|pages parsed|Parsing"), timeout=INDEX_TIMEOUT_MS)
     queued = progress_text(page, "note.txt")
     expect(queued).to_contain_text("Queued")
-    page.locator('[class*="st-key-docs_cancel_"] button').last.click()
+    cancel_button(page, "note.txt").click()
     expect(page.get_by_test_id("stAlertContentInfo").filter(has_text="note.txt")).to_contain_text(
         "Canceled", timeout=UI_TIMEOUT_MS)
     expect(progress_text(page, "harbour.pdf")).to_be_visible()  # the big one still runs

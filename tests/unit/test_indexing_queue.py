@@ -214,3 +214,18 @@ def test_progress_counts_embedded_chunks_batch_by_batch(
     assert embedded == [f"{n} of {total} chunks embedded" for n in expected]
     fractions = [fraction for _, fraction, _ in seen]
     assert fractions == sorted(fractions) and 0 < fractions[-1] < 1
+
+
+def test_progress_counts_parsed_pages_of_a_pdf(engine: Any, tmp_path: Path) -> None:
+    from tests.pdfs import make_pdf
+
+    model = WordHashEmbedding(model_name="words")
+    target = new_target(engine, tmp_path, "Manuals", model)
+    seen: list[str] = []
+    pdf = make_pdf([f"Page {n} is about pump number {n}." for n in range(1, 7)])
+    outcome = docs.add_file(engine, target.collection, target.store, target.embedder,
+                            "pumps.pdf", pdf, on_stage=lambda _s, _f, detail: seen.append(detail))
+    assert outcome.status == "indexed" and outcome.pages == 6
+    parsed = [d for d in seen if d.endswith("pages parsed")]
+    assert parsed and parsed[-1] == "6 of 6 pages parsed"
+    assert all(d.endswith(" of 6 pages parsed") for d in parsed)
