@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from baseten_llm import errors
+from chatapp.services import user_errors
 from chatapp.services.job_results import errors_text
 from chatapp.services.jobs import ClientFactory, JobsClient, job_target
 from chatapp.storage import jobs as store
@@ -115,7 +116,7 @@ class StatusPoller:
             try:
                 client = clients.get(target) or clients.setdefault(target, client_for(target))
             except errors.BasetenError as exc:  # e.g. no API key: nothing can be polled
-                report.problems.append(str(exc))
+                report.problems.append(user_errors.describe(exc, context="jobs"))
                 break
             if not self._poll_one(engine, client, row.request_id, report):
                 break
@@ -133,7 +134,7 @@ class StatusPoller:
             update = {"status": "NOT_FOUND", "note": "Baseten has no status for this request "
                       "(it keeps statuses for 1 hour after completion)."}
         except errors.BasetenError as exc:
-            report.problems.append(f"{rid}: {exc}")
+            report.problems.append(f"{rid}: {user_errors.describe(exc, context='jobs')}")
             update = {"note": str(exc)}
         else:
             update = {"status": _enum_text(info.status),

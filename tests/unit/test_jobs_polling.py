@@ -82,3 +82,24 @@ def test_jobs_waiting_longest_since_their_last_check_go_first():
     assert [r.request_id for r in poller.claim_due([a, b])] == ["b" * 32]
     clock.now += 1
     assert [r.request_id for r in poller.claim_due([a, b])] == ["a" * 32]
+
+
+def test_a_poll_that_cannot_build_a_client_reports_it_in_plain_words(engine) -> None:
+    from baseten_llm import errors
+    from chatapp.services.job_polling import PollReport
+    from chatapp.storage import jobs as store
+    from chatapp.storage.db import session_scope
+    from tests.plain_words import assert_plain
+
+    with session_scope(engine) as session:
+        store.add_job(session, request_id="b" * 32, status="QUEUED", target_label="t",
+                      target_json='{"kind": "dedicated", "model": "abcd1234"}',
+                      model_input_json="{}")
+
+    def no_key(_target):
+        raise errors.MissingAPIKeyError("No Baseten API key. Pass api_key=... or set it.")
+
+    report = StatusPoller(clock=FakeClock()).poll(engine, no_key)
+    assert isinstance(report, PollReport) and len(report.problems) == 1
+    assert "No Baseten API key" in report.problems[0] and "sidebar" in report.problems[0]
+    assert_plain(report.problems[0])
