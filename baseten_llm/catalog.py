@@ -18,6 +18,7 @@ from .errors import BasetenError, ConfigurationError, UnknownModelError
 
 __all__ = [
     "ModelInfo",
+    "ModelList",
     "SNAPSHOT",
     "SNAPSHOT_DATE",
     "CATALOG_TTL_S",
@@ -73,6 +74,17 @@ SNAPSHOT: Tuple[ModelInfo, ...] = (
     ModelInfo("nvidia/Nemotron-120B-A12B", "Nemotron Super"),
     ModelInfo("nvidia/NVIDIA-Nemotron-3-Ultra-550B-A55B", "Nemotron Ultra"),
 )
+
+
+class ModelList(List[ModelInfo]):
+    """The rows of a model list, with where they came from."""
+
+    def __init__(self, rows: Sequence[ModelInfo] = (), *, source: str = "", live: bool = False) -> None:
+        super().__init__(rows)
+        #: "live list from <url>", "built-in snapshot of <date>", or "this dedicated deployment".
+        self.source = source
+        #: True when the rows come from the server's ``/models`` just now (or within the cache time).
+        self.live = live
 
 
 def parse_models(payload: Any) -> List[ModelInfo]:

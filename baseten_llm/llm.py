@@ -39,7 +39,7 @@ from llama_index.core.llms.llm import ToolSelection
 from . import predict as predict_mod
 from ._http import AsyncHTTPTransport, HTTPTransport, decode_json
 from ._streams import aiter_stream, amap_stream, closes_async_stream, iter_stream, map_stream, opened_async_stream
-from .catalog import SNAPSHOT, ModelCatalog, ModelInfo, find_model, suggest_models, unknown_model_error
+from .catalog import SNAPSHOT, ModelCatalog, ModelInfo, ModelList, find_model, suggest_models, unknown_model_error
 from .chat import (ChatResult, StreamAssembler, build_chat_payload, chat_response, completion_from_chat, generation_params,
                    messages_to_dicts, parse_chat_response, request_options)
 from .config import ClientConfig
@@ -124,6 +124,7 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
     _atransport: AsyncHTTPTransport = PrivateAttr()
     _target: Optional[DedicatedTarget] = PrivateAttr(default=None)
     _model_info: Optional[ModelInfo] = PrivateAttr(default=None)
+    _jobs_client: Optional[JobsClient] = PrivateAttr(default=None)
 
     def __init__(
         self,
@@ -244,11 +245,17 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
             self._use_models(*(await self._catalog.amodels(self._afetch_json)))
         return self._model_info
 
-    def list_models(self) -> List[ModelInfo]:
-        """Model APIs: the catalog rows (id, name, context_length). Dedicated: this model."""
+    def list_models(self) -> ModelList:
+        """Model APIs: the catalog rows (id, name, context_length, ...). Dedicated: this model.
+
+        The result is a list with ``.source``: where it came from (the live list and its URL, or
+        the dated built-in snapshot after a failed fetch, or this deployment), and ``.live``.
+        """
         if not self.model_apis:
-            return [ModelInfo(self.model_id, self.model_id, self.context_window or DEFAULT_DEDICATED_CONTEXT_WINDOW)]
-        return self._catalog.models(self._fetch_json)[0]
+            row = ModelInfo(self.model_id, self.model_id, self.context_window or DEFAULT_DEDICATED_CONTEXT_WINDOW)
+            return ModelList([row], source="this dedicated deployment", live=False)
+        models, source = self._catalog.models(self._fetch_json)
+        return ModelList(models, source=source, live=source.startswith("live"))
 
     @property
     def available_models(self) -> List[ModelInfo]:
@@ -457,9 +464,16 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
 
     # ------------------------------------------------------------------ async jobs
     @property
+    def jobs(self) -> JobsClient:
+        """This deployment's async-job client (submit, status, cancel, queue status), built once."""
+        if self._jobs_client is None:
+            self._jobs_client = JobsClient(self._model_base_url(), self._target_url("").rstrip("/"), self._transport,
+                                           self._atransport, not_found_hint=self._not_found_hint)
+        return self._jobs_client
+
+    @property
     def _jobs(self) -> JobsClient:
-        return JobsClient(self._model_base_url(), self._target_url("").rstrip("/"), self._transport,
-                          self._atransport, not_found_hint=self._not_found_hint)
+        return self.jobs
 
     def _prompt_job_body(self, prompt: str, kwargs: Dict[str, Any]) -> Dict[str, Any]:
         model_input = {"prompt": prompt, **self._params(kwargs)}

@@ -9,6 +9,7 @@ import pytest
 from llama_index.core.llms import ChatMessage
 
 from baseten_llm import Baseten, errors
+from baseten_llm.catalog import SNAPSHOT, ModelCatalog
 from baseten_llm.llm import DEFAULT_DEDICATED_CONTEXT_WINDOW
 
 HI = [ChatMessage(role="user", content="hi")]
@@ -74,3 +75,21 @@ def test_validate_still_checks_the_slug_against_the_list_when_asked(emulator, mo
     with pytest.raises(errors.UnknownModelError) as info:
         model_api("zai-org/glm-4.6").validate()
     assert info.value.suggestions[0] == "zai-org/GLM-4.6"
+
+
+def test_list_models_says_where_its_list_came_from(emulator, model_api, dedicated):
+    live = model_api("zai-org/GLM-4.6").list_models()
+    assert live.live and live.source == f"live list from {emulator.model_apis_url}/models"
+    emulator.fault(status=503, times=10, path_contains="/models")
+    ModelCatalog.clear()
+    fallback = model_api("zai-org/GLM-4.6", max_retries=0).list_models()
+    assert not fallback.live and fallback.source.startswith("built-in snapshot of 2026-12-01")
+    assert fallback == list(SNAPSHOT)
+    assert dedicated().list_models().source == "this dedicated deployment"
+
+
+def test_the_jobs_client_is_built_once_and_serves_the_seed_aliases(emulator, dedicated):
+    llm = dedicated()
+    assert llm.jobs is llm.jobs
+    request_id = llm.jobs.submit({"model_input": {"prompt": "hi"}})["request_id"]
+    assert llm.get_async_request(request_id).request_id == request_id
