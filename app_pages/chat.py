@@ -11,8 +11,8 @@ from __future__ import annotations
 import streamlit as st
 
 from chatapp import resources, state
+from chatapp.services import avatars, export, personas
 from chatapp.services import conversations as convs
-from chatapp.services import export, personas
 from chatapp.ui import cost_ui, pricing_ui
 from chatapp.ui import messages as ui
 from chatapp.ui.safe_text import plain_text, safe_markdown
@@ -20,6 +20,7 @@ from chatapp.ui.safe_text import plain_text, safe_markdown
 PAGE = "chat"
 engine = resources.get_engine()
 personas.ensure_builtins(engine)
+convs.recover_interrupted_once(engine)  # answers a crashed or killed process left streaming
 
 stopping = state.page_value(PAGE, "stopping")
 if stopping is not None:  # Stop was clicked: let the interrupted run save the partial answer
@@ -34,7 +35,7 @@ history = convs.list_messages(engine, conversation.id) if conversation else []
 # --- header: title, persona, exports ---------------------------------------------------------
 if conversation:
     head, md_col, json_col = st.columns([6, 1, 1], vertical_alignment="bottom")
-    head.subheader(f"{conversation.persona_avatar} {plain_text(conversation.title)}")
+    head.subheader(f"{avatars.text(conversation.persona_avatar)} {plain_text(conversation.title)}")
     head.caption(f"Persona: {plain_text(conversation.persona_name) or 'none'}")
     md_col.download_button(
         "⬇ Markdown", export.to_markdown(conversation, history),
@@ -48,7 +49,7 @@ if conversation:
     )
 else:
     chosen = personas.get_persona(engine, state.persona_id()) or personas.default_persona(engine)
-    st.subheader(f"{chosen.avatar} New chat")
+    st.subheader(f"{avatars.text(chosen.avatar)} New chat")
     st.caption(f"Persona: {plain_text(chosen.name)}. Ask anything below; pick another persona "
                "in the sidebar.")
 
@@ -56,8 +57,13 @@ else:
 if history:  # drawn before the answers, so a price changed here applies in the same run
     with st.expander("💲 Prices", expanded=False):
         pricing_ui.price_editor(state.target(), cost_ui.model_rows(), "chat_price")
+answered_as = None  # the persona of the previous answer, to mark where it changed
 for message in history:
-    ui.render_stored(message, conversation.persona_avatar if conversation else "🤖")
+    changed = (message.persona_key is not None and answered_as is not None
+               and message.persona_key != answered_as)
+    ui.render_stored(message, conversation.persona_avatar if conversation else "🤖",
+                     persona_changed=changed)
+    answered_as = message.persona_key or answered_as
 total = cost_ui.conversation_total(history) if history else None
 if total:
     st.caption(f"💲 {total}")
@@ -82,7 +88,7 @@ if conversation and last and editing:
         state.set_page_value(PAGE, "editing", False)
         st.rerun()
 elif conversation and last:
-    failed = last.role == "user" or last.status == "error"
+    failed = last.role == "user" or last.status in ("error", "interrupted")
     actions = (["retry"] if failed else []) + (["regenerate"] if last.role == "assistant" else [])
     row = st.container(horizontal=True)
     if "retry" in actions and row.button("🔁 Retry", key="chat_retry", type="primary"):

@@ -8,16 +8,19 @@ refresh, a second tab or a restart shows what happened. Functions return plain s
 
 from __future__ import annotations
 
+import os
 import re
+import socket
 import time
+import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from sqlalchemy import Engine
 
-from chatapp.services import chat, user_errors
+from chatapp.services import avatars, chat, user_errors
 from chatapp.services.chat import ReplyMetrics
 from chatapp.services.personas import PersonaInfo
 from chatapp.storage import conversations as store
@@ -25,6 +28,11 @@ from chatapp.storage.db import session_scope
 
 TITLE_MAX = 60
 DEFAULT_TITLE = "New chat"
+#: Who writes answers in this process: host, process id and a token unique to this start.
+WRITER = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+#: A streaming answer from another host (or an unknown process) whose row has not been
+#: touched for this long is taken as interrupted. Writers touch their row while waiting.
+STALE_WRITER_S = 600
 
 
 class ConversationError(ValueError):
@@ -58,10 +66,23 @@ class MessageInfo:
     metrics: dict[str, Any] | None
     target: dict[str, Any] | None
     updated_at: datetime
+    #: The persona an answer was made with; None for questions and for answers stored
+    #: before personas were recorded per answer (they belong to the conversation's).
+    persona_name: str | None = None
+    persona_avatar: str | None = None
+    system_prompt: str | None = None
 
     @property
     def reply_metrics(self) -> ReplyMetrics | None:
         return ReplyMetrics.from_dict(self.metrics) if self.metrics else None
+
+    @property
+    def persona_key(self) -> tuple[str, str, str] | None:
+        """(name, avatar, system prompt) of an answer's persona, when it was recorded."""
+        if self.persona_name is None:
+            return None
+        return (self.persona_name, self.persona_avatar or avatars.DEFAULT_AVATAR,
+                self.system_prompt or "")
 
 
 def _conversation_info(row: store.Conversation) -> ConversationInfo:
@@ -72,7 +93,7 @@ def _conversation_info(row: store.Conversation) -> ConversationInfo:
         persona_id=row.persona_id,
         # a live persona wins (edits apply), the snapshot covers a deleted one
         persona_name=persona.name if persona else row.persona_name,
-        persona_avatar=persona.avatar if persona else row.persona_avatar,
+        persona_avatar=avatars.safe_value(persona.avatar if persona else row.persona_avatar),
         system_prompt=persona.system_prompt if persona else row.system_prompt,
         created_at=row.created_at,
         updated_at=row.updated_at,
@@ -90,6 +111,10 @@ def _message_info(row: store.Message) -> MessageInfo:
         metrics=row.metrics,
         target=row.target,
         updated_at=row.updated_at,
+        persona_name=row.persona_name,
+        persona_avatar=None if row.persona_avatar is None else avatars.safe_value(
+            row.persona_avatar),
+        system_prompt=row.system_prompt,
     )
 
 
@@ -117,7 +142,7 @@ def create_conversation(engine: Engine, persona: PersonaInfo | None) -> Conversa
 def _apply_persona(row: store.Conversation, persona: PersonaInfo | None) -> None:
     row.persona_id = persona.id if persona else None
     row.persona_name = persona.name if persona else ""
-    row.persona_avatar = persona.avatar if persona else "🤖"
+    row.persona_avatar = persona.avatar if persona else avatars.DEFAULT_AVATAR
     row.system_prompt = persona.system_prompt if persona else ""
 
 
@@ -177,8 +202,14 @@ def _conversation(session: Any, conversation_id: int) -> store.Conversation:
 
 
 def list_messages(engine: Engine, conversation_id: int) -> list[MessageInfo]:
+    """The conversation's messages; an answer whose writer is gone is marked interrupted."""
     with session_scope(engine) as session:
-        return [_message_info(m) for m in store.list_messages(session, conversation_id)]
+        rows = store.list_messages(session, conversation_id)
+        for row in rows:
+            if row.status == store.STATUS_STREAMING and not writer_alive(row.writer,
+                                                                         row.updated_at):
+                row.status = store.STATUS_INTERRUPTED
+        return [_message_info(m) for m in rows]
 
 
 def add_user_message(engine: Engine, conversation_id: int, text: str) -> MessageInfo:
@@ -193,14 +224,77 @@ def add_user_message(engine: Engine, conversation_id: int, text: str) -> Message
 
 
 def start_answer(engine: Engine, conversation_id: int, target: dict[str, Any]) -> int:
-    """Create the (empty, streaming) assistant message a reply is written into; its id."""
+    """Create the (empty, streaming) assistant message a reply is written into; its id.
+
+    The answer keeps the conversation's persona as it is now (name, avatar, system prompt),
+    so a later persona change applies to the next answer and leaves this one as it was.
+    """
     with session_scope(engine) as session:
-        _conversation(session, conversation_id)
+        persona = _conversation_info(_conversation(session, conversation_id))
         row = store.add_message(
             session, conversation_id, role="assistant", content="",
-            status=store.STATUS_STREAMING, target=target,
+            status=store.STATUS_STREAMING, target=target, writer=WRITER,
+            persona_name=persona.persona_name, persona_avatar=persona.persona_avatar,
+            system_prompt=persona.system_prompt,
         )
         return row.id
+
+
+def touch_answer(engine: Engine, message_id: int) -> None:
+    """Mark a streaming answer as still being written (e.g. while waiting to retry)."""
+    with session_scope(engine) as session:
+        row = store.get_message(session, message_id)
+        if row is not None:
+            row.updated_at = store.utcnow()
+
+
+def writer_alive(writer: str | None, updated_at: datetime | None = None,
+                 *, now: datetime | None = None) -> bool:
+    """Whether the process that wrote ``writer`` (``host:pid:token``) may still be writing.
+
+    This process: yes. Same host: yes while that process id runs and is not this process
+    under an earlier start's token (containers reuse process ids). No writer (stored before
+    writers were recorded): no. Another host: yes until the row has not been touched for
+    :data:`STALE_WRITER_S`.
+    """
+    if writer is None:
+        return False
+    if writer == WRITER:
+        return True
+    host, _, rest = writer.partition(":")
+    pid = rest.partition(":")[0]
+    if host == WRITER.partition(":")[0] and pid.isdigit():
+        return int(pid) != os.getpid() and _process_running(int(pid))
+    moment = now or store.utcnow()
+    return updated_at is not None and moment - updated_at < timedelta(seconds=STALE_WRITER_S)
+
+
+def _process_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+_RECOVERED: set[str] = set()
+
+
+def recover_interrupted_once(engine: Engine) -> int:
+    """:func:`recover_interrupted`, once per database in this process (at its start)."""
+    key = str(engine.url)
+    if key in _RECOVERED:
+        return 0
+    _RECOVERED.add(key)
+    return recover_interrupted(engine)
+
+
+def recover_interrupted(engine: Engine) -> int:
+    """Mark every answer left ``streaming`` by a process that is gone; how many were."""
+    with session_scope(engine) as session:
+        return store.mark_dead_writers_interrupted(session, writer_alive)
 
 
 def save_partial(engine: Engine, message_id: int, text: str, reasoning: str) -> None:

@@ -1,7 +1,8 @@
 """Export a conversation as Markdown or JSON, and the one-line metrics summary of an answer.
 
-Exports hold the title, the persona, every message with its status, error and metrics, and
-which target answered; never an API key (none is stored).
+Exports hold the title, the persona (and, where it changed, the persona of each answer),
+every message with its status, error and metrics, and which target answered; they say at the
+top when answers came from the offline demo. Never an API key (none is stored).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import json
 import re
 from typing import Any
 
+from chatapp.services import avatars
 from chatapp.services.chat import ReplyMetrics
 from chatapp.services.conversations import ConversationInfo, MessageInfo
 from chatapp.targets import Target
@@ -51,27 +53,77 @@ def filename(conversation: ConversationInfo, extension: str) -> str:
     return f"{stem or 'conversation'}.{extension}"
 
 
+def is_demo_answer(message: MessageInfo) -> bool:
+    """True for an answer written by the offline demo (the bundled emulator), not a model."""
+    target = message.target or {}
+    return message.role == "assistant" and bool(
+        target.get("demo") or "offline demo" in str(target.get("label") or ""))
+
+
+def demo_notice(messages: list[MessageInfo]) -> str | None:
+    """The sentence that heads an export holding offline-demo answers, else None."""
+    answers = [m for m in messages if m.role == "assistant"]
+    demo = sum(1 for m in answers if is_demo_answer(m))
+    if not demo:
+        return None
+    which = "Every answer" if demo == len(answers) else f"{demo} of {len(answers)} answers"
+    return (f"Offline demo: {which} in this conversation came from the bundled Baseten "
+            "emulator (a stand-in that echoes the question), not from a model.")
+
+
+def _persona(conversation: ConversationInfo) -> tuple[str, str, str]:
+    return (conversation.persona_name, conversation.persona_avatar, conversation.system_prompt)
+
+
+def _persona_lines(persona: tuple[str, str, str], lead: str) -> list[str]:
+    name, avatar, prompt = persona
+    lines = [f"{lead}{avatars.text(avatar)} {name}".rstrip(), ""] if name else []
+    if prompt:
+        lines += ["> System prompt: " + prompt.replace("\n", "\n> "), ""]
+    return lines
+
+
+def _first_persona(conversation: ConversationInfo,
+                   messages: list[MessageInfo]) -> tuple[str, str, str]:
+    """The persona of the first answer that recorded one, else the conversation's."""
+    return next((m.persona_key for m in messages if m.persona_key), None) or _persona(
+        conversation)
+
+
 def to_markdown(conversation: ConversationInfo, messages: list[MessageInfo]) -> str:
-    """The conversation as a readable Markdown document."""
+    """The conversation as a readable Markdown document.
+
+    The header names the persona the conversation started with; an answer made with another
+    persona than the answer before it says so, with that persona's system prompt.
+    """
     lines = [f"# {conversation.title}", ""]
-    if conversation.persona_name:
-        lines += [f"Persona: {conversation.persona_avatar} {conversation.persona_name}", ""]
-    if conversation.system_prompt:
-        lines += ["> System prompt: " + conversation.system_prompt.replace("\n", "\n> "), ""]
+    notice = demo_notice(messages)
+    if notice:
+        lines += [f"> **{notice}**", ""]
+    persona = _first_persona(conversation, messages)
+    lines += _persona_lines(persona, "Persona: ")
     for message in messages:
-        lines += _markdown_message(message)
+        key = message.persona_key
+        changed = key is not None and key != persona
+        lines += _markdown_message(message, _persona_lines(key, "Persona changed to: ")
+                                   if changed and key else [])
+        persona = key or persona
+    if _persona(conversation) != persona and messages:
+        lines += _persona_lines(_persona(conversation), "Persona for the next answer: ")
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _markdown_message(message: MessageInfo) -> list[str]:
+def _markdown_message(message: MessageInfo, persona_lines: list[str] | None = None) -> list[str]:
     heading = "## You" if message.role == "user" else "## Assistant"
-    lines = [heading, ""]
+    lines = [heading, ""] + (persona_lines or [])
     if message.reasoning:
         lines += ["<details><summary>Thinking</summary>", "", message.reasoning, "",
                   "</details>", ""]
     lines += [message.content or "_(no text)_", ""]
     if message.status == "stopped":
         lines += ["_(stopped before the end)_", ""]
+    if message.status == "interrupted":
+        lines += ["_(interrupted: the app stopped while writing this answer)_", ""]
     if message.error:
         lines += [f"**Error:** {message.error}", ""]
     if message.role == "assistant":
@@ -88,22 +140,33 @@ def to_json(conversation: ConversationInfo, messages: list[MessageInfo]) -> str:
         "version": 1,
         "title": conversation.title,
         "created_at": conversation.created_at.isoformat(),
-        "persona": {
-            "name": conversation.persona_name,
-            "avatar": conversation.persona_avatar,
-            "system_prompt": conversation.system_prompt,
-        },
-        "messages": [
-            {
-                "role": m.role,
-                "content": m.content,
-                "reasoning": m.reasoning,
-                "status": m.status,
-                "error": m.error,
-                "metrics": m.metrics,
-                "target": m.target,
-            }
-            for m in messages
-        ],
+        "offline_demo": demo_notice(messages),
+        # the persona the conversation started with; each answer carries its own below
+        "persona": _persona_json(_first_persona(conversation, messages)),
+        "next_answer_persona": _persona_json(_persona(conversation)),
+        "messages": [_message_json(m) for m in messages],
     }
     return json.dumps(document, ensure_ascii=False, indent=2)
+
+
+def _persona_json(persona: tuple[str, str, str] | None) -> dict[str, str] | None:
+    if persona is None:
+        return None
+    name, avatar, prompt = persona
+    return {"name": name, "avatar": avatars.text(avatar), "system_prompt": prompt}
+
+
+def _message_json(message: MessageInfo) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "role": message.role,
+        "content": message.content,
+        "reasoning": message.reasoning,
+        "status": message.status,
+        "error": message.error,
+        "metrics": message.metrics,
+        "target": message.target,
+    }
+    if message.role == "assistant":
+        entry["persona"] = _persona_json(message.persona_key)
+        entry["offline_demo"] = is_demo_answer(message)
+    return entry

@@ -1,12 +1,15 @@
 """Personas: built-ins, the user's own (create, edit, duplicate, delete), JSON import/export.
 
-A persona is a name, an emoji avatar, a system prompt and an optional default temperature.
+A persona is a name, an avatar (one emoji or an uploaded image, see
+:mod:`chatapp.services.avatars`), a system prompt and an optional default temperature.
 Built-ins are seeded into the database on first use; they can be duplicated, not deleted.
 Functions return :class:`PersonaInfo` snapshots, so callers never hold a database session.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import math
 from dataclasses import asdict, dataclass, field
@@ -14,15 +17,19 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from chatapp.services import avatars
+from chatapp.services.bounded_json import JSONLimitError, loads_bounded
 from chatapp.storage import conversations as store
 from chatapp.storage.db import session_scope
 
 NAME_MAX = 80
 AVATAR_MAX = 16
+#: Deepest nesting a personas file may have (its real shape is three levels deep).
+IMPORT_MAX_DEPTH = 20
 PROMPT_MAX = 20_000
 TEMPERATURE_RANGE = (0.0, 2.0)
 EXPORT_FORMAT = "baseten-chat-personas"
-DEFAULT_AVATAR = "🤖"
+DEFAULT_AVATAR = avatars.DEFAULT_AVATAR
 
 
 @dataclass(frozen=True)
@@ -38,8 +45,8 @@ class PersonaInfo:
 
     @property
     def label(self) -> str:
-        """Avatar and name, for pickers."""
-        return f"{self.avatar} {self.name}"
+        """Avatar (as text) and name, for pickers; not Markdown-escaped."""
+        return f"{avatars.text(self.avatar)} {self.name}"
 
 
 @dataclass(frozen=True)
@@ -93,7 +100,7 @@ def _info(row: store.Persona) -> PersonaInfo:
     return PersonaInfo(
         id=row.id,
         name=row.name,
-        avatar=row.avatar,
+        avatar=avatars.safe_value(row.avatar),  # a bad value from an older version: default
         system_prompt=row.system_prompt,
         temperature=row.temperature,
         builtin=row.is_builtin,
@@ -149,13 +156,14 @@ def validate_fields(
         problems.append("a name is required")
     elif len(clean_name) > NAME_MAX:
         problems.append(f"the name is longer than {NAME_MAX} characters")
-    if avatar is None or (isinstance(avatar, str) and not avatar.strip()):
-        clean_avatar = DEFAULT_AVATAR
-    elif isinstance(avatar, str) and len(avatar.strip()) <= AVATAR_MAX:
-        clean_avatar = avatar.strip()
+    clean_avatar = DEFAULT_AVATAR
+    if avatar is not None and not isinstance(avatar, str):
+        problems.append("the avatar must be a single emoji (such as 🤖) or an uploaded image")
     else:
-        clean_avatar = DEFAULT_AVATAR
-        problems.append(f"the avatar must be an emoji (at most {AVATAR_MAX} characters)")
+        try:
+            clean_avatar = avatars.check(avatar)
+        except avatars.AvatarError as exc:
+            problems.append(str(exc))
     clean_prompt = system_prompt.strip() if isinstance(system_prompt, str) else None
     if not clean_prompt:
         problems.append("a system prompt is required")
@@ -190,8 +198,14 @@ def create_persona(
     avatar: str | None,
     system_prompt: str,
     temperature: float | None = None,
+    *,
+    avatar_image: bytes | None = None,
 ) -> PersonaInfo:
-    """Create one of the user's own personas; raises :class:`PersonaError` on bad fields."""
+    """Create one of the user's own personas; raises :class:`PersonaError` on bad fields.
+
+    ``avatar_image`` (an uploaded file's bytes) wins over ``avatar`` when given.
+    """
+    avatar = _uploaded_avatar(engine, avatar_image) or avatar
     fields, problems = validate_fields(name, avatar, system_prompt, temperature)
     if problems:
         raise PersonaError(_sentence(problems))
@@ -206,8 +220,11 @@ def update_persona(
     avatar: str | None,
     system_prompt: str,
     temperature: float | None = None,
+    *,
+    avatar_image: bytes | None = None,
 ) -> PersonaInfo:
     """Edit a persona the user made. Built-ins are read-only: duplicate them instead."""
+    avatar = _uploaded_avatar(engine, avatar_image) or avatar
     fields, problems = validate_fields(name, avatar, system_prompt, temperature)
     if problems:
         raise PersonaError(_sentence(problems))
@@ -219,6 +236,15 @@ def update_persona(
         return _info(row)
 
 
+def _uploaded_avatar(engine: Engine, image: bytes | None) -> str | None:
+    if image is None:
+        return None
+    try:
+        return avatars.store_image(engine, image)
+    except avatars.AvatarError as exc:
+        raise PersonaError(_sentence([str(exc)])) from exc
+
+
 def duplicate_persona(engine: Engine, persona_id: int) -> PersonaInfo:
     """Copy any persona (built-in or own) into a new, editable one named "... (copy)"."""
     with session_scope(engine) as session:
@@ -228,7 +254,7 @@ def duplicate_persona(engine: Engine, persona_id: int) -> PersonaInfo:
         copy = store.add_persona(
             session,
             name=f"{row.name} (copy)"[:NAME_MAX],
-            avatar=row.avatar,
+            avatar=avatars.safe_value(row.avatar),
             system_prompt=row.system_prompt,
             temperature=row.temperature,
         )
@@ -268,13 +294,21 @@ class ImportResult:
     problems: list[str] = field(default_factory=list)
 
 
-def export_personas(personas: list[PersonaInfo]) -> str:
-    """The given personas as a JSON document that :func:`import_personas` reads back."""
-    entries = [
-        {k: v for k, v in asdict(p).items() if k in ("name", "avatar", "system_prompt",
-                                                      "temperature")}
-        for p in personas
-    ]
+def export_personas(personas: list[PersonaInfo], engine: Engine | None = None) -> str:
+    """The given personas as a JSON document that :func:`import_personas` reads back.
+
+    With ``engine``, an uploaded avatar travels along as ``avatar_image`` (base64 PNG).
+    """
+    entries = []
+    for persona in personas:
+        entry = {k: v for k, v in asdict(persona).items()
+                 if k in ("name", "avatar", "system_prompt", "temperature")}
+        if avatars.is_image_token(persona.avatar):
+            png = avatars.image_bytes(engine, persona.avatar) if engine is not None else None
+            entry["avatar"] = "" if png else DEFAULT_AVATAR
+            if png:
+                entry["avatar_image"] = base64.b64encode(png).decode("ascii")
+        entries.append(entry)
     return json.dumps(
         {"format": EXPORT_FORMAT, "version": 1, "personas": entries},
         ensure_ascii=False,
@@ -286,9 +320,9 @@ def import_personas(engine: Engine, raw: bytes | str) -> ImportResult:
     """Add every valid entry of a JSON export; report each bad entry by number and name."""
     result = ImportResult()
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        result.problems.append(f"The file is not valid JSON ({exc}); nothing was imported.")
+        data = loads_bounded(raw, max_depth=IMPORT_MAX_DEPTH)
+    except JSONLimitError as exc:
+        result.problems.append(f"The file cannot be imported: {exc}. Nothing was imported.")
         return result
     entries = data.get("personas") if isinstance(data, dict) else data
     if not isinstance(entries, list):
@@ -310,10 +344,11 @@ def _import_entry(
     if not isinstance(entry, dict):
         result.problems.append(f"Entry {number}: expected an object with name and system_prompt.")
         return
+    avatar, avatar_problem = _imported_avatar(session, entry)
     fields, problems = validate_fields(
-        entry.get("name"), entry.get("avatar"), entry.get("system_prompt"),
-        entry.get("temperature"),
+        entry.get("name"), avatar, entry.get("system_prompt"), entry.get("temperature"),
     )
+    problems += [avatar_problem] if avatar_problem else []
     label = f"Entry {number}" + (f" (“{fields['name']}”)" if fields["name"] else "")
     if problems:
         result.problems.append(f"{label}: {'; '.join(problems)}; skipped.")
@@ -323,3 +358,22 @@ def _import_entry(
         return
     existing.add((fields["name"], fields["system_prompt"]))
     result.imported.append(_info(store.add_persona(session, **fields)))
+
+
+def _imported_avatar(session: Any, entry: dict[str, Any]) -> tuple[Any, str | None]:
+    """The avatar an imported entry asks for, storing an ``avatar_image`` it carries."""
+    avatar = entry.get("avatar")
+    image = entry.get("avatar_image")
+    if image is None:
+        if isinstance(avatar, str) and avatars.is_image_token(avatar.strip()):
+            return None, "an image avatar must come with its image (avatar_image)"
+        return avatar, None
+    if not isinstance(image, str) or len(image) > avatars.MAX_UPLOAD_BYTES * 4 // 3 + 4:
+        return None, (f"the avatar image must be a base64 PNG, JPEG, GIF or WebP of at most "
+                      f"{avatars.MAX_UPLOAD_BYTES // 1024} KB")
+    try:
+        return avatars.store_image_in(session, base64.b64decode(image, validate=True)), None
+    except (binascii.Error, ValueError) as exc:
+        detail = str(exc) if isinstance(exc, avatars.AvatarError) else (
+            "the avatar image is not valid base64")
+        return None, detail

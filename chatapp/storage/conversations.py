@@ -4,6 +4,11 @@ Tables are defined on :class:`chatapp.storage.db.Base`; the functions below are 
 the chat services read and write them. Every function takes an open ``Session`` (see
 ``chatapp.storage.db.session_scope``) so that callers choose the transaction. The API key is
 never a column here.
+
+Schema changes are made so that a database written by an earlier version upgrades in place:
+a new column is nullable (old rows read as "not recorded") and :func:`upgrade_schema`, which
+:func:`chatapp.storage.db.init_db` calls after creating missing tables, adds it with
+``ALTER TABLE ... ADD COLUMN`` when an existing table lacks it.
 """
 
 from __future__ import annotations
@@ -15,14 +20,19 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Engine,
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     func,
+    inspect,
     or_,
     select,
+    text,
+    update,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -33,6 +43,8 @@ STATUS_STREAMING = "streaming"
 STATUS_COMPLETE = "complete"
 STATUS_STOPPED = "stopped"
 STATUS_ERROR = "error"
+#: Left ``streaming`` by a process that is gone (a crash, kill -9, a restart).
+STATUS_INTERRUPTED = "interrupted"
 
 
 def utcnow() -> datetime:
@@ -106,7 +118,50 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
+    # The persona an answer was made with (None on questions, and on answers stored before
+    # this was recorded: those show the conversation's persona).
+    persona_name: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    persona_avatar: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    system_prompt: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: Which process is writing a ``streaming`` answer: ``host:pid:token``.
+    writer: Mapped[str | None] = mapped_column(String(120), nullable=True)
+
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
+
+
+class AvatarImage(Base):
+    """An uploaded avatar, re-encoded as a small PNG; ``token`` is the avatar value."""
+
+    __tablename__ = "chat_avatar_images"
+
+    token: Mapped[str] = mapped_column(String(16), primary_key=True)
+    png: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+#: Columns added after the first release: (table, column) -> SQL type for ADD COLUMN.
+ADDED_COLUMNS: dict[tuple[str, str], str] = {
+    ("chat_messages", "persona_name"): "VARCHAR(80)",
+    ("chat_messages", "persona_avatar"): "VARCHAR(16)",
+    ("chat_messages", "system_prompt"): "TEXT",
+    ("chat_messages", "writer"): "VARCHAR(120)",
+}
+
+
+def upgrade_schema(engine: Engine) -> list[str]:
+    """Add the columns of :data:`ADDED_COLUMNS` that an existing table lacks; their names."""
+    inspector = inspect(engine)
+    tables = set(inspector.get_table_names())
+    added: list[str] = []
+    with engine.begin() as connection:
+        for (table, column), sql_type in ADDED_COLUMNS.items():
+            if table not in tables:
+                continue
+            present = {c["name"] for c in inspector.get_columns(table)}
+            if column not in present:
+                connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
+                added.append(f"{table}.{column}")
+    return added
 
 
 # --- personas ------------------------------------------------------------------------------
@@ -201,3 +256,27 @@ def add_message(session: Session, conversation_id: int, **fields: Any) -> Messag
 
 def get_message(session: Session, message_id: int) -> Message | None:
     return session.get(Message, message_id)
+
+
+def mark_dead_writers_interrupted(session: Session, is_alive: Any) -> int:
+    """Mark answers left ``streaming`` whose ``is_alive(writer, updated_at)`` is false."""
+    rows = session.scalars(select(Message).where(Message.status == STATUS_STREAMING)).all()
+    dead = [row.id for row in rows if not is_alive(row.writer, row.updated_at)]
+    if dead:
+        session.execute(update(Message).where(Message.id.in_(dead))
+                        .values(status=STATUS_INTERRUPTED))
+    return len(dead)
+
+
+# --- avatar images ---------------------------------------------------------------------------
+
+
+def put_avatar_image(session: Session, token: str, png: bytes) -> None:
+    if session.get(AvatarImage, token) is None:
+        session.add(AvatarImage(token=token, png=png))
+        session.flush()
+
+
+def get_avatar_image(session: Session, token: str) -> bytes | None:
+    row = session.get(AvatarImage, token)
+    return bytes(row.png) if row is not None else None

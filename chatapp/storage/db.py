@@ -9,6 +9,7 @@ whatever is missing.
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -46,7 +47,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 
 def init_db(engine: Engine) -> None:
-    """Create every feature's tables that do not exist yet."""
+    """Create every feature's tables that do not exist yet, then let each feature module add
+    the columns it gained since (its ``upgrade_schema(engine)``, when it has one)."""
     for name in FEATURE_MODULES:
         try:
             importlib.import_module(name)
@@ -54,6 +56,11 @@ def init_db(engine: Engine) -> None:
             if exc.name != name:
                 raise
     Base.metadata.create_all(engine)
+    for name in FEATURE_MODULES:  # columns added since a table was first created
+        module = sys.modules.get(name)
+        upgrade = getattr(module, "upgrade_schema", None)
+        if upgrade is not None:
+            upgrade(engine)
 
 
 @contextmanager

@@ -4,9 +4,9 @@ Widget keys (tests address them): ``chat_persona`` (the picker; its value is mov
 open conversation's persona whenever another conversation opens), ``chat_new``,
 ``chat_search``, ``chat_open_<id>``, ``chat_rename_<id>``, ``chat_rename_save``,
 ``chat_delete``, ``chat_delete_confirm``, ``chat_delete_cancel``; persona manager:
-``chat_persona_duplicate``, ``chat_persona_delete``, ``chat_persona_edit_{name,avatar,prompt,
-temperature}_<id>``, ``chat_persona_save``, ``chat_persona_create_{name,avatar,prompt,
-temperature}``, ``chat_persona_create``, ``chat_persona_import``, ``chat_persona_import_go``,
+``chat_persona_duplicate``, ``chat_persona_delete``, ``chat_persona_edit_{name,avatar,
+avatar_image,prompt,temperature}_<id>``, ``chat_persona_save``, ``chat_persona_create_{name,
+avatar,avatar_image,prompt,temperature}``, ``chat_persona_create``, ``chat_persona_import``, ``chat_persona_import_go``,
 ``chat_persona_export``.
 """
 
@@ -17,8 +17,8 @@ from typing import Any
 import streamlit as st
 
 from chatapp import resources, state
+from chatapp.services import avatars, personas
 from chatapp.services import conversations as convs
-from chatapp.services import personas
 from chatapp.services.personas import PersonaInfo
 from chatapp.ui.safe_text import plain_text
 
@@ -117,8 +117,17 @@ def _persona_form(engine: Any, persona: PersonaInfo | None) -> None:
     prefix = f"chat_persona_edit_{{}}_{persona.id}" if persona else "chat_persona_create_{}"
     name = st.text_input("Name", value=persona.name if persona else "",
                          key=prefix.format("name"))
-    avatar = st.text_input("Avatar (emoji)", value=persona.avatar if persona else "🙂",
-                           key=prefix.format("avatar"))
+    current = persona.avatar if persona else "🙂"
+    avatar = st.text_input("Avatar: one emoji", key=prefix.format("avatar"),
+                           value="" if avatars.is_image_token(current) else current,
+                           help="Or upload an image below; an uploaded image wins.")
+    image = st.file_uploader(
+        f"…or an avatar image (PNG, JPEG, GIF or WebP, up to "
+        f"{avatars.MAX_UPLOAD_BYTES // 1024} KB)", type=["png", "jpg", "jpeg", "gif", "webp"],
+        key=prefix.format("avatar_image"))
+    image_bytes = image.getvalue() if image is not None else None
+    if image_bytes is None and persona and avatars.is_image_token(current) and not avatar:
+        avatar = current  # keep the uploaded image unless an emoji replaces it
     prompt = st.text_area("System prompt", value=persona.system_prompt if persona else "",
                           key=prefix.format("prompt"))
     temperature = st.number_input(
@@ -128,18 +137,19 @@ def _persona_form(engine: Any, persona: PersonaInfo | None) -> None:
     )
     if persona and st.button("Save changes", key="chat_persona_save", width="stretch"):
         _run(lambda: personas.update_persona(engine, persona.id, name, avatar, prompt,
-                                             temperature), "Saved.")
+                                             temperature, avatar_image=image_bytes), "Saved.")
     if persona is None and st.button("Create persona", key="chat_persona_create",
                                      width="stretch"):
         _run(lambda: state.set_persona_id(
-            personas.create_persona(engine, name, avatar, prompt, temperature).id
+            personas.create_persona(engine, name, avatar, prompt, temperature,
+                                    avatar_image=image_bytes).id
         ), f"Created “{plain_text(name)}”.")
 
 
 def _persona_import_export(engine: Any, catalog: list[PersonaInfo]) -> None:
     st.markdown("**Import / export**")
     st.download_button(
-        "Export personas (JSON)", personas.export_personas(catalog),
+        "Export personas (JSON)", personas.export_personas(catalog, engine),
         file_name="personas.json", mime="application/json", key="chat_persona_export",
         on_click="ignore", width="stretch",
     )
@@ -190,7 +200,8 @@ def _conversation_list(engine: Any, conversation: convs.ConversationInfo | None)
         st.caption("No conversation matches." if query.strip() else "No conversations yet.")
     for item in found[:LIST_LIMIT]:
         current = conversation is not None and item.id == conversation.id
-        if st.button(f"{item.persona_avatar} {plain_text(item.title)}", key=f"chat_open_{item.id}",
+        if st.button(f"{avatars.text(item.persona_avatar)} {plain_text(item.title)}",
+                     key=f"chat_open_{item.id}",
                      type="primary" if current else "secondary", width="stretch"):
             state.set_conversation_id(item.id)
             state.set_page_value(PAGE, "editing", False)

@@ -8,45 +8,54 @@ its alt text and address, never fetched. Names and titles go through ``plain_tex
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
 from typing import Any
 
 import streamlit as st
-from chatapp import state
-from chatapp.services import chat, personas, session_affinity, user_errors
+
+from chatapp import resources, state
+from chatapp.services import avatars, chat, personas, session_affinity, user_errors
 from chatapp.services import conversations as convs
 from chatapp.services.conversations import AnswerRecorder, ConversationInfo, MessageInfo
 from chatapp.services.export import metrics_line
 from chatapp.ui import cost_ui
-from chatapp.ui.safe_text import safe_markdown
+from chatapp.ui.safe_text import plain_text, safe_markdown
 
 #: Kept for callers written before :mod:`chatapp.ui.safe_text`; prefer ``safe_markdown``.
 escape_html = safe_markdown
 
 USER_AVATAR = "🧑"
-#: A "streaming" message not touched for this long belongs to a run that is gone.
-STALE_STREAM_S = 30
 
 
 def _status_note(message: MessageInfo) -> str | None:
     if message.status == "stopped":
         return "⏹️ Stopped before the end: the text above is what had arrived."
+    if message.status == "interrupted":
+        return ("⏹️ This answer was interrupted before it finished (the app stopped while "
+                "writing it): the text above is what had arrived. Press Retry to ask again.")
     if message.status == "streaming":
-        age = (_utcnow() - message.updated_at).total_seconds()
-        if age > STALE_STREAM_S:
-            return "⏹️ This answer was interrupted before it finished."
         return "⏳ Still being written (in another tab or run); refresh to see more."
     return None
 
 
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+def avatar_image(value: str | None) -> str | bytes:
+    """What a chat bubble shows for a stored avatar value: an emoji or the stored image."""
+    return avatars.for_display(resources.get_engine(), value)
 
 
-def render_stored(message: MessageInfo, assistant_avatar: str) -> None:
-    """One stored message in a chat bubble: thinking, answer, status, error, metrics."""
+def render_stored(message: MessageInfo, assistant_avatar: str, *,
+                  persona_changed: bool = False) -> None:
+    """One stored message in a chat bubble: thinking, answer, status, error, metrics.
+
+    An answer shows the avatar of the persona it was made with (``assistant_avatar``, the
+    conversation's, for answers stored before that was recorded); ``persona_changed`` adds
+    a line naming that persona, for the first answer after a change.
+    """
     is_user = message.role == "user"
-    with st.chat_message(message.role, avatar=USER_AVATAR if is_user else assistant_avatar):
+    avatar = USER_AVATAR if is_user else avatar_image(message.persona_avatar or assistant_avatar)
+    with st.chat_message(message.role, avatar=avatar):
+        if persona_changed and message.persona_name is not None:
+            st.caption(f"Persona changed: answered as {avatars.text(message.persona_avatar)} "
+                       f"{plain_text(message.persona_name)}")
         if message.reasoning:
             with st.expander("Thinking", expanded=False):
                 st.markdown(safe_markdown(message.reasoning))
@@ -143,8 +152,11 @@ def run_reply(engine: Any, conversation: ConversationInfo) -> None:
     target = state.target()
     history = convs.request_history(convs.list_messages(engine, conversation.id))
     label = f"{target.label} · offline demo" if state.demo_active() else target.label
-    message_id = convs.start_answer(engine, conversation.id, {**target.to_dict(), "label": label})
-    bubble = st.chat_message("assistant", avatar=conversation.persona_avatar)
+    record = {**target.to_dict(), "label": label}
+    if state.demo_active():
+        record["demo"] = True
+    message_id = convs.start_answer(engine, conversation.id, record)
+    bubble = st.chat_message("assistant", avatar=avatar_image(conversation.persona_avatar))
     stop_slot = st.empty()
     with bubble:
         try:
