@@ -62,8 +62,7 @@ def errors_text(items: Any) -> str:
 
 def summarise(result: store.WebhookResult) -> ResultSummary:
     """Read a stored result once; an unreadable one is marked, never raised."""
-    base = {"id": result.id, "request_id": result.request_id, "received_at": result.received_at,
-            "size": len(result.raw_body or "")}
+    size = len(result.raw_body or "")
     try:
         data, errors = result.data, result.errors
         check_value([data, errors, result.model_id or "", result.deployment_id or ""])
@@ -72,11 +71,10 @@ def summarise(result: store.WebhookResult) -> ResultSummary:
     except (JSONLimitError, ValueError, RecursionError) as exc:
         reason = str(exc).removeprefix("it ") if isinstance(exc, JSONLimitError) else (
             "it is not valid JSON")
-        return ResultSummary(**base, model_id=None, deployment_id=None, errors=[],
-                             preview=f"⚠️ This result cannot be shown: {reason}.",
-                             readable=False)
-    return ResultSummary(**base, model_id=result.model_id, deployment_id=result.deployment_id,
-                         errors=errors, preview=_preview(data, errors))
+        return ResultSummary(result.id, result.request_id, result.received_at, None, None, [],
+                             f"⚠️ This result cannot be shown: {reason}.", size, readable=False)
+    return ResultSummary(result.id, result.request_id, result.received_at, result.model_id,
+                         result.deployment_id, errors, _preview(data, errors), size)
 
 
 def _preview(data: Any, errors: list[dict[str, Any]]) -> str:
@@ -96,8 +94,9 @@ def output_text(data: Any) -> str:
                 return data[key]
         choices = data.get("choices")
         if isinstance(choices, list) and choices and isinstance(choices[0], dict):
-            first = choices[0]
-            message = first.get("message") if isinstance(first.get("message"), dict) else {}
+            first: dict[str, Any] = choices[0]
+            message = first.get("message")
+            message = message if isinstance(message, dict) else {}
             if isinstance(message.get("content"), str):
                 return message["content"]
             if isinstance(first.get("text"), str):

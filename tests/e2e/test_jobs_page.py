@@ -143,3 +143,17 @@ def test_a_queued_job_is_canceled_from_the_page(page: Page, app_server, e2e_emul
     (job,) = [j for j in e2e_emulator.jobs() if j["request_id"] == request_id]
     assert job["status"] == "CANCELED"
     expect(page.locator(".st-key-jobs_cancel")).to_have_count(0)
+
+
+def test_a_stalled_webhook_body_is_timed_out_by_the_running_app(app_server):
+    """Headers and 5 of 1,000 promised bytes, then nothing: Streamlit's server answers 408
+    (after the receiver's 30 s) and closes the connection instead of holding it forever."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", app_server.port), timeout=120) as conn:
+        conn.sendall(b"POST /hooks/baseten HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"req")
+        received = b""
+        while chunk := conn.recv(65536):  # until the server closes (or the 120 s timeout)
+            received += chunk
+    assert received.startswith(b"HTTP/1.1 408")
