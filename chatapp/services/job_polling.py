@@ -134,8 +134,9 @@ class StatusPoller:
             update = {"status": "NOT_FOUND", "note": "Baseten has no status for this request "
                       "(it keeps statuses for 1 hour after completion)."}
         except errors.BasetenError as exc:
-            report.problems.append(f"{rid}: {user_errors.describe(exc, context='jobs')}")
-            update = {"note": str(exc)}
+            words = user_errors.describe(exc, context="jobs")
+            report.problems.append(f"{rid}: {words}")
+            update = {"note": f"Its status could not be checked: {words}"}
         else:
             update = {"status": _enum_text(info.status),
                       "webhook_status": _enum_text(getattr(info, "webhook_status", None)),

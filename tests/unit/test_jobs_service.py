@@ -175,8 +175,9 @@ def test_a_status_error_is_kept_as_a_note_on_the_job(engine):
                                                       status_code=401)
     report = job_polling.StatusPoller(job_polling.TokenBucket(100, 100), interval_s=0).poll(
         engine, lambda target: client)
-    assert report.problems and "API key was refused" in report.problems[0]
-    assert jobs.list_rows(engine)[0].job.status_note == "The API key was refused; check it."
+    assert report.problems and "refused the API key" in report.problems[0]
+    note = jobs.list_rows(engine)[0].job.status_note
+    assert note.startswith("Its status could not be checked: ") and "refused the API key" in note
 
 
 def test_a_queued_job_is_canceled_and_recorded(engine):
