@@ -21,7 +21,7 @@ from typing import Any, Awaitable, Callable, Mapping, Optional, Sequence, Tuple
 
 import httpx
 
-from .config import USER_AGENT, ClientConfig
+from .config import ClientConfig
 from .errors import (
     STATUS_ERRORS,
     APIConnectionError,

@@ -12,7 +12,7 @@ tool-calling detour. LlamaIndex's own program (tool calling or text parsing) is 
 from __future__ import annotations
 
 import re
-from typing import Any, AsyncGenerator, Dict, Generator, List, Optional, Type
+from typing import Any, AsyncGenerator, Dict, Generator, List, Type
 
 from llama_index.core.base.llms.types import ChatMessage
 from llama_index.core.instrumentation import get_dispatcher
@@ -57,7 +57,7 @@ class StructuredOutputMixin:
         return bool(host._speaks_openai) and host.pydantic_program_mode == PydanticProgramMode.DEFAULT
 
     def _structured_request(self, output_cls: Type[BaseModel], prompt: BasePromptTemplate,
-                            llm_kwargs: Optional[Dict[str, Any]], prompt_args: Dict[str, Any]
+                            llm_kwargs: Dict[str, Any] | None, prompt_args: Dict[str, Any]
                             ) -> "tuple[List[ChatMessage], Dict[str, Any]]":
         host: Any = self
         kwargs = dict(llm_kwargs or {})
@@ -67,7 +67,7 @@ class StructuredOutputMixin:
 
     @dispatcher.span
     def structured_predict(self, output_cls: Type[BaseModel], prompt: BasePromptTemplate,
-                           llm_kwargs: Optional[Dict[str, Any]] = None, **prompt_args: Any) -> BaseModel:
+                           llm_kwargs: Dict[str, Any] | None = None, **prompt_args: Any) -> BaseModel:
         """An ``output_cls`` instance, from one chat request constrained to its JSON schema."""
         if not self._uses_response_format():
             return super().structured_predict(output_cls, prompt, llm_kwargs, **prompt_args)  # type: ignore[misc]
@@ -80,7 +80,7 @@ class StructuredOutputMixin:
 
     @dispatcher.span
     async def astructured_predict(self, output_cls: Type[BaseModel], prompt: BasePromptTemplate,
-                                  llm_kwargs: Optional[Dict[str, Any]] = None, **prompt_args: Any) -> BaseModel:
+                                  llm_kwargs: Dict[str, Any] | None = None, **prompt_args: Any) -> BaseModel:
         """Async twin of :meth:`structured_predict`."""
         if not self._uses_response_format():
             return await super().astructured_predict(output_cls, prompt, llm_kwargs, **prompt_args)  # type: ignore[misc]
@@ -92,7 +92,7 @@ class StructuredOutputMixin:
         return result
 
     def _structured_stream_call(self, output_cls: Type[BaseModel], prompt: BasePromptTemplate,
-                                llm_kwargs: Optional[Dict[str, Any]] = None, **prompt_args: Any) -> Generator[Any, None, None]:
+                                llm_kwargs: Dict[str, Any] | None = None, **prompt_args: Any) -> Generator[Any, None, None]:
         """Partial objects as the JSON streams in (used by ``stream_structured_predict``)."""
         if not self._uses_response_format():
             return super()._structured_stream_call(output_cls, prompt, llm_kwargs, **prompt_args)  # type: ignore[misc]
@@ -100,7 +100,7 @@ class StructuredOutputMixin:
         return _partials(self.stream_chat(messages, **kwargs), output_cls)  # type: ignore[attr-defined]
 
     async def _structured_astream_call(self, output_cls: Type[BaseModel], prompt: BasePromptTemplate,
-                                       llm_kwargs: Optional[Dict[str, Any]] = None,
+                                       llm_kwargs: Dict[str, Any] | None = None,
                                        **prompt_args: Any) -> AsyncGenerator[Any, None]:
         """Async twin of :meth:`_structured_stream_call` (used by ``astream_structured_predict``)."""
         if not self._uses_response_format():

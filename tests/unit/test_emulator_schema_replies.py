@@ -2,7 +2,7 @@
 
 import json
 from datetime import date
-from typing import Literal, Optional
+from typing import Literal
 
 import jsonschema
 import pytest
@@ -25,7 +25,7 @@ class Booking(BaseModel):
     arrival: date
     email: str = Field(json_schema_extra={"format": "email"})
     rooms: list[Address] = Field(min_length=3, max_length=3)
-    note: Optional[str] = None
+    note: str | None = None
 
 
 @pytest.mark.parametrize("schema", [
