@@ -23,6 +23,8 @@ import re
 from typing import Literal
 from urllib.parse import urlsplit
 
+import httpx
+
 from baseten_llm import errors
 from chatapp.services.batch_inputs import InputError
 from chatapp.services.embedders import EmbedderUnavailableError
@@ -252,8 +254,20 @@ def _interrupted(exc: errors.StreamInterruptedError, server: str, retry: str) ->
 
 
 def _host_in(exc: BaseException) -> str | None:
+    """The host named in the library's message, else in the HTTP error it was raised from
+    (a stream that broke after it opened keeps the request only there)."""
     match = _URL.search(str(exc))
-    return host_of(match.group(0)) if match else None
+    if match:
+        return host_of(match.group(0))
+    cause, seen = exc.__cause__ or exc.__context__, 0
+    while cause is not None and seen < 5:
+        if isinstance(cause, httpx.HTTPError):
+            try:
+                return host_of(str(cause.request.url))
+            except RuntimeError:  # an httpx error raised without a request
+                return None
+        cause, seen = cause.__cause__ or cause.__context__, seen + 1
+    return None
 
 
 def _server_name(host: str | None) -> str:

@@ -49,6 +49,7 @@ def test_a_stream_cut_mid_way_keeps_the_partial_answer_and_says_what_to_do(
     wait_for_app_idle(page)
     expect(page.get_by_test_id("stChatMessage").last).to_contain_text("You said: tell")
     assert "Retry" in alert.inner_text()
+    assert e2e_emulator.base_url.split("://", 1)[1] in alert.inner_text()
     assert_plain(alert.inner_text())
     expect(page.get_by_role("button", name=re.compile("Retry"))).to_be_visible()
 

@@ -146,6 +146,20 @@ def test_the_plain_words_check_catches_what_the_library_says_to_programmers() ->
         assert developer_words(str(LIBRARY_ERRORS[case])), case
 
 
+def test_a_cut_stream_names_the_host_of_the_request_it_was_raised_from() -> None:
+    import httpx
+
+    request = httpx.Request("POST", DEDICATED)
+    try:
+        try:
+            raise httpx.RemoteProtocolError("peer closed", request=request)
+        except httpx.RemoteProtocolError as broken:
+            raise errors.StreamInterruptedError("The stream broke.", partial_text="x") from broken
+    except errors.StreamInterruptedError as exc:
+        text = user_errors.describe(exc)
+    assert "model-abcd1234.api.baseten.co" in text and "/environments/" not in text
+
+
 def test_the_host_of_a_url_keeps_its_port_and_drops_credentials() -> None:
     assert user_errors.host_of("http://user:pw@127.0.0.1:8700/v1/models") == "127.0.0.1:8700"
     assert user_errors.host_of("") is None
