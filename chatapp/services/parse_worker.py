@@ -44,6 +44,7 @@ POLL_S = 0.05
 MAX_IDLE_WORKERS = 2
 RECYCLE_RSS_MB = 400  # a worker that grew past this after a file is replaced
 
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 _idle: list[_Worker] = []
 _idle_lock = threading.Lock()
 
@@ -151,10 +152,13 @@ class _Worker:
 
     def __init__(self) -> None:
         ours, theirs = socket.socketpair()
+        env = dict(os.environ)  # the worker imports the same chatapp as this process
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [_PACKAGE_ROOT,
+                                                          env.get("PYTHONPATH")]))
         try:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "chatapp.services.parse_worker", str(theirs.fileno())],
-                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
+                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env)
         finally:
             theirs.close()
         self.conn = Connection(ours.detach())

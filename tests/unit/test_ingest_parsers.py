@@ -121,6 +121,13 @@ def test_html_is_split_by_headings_without_scripts_or_styles() -> None:
     assert sections == {"Prices": "Tea costs 3.", "Prices › Offers": "Two for one."}
 
 
+def test_html_inline_tags_do_not_split_a_sentence_and_blocks_do() -> None:
+    html = ("<h2>Menu</h2><p>Tea <b>costs</b> 3 &amp; <a href='#'>cake</a> 4.</p>"
+            "<ul><li>Scones<li>Jam</ul><pre>line one\nline two</pre>")
+    parsed = ingest.parse_file("m.html", html.encode())
+    assert parsed.documents[0].text == "Tea costs 3 & cake 4.\nScones\nJam\nline one\nline two"
+
+
 def test_csv_rows_are_cited_by_their_row_range() -> None:
     rows = "city,country\n" + "\n".join(f"City{i},Land{i}" for i in range(30))
     parsed = ingest.parse_file("c.csv", rows.encode())
