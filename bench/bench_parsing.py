@@ -11,7 +11,9 @@ Prints (median of ``--runs`` runs, every row measured in the same run):
 - the app's PDF parse of the 200-page PDF in this process (``ingest.parse_file``) against the
   same parse in the capped worker process (``parse_worker.parse_isolated``, warm worker), and
   the first file's extra wait for starting a worker;
-- OCR of one scanned A4 page (Tesseract through pytesseract), to size the time limit.
+- OCR of one scanned A4 page (Tesseract through pytesseract), to size the time limit;
+- the DOCX bomb of issue 15 (15 M tiny paragraphs, about 1.5 MB packed): time to refusal,
+  the server process's peak RSS growth and the worker's peak RSS while it is parsed.
 
 Run on purpose, not in CI; the machine may be shared, so compare rows of the same run.
 """
@@ -115,6 +117,51 @@ def bench_ocr(runs: int) -> None:
     print(f"\n## OCR of one scanned A4 page (Tesseract, one thread): {seconds:.2f} s\n")
 
 
+def bench_docx_bomb() -> None:
+    import threading
+
+    import psutil
+
+    from tests.unit.test_parse_limits import docx_with_body, repeated
+
+    bomb = docx_with_body(repeated(b"<w:p><w:r><w:t>boom</w:t></w:r></w:p>", 15_000_000))
+    parse_worker.shutdown()
+    parse_worker.warm_up()
+    worker = psutil.Process(parse_worker.idle_worker_pids()[0])
+    server = psutil.Process()
+    base_server, base_worker = server.memory_info().rss, worker.memory_info().rss
+    peaks = [base_server, base_worker]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            try:
+                peaks[0] = max(peaks[0], server.memory_info().rss)
+                peaks[1] = max(peaks[1], worker.memory_info().rss)
+            except psutil.NoSuchProcess:
+                pass
+            done.wait(0.005)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    started = time.perf_counter()
+    try:
+        parse_worker.parse_isolated("bomb.docx", bomb)
+        message = "parsed (not refused!)"
+    except ingest.IngestError as exc:
+        message = str(exc)
+    seconds = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    parse_worker.shutdown()
+    mib = 1024 * 1024
+    print(f"## DOCX bomb ({len(bomb) / 1e6:.2f} MB packed, 15,000,000 paragraphs)\n")
+    print(f"Refused after {seconds:.2f} s: {message}")
+    print(f"Server RSS {base_server / mib:.0f} MiB, peak growth"
+          f" {(peaks[0] - base_server) / mib:+.1f} MiB; worker RSS {base_worker / mib:.0f} MiB,"
+          f" peak {peaks[1] / mib:.0f} MiB\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -126,6 +173,7 @@ def main() -> None:
     bench_libraries(pdfs, args.runs)
     bench_isolation(big, args.runs)
     bench_ocr(max(1, args.runs // 2))
+    bench_docx_bomb()
 
 
 if __name__ == "__main__":
