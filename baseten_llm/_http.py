@@ -41,6 +41,7 @@ __all__ = [
     "NotFoundHint",
     "error_from_response",
     "parse_retry_after",
+    "RetryNotice",
     "retry_delay",
     "is_retryable",
     "decode_json",
@@ -167,6 +168,20 @@ def _redact(error: BasetenError, secret: Optional[str]) -> BasetenError:
     return error
 
 
+@dataclass(frozen=True)
+class RetryNotice:
+    """Told to ``on_retry`` before each wait: the next attempt (counting the first request as
+    attempt 1), how many attempts there can be, the wait, what failed and the time waited
+    so far (before this wait) and the cap on the total, if any."""
+
+    attempt: int
+    max_attempts: int
+    delay_s: float
+    error: BasetenError
+    waited_s: float
+    max_total_wait_s: Optional[float]
+
+
 @dataclass
 class _Attempt:
     """The retry bookkeeping shared by the sync and async loops."""
@@ -174,14 +189,28 @@ class _Attempt:
     max_retries: int
     rand: Callable[[], float]
     number: int = 0
+    #: Give up rather than wait longer than this in all (None: no cap).
+    max_total_wait_s: Optional[float] = None
+    waited_s: float = 0.0
+    on_retry: Optional[Callable[[RetryNotice], None]] = None
 
     def delay_after(self, error: BasetenError) -> Optional[float]:
-        """Seconds to wait before retrying, or None to give up and raise."""
+        """Seconds to wait before retrying, or None to give up and raise.
+
+        Giving up because the total wait would pass its cap sets ``error.gave_up_after_s``.
+        """
         if self.number >= self.max_retries or not is_retryable(error):
             return None
         delay = retry_delay(self.number, retry_after=getattr(error, "retry_after", None), rand=self.rand)
+        if self.max_total_wait_s is not None and self.waited_s + delay > self.max_total_wait_s:
+            error.gave_up_after_s = self.waited_s  # type: ignore[attr-defined]
+            return None
         self.number += 1
         logger.info("baseten_llm: retry %d/%d in %.2fs after %s", self.number, self.max_retries, delay, type(error).__name__)
+        if self.on_retry is not None:
+            self.on_retry(RetryNotice(self.number + 1, self.max_retries + 1, delay, error, self.waited_s,
+                                      self.max_total_wait_s))
+        self.waited_s += delay
         return delay
 
 
@@ -199,10 +228,18 @@ def encode_json_body(body: Any) -> bytes:
 
 
 class _TransportBase:
-    def __init__(self, config: ClientConfig, *, rand: Callable[[], float] = random.random) -> None:
+    def __init__(self, config: ClientConfig, *, rand: Callable[[], float] = random.random,
+                 on_retry: Optional[Callable[[RetryNotice], None]] = None,
+                 max_total_retry_wait_s: Optional[float] = None) -> None:
         self.config = config
         self._rand = rand
         self._timeout = config.httpx_timeout()
+        self.on_retry = on_retry
+        self.max_total_retry_wait_s = max_total_retry_wait_s
+
+    def _attempt(self) -> _Attempt:
+        return _Attempt(self.config.max_retries, self._rand, max_total_wait_s=self.max_total_retry_wait_s,
+                        on_retry=self.on_retry)
 
     def _build(self, client: Any, method: str, url: str, json_body: Any,
                extra_headers: Optional[Mapping[str, str]]) -> httpx.Request:
@@ -230,8 +267,10 @@ class HTTPTransport(_TransportBase):
         client: Optional[httpx.Client] = None,
         sleep: Callable[[float], None] = time.sleep,
         rand: Callable[[], float] = random.random,
+        on_retry: Optional[Callable[[RetryNotice], None]] = None,
+        max_total_retry_wait_s: Optional[float] = None,
     ) -> None:
-        super().__init__(config, rand=rand)
+        super().__init__(config, rand=rand, on_retry=on_retry, max_total_retry_wait_s=max_total_retry_wait_s)
         self._client = client
         self._sleep = sleep
 
@@ -247,7 +286,7 @@ class HTTPTransport(_TransportBase):
         not_found_hint: Optional[NotFoundHint] = None, headers: Optional[Mapping[str, str]] = None,
     ) -> httpx.Response:
         """Send with retries; return a 2xx response (open, if ``stream``) or raise."""
-        attempt = _Attempt(self.config.max_retries, self._rand)
+        attempt = self._attempt()
         while True:
             request = self._build(self.client, method, url, json_body, headers)
             try:
@@ -288,8 +327,10 @@ class AsyncHTTPTransport(_TransportBase):
         client: Optional[httpx.AsyncClient] = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rand: Callable[[], float] = random.random,
+        on_retry: Optional[Callable[[RetryNotice], None]] = None,
+        max_total_retry_wait_s: Optional[float] = None,
     ) -> None:
-        super().__init__(config, rand=rand)
+        super().__init__(config, rand=rand, on_retry=on_retry, max_total_retry_wait_s=max_total_retry_wait_s)
         self._client = client
         self._owned = False
         self._loop: Optional[asyncio.AbstractEventLoop] = None
@@ -313,7 +354,7 @@ class AsyncHTTPTransport(_TransportBase):
         not_found_hint: Optional[NotFoundHint] = None, headers: Optional[Mapping[str, str]] = None,
     ) -> httpx.Response:
         """Send with retries; return a 2xx response (open, if ``stream``) or raise."""
-        attempt = _Attempt(self.config.max_retries, self._rand)
+        attempt = self._attempt()
         while True:
             request = self._build(self.client, method, url, json_body, headers)
             try:

@@ -115,6 +115,14 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
     timeout: float = Field(default=600.0, description="Read timeout in seconds.")
     connect_timeout: float = Field(default=10.0, description="Connect timeout in seconds.")
     context_window: Optional[int] = Field(default=None, description="Override of the context window.")
+    max_total_retry_wait_s: Optional[float] = Field(
+        default=None, description="Give up instead of waiting longer than this, in all, between retries.")
+    on_retry: Optional[Callable[..., None]] = Field(
+        default=None, exclude=True, repr=False,
+        description="Called with a RetryNotice before each wait between retries (e.g. to show it).")
+    retry_sleep: Optional[Callable[[float], None]] = Field(
+        default=None, exclude=True, repr=False,
+        description="How the sync client waits between retries (default time.sleep); may raise to stop.")
     default_headers: Optional[Dict[str, str]] = Field(default=None, exclude=True, repr=False)
     predict_input_builder: Optional[Callable[..., Dict[str, Any]]] = Field(default=None, exclude=True)
     predict_output_parser: Optional[Callable[[Any], str]] = Field(default=None, exclude=True)
@@ -146,8 +154,10 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
             timeout_s=self.timeout, connect_timeout_s=self.connect_timeout, max_retries=self.max_retries,
             default_headers=self.default_headers,
         )
-        self._transport = HTTPTransport(self._config, client=http_client)
-        self._atransport = AsyncHTTPTransport(self._config, client=async_http_client)
+        retry = {"on_retry": self.on_retry, "max_total_retry_wait_s": self.max_total_retry_wait_s}
+        self._transport = HTTPTransport(self._config, client=http_client, **retry,
+                                        **({"sleep": self.retry_sleep} if self.retry_sleep else {}))
+        self._atransport = AsyncHTTPTransport(self._config, client=async_http_client, **retry)
 
     def _check_settings(self) -> None:
         if self.api_style not in ("openai", "predict"):

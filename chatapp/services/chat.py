@@ -237,3 +237,29 @@ def fit_to_context(
     while len(kept) > 1 and kept[0].role == MessageRole.ASSISTANT:
         kept.pop(0)
     return FittedHistory(system + kept, len(history) - len(kept), budget)
+
+
+# --- waiting between retries ---------------------------------------------------------------
+
+
+def retry_message(notice: Any, seconds_left: float) -> str:
+    """What the page says while a request waits to be retried, e.g. ``Rate limited by
+    Baseten, retrying in 30 s (attempt 2 of 4).`` plus the cap on the total wait."""
+    import math
+
+    from baseten_llm import errors
+
+    left = max(1, math.ceil(seconds_left))
+    if notice is None:
+        return f"Retrying in {left} s."
+    if isinstance(notice.error, errors.RateLimitError):
+        why = "Rate limited by Baseten"
+    elif isinstance(notice.error, errors.APIConnectionError):
+        why = "Could not reach Baseten"
+    else:
+        why = "Baseten had a temporary problem"
+    text = f"{why}, retrying in {left} s (attempt {notice.attempt} of {notice.max_attempts})."
+    if notice.max_total_wait_s:
+        text += (f" The app waits at most {notice.max_total_wait_s:g} s in all before it "
+                 "gives up; press Stop to give up now.")
+    return text

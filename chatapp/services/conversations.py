@@ -389,6 +389,16 @@ def request_history(messages: list[MessageInfo]) -> list[ChatMessage]:
     return history
 
 
+def describe_failure(exc: BaseException) -> str:
+    """The message stored with a failed answer; says when retries stopped at the wait cap."""
+    text = user_errors.describe(exc)
+    waited = getattr(exc, "gave_up_after_s", None)
+    if waited is not None:
+        text += (f" The app stopped retrying after waiting {waited:g} s in all, the most it "
+                 "waits for one answer.")
+    return text
+
+
 class AnswerRecorder:
     """Writes a streaming answer to the database as it arrives, and finishes it exactly once.
 
@@ -430,12 +440,12 @@ class AnswerRecorder:
                          event.metrics.to_dict())
         elif isinstance(event, chat.ReplyError):
             self._finish(event.partial_text, event.reasoning, store.STATUS_ERROR,
-                         event.metrics.to_dict(), user_errors.describe(event.error))
+                         event.metrics.to_dict(), describe_failure(event.error))
 
     def fail(self, exc: BaseException) -> None:
         """Finish as an error raised before streaming could start (e.g. no API key)."""
         self._finish(self.text, self.reasoning, store.STATUS_ERROR, None,
-                     user_errors.describe(exc))
+                     describe_failure(exc))
 
     def close(self) -> None:
         """Finish as ``stopped`` unless already finished (the consumer stopped early)."""

@@ -18,6 +18,7 @@ from chatapp.services import conversations as convs
 from chatapp.services.conversations import AnswerRecorder, ConversationInfo, MessageInfo
 from chatapp.services.export import metrics_line
 from chatapp.ui import cost_ui
+from chatapp.ui.retry_wait import RetryWait
 from chatapp.ui.safe_text import plain_text, safe_markdown
 
 #: Kept for callers written before :mod:`chatapp.ui.safe_text`; prefer ``safe_markdown``.
@@ -159,8 +160,9 @@ def run_reply(engine: Any, conversation: ConversationInfo) -> None:
     bubble = st.chat_message("assistant", avatar=avatar_image(conversation.persona_avatar))
     stop_slot = st.empty()
     with bubble:
+        waiter = RetryWait(st.empty(), engine, message_id)
         try:
-            llm = state.llm(target, generation_override=generation)
+            llm = state.llm(target, generation_override=generation, **waiter.llm_overrides())
         except Exception as exc:  # noqa: BLE001 - e.g. no API key: stored and shown, not raised
             AnswerRecorder(engine, message_id).fail(exc)
             st.error(user_errors.describe(exc), icon="⚠️")
