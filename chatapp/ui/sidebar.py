@@ -21,15 +21,8 @@ from chatapp import state
 from chatapp.services import user_errors
 from chatapp.services.catalog import CatalogRow, load_catalog
 from chatapp.targets import GenerationSettings, Target
+from chatapp.ui.target_picker import pick_target
 
-KIND_LABELS = {"model_apis": "Model APIs", "dedicated": "Dedicated deployment"}
-SCOPE_LABELS = {
-    "production": "Production",
-    "development": "Development",
-    "environment": "Named environment",
-    "deployment": "Specific deployment",
-}
-STYLE_LABELS = {"openai": "OpenAI-compatible (/sync/v1)", "predict": "Custom Truss (/predict)"}
 REASONING_EFFORTS = ["", "low", "medium", "high"]
 KEY_SOURCE_TEXT = {
     "secrets": "API key loaded from `.streamlit/secrets.toml` (`BASETEN_API_KEY`).",
@@ -87,87 +80,20 @@ def _api_key_section() -> None:
 
 
 def _target_section() -> Target:
-    current = state.target()
-    kind = st.radio(
-        "Model source",
-        options=list(KIND_LABELS),
-        format_func=KIND_LABELS.__getitem__,
-        index=list(KIND_LABELS).index(current.kind),
-        horizontal=True,
-        key="sb_kind",
-    )
-    if kind == "model_apis":
-        return Target(kind="model_apis", model=_model_api_picker(current))
-    return _dedicated_inputs(current)
-
-
-def _model_api_picker(current: Target) -> str:
-    cfg = state.config()
-    catalog = load_catalog(cfg.model_apis_url, state.api_key())
+    """The shared target picker, with the sidebar's keys (``sb_kind``, ``sb_model_id`` ...)."""
+    catalog = load_catalog(state.config().model_apis_url, state.api_key())
     rows: dict[str, CatalogRow] = {row.id: row for row in catalog.rows}
-    default = current.model if current.model in rows else next(iter(rows))
-    choice = st.selectbox(
-        "Model",
-        options=list(rows),
-        index=list(rows).index(default),
-        format_func=lambda slug: rows[slug].label,
-        key="sb_model_api",
-    )
-    if catalog.note:
+    target = pick_target(state.target(), rows, key=lambda name: f"sb_{name}")
+    if catalog.note and not target.is_dedicated:
         st.caption(catalog.note)
-    return str(choice)
-
-
-def _dedicated_inputs(current: Target) -> Target:
-    # live=True: the value reaches the app after a short pause in typing, not only on Enter
-    # or when the field loses focus, so the check below runs as the id is typed.
-    model_id = st.text_input(
-        "Model id",
-        value=current.model if current.is_dedicated else "",
-        placeholder="abcd1234",
-        key="sb_model_id",
-        help="The 8-character id on the model's page in Baseten; checked as you type.",
-        live=True,
-    ).strip()
-    scope = st.selectbox(
-        "Target",
-        options=list(SCOPE_LABELS),
-        format_func=SCOPE_LABELS.__getitem__,
-        index=list(SCOPE_LABELS).index(current.scope),
-        key="sb_scope",
-    )
-    environment, deployment_id = current.environment, current.deployment_id
-    if scope == "environment":
-        environment = st.text_input(
-            "Environment", value=environment, key="sb_environment", live=True
-        )
-    elif scope == "deployment":
-        deployment_id = st.text_input(
-            "Deployment id", value=deployment_id, key="sb_deployment_id", live=True
-        ).strip()
-    api_style = st.radio(
-        "API style",
-        options=list(STYLE_LABELS),
-        format_func=STYLE_LABELS.__getitem__,
-        index=list(STYLE_LABELS).index(current.api_style),
-        key="sb_api_style",
-    )
-    return Target(
-        kind="dedicated",
-        model=model_id,
-        scope=scope,
-        environment=environment.strip() or "production",
-        deployment_id=deployment_id,
-        api_style=api_style,
-    )
+    return target
 
 
 # --- actions -------------------------------------------------------------------------------
 
 
 def _actions_section(target: Target, problem: str | None) -> None:
-    if problem:
-        st.warning(problem, icon="✋")
+    if problem:  # the picker shows the reason under the inputs
         st.caption("Current target: none yet: sending is off until the id above is valid.")
         return
     st.caption(f"Current target: **{target.label}**")

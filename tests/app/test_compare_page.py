@@ -176,3 +176,16 @@ def test_a_slow_first_run_is_flagged_as_a_cold_start_and_can_be_left_out(
     assert "excluded from the statistics" in next(
         i.value for i in at.info if "likely a cold start" in i.value)
     assert len(chat_requests(emulator)) == 6, "excluding re-computes; it does not re-run"
+
+
+def test_a_sides_model_id_is_checked_like_the_sidebars_before_anything_is_run(
+    data_dir: Path, emulator: EmulatorServer
+) -> None:
+    at = open_page()
+    at.radio(key="cmp_kind_1").set_value("dedicated").run()
+    at.text_input(key="cmp_model_id_1").set_value("xyz!").run()
+    no_traceback(at)
+    assert any("“xyz!” is not a valid model id" in w.value for w in at.warning)
+    at.text_input(key="cmp_model_id_1").set_value("abcd1234").run()
+    assert not any("valid model id" in w.value for w in at.warning)
+    assert chat_requests(emulator) == []
