@@ -3,7 +3,8 @@
 Widget keys (tests address them): ``chat_input``, ``chat_stop`` (while streaming),
 ``chat_retry``, ``chat_regenerate``, ``chat_edit``, ``chat_edit_text``, ``chat_edit_send``,
 ``chat_edit_cancel``, ``chat_export_md``, ``chat_export_json``; prices ``chat_price_*``
-(``chatapp.ui.pricing_ui``).
+(``chatapp.ui.pricing_ui``); ``chat_dedicated_images`` (a dedicated deployment takes images).
+The chat input accepts image files when the target takes images (``chatapp.services.chat_images``).
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from __future__ import annotations
 import streamlit as st
 
 from chatapp import resources, state
-from chatapp.services import avatars, export, personas
+from chatapp.services import avatars, chat_images, export, personas
 from chatapp.services import conversations as convs
-from chatapp.ui import cost_ui, pricing_ui
+from chatapp.ui import capabilities_ui, cost_ui, pricing_ui
 from chatapp.ui import messages as ui
 from chatapp.ui.safe_text import plain_text, safe_markdown
 
@@ -34,16 +35,17 @@ history = convs.list_messages(engine, conversation.id) if conversation else []
 
 # --- header: title, persona, exports ---------------------------------------------------------
 if conversation:
+    exported_images = chat_images.images_by_message(engine, [m.id for m in history])
     head, md_col, json_col = st.columns([6, 1, 1], vertical_alignment="bottom")
     head.subheader(f"{avatars.text(conversation.persona_avatar)} {plain_text(conversation.title)}")
     head.caption(f"Persona: {plain_text(conversation.persona_name) or 'none'}")
     md_col.download_button(
-        "⬇ Markdown", export.to_markdown(conversation, history),
+        "⬇ Markdown", export.to_markdown(conversation, history, images=exported_images),
         file_name=export.filename(conversation, "md"), mime="text/markdown",
         key="chat_export_md", on_click="ignore", disabled=not history,
     )
     json_col.download_button(
-        "⬇ JSON", export.to_json(conversation, history),
+        "⬇ JSON", export.to_json(conversation, history, images=exported_images),
         file_name=export.filename(conversation, "json"), mime="application/json",
         key="chat_export_json", on_click="ignore", disabled=not history,
     )
@@ -57,12 +59,13 @@ else:
 if history:  # drawn before the answers, so a price changed here applies in the same run
     with st.expander("💲 Prices", expanded=False):
         pricing_ui.price_editor(state.target(), cost_ui.model_rows(), "chat_price")
+attached = chat_images.images_by_message(engine, [m.id for m in history if m.role == "user"])
 answered_as = None  # the persona of the previous answer, to mark where it changed
 for message in history:
     changed = (message.persona_key is not None and answered_as is not None
                and message.persona_key != answered_as)
     ui.render_stored(message, conversation.persona_avatar if conversation else "🤖",
-                     persona_changed=changed)
+                     persona_changed=changed, images=attached.get(message.id))
     answered_as = message.persona_key or answered_as
 total = cost_ui.conversation_total(history) if history else None
 if total:
@@ -107,10 +110,27 @@ elif conversation and last:
 blocked = state.target_problem()  # e.g. a dedicated model id that is not valid yet
 if blocked:
     st.caption(f"✋ Sending is off: {blocked}")
-prompt = st.chat_input("Ask anything…", key="chat_input", submit_mode="stop",
-                       disabled=bool(blocked))
+target = state.target()
+if target.is_dedicated and target.model:
+    takes = st.checkbox("📷 This deployment takes images", key="chat_dedicated_images",
+                        value=capabilities_ui.dedicated_accepts_images(target.model))
+    capabilities_ui.set_dedicated_accepts_images(target.model, takes)
+images_ok = capabilities_ui.accepts_images(target, cost_ui.model_rows())
+submitted = st.chat_input(
+    "Ask anything… (attach images with 📎)" if images_ok else "Ask anything…",
+    key="chat_input", submit_mode="stop", disabled=bool(blocked),
+    accept_file="multiple" if images_ok else False,
+    file_type=chat_images.FILE_TYPES if images_ok else None)
+prompt, files = chat_images.split_submission(submitted)
 pending = None if blocked else state.page_value(PAGE, "pending")
-if prompt and prompt.strip() and not blocked:
+images: list[chat_images.ChatImage] = []
+if files:
+    try:
+        images = chat_images.check_images([(f.name, f.getvalue()) for f in files])
+    except chat_images.ImageRefused as exc:
+        st.error(f"Not sent: {exc}", icon="🖼️")
+        prompt, files = None, []
+if (prompt and prompt.strip() or images) and not blocked:
     if conversation is None:
         chosen = personas.get_persona(engine, state.persona_id()) or personas.default_persona(
             engine
@@ -118,9 +138,11 @@ if prompt and prompt.strip() and not blocked:
         conversation = convs.create_conversation(engine, chosen)
         state.set_conversation_id(conversation.id)
     state.set_page_value(PAGE, "editing", False)
-    convs.add_user_message(engine, conversation.id, prompt)
+    question = convs.add_user_message(engine, conversation.id, prompt or "")
+    chat_images.save_images(engine, question.id, images)
     with st.chat_message("user", avatar=ui.USER_AVATAR):
-        st.markdown(safe_markdown(prompt))
+        st.markdown(safe_markdown(prompt or ""))
+        ui.render_images(images)
     ui.run_reply(engine, conversation)
     st.rerun()
 elif conversation and pending == conversation.id:

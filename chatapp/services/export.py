@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from chatapp.services import avatars
@@ -90,8 +91,10 @@ def _first_persona(conversation: ConversationInfo,
         conversation)
 
 
-def to_markdown(conversation: ConversationInfo, messages: list[MessageInfo]) -> str:
-    """The conversation as a readable Markdown document.
+def to_markdown(conversation: ConversationInfo, messages: list[MessageInfo],
+                images: Mapping[int, list[Any]] | None = None) -> str:
+    """The conversation as a readable Markdown document; attached images (``images``: message
+    id -> :class:`chatapp.services.chat_images.ChatImage`) are embedded as ``data:`` URLs.
 
     The header names the persona the conversation started with; an answer made with another
     persona than the answer before it says so, with that persona's system prompt.
@@ -108,6 +111,9 @@ def to_markdown(conversation: ConversationInfo, messages: list[MessageInfo]) -> 
         lines += _markdown_message(message, _persona_lines(key, "Persona changed to: ")
                                    if changed and key else [])
         persona = key or persona
+        for image in (images or {}).get(message.id, []):
+            alt = re.sub(r"[\[\]\\]", "", image.caption)
+            lines += [f"![{alt}]({image.data_url})", ""]
     if _persona(conversation) != persona and messages:
         lines += _persona_lines(_persona(conversation), "Persona for the next answer: ")
     return "\n".join(lines).rstrip() + "\n"
@@ -133,8 +139,10 @@ def _markdown_message(message: MessageInfo, persona_lines: list[str] | None = No
     return lines
 
 
-def to_json(conversation: ConversationInfo, messages: list[MessageInfo]) -> str:
-    """The conversation as JSON, with every message's status, error, metrics and target."""
+def to_json(conversation: ConversationInfo, messages: list[MessageInfo],
+            images: Mapping[int, list[Any]] | None = None) -> str:
+    """The conversation as JSON, with every message's status, error, metrics and target, and
+    attached images as ``data:`` URLs."""
     document = {
         "format": EXPORT_FORMAT,
         "version": 1,
@@ -144,7 +152,7 @@ def to_json(conversation: ConversationInfo, messages: list[MessageInfo]) -> str:
         # the persona the conversation started with; each answer carries its own below
         "persona": _persona_json(_first_persona(conversation, messages)),
         "next_answer_persona": _persona_json(_persona(conversation)),
-        "messages": [_message_json(m) for m in messages],
+        "messages": [_message_json(m, (images or {}).get(m.id)) for m in messages],
     }
     return json.dumps(document, ensure_ascii=False, indent=2)
 
@@ -156,7 +164,7 @@ def _persona_json(persona: tuple[str, str, str] | None) -> dict[str, str] | None
     return {"name": name, "avatar": avatars.text(avatar), "system_prompt": prompt}
 
 
-def _message_json(message: MessageInfo) -> dict[str, Any]:
+def _message_json(message: MessageInfo, images: list[Any] | None = None) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "role": message.role,
         "content": message.content,
@@ -169,4 +177,7 @@ def _message_json(message: MessageInfo) -> dict[str, Any]:
     if message.role == "assistant":
         entry["persona"] = _persona_json(message.persona_key)
         entry["offline_demo"] = is_demo_answer(message)
+    if images:
+        entry["images"] = [{"name": i.name, "width": i.width, "height": i.height,
+                            "data_url": i.data_url} for i in images]
     return entry

@@ -21,6 +21,7 @@ FEATURE_MODULES = (
     "chatapp.storage.conversations",
     "chatapp.storage.documents",
     "chatapp.storage.jobs",
+    "chatapp.storage.images",
 )
 
 

@@ -13,11 +13,12 @@ from typing import Any
 import streamlit as st
 
 from chatapp import resources, state
-from chatapp.services import avatars, chat, personas, session_affinity, user_errors
+from chatapp.services import avatars, chat, chat_images, personas, session_affinity, user_errors
 from chatapp.services import conversations as convs
+from chatapp.services.chat_images import ChatImage
 from chatapp.services.conversations import AnswerRecorder, ConversationInfo, MessageInfo
 from chatapp.services.export import metrics_line
-from chatapp.ui import cost_ui
+from chatapp.ui import capabilities_ui, cost_ui
 from chatapp.ui.retry_wait import RetryWait
 from chatapp.ui.safe_text import plain_text, safe_markdown
 
@@ -44,8 +45,9 @@ def avatar_image(value: str | None) -> str | bytes:
 
 
 def render_stored(message: MessageInfo, assistant_avatar: str, *,
-                  persona_changed: bool = False) -> None:
-    """One stored message in a chat bubble: thinking, answer, status, error, metrics.
+                  persona_changed: bool = False,
+                  images: list[ChatImage] | None = None) -> None:
+    """One stored message in a chat bubble: thinking, answer, images, status, error, metrics.
 
     An answer shows the avatar of the persona it was made with (``assistant_avatar``, the
     conversation's, for answers stored before that was recorded); ``persona_changed`` adds
@@ -62,6 +64,7 @@ def render_stored(message: MessageInfo, assistant_avatar: str, *,
                 st.markdown(safe_markdown(message.reasoning))
         if message.content:
             st.markdown(safe_markdown(message.content))
+        render_images(images or [])
         if is_user:
             return
         note = _status_note(message)
@@ -83,6 +86,13 @@ def render_metrics(message: MessageInfo) -> None:
         summary += f" · {cost}"
     if summary:
         st.caption(summary)
+
+
+def render_images(images: list[ChatImage]) -> None:
+    """Images the person attached: bytes the app stored, never a remote address."""
+    for image in images:
+        st.image(image.data, width=240)
+        st.caption(plain_text(image.caption))
 
 
 class StreamView:
@@ -151,7 +161,10 @@ def run_reply(engine: Any, conversation: ConversationInfo) -> None:
     if generation.temperature is None and persona and persona.temperature is not None:
         generation = generation.with_temperature(persona.temperature)
     target = state.target()
-    history = convs.request_history(convs.list_messages(engine, conversation.id))
+    stored = convs.list_messages(engine, conversation.id)
+    attached = chat_images.images_by_message(engine, [m.id for m in stored if m.role == "user"])
+    send_images = capabilities_ui.accepts_images(target, cost_ui.model_rows())
+    history = chat_images.request_history(stored, attached, send_images=send_images)
     label = f"{target.label} · offline demo" if state.demo_active() else target.label
     record = {**target.to_dict(), "label": label}
     if state.demo_active():
