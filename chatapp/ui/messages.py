@@ -13,7 +13,14 @@ from typing import Any
 import streamlit as st
 
 from chatapp import resources, state
-from chatapp.services import avatars, chat, chat_images, personas, session_affinity, user_errors
+from chatapp.services import (
+    avatars,
+    chat,
+    chat_images,
+    personas,
+    session_affinity,
+    user_errors,
+)
 from chatapp.services import conversations as convs
 from chatapp.services.chat_images import ChatImage
 from chatapp.services.conversations import AnswerRecorder, ConversationInfo, MessageInfo
