@@ -127,6 +127,14 @@ def _wait(worker: _Worker, filename: str, limits: ParseLimits,
         elif kind == "error":
             worker.recycle = message[3]
             raise _error_class(message[1])(message[2])
+        elif kind == "ready":
+            worker.started = True
+        elif kind == "died" and not worker.started:
+            worker.kill()
+            raise IngestError(
+                f"{filename} could not be read: the file reader process did not start. This is"
+                " a problem with the installation, not with the file; the server log says more."
+            )
         elif kind in ("memory", "died"):
             worker.kill()
             raise ParseMemoryError(
@@ -163,6 +171,7 @@ class _Worker:
             theirs.close()
         self.conn = Connection(ours.detach())
         self.recycle = False
+        self.started = False  # True once the worker said it is ready
 
     @property
     def pid(self) -> int | None:
@@ -244,6 +253,7 @@ def serve(conn: Connection) -> None:
     from chatapp.services import parse_formats
 
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # Tesseract: one core per page, not all
+    conn.send(("ready",))
 
     while True:
         try:
