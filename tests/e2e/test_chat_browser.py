@@ -143,7 +143,7 @@ def test_a_wrong_key_and_a_rate_limit_show_clear_messages_and_retry_works(
     page.locator(".st-key-chat_retry button").click()
     wait_for_app_idle(page)
     expect(last_bubble(page).get_by_test_id("stAlertContentError")).to_contain_text(
-        "Try again in about 1 seconds"
+        "Wait about 1 second, then press Retry"
     )
 
     e2e_emulator.reset()
