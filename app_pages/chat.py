@@ -1,5 +1,8 @@
 """Chat: talk to the selected target with the conversation's persona; answers stream in.
 
+The open conversation is in the page's address (``?chat=ID``), so a reload, back/forward or a
+bookmark returns to it; an address naming no conversation says so and starts a new chat.
+
 Widget keys (tests address them): ``chat_input``, ``chat_stop`` (while streaming),
 ``chat_retry``, ``chat_regenerate``, ``chat_edit``, ``chat_edit_text``, ``chat_edit_send``,
 ``chat_edit_cancel``, ``chat_export_md``, ``chat_export_json``; prices ``chat_price_*``
@@ -28,9 +31,15 @@ if stopping is not None:  # Stop was clicked: let the interrupted run save the p
     state.set_page_value(PAGE, "stopping", None)
     convs.settle_stopped_answer(engine, stopping)
 
+bad_reference = state.take_url_problem()
 conversation = convs.get_conversation(engine, state.conversation_id())
-if conversation is None and state.conversation_id() is not None:
-    state.set_conversation_id(None)  # deleted elsewhere (another tab)
+if bad_reference or (conversation is None and state.conversation_id() is not None):
+    # an address naming no conversation (mistyped, or deleted in another tab or session)
+    st.warning("The conversation this page's address points to was not found; it may have "
+               "been deleted. Pick one in the sidebar, or ask something below to start a new "
+               "chat.", icon="🔎")
+    state.set_conversation_id(None)
+state.show_conversation_in_url(conversation.id if conversation else None)
 history = convs.list_messages(engine, conversation.id) if conversation else []
 
 # --- header: title, persona, exports ---------------------------------------------------------
@@ -137,6 +146,7 @@ if (prompt and prompt.strip() or images) and not blocked:
         )
         conversation = convs.create_conversation(engine, chosen)
         state.set_conversation_id(conversation.id)
+        state.show_conversation_in_url(conversation.id)
     state.set_page_value(PAGE, "editing", False)
     question = convs.add_user_message(engine, conversation.id, prompt or "")
     chat_images.save_images(engine, question.id, images)

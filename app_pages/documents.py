@@ -50,6 +50,14 @@ st.caption("Upload files into a collection, then ask questions: answers cite fil
 
 # --- collections -----------------------------------------------------------------------------
 collections = {c.id: c for c in docs.list_collections(engine)}
+linked = state.url_value(state.URL_COLLECTION)  # the page's address: reload, back, bookmark
+if linked is not None and linked not in collections:
+    st.warning("The collection this page's address points to was not found; it may have been "
+               "deleted. Pick one below or create a new one.", icon="🔎")
+    state.set_url_value(state.URL_COLLECTION, None)
+elif linked is not None and linked != state.page_value(PAGE, "collection_id"):
+    state.set_page_value(PAGE, "collection_id", linked)
+    state.set_page_value(PAGE, "move_picker_to", linked)
 selected_id = state.page_value(PAGE, "collection_id")
 if selected_id not in collections:
     selected_id = next(iter(collections), None)
@@ -68,6 +76,7 @@ def select_collection(collection_id: str | None) -> None:
     """Move the picker to ``collection_id`` on the next run (None: the first collection)."""
     state.set_page_value(PAGE, "collection_id", collection_id)
     state.set_page_value(PAGE, "move_picker_to", collection_id)
+    state.set_url_value(state.URL_COLLECTION, collection_id)
 
 
 pick_col, new_col = st.columns([3, 2], vertical_alignment="bottom")
@@ -78,6 +87,7 @@ if collections:
         format_func=lambda cid: collections[cid].name, key="docs_collection",
     ) or selected_id
     state.set_page_value(PAGE, "collection_id", selected_id)
+    state.set_url_value(state.URL_COLLECTION, selected_id)
 else:
     pick_col.info("No collections yet: create one to upload files into.")
 

@@ -142,7 +142,79 @@ def conversation_id() -> int | None:
 
 
 def set_conversation_id(value: int | None) -> None:
+    """Open ``value`` (None: a new chat); the chat page then puts it in the page's address."""
     _set(_CONVERSATION, value)
+
+
+# --- the page's address (st.query_params) ---------------------------------------------
+
+URL_CONVERSATION = "chat"
+URL_COLLECTION = "collection"
+URL_DEMO = "demo"
+_URL_SEEN = "bc_url_seen"
+_URL_CHAT_SEEN = "bc_url_chat_seen"
+_URL_BAD_CONVERSATION = "bc_url_bad_conversation"
+
+
+def url_value(name: str) -> str | None:
+    """One value of the page's address (``?name=value``), or None."""
+    value = st.query_params.get(name)
+    return value if isinstance(value, str) and value else None
+
+
+def set_url_value(name: str, value: str | None) -> None:
+    """Put ``name=value`` in the page's address (None removes it), without a rerun."""
+    if value is None:
+        if name in st.query_params:
+            del st.query_params[name]
+    elif st.query_params.get(name) != value:
+        st.query_params[name] = value
+
+
+def restore_from_url() -> None:
+    """Take the page's place from its address, at the top of every run.
+
+    The open conversation (``?chat=ID``) is adopted when the address names another one than
+    it did at the end of the last run: the browser moved (a reload, back/forward, a bookmark,
+    a second tab). When the app moved instead (the sidebar opened another conversation), the
+    session wins and the chat page rewrites the address (:func:`show_conversation_in_url`).
+    The chat page checks that an adopted id exists. The offline demo (``?demo=1``) is taken
+    from the address on a session's first run only (a reload keeps it on), then kept in the
+    address while it is on, since moving to another page drops the address's values.
+
+    Addresses are only written during a run that goes on to draw the page: a change made
+    just before ``st.rerun()`` may never reach the browser.
+    """
+    first_run = not _get(_URL_SEEN, False)
+    _set(_URL_SEEN, True)
+    if first_run and url_value(URL_DEMO) == "1":
+        _set(_DEMO, True)
+    set_url_value(URL_DEMO, "1" if demo_active() else None)
+    linked = url_value(URL_CONVERSATION)
+    if linked == _get(_URL_CHAT_SEEN, None):
+        return
+    _set(_URL_CHAT_SEEN, linked)
+    if linked is None:
+        return  # another page, or a new chat: the session keeps its conversation
+    if not linked.isdigit() or len(linked) > 18:
+        _set(_URL_BAD_CONVERSATION, linked)
+        _set(_CONVERSATION, None)
+    else:
+        _set(_CONVERSATION, int(linked))
+
+
+def show_conversation_in_url(value: int | None) -> None:
+    """Put the open conversation in the chat page's address (None: none)."""
+    text = None if value is None else str(value)
+    set_url_value(URL_CONVERSATION, text)
+    _set(_URL_CHAT_SEEN, text)
+
+
+def take_url_problem() -> str | None:
+    """The conversation reference from the address that was not a valid id (once), or None."""
+    problem = _get(_URL_BAD_CONVERSATION, None)
+    _set(_URL_BAD_CONVERSATION, None)
+    return problem
 
 
 # --- page-scoped values ----------------------------------------------------------------

@@ -26,6 +26,7 @@ def run() -> None:
     st.set_page_config(page_title="Baseten Chat", page_icon="💬", layout="wide")
     pages = [st.Page(path, title=title, icon=icon) for path, title, icon in PAGES]
     page = st.navigation(pages)
+    state.restore_from_url()  # reload, back/forward and bookmarks return to the same place
     with st.sidebar:
         st.markdown("### 💬 Baseten Chat")
         from chatapp.ui.sidebar import render_connection
