@@ -122,6 +122,7 @@ def run_comparison(targets: list[Target], persona: personas.PersonaInfo, prompt:
     comparison = compare.Comparison.new(targets, prompt, persona.name, persona.system_prompt,
                                         repeats)
     state.set_page_value(PAGE, "last", comparison)
+    state.set_page_value(PAGE, "last_demo", state.demo_active())  # marked in its reports
     messages = [ChatMessage(role=MessageRole.SYSTEM, content=persona.system_prompt),
                 ChatMessage(role=MessageRole.USER, content=prompt)]
     call_kwargs = {}
@@ -194,7 +195,9 @@ def draw_results(comparison: compare.Comparison) -> None:
     st.table(pd.DataFrame(costs).set_index("Target"))
     sweep = state.page_value(PAGE, "sweep")
     sweep_price = pricing_ui.price_of(sweep.target, model_rows) if sweep else None
-    extras = {"costs": costs, "sweep": sweep, "sweep_price": sweep_price}
+    demo = bool(state.page_value(PAGE, "last_demo", False)) or (
+        sweep is not None and state.demo_active())
+    extras = {"costs": costs, "sweep": sweep, "sweep_price": sweep_price, "offline_demo": demo}
     secrets = [state.api_key()]
     md_col, html_col, _ = st.columns([1, 1, 3])
     md_col.download_button(

@@ -293,17 +293,27 @@ def _fenced(text: str) -> list[str]:
     return [fence + "text", text, fence]
 
 
+#: Heads a report whose figures came from the offline demo rather than from Baseten.
+DEMO_NOTICE = (
+    "Offline demo: these figures come from the bundled Baseten emulator (a stand-in that "
+    "answers at configured speeds), not from Baseten; they say nothing about real models."
+)
+
+
 def to_markdown(
     comparison: Comparison, *, exclude_cold_start: bool = False,
     secrets: Sequence[str | None] = (), costs: list[dict[str, str]] | None = None,
-    sweep: Sweep | None = None, sweep_price: Price | None = None,
+    sweep: Sweep | None = None, sweep_price: Price | None = None, offline_demo: bool = False,
 ) -> str:
     """The comparison as one Markdown file, the chart embedded as a ``data:`` SVG image;
-    ``costs`` (:func:`report_sections.cost_rows`) and a load ``sweep`` add their sections."""
+    ``costs`` (:func:`report_sections.cost_rows`) and a load ``sweep`` add their sections;
+    ``offline_demo`` puts :data:`DEMO_NOTICE` at the top."""
     from chatapp.services import report_sections
     summaries = summarize_all(comparison, exclude_cold_start)
     svg64 = base64.b64encode(chart_svg(comparison).encode("utf-8")).decode("ascii")
     lines = ["# Baseten Chat: target comparison", ""]
+    if offline_demo:
+        lines += [f"> **{DEMO_NOTICE}**", ""]
     lines += [f"- **{name}:** {_md_cell(value)}" for name, value in _header_facts(comparison)]
     lines += ["", "## Prompt", "", *_fenced(comparison.prompt), ""]
     lines += ["## Verdict (medians)", ""]
@@ -353,7 +363,7 @@ def _html_list(items: list[str], empty: str) -> str:
 def to_html(
     comparison: Comparison, *, exclude_cold_start: bool = False,
     secrets: Sequence[str | None] = (), costs: list[dict[str, str]] | None = None,
-    sweep: Sweep | None = None, sweep_price: Price | None = None,
+    sweep: Sweep | None = None, sweep_price: Price | None = None, offline_demo: bool = False,
 ) -> str:
     """The comparison as one standalone HTML page: inline CSS and SVG, no scripts."""
     from chatapp.services import report_sections
@@ -365,6 +375,8 @@ def to_html(
     errors = [f"{side.label}: {side.error}" for side in comparison.sides if side.error]
     body = [
         "<h1>Baseten Chat: target comparison</h1>",
+        (f'<p style="background:#fff3cd;padding:0.6rem;border:1px solid #e0c060">'
+         f"<strong>{html.escape(DEMO_NOTICE)}</strong></p>") if offline_demo else "",
         f"<dl>{facts}</dl>",
         f"<h2>Prompt</h2><pre>{html.escape(comparison.prompt)}</pre>",
         "<h2>Verdict (medians)</h2>",

@@ -120,3 +120,14 @@ def test_tables_hold_one_summary_row_per_target_and_one_run_row_per_run() -> Non
     result = comparison()
     assert [row["Target"][0] for row in summary_rows(summarize_all(result))] == ["A", "B"]
     assert len(run_rows(result)) == 6
+
+
+def test_reports_from_the_offline_demo_say_so_at_the_top() -> None:
+    from chatapp.services.compare_report import DEMO_NOTICE
+
+    markdown = to_markdown(comparison(), offline_demo=True)
+    assert markdown.splitlines()[2] == f"> **{DEMO_NOTICE}**"
+    page = to_html(comparison(), offline_demo=True)
+    assert page.index("Offline demo:") < page.index("<dl>")
+    assert "Offline demo" not in to_markdown(comparison())
+    assert "Offline demo" not in to_html(comparison())
