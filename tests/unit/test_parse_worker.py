@@ -94,6 +94,9 @@ def test_canceling_a_file_while_it_is_parsed_stops_its_worker_between_pages() ->
 def test_a_worker_that_cannot_start_is_reported_as_an_installation_problem(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parse_worker.sys, "executable", "/bin/false")
+    # a worker that an earlier test's thread checks in late must not be reused here
+    monkeypatch.setattr(parse_worker, "MAX_IDLE_WORKERS", 0)
+    parse_worker.shutdown()
     with pytest.raises(ingest.IngestError, match="did not start.*not with the file") as caught:
         parse_worker.parse_isolated("notes.md", b"# Notes\nText.")
     assert not isinstance(caught.value, ingest.ParseMemoryError)
