@@ -185,11 +185,15 @@ class Sweep:
             return (f"No knee up to {done[-1].concurrency} concurrent streams: time to first "
                     "token stayed flat and no request failed.")
         return (f"Knee at {knee} concurrent streams: at {climbed.concurrency} the p95 time to "
-                f"first token or the share of failed requests climbs.")
+                "first token or the share of failed requests climbs, or each stream slows.")
 
 
-def step_degraded(step: StepResult, base_p95: float | None) -> bool:
+def step_degraded(step: StepResult, base_p95: float | None,
+                  base_rate: float | None = None) -> bool:
     if step.failed_share > KNEE_MAX_FAILED_SHARE:
+        return True
+    rate = step.stream_tokens_per_s
+    if base_rate and rate is not None and rate < base_rate / KNEE_FACTOR:
         return True
     p95 = step.ttft(95)
     if p95 is None:
@@ -206,10 +210,10 @@ def find_knee(steps: Sequence[StepResult]) -> int | None:
     done = [s for s in steps if s.ended_at is not None and not s.stopped]
     if not done:
         return None
-    base = done[0].ttft(95)
+    base, base_rate = done[0].ttft(95), done[0].stream_tokens_per_s
     knee = None
     for step in done:
-        if step_degraded(step, base):
+        if step_degraded(step, base, base_rate):
             return knee
         knee = step.concurrency
     return knee

@@ -55,3 +55,9 @@ def test_no_knee_is_claimed_when_the_first_step_already_fails_and_a_stopped_step
     stopped = step(8, [5.0])
     stopped.stopped = True
     assert find_knee([step(1, [0.2]), step(2, [0.2]), stopped]) == 2
+
+
+def test_streams_slowing_to_less_than_two_thirds_of_their_rate_mark_the_knee():
+    steps = [step(1, [0.2]), step(2, [0.2]), step(4, [0.21])]
+    steps[2].results = [RequestResult("ok", 0.21, 1.0, 10, 12.0)] * 4  # 20 -> 12 tokens/s
+    assert find_knee(steps) == 2
