@@ -9,7 +9,6 @@ the knee. Usage: python bench/bench_sweep.py [--step-s 3] [--concurrencies 1,2,4
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
