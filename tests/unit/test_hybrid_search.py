@@ -36,6 +36,12 @@ def test_reciprocal_rank_fusion_puts_a_passage_both_rankings_found_first() -> No
     assert fused[2][1] == pytest.approx(1 / 62)
 
 
+def test_a_weighted_ranking_counts_that_many_times_a_plain_one() -> None:
+    fused = hybrid.reciprocal_rank_fusion([["a", "b"], ["b", "a"]], weights=[1.0, 3.0])
+    assert [node_id for node_id, _ in fused] == ["b", "a"]
+    assert fused[0][1] == pytest.approx(1 / 62 + 3 / 61)
+
+
 def test_fusion_counts_an_id_repeated_in_one_ranking_once() -> None:
     assert hybrid.reciprocal_rank_fusion([["a", "a", "b"]]) == hybrid.reciprocal_rank_fusion(
         [["a", "b"]])
