@@ -39,9 +39,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from chatapp.services import hybrid, ingest  # noqa: E402
-from chatapp.services.embedders import EmbedSpec, make_embedder  # noqa: E402
-from chatapp.services.vector_store import NumpyVectorStore  # noqa: E402
+from chatapp.services import hybrid, ingest
+from chatapp.services.embedders import EmbedSpec, make_embedder
+from chatapp.services.vector_store import NumpyVectorStore
 
 QUESTIONS = Path(__file__).with_name("retrieval_questions.json")
 CHUNK_SIZE, CHUNK_OVERLAP = 256, 32
