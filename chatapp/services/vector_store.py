@@ -66,6 +66,7 @@ class NumpyVectorStore(BasePydanticVectorStore):
     _generation: int = PrivateAttr(default=0)
     _db: sqlite3.Connection = PrivateAttr()
     _keywords: KeywordIndex = PrivateAttr()
+    _rows: tuple[int, dict[str, int]] = PrivateAttr(default=(-1, {}))
 
     def __init__(self, persist_dir: str | Path, **kwargs: Any) -> None:
         super().__init__(persist_dir=str(persist_dir), **kwargs)
@@ -139,14 +140,21 @@ class NumpyVectorStore(BasePydanticVectorStore):
     def similarities(self, node_ids: Sequence[str], embedding: Sequence[float]) -> dict[str, float]:
         """Cosine similarity of ``embedding`` to each of ``node_ids`` that the store holds."""
         with self._lock:
-            matrix, ids = self._matrix, self._ids
-        rows = {node_id: row for row, node_id in enumerate(ids)}
+            matrix, rows = self._matrix, self._row_index()
         wanted = [n for n in node_ids if n in rows]
         if not wanted:
             return {}
         vectors = matrix[[rows[n] for n in wanted]]
         scores = vectors @ _unit(np.asarray(embedding, dtype=np.float32))
         return {n: float(s) for n, s in zip(wanted, scores)}
+
+    def _row_index(self) -> dict[str, int]:
+        """Node id -> matrix row, built once per generation (call with the lock held)."""
+        generation, rows = self._rows
+        if generation != self._generation:
+            rows = {node_id: row for row, node_id in enumerate(self._ids)}
+            self._rows = (self._generation, rows)
+        return rows
 
     def keyword_search(self, query: str, k: int) -> list[tuple[str, float]]:
         """Up to ``k`` ``(node id, BM25 score)`` pairs sharing a term with ``query``."""

@@ -58,6 +58,7 @@ def ask(page: Page, question: str) -> None:
     wait_for_app_idle(page, timeout_ms=ANSWER_TIMEOUT_MS)
 
 
+@pytest.mark.timeout(900)  # loads the embedding model and answers twice on a shared machine
 def test_a_follow_up_in_the_offline_demo_finds_its_passage_and_opens_the_cited_page(
     demo_page: Page,
 ) -> None:
