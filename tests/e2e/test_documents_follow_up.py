@@ -60,7 +60,7 @@ def ask(page: Page, question: str) -> None:
 
 @pytest.mark.timeout(900)  # loads the embedding model and answers twice on a shared machine
 def test_a_follow_up_in_the_offline_demo_finds_its_passage_and_opens_the_cited_page(
-    demo_page: Page,
+    demo_page: Page, demo_app: AppServer,
 ) -> None:
     page = demo_page
     sidebar(page).get_by_role("button", name="Try the offline demo").click()
@@ -94,5 +94,6 @@ def test_a_follow_up_in_the_offline_demo_finds_its_passage_and_opens_the_cited_p
     expect(dialog).to_contain_text("[1] zoo.pdf, page 2", timeout=UI_TIMEOUT_MS)
     image = dialog.locator("img")
     expect(image).to_have_count(1, timeout=UI_TIMEOUT_MS)
-    assert image.get_attribute("src").startswith("/media/")  # served by the app, no file path
+    # Served by the app itself from its media store: no file path, no other host.
+    assert (image.get_attribute("src") or "").startswith(f"{demo_app.url.rstrip('/')}/media/")
     expect(dialog).not_to_contain_text("could not be located")
