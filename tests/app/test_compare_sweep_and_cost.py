@@ -30,8 +30,10 @@ def sweep_setup(at: AppTest, concurrencies: str) -> AppTest:
 def test_a_sweep_shows_every_step_the_knee_and_a_gpu_cost_per_million_tokens(
     data_dir: Path, emulator: EmulatorServer
 ) -> None:
-    emulator.configure(tokens_per_second=50.0, reply_tokens=8, models={"abcd1234": {
-        "capacity_streams": 2, "queue_limit": 2, "prefill_s": 0.3}})
+    # first tokens 1 s apart from 2 s, and 30-token replies: a busy machine's stalls of a few
+    # hundred milliseconds must not read as the knee
+    emulator.configure(tokens_per_second=50.0, reply_tokens=30, models={"abcd1234": {
+        "capacity_streams": 2, "queue_limit": 2, "prefill_s": 1.0}})
     at = sweep_setup(open_page(), "1, 2, 4, 8")
     at.number_input(key="sweep_price_gpu_hour").set_value(6.5)
     at = at.button(key="sweep_run").click().run()
