@@ -7,6 +7,7 @@ test can look at the queue while it runs (waiting on events, never on time)."""
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,13 @@ from chatapp.services.vector_store import NumpyVectorStore
 from tests.unit.test_documents_service import WordHashEmbedding
 
 WAIT_S = 60
+
+
+def wait_until(condition: Any, timeout: float = WAIT_S) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
 
 
 class GatedEmbedding(WordHashEmbedding):
@@ -229,3 +237,44 @@ def test_progress_counts_parsed_pages_of_a_pdf(engine: Any, tmp_path: Path) -> N
     parsed = [d for d in seen if d.endswith("pages parsed")]
     assert parsed and parsed[-1] == "6 of 6 pages parsed"
     assert all(d.endswith(" of 6 pages parsed") for d in parsed)
+
+
+def test_a_file_that_kills_its_parse_worker_is_failed_kept_and_never_parsed_again(
+    engine: Any, tmp_path: Path, worker: IngestWorker
+) -> None:
+    import json
+    from dataclasses import replace
+
+    from chatapp.services.parse_limits import ParseLimits
+
+    model = WordHashEmbedding(model_name="words")
+    limits = ParseLimits(memory_mb=250, max_rows=10_000_000, max_chars=10**9)
+    target = replace(new_target(engine, tmp_path, "Manuals", model), limits=limits,
+                     max_bytes=50_000_000)
+    bomb = json.dumps([{"n": i} for i in range(1_000_000)]).encode()  # 15 MB; 100s parsed
+    [job] = uploads.queue_uploads(worker, target, [("huge.json", bomb)])
+    assert worker.wait_idle(WAIT_S)
+    assert job.outcome.status == "failed" and "250 MB" in job.outcome.message
+
+    after = IngestWorker(workers=2)  # a restart: the bomb is listed, not parsed again
+    [kept] = uploads.resume_uploads(after, target)
+    assert kept.outcome.status == "failed" and kept.outcome.message == job.outcome.message
+    assert not after.busy() and model.embedded == 0
+    after.close()
+
+
+def test_canceling_a_file_while_it_is_parsed_stops_its_parse_worker(
+    engine: Any, tmp_path: Path, worker: IngestWorker
+) -> None:
+    from tests.pdfs import make_scanned_pdf
+
+    model = WordHashEmbedding(model_name="words")
+    target = new_target(engine, tmp_path, "Scans", model)
+    scan = make_scanned_pdf([f"Scanned page {n} of a long report." for n in range(8)])
+    [job] = uploads.queue_uploads(worker, target, [("scan.pdf", scan)])
+    wait_until(lambda: job.detail.endswith("pages parsed") or job.done)
+    assert not job.done, job.outcome  # OCR of eight pages takes far longer than one poll
+    worker.cancel(job.id)
+    assert worker.wait_for(job, WAIT_S)
+    assert job.outcome.status == "canceled" and model.embedded == 0
+    assert docs.list_files(engine, target.collection.id) == []
