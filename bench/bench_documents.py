@@ -43,7 +43,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from chatapp.services import documents as docs  # noqa: E402
-from chatapp.services.embedders import EmbedSpec, make_embedder  # noqa: E402
+from chatapp.services.embedders import BUNDLED_MODEL, EmbedSpec, local_embedder  # noqa: E402
 from chatapp.services.vector_store import NumpyVectorStore  # noqa: E402
 from chatapp.storage.db import init_db, make_engine  # noqa: E402
 
@@ -259,8 +259,9 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(7)
     print(f"RSS at start: {rss_mb():.0f} MB")
-    embedder = make_embedder(EmbedSpec())
-    embedder.get_text_embedding("warm up")
+    # Loaded the way the app loads it (warmed up, then its objects frozen out of the garbage
+    # collector's way), so that both sides of every comparison run the same model setup.
+    embedder = local_embedder(BUNDLED_MODEL)
     print(f"RSS with the embedding model loaded: {rss_mb():.0f} MB\n")
 
     from bench.documents_in_app import bench_in_app, real_pdf

@@ -179,8 +179,8 @@ def max_input_tokens(spec: EmbedSpec, stated: int | None = None) -> int | None:
     if spec.kind == "baseten":
         return stated or BASETEN_DEFAULT_MAX_TOKENS
     folder = Path(bundled_model_path()) if spec.model == BUNDLED_MODEL else Path(spec.model)
-    config = folder / "sentence_bert_config.json"
-    if not config.is_file():
+    config: Path | None = folder / "sentence_bert_config.json"
+    if config is not None and not config.is_file():
         config = _cached_hub_file(spec.model, "sentence_bert_config.json")
     try:
         return int(json.loads(config.read_text())["max_seq_length"]) if config else None
