@@ -1,10 +1,10 @@
 """The indexing queue: a small pool of worker threads that takes files fairly across collections.
 
 Each collection has its own first-in, first-out line. A free worker serves the collections in
-turn (round-robin) and runs at most one file per collection at a time, so a 3,000-page PDF in
-one collection never holds up a 40-byte file in another, and files of one collection are
-indexed in the order they were added (one parsed file and its vectors in memory per
-collection). The pool is small and bounded by the machine's cores (:func:`default_pool_size`):
+turn (round-robin: the one served least recently goes first) and runs at most one file per
+collection at a time, so a 3,000-page PDF in one collection never holds up a 40-byte file in
+another, and files of one collection are indexed in the order they were added (one parsed
+file and its vectors in memory per collection). The pool is small and bounded by the machine's cores (:func:`default_pool_size`):
 parsing runs in its own capped process, and embedding spends its time in torch, which
 releases the GIL and already uses every core.
 
@@ -96,7 +96,9 @@ class IngestWorker:
     def __init__(self, workers: int | None = None) -> None:
         self.size = workers or default_pool_size()
         self._lines: dict[str, deque[tuple[IngestJob, Work]]] = {}
-        self._turns: deque[str] = deque()  # collections with waiting work, next served first
+        self._turns: list[str] = []  # collections with waiting work, in order of arrival
+        self._last_served: dict[str, int] = {}  # collection -> when its last file started
+        self._ticks = itertools.count()
         self._running: dict[str, IngestJob] = {}
         self._jobs: dict[int, IngestJob] = {}
         self._cond = threading.Condition()
@@ -234,19 +236,18 @@ class IngestWorker:
             thread.start()
 
     def _take(self) -> tuple[IngestJob, Work] | None:
-        """The next collection's first job, round-robin, skipping collections already busy."""
-        for collection_id in list(self._turns):
-            if collection_id in self._running:
-                continue
-            job, work = self._lines[collection_id].popleft()
-            self._turns.remove(collection_id)
-            if self._lines[collection_id]:
-                self._turns.append(collection_id)  # its next file waits for the others' turn
-            self._drop_empty_line(collection_id)
-            self._running[collection_id] = job
-            job.update("start", 0.0, "Starting")
-            return job, work
-        return None
+        """The first job of the collection served least recently (never: first), skipping
+        collections that already have a file running."""
+        waiting = [c for c in self._turns if c not in self._running]
+        if not waiting:
+            return None
+        collection_id = min(waiting, key=lambda c: self._last_served.get(c, -1))
+        job, work = self._lines[collection_id].popleft()
+        self._last_served[collection_id] = next(self._ticks)
+        self._drop_empty_line(collection_id)
+        self._running[collection_id] = job
+        job.update("start", 0.0, "Starting")
+        return job, work
 
     def _drop_empty_line(self, collection_id: str) -> None:
         if not self._lines.get(collection_id):
