@@ -33,6 +33,7 @@ from chatapp.services import (
     report_sections,
     user_errors,
 )
+from chatapp.services.batch_inputs import InputError
 from chatapp.services.catalog import load_catalog
 from chatapp.targets import Target
 from chatapp.ui import capabilities_ui, pricing_ui, sweep_ui, target_picker
@@ -57,9 +58,15 @@ def default_targets() -> list[Target]:
     return [shared, dedicated, Target(model=other)]
 
 
+def side_place(i: int) -> str:
+    """Where side ``i``'s widgets are, in the words of a problem with its target."""
+    return f"under Target {compare.SIDE_NAMES[i]}"
+
+
 def pick_target(i: int, current: Target) -> Target:
     """The widgets of one side; returns the target they describe."""
-    return target_picker.pick_target(current, model_rows, key=lambda name: f"cmp_{name}_{i}")
+    return target_picker.pick_target(current, model_rows, key=lambda name: f"cmp_{name}_{i}",
+                                     where=side_place(i))
 
 
 def figures_of(side: compare.SideResult, now: float, live: bool) -> dict[str, Any]:
@@ -108,7 +115,11 @@ def _fmt(value: Any, metric: str, unit: str = "") -> str:
 def build_clients(targets: list[Target]) -> list[Any]:
     """One client per side, or the error that prevented it (shown on that side only)."""
     clients: list[Any] = []
-    for target in targets:
+    for i, target in enumerate(targets):
+        problem = target.problem(side_place(i))
+        if problem:  # said in this side's words (the library's would point at the sidebar)
+            clients.append(InputError(f"Nothing was sent to this side. {problem}"))
+            continue
         try:
             clients.append(state.llm(target_override=target))
         except BasetenError as exc:

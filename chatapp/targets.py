@@ -66,22 +66,23 @@ class Target:
         style = " · /predict" if self.api_style == "predict" else ""
         return f"Dedicated · {self.model} · {self.scope_label}{style}"
 
-    def problem(self) -> str | None:
+    def problem(self, where: str = "in the sidebar") -> str | None:
         """Why requests cannot be sent to this target yet, in plain words; None when they can.
 
         The dedicated model id (and a deployment id or environment name, when chosen) is
-        checked with the library's own rule; nothing is sent.
+        checked with the library's own rule; nothing is sent. ``where`` names the place the
+        person corrects it (the sidebar, or a Compare side such as "under Target B").
         """
         if not self.is_dedicated:
-            return None if self.model.strip() else "Choose a model in the sidebar."
-        problem = _id_problem(self.model, "model id")
+            return None if self.model.strip() else f"Choose a model {where}."
+        problem = _id_problem(self.model, "model id", where)
         if problem is None and self.scope == "deployment":
-            problem = _id_problem(self.deployment_id, "deployment id")
+            problem = _id_problem(self.deployment_id, "deployment id", where)
         bad_environment = self.scope == "environment" and not _ENVIRONMENT.match(self.environment)
         if problem is None and bad_environment:
             problem = (
                 "The environment name can only hold letters, digits, - and _ (like staging). "
-                "Correct it in the sidebar."
+                f"Correct it {where}."
             )
         return problem
 
@@ -151,14 +152,14 @@ class GenerationSettings:
 _ENVIRONMENT = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
-def _id_problem(value: str, what: str) -> str | None:
+def _id_problem(value: str, what: str, where: str) -> str | None:
     """Plain words for a dedicated model or deployment id the library would refuse."""
     from baseten_llm.errors import InvalidModelIdError
     from baseten_llm.targets import validate_model_id
 
     if not value:
         return (
-            f"Enter the deployment's {what} in the sidebar: 8 lowercase letters and digits, "
+            f"Enter the deployment's {what} {where}: 8 lowercase letters and digits, "
             "like abcd1234, shown on the model's page in Baseten."
         )
     try:
@@ -167,11 +168,11 @@ def _id_problem(value: str, what: str) -> str | None:
         if "/" in value:
             return (
                 f"“{value}” looks like a Model APIs model name, not a {what}: choose Model "
-                "APIs as the model source in the sidebar."
+                f"APIs as the model source {where}."
             )
         return (
             f"“{value}” is not a valid {what}: it is 8 lowercase letters and digits, like "
-            "abcd1234, shown on the model's page in Baseten. Correct it in the sidebar."
+            f"abcd1234, shown on the model's page in Baseten. Correct it {where}."
         )
     return None
 

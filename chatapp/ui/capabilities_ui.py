@@ -100,16 +100,16 @@ def draw_tab(model_rows: Mapping[str, Any]) -> None:
                "streaming, usage, tools, JSON schema, reasoning on/off, an image (if it takes "
                "images) and a prompt near its context limit.")
     current = state.page_value(PAGE, "cap_target") or state.target()
-    target = pick_target(current, model_rows, key=lambda n: f"cap_{n}")
+    target = pick_target(current, model_rows, key=lambda n: f"cap_{n}", where="above")
     state.set_page_value(PAGE, "cap_target", target)
-    if target.is_dedicated and target.model:
+    if target.is_dedicated and not target.problem():
         vision = st.checkbox("This deployment takes images", key="cap_vision",
                              value=dedicated_accepts_images(target.model))
         set_dedicated_accepts_images(target.model, vision)
     st.caption(_cost_note(target, model_rows))
     reports: dict[str, CapabilityReport] = state.page_value(PAGE, "capabilities") or {}
     clicked = st.button("🔎 Check this model", key="cap_run", type="primary",
-                        disabled=not target.model)
+                        disabled=bool(target.problem()))
     table = st.empty()
     if clicked:
         reports[target.label] = run_check(target, model_rows, table)

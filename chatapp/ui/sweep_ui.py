@@ -122,7 +122,7 @@ def draw_tab(model_rows: Mapping[str, Any]) -> None:
                "the knee. The sweep never retries a 429: it counts it.")
     saved: Sweep | None = state.page_value(PAGE, "sweep")
     current = state.page_value(PAGE, "sweep_target") or state.target()
-    target = pick_target(current, model_rows, key=lambda n: f"sweep_{n}")
+    target = pick_target(current, model_rows, key=lambda n: f"sweep_{n}", where="above")
     state.set_page_value(PAGE, "sweep_target", target)
     prompt = st.text_area("Prompt", value=saved.prompt if saved else DEFAULT_PROMPT,
                           key="sweep_prompt", height=80)
@@ -144,8 +144,11 @@ def draw_tab(model_rows: Mapping[str, Any]) -> None:
         except ValueError as exc:
             st.error(str(exc))
             return
-        if not prompt.strip() or not target.model:
-            st.warning("Pick a target and type a prompt first.")
+        if target.problem("above"):
+            st.warning(target.problem("above"))
+            return
+        if not prompt.strip():
+            st.warning("Type a prompt first.")
             return
         plan = SweepPlan(concurrencies, float(step_s), int(max_requests), float(max_total))
         saved = Sweep(target, prompt.strip(), plan)

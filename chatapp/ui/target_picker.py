@@ -29,8 +29,11 @@ STYLE_LABELS = {"openai": "OpenAI-compatible (/sync/v1)", "predict": "Custom Tru
 
 
 def pick_target(current: Target, model_rows: Mapping[str, Any],
-                key: Callable[[str], str]) -> Target:
-    """Draw the widgets; return the target they describe (check it with ``problem()``)."""
+                key: Callable[[str], str], where: str = "in the sidebar") -> Target:
+    """Draw the widgets; return the target they describe (check it with ``problem()``).
+
+    ``where`` names these widgets' place in the reason shown for an id that is not valid.
+    """
     kinds = list(KIND_LABELS)
     kind = st.radio("Model source", kinds, index=kinds.index(current.kind), horizontal=True,
                     format_func=KIND_LABELS.__getitem__, key=key("kind"))
@@ -41,7 +44,7 @@ def pick_target(current: Target, model_rows: Mapping[str, Any],
                             format_func=lambda s: model_rows[s].label)
         return Target(kind="model_apis", model=str(slug))
     target = _dedicated(current, key)
-    problem = target.problem()
+    problem = target.problem(where)
     if problem:
         st.warning(problem, icon="✋")
     return target

@@ -96,8 +96,21 @@ def test_a_malformed_model_id_is_reported_on_that_side_without_sending_anything(
 ) -> None:
     at = run(setup(open_page(), b_model="not an id"))
     no_traceback(at)
-    assert "model id is not valid, so nothing was sent" in at.error[0].value
+    assert "Nothing was sent to this side" in at.error[0].value
+    assert "“not an id” is not a valid model id" in at.error[0].value
     assert not any(r["path"].startswith("/model-") for r in chat_requests(emulator))
+
+
+def test_a_sides_id_problem_points_at_that_side_not_at_the_sidebar(
+    data_dir: Path, emulator: EmulatorServer
+) -> None:
+    at = run(setup(open_page(), b_model=""))
+    no_traceback(at)
+    said = [w.value for w in at.warning] + [e.value for e in at.error]
+    assert any("under Target B" in text for text in said), said
+    assert not any("sidebar" in text for text in said), said
+    answers = [m.value for m in at.markdown if m.value.startswith("You said:")]
+    assert len(answers) == 1, "side A still answers"
 
 
 def test_a_rate_limited_side_shows_the_429_and_the_other_side_finishes(

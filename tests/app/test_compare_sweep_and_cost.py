@@ -57,6 +57,21 @@ def test_concurrencies_that_are_not_numbers_get_a_plain_message_and_nothing_is_s
     assert emulator.requests() == []
 
 
+def test_a_sweep_on_an_invalid_model_id_says_so_above_and_sends_nothing(
+    data_dir: Path, emulator: EmulatorServer
+) -> None:
+    at = open_page()
+    at.radio(key="sweep_kind").set_value("dedicated").run()
+    at.text_input(key="sweep_model_id").set_value("xyz!")
+    at = at.button(key="sweep_run").click().run()
+    no_traceback(at)
+    said = [w.value for w in at.warning]
+    assert any("“xyz!” is not a valid model id" in text and "Correct it above." in text
+               for text in said), said
+    assert not any("sidebar" in text for text in said), said
+    assert emulator.requests() == []
+
+
 def test_a_comparison_shows_each_targets_cost_and_the_report_carries_it(
     data_dir: Path, emulator: EmulatorServer
 ) -> None:
