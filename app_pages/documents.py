@@ -39,6 +39,7 @@ from chatapp.ui.safe_text import plain_text
 PAGE = "documents"
 KINDS = {"local": "Local model (runs here)", "baseten": "Baseten embeddings deployment"}
 RERANK_KINDS = {"baseten": "Baseten reranker deployment", "local": "Local cross-encoder"}
+DEMO_RERANKER_ID = "rrk12345"  # the reranker deployment the offline demo's emulator serves
 engine = resources.get_engine()
 config = state.config()
 worker = ui.get_worker()
@@ -252,9 +253,10 @@ if mode == "rerank":
     with rerank_col.popover("Reranker", width="stretch"):
         rerank_kind = st.radio("Reranker", list(RERANK_KINDS), format_func=RERANK_KINDS.get,
                                key="docs_rerank_kind")
+        demo_reranker = DEMO_RERANKER_ID if state.demo_active() else ""
         rerank_model = st.text_input(
             "Reranker model id" if rerank_kind == "baseten" else "Cross-encoder model name",
-            value="" if rerank_kind == "baseten" else DEFAULT_LOCAL_MODEL,
+            value=demo_reranker if rerank_kind == "baseten" else DEFAULT_LOCAL_MODEL,
             key=f"docs_rerank_model_{rerank_kind}",
             placeholder="rrk12345" if rerank_kind == "baseten" else DEFAULT_LOCAL_MODEL)
     rerank_spec = RerankSpec(rerank_kind, rerank_model or "")
@@ -276,6 +278,8 @@ if not records:
     st.caption("Ask a question about this collection's files below.")
 
 blocked = state.target_problem()  # e.g. a dedicated model id that is not valid yet
+if not blocked and rerank_spec is not None and not rerank_spec.model.strip():
+    blocked = "Name a reranker under Reranker above, or choose another search."
 if blocked and files:
     st.caption(f"✋ Asking is off: {blocked}")
 question = st.chat_input(f"Ask about '{collection.name}'", key="docs_question",

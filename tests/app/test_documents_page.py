@@ -233,3 +233,28 @@ def test_a_follow_up_searches_with_its_rewrite_and_the_question_as_asked(
     assert "Where does the violet giraffe live?” and the question as asked" in caption
     cited = " ".join(texts(assistant.expander[0].markdown))
     assert "eats acacia" in cited
+
+
+def test_reranking_with_no_reranker_named_turns_asking_off_and_says_why(data_dir) -> None:
+    at = upload(create(open_page(), "Zoo"), [("zoo.pdf", ZOO_PDF)])
+    at = at.radio(key="docs_mode").set_value("rerank").run()
+    no_traceback(at)
+    assert at.chat_input(key="docs_question").disabled
+    assert any("Name a reranker" in c for c in texts(at.caption))
+
+
+def test_the_offline_demo_reranks_with_its_own_reranker_without_asking_for_one(data_dir) -> None:
+    at = AppTest.from_file(PAGE, default_timeout=90)
+    at.session_state["bc_demo"] = True
+    at = upload(create(at.run(), "Zoo"), [("zoo.pdf", ZOO_PDF)])
+    at = at.radio(key="docs_mode").set_value("rerank").run()
+    assert at.text_input(key="docs_rerank_model_baseten").value == "rrk12345"
+    assert not at.chat_input(key="docs_question").disabled
+    at.chat_input(key="docs_question").set_value("Where does the violet giraffe live?").run()
+    no_traceback(at)
+    assistant = [m for m in at.chat_message if m.name == "assistant"][-1]
+    assert assistant.markdown[0].value.startswith("You said: Where does the violet giraffe")
+    assert any("Search: Hybrid + reranking" in c.value for c in assistant.caption)
+    reranked = [r for r in resources.get_demo_emulator().requests()
+                if r["path"].endswith("/sync/rerank")]
+    assert reranked and reranked[-1]["path"].startswith("/model-rrk12345/")
