@@ -30,16 +30,19 @@ def cost_rows(comparison: Comparison, prices: Sequence[Price | None]) -> list[di
     rows = []
     costs = side_costs(comparison, prices)
     for side, price, cost in zip(comparison.sides, prices, costs):
-        rows.append(_cost_row(side.label, price.label if price else "no price set", cost))
+        answered = sum(1 for run in side.runs if run.ok)
+        rows.append(_cost_row(side.label, price.label if price else "no price set", cost,
+                              answered))
     known = pricing.total(costs)
     if len(comparison.sides) > 1:
-        rows.append(_cost_row("All targets", "", known))
+        rows.append(_cost_row("All targets", "", known, 0))
     return rows
 
 
-def _cost_row(label: str, price: str, cost: Cost | None) -> dict[str, str]:
+def _cost_row(label: str, price: str, cost: Cost | None, answered: int) -> dict[str, str]:
+    """``answered`` is what the Answers column says when no cost is known (no price set)."""
     if cost is None:
-        return {"Target": label, "Price": price, "Answers": "0", "Total": "–",
+        return {"Target": label, "Price": price, "Answers": str(answered), "Total": "–",
                 "Per answer": "–", "Input cached": "–", "Saved by the cache": "–"}
     share = cost.cached_share
     return {"Target": label, "Price": price, "Answers": str(cost.answers),

@@ -52,6 +52,12 @@ def test_a_target_without_a_price_says_so_instead_of_showing_zero():
     assert rows[0]["Price"] == "no price set" and rows[0]["Total"] == "–"
 
 
+def test_a_target_without_a_price_still_counts_the_answers_it_gave():
+    rows = report_sections.cost_rows(comparison(), [TokenPrice(1.0, 2.0, 0.5), None])
+    assert rows[1]["Price"] == "no price set"
+    assert rows[1]["Answers"] == "1"
+
+
 def test_the_report_carries_the_cost_and_the_sweep_with_its_knee_and_chart():
     costs = report_sections.cost_rows(comparison(), [TokenPrice(1.0, 2.0, 0.5), None])
     markdown = to_markdown(comparison(), costs=costs, sweep=sweep(), sweep_price=GpuPrice(3.6))
