@@ -226,9 +226,7 @@ with st.expander(f"Files ({len(files)})", expanded=not files or jobs_shown, icon
     for info in files:
         name_col, meta_col, remove_col = st.columns([4, 4, 1], vertical_alignment="center")
         name_col.markdown(f"📄 **{plain_text(info.filename)}**")
-        unit = "pages" if info.file_type == "pdf" else "sections"
-        meta_col.caption(f"{info.file_type.upper()} · {info.size_bytes / 1024:.0f} KB · "
-                         f"{info.pages} {unit} · {info.chunks} chunks")
+        meta_col.caption(ui.file_facts(info.file_type, info.size_bytes, info.pages, info.chunks))
         if info.warning:
             name_col.caption(f"⚠️ {plain_text(info.warning)}")
         if remove_col.button("Remove", key=f"docs_remove_{info.sha256[:12]}", disabled=busy):

@@ -100,6 +100,19 @@ def embedder_factory(
 # --- rendering ----------------------------------------------------------------------------------
 
 
+def file_facts(file_type: str, size_bytes: int, pages: int, chunks: int) -> str:
+    """``PDF · 2.3 KB · 3 pages · 3 chunks``: a small file shows its bytes, not "0 KB"."""
+    if size_bytes < 1024:
+        size = f"{size_bytes} byte{'s' if size_bytes != 1 else ''}"
+    elif size_bytes < 1024 * 1024:
+        size = f"{size_bytes / 1024:.1f} KB"
+    else:
+        size = f"{size_bytes / 1024 / 1024:.1f} MB"
+    unit = ("page" if file_type == "pdf" else "section") + ("" if pages == 1 else "s")
+    return (f"{file_type.upper()} · {size} · {pages} {unit} · "
+            f"{chunks} chunk{'' if chunks == 1 else 's'}")
+
+
 def render_job(worker: uploads.IngestWorker, job: uploads.IngestJob) -> None:
     """One uploaded file: progress with numbers and a Cancel button, or its result when done."""
     outcome = job.outcome

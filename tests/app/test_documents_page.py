@@ -258,3 +258,11 @@ def test_the_offline_demo_reranks_with_its_own_reranker_without_asking_for_one(d
     reranked = [r for r in resources.get_demo_emulator().requests()
                 if r["path"].endswith("/sync/rerank")]
     assert reranked and reranked[-1]["path"].startswith("/model-rrk12345/")
+
+
+def test_a_small_file_shows_its_size_in_bytes_not_zero_kb(data_dir) -> None:
+    notes = b"High tide at Gull Island is at 04:12.\n"
+    at = upload(create(open_page(), "Tides"), [("notes.txt", notes)])
+    no_traceback(at)
+    facts = [c for c in texts(at.caption) if c.startswith("TXT ·")]
+    assert facts == [f"TXT · {len(notes)} bytes · 1 section · 1 chunk"]
