@@ -59,6 +59,17 @@ def test_without_a_key_the_sidebar_says_how_to_get_one_and_offers_the_offline_de
     assert "Offline demo" in text and "synthetic" in text
 
 
+def test_an_offline_demo_answer_shows_a_first_token_time_that_is_not_zero(app_env):
+    at = _run_app()
+    at.button(key="sb_demo_start").click().run()
+    at.chat_input(key="chat_input").set_value("Hello demo").run()
+    assert not at.exception, at.exception
+    lines = [c.value for c in at.caption if "first token" in c.value]
+    assert lines, _all_text(at)
+    seconds = float(lines[-1].split("first token ")[1].split(" s")[0])
+    assert seconds >= 0.2, lines[-1]
+
+
 def test_switching_to_a_dedicated_deployment_shows_the_new_target_on_the_page(app_env, monkeypatch):
     monkeypatch.setenv("BASETEN_API_KEY", app_env.api_key)
     at = _run_app()
