@@ -148,7 +148,8 @@ uploads.resume_uploads(worker, target)
 files = docs.list_files(engine, collection.id)
 busy = worker.busy(collection.id)
 st.caption(f"Embeddings: {collection.embed.label} · chunks of {collection.chunk_size} tokens, "
-           f"overlap {collection.chunk_overlap} · {len(files)} file(s), {len(store)} chunk(s)")
+           f"overlap {collection.chunk_overlap} · {len(files)} file{'' if len(files) == 1 else 's'}, "
+           f"{len(store)} chunk{'' if len(store) == 1 else 's'}")
 
 with st.expander("Manage collection"):
     rename_to = st.text_input("Rename to", value=collection.name,

@@ -243,7 +243,8 @@ def jobs_section(refresh_s: float | None) -> None:
     if not rows:
         st.caption("No jobs yet. Submitted jobs and received results appear here.")
         return
-    st.caption(f"{len(rows)} jobs · {len(results)} results received · {waiting} waiting")
+    st.caption(f"{len(rows)} job{'' if len(rows) == 1 else 's'} · {len(results)} "
+               f"result{'' if len(results) == 1 else 's'} received · {waiting} waiting")
     if refresh_s is not None:
         st.caption(f"Checking for news every {refresh_s:g} s while jobs are waiting.")
     if results:

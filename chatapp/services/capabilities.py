@@ -58,8 +58,13 @@ class CapabilityReport:
     def summary(self) -> str:
         passed = sum(r.status == "pass" for r in self.results)
         failed = [r.name for r in self.results if r.status == "fail"]
+        skipped = [r.name for r in self.results if r.status == "skip"]
         line = f"{passed} of {len(self.results)} checks passed"
-        return line + (f"; failed: {', '.join(failed)}." if failed else ".")
+        if failed:
+            line += f"; failed: {', '.join(failed)}"
+        if skipped:
+            line += f"; skipped: {', '.join(skipped)}"
+        return line + "."
 
     def to_json(self) -> str:
         return json.dumps({"target": self.target.label, "checked_at": self.checked_at.isoformat(),

@@ -48,4 +48,4 @@ def conversation_total(history: Iterable[MessageInfo]) -> str | None:
     total = pricing.total(answer_cost(m, rows) for m in history)
     if total is None:
         return None
-    return f"Conversation so far: {pricing.describe(total)} over {total.answers} answer(s)."
+    return f"Conversation so far: {pricing.describe(total)} over {total.answers} answer{'' if total.answers == 1 else 's'}."

@@ -45,7 +45,7 @@ def test_each_answer_shows_its_cost_and_the_second_turn_its_cached_share_and_sav
     assert "· cost $" in first and "cached" not in first
     assert "of input cached, saved $" in second
     total = [c.value for c in at.caption if c.value.startswith("💲 Conversation so far: $")]
-    assert len(total) == 1 and total[0].endswith("over 2 answer(s).")
+    assert len(total) == 1 and total[0].endswith("over 2 answers.")
     chats = [r for r in emulator.requests() if r["path"].endswith("/chat/completions")]
     values = {r["headers"].get("x-session-affinity") for r in chats}
     assert len(chats) == 2 and len(values) == 1 and None not in values

@@ -75,6 +75,7 @@ def test_a_prompt_shows_the_exact_body_and_submitting_records_the_job(app_env, e
     table = at.dataframe[0].value
     assert list(table["Status"]) == ["Queued"]
     assert list(table["Target"]) == ["Dedicated · abcd1234 · production"]
+    assert any(c.value == "1 job · 0 results received · 1 waiting" for c in at.caption)
 
 
 def test_queue_and_retry_settings_are_sent_with_the_job(app_env, emulator):

@@ -57,6 +57,7 @@ def test_a_text_model_skips_the_image_check_and_a_predict_deployment_skips_them_
     plain = check(emulator, Target(kind="dedicated", model="abcd1234"), images=False)
     assert statuses(plain)["Image input"] == "skip"
     assert statuses(plain)["Context window"] == "pass"
+    assert plain.summary().endswith("checks passed; skipped: Image input.")
     predict = check(emulator, Target(kind="dedicated", model="abcd1234", api_style="predict"),
                     images=False, window=1000)
     assert set(statuses(predict).values()) == {"skip"}
