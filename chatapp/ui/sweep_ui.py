@@ -34,6 +34,7 @@ from chatapp.ui import pricing_ui
 from chatapp.ui.target_picker import pick_target
 
 PAGE = "compare"
+CHART_HEIGHT = 320
 DEFAULT_PROMPT = "Write a short paragraph about why the sky is blue."
 
 
@@ -62,8 +63,10 @@ def sweep_chart(sweep: Sweep) -> alt.LayerChart:
     if sweep.knee is not None:
         knee = pd.DataFrame({"Concurrency": [sweep.knee]})
         layers.append(alt.Chart(knee).mark_rule(strokeDash=[4, 3], color="#555").encode(x=x))
+    # An explicit height: a layered chart with independent y scales is otherwise drawn 0 px
+    # tall by st.altair_chart (only its title shows).
     return alt.layer(*layers, title="Throughput and p95 time to first token").resolve_scale(
-        y="independent")
+        y="independent").properties(height=CHART_HEIGHT)
 
 
 def draw_results(sweep: Sweep, model_rows: Mapping[str, Any]) -> None:

@@ -57,7 +57,10 @@ def test_a_sweep_draws_the_knee_where_the_deployment_runs_out_of_streams(
     headers = [h.strip() for h in table.locator("thead th").all_inner_texts()]
     row = dict(zip(headers, last))
     assert row["Concurrency"] == "8" and int(row["429s"]) > 0
-    expect(page.get_by_test_id("stVegaLiteChart")).to_be_visible()
+    chart = page.get_by_test_id("stVegaLiteChart").locator("svg.marks")
+    expect(chart).to_be_visible()
+    # the chart has a plotting area (it once drew with a height of 0: only its title showed)
+    wait_until(lambda: float(chart.get_attribute("height") or 0) >= 150)
     expect(page.locator(".st-key-sweep_download_html button")).to_be_visible()
 
 
