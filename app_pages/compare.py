@@ -40,6 +40,7 @@ from chatapp.ui import capabilities_ui, pricing_ui, sweep_ui, target_picker
 from chatapp.ui.safe_text import safe_markdown
 
 PAGE = "compare"
+DEFAULT_PROMPT = "Explain what a KV cache is in two sentences."
 engine = resources.get_engine()
 persona_list = personas.list_personas(engine)
 catalog = load_catalog(state.config().model_apis_url, state.api_key())
@@ -248,8 +249,10 @@ def side_by_side() -> None:
         "Persona", persona_ids, format_func=lambda pid: by_id[pid].label, key="cmp_persona",
         index=persona_ids.index(chosen_persona) if chosen_persona in by_id else 0)
     state.set_page_value(PAGE, "persona", persona_id)
-    prompt = st.text_area("Prompt", key="cmp_prompt", value=state.page_value(PAGE, "prompt", ""),
-                          placeholder="Explain what a KV cache is in two sentences.")
+    # A real first prompt, not a placeholder: one that looked typed made "Run" answer "Type a
+    # prompt first" for a new user.
+    prompt = st.text_area("Prompt", key="cmp_prompt",
+                          value=state.page_value(PAGE, "prompt", DEFAULT_PROMPT))
     state.set_page_value(PAGE, "prompt", prompt)
     repeats = st.number_input("Runs per target (N)", min_value=1, max_value=compare.MAX_REPEATS,
                               value=state.page_value(PAGE, "repeats", 3), step=1, key="cmp_repeats")

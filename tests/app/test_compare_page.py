@@ -131,6 +131,19 @@ def test_an_empty_prompt_asks_for_one_and_sends_nothing(
     assert chat_requests(emulator) == []
 
 
+def test_a_new_user_can_run_a_comparison_without_typing_a_prompt(
+    data_dir: Path, emulator: EmulatorServer
+) -> None:
+    at = open_page()
+    at.radio(key="cmp_kind_1").set_value("dedicated").run()
+    at.text_input(key="cmp_model_id_1").set_value("abcd1234")
+    at = run(at.number_input(key="cmp_repeats").set_value(1).run())
+    no_traceback(at)
+    assert not [w.value for w in at.warning if "Type a prompt" in w.value]
+    sent = {r["body"]["messages"][-1]["content"] for r in chat_requests(emulator)}
+    assert sent == {"Explain what a KV cache is in two sentences."}
+
+
 def test_results_survive_a_rerun_and_reports_are_offered(
     data_dir: Path, emulator: EmulatorServer
 ) -> None:
