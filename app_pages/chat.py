@@ -133,12 +133,18 @@ submitted = st.chat_input(
 prompt, files = chat_images.split_submission(submitted)
 pending = None if blocked else state.page_value(PAGE, "pending")
 images: list[chat_images.ChatImage] = []
+if submitted is not None:  # a new submission replaces the last refusal
+    state.set_page_value(PAGE, "image_refusal", None)
 if files:
     try:
         images = chat_images.check_images([(f.name, f.getvalue()) for f in files])
     except chat_images.ImageRefused as exc:
-        st.error(f"Not sent: {exc}", icon="🖼️")
+        # kept until the next submission: a rerun (the sidebar, a reload) must not hide it
+        state.set_page_value(PAGE, "image_refusal", f"Not sent: {exc}")
         prompt, files = None, []
+refusal = state.page_value(PAGE, "image_refusal")
+if refusal:
+    st.error(refusal, icon="🖼️")
 if (prompt and prompt.strip() or images) and not blocked:
     if conversation is None:
         chosen = personas.get_persona(engine, state.persona_id()) or personas.default_persona(

@@ -30,7 +30,11 @@ def attach_and_send(page: Page, name: str, data: bytes, mime: str, text: str) ->
     expect(page.get_by_text(name)).to_be_visible()
     box = page.get_by_test_id("stChatInputTextArea")
     box.fill(text)
-    box.press("Enter")
+    # send once the attachment has finished uploading (Enter before that is ignored)
+    send = page.get_by_test_id("stChatInputSubmitButton")
+    expect(send).to_be_enabled()
+    send.click()
+    expect(box).to_have_value("")
 
 
 def png(width: int, height: int) -> bytes:
