@@ -60,8 +60,10 @@ def sweep_chart(sweep: Sweep) -> alt.LayerChart:
         x=x, y=alt.Y("p95 TTFT (s):Q", axis=alt.Axis(titleColor="#e8590c")),
         tooltip=["Concurrency", "p95 TTFT (s)"])
     layers = [throughput, latency]
-    if sweep.knee is not None:
-        knee = pd.DataFrame({"Concurrency": [sweep.knee]})
+    knee_at = sweep.knee
+    past_knee = knee_at is not None and any(r["Concurrency"] > knee_at for r in rows)
+    if past_knee:  # no rule when latency never climbed ("No knee up to N")
+        knee = pd.DataFrame({"Concurrency": [knee_at]})
         layers.append(alt.Chart(knee).mark_rule(strokeDash=[4, 3], color="#555").encode(x=x))
     # An explicit height: a layered chart with independent y scales is otherwise drawn 0 px
     # tall by st.altair_chart (only its title shows).
