@@ -60,7 +60,8 @@ def sweep_rows(sweep: Sweep, price: Price | None = None) -> list[dict[str, str]]
     a GPU-hour price is known (the step's wall time shared by its tokens)."""
     rows = []
     for step in sweep.steps:
-        row = {k: "–" if v is None else str(v) for k, v in step.row().items()}
+        row = {k: "–" if v is None else f"{v:.3f}" if k.startswith("TTFT") else str(v)
+               for k, v in step.row().items()}  # TTFT with 3 decimals: "0.050", not "0.05"
         if step.stopped:
             row["Concurrency"] += " (stopped)"
         if isinstance(price, GpuPrice):

@@ -63,7 +63,7 @@ def test_the_report_carries_the_cost_and_the_sweep_with_its_knee_and_chart():
     markdown = to_markdown(comparison(), costs=costs, sweep=sweep(), sweep_price=GpuPrice(3.6))
     assert "## Cost" in markdown and "| All targets |" in markdown
     assert "## Load sweep" in markdown and "**Knee at 2 concurrent streams" in markdown
-    assert "| 4 | 6 | 0.9 | 0.9 | 50.0 | 200.0 | 0 | 2 | $" in markdown
+    assert "| 4 | 6 | 0.900 | 0.900 | 50.0 | 200.0 | 0 | 2 | $" in markdown
     svg64 = re.search(r"\(data:image/svg\+xml;base64,([^)]+)\)\n\n$", markdown).group(1)
     ElementTree.fromstring(base64.b64decode(svg64))  # a well-formed SVG
     page = to_html(comparison(), costs=costs, sweep=sweep())
@@ -78,3 +78,8 @@ def test_a_stopped_sweep_and_skipped_steps_are_said_in_the_report():
     assert "stopped by the person before the end" in text and "8, 16" in text
     assert "| 4 (stopped) |" in text
     assert "No knee up to 2 concurrent streams" in text
+
+
+def test_the_sweep_table_shows_every_time_to_first_token_with_three_decimals():
+    rows = report_sections.sweep_rows(sweep())
+    assert [r["TTFT p50 (s)"] for r in rows] == ["0.200", "0.210", "0.900"]
