@@ -194,6 +194,20 @@ def browser() -> Iterator[Browser]:
 
 
 @contextmanager
+def keyless_app_server(root: Path) -> Iterator[AppServer]:
+    """The app as on a first start: no API key, no Baseten URLs, no webhook secret and no
+    public URL (every ``BASETEN_*`` and ``STREAMLIT_*`` variable removed), data under ``root``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BASETEN_", "STREAMLIT_"))}
+    env.update(BASETEN_CHAT_DATA_DIR=str(root / "data"), PYTHONUNBUFFERED="1")
+    server = AppServer(port=free_port(), data_dir=root / "data", log_path=root / "app.log", env=env)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@contextmanager
 def open_app_page(browser: Browser, url: str, screenshot: Path) -> Iterator[Page]:
     """A fresh context and page on ``url`` after its first run; a screenshot when done."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})

@@ -4,7 +4,6 @@ for, and a citation opens its PDF page as an image the app serves itself."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,8 +12,8 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import (
     AppServer,
-    free_port,
     goto_page,
+    keyless_app_server,
     open_app_page,
     screenshot_path,
     sidebar,
@@ -30,16 +29,8 @@ INDEX_TIMEOUT_MS = 300_000  # loads the embedding model first; generous for a bu
 @pytest.fixture(scope="module")
 def demo_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     """The app with no key and no Baseten URLs: the offline demo is the only way to answer."""
-    root = tmp_path_factory.mktemp("follow-up")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BASETEN_", "STREAMLIT_"))}
-    env.update(BASETEN_CHAT_DATA_DIR=str(root / "data"), PYTHONUNBUFFERED="1")
-    server = AppServer(port=free_port(), data_dir=root / "data", log_path=root / "app.log",
-                       env=env)
-    server.start()
-    try:
+    with keyless_app_server(tmp_path_factory.mktemp("follow-up")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture()

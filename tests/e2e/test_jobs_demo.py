@@ -3,7 +3,6 @@ batch submitted in the browser come back signed to the app's own receiver and ar
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,8 +12,8 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import (
     AppServer,
-    free_port,
     goto_page,
+    keyless_app_server,
     open_app_page,
     screenshot_path,
     sidebar,
@@ -29,15 +28,8 @@ RESULT_TIMEOUT_MS = 60_000
 @pytest.fixture(scope="module")
 def keyless_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     """The app with no key, no webhook secret and no public URL: a first start."""
-    root = tmp_path_factory.mktemp("keyless_jobs")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BASETEN_", "STREAMLIT_"))}
-    env.update(BASETEN_CHAT_DATA_DIR=str(root / "data"), PYTHONUNBUFFERED="1")
-    server = AppServer(port=free_port(), data_dir=root / "data", log_path=root / "app.log", env=env)
-    server.start()
-    try:
+    with keyless_app_server(tmp_path_factory.mktemp("keyless_jobs")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture()

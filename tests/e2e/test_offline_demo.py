@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,8 +10,8 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import (
     AppServer,
-    free_port,
     goto_page,
+    keyless_app_server,
     open_app_page,
     screenshot_path,
     sidebar,
@@ -25,15 +24,8 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def keyless_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     """The app with no key and no Baseten URLs configured at all: a first start."""
-    root = tmp_path_factory.mktemp("keyless")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BASETEN_", "STREAMLIT_"))}
-    env.update(BASETEN_CHAT_DATA_DIR=str(root / "data"), PYTHONUNBUFFERED="1")
-    server = AppServer(port=free_port(), data_dir=root / "data", log_path=root / "app.log", env=env)
-    server.start()
-    try:
+    with keyless_app_server(tmp_path_factory.mktemp("keyless")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture()
