@@ -5,6 +5,10 @@ port, reset (config, request log, faults, jobs) before each test. Tests point cl
 `emulator.model_apis_url` / `emulator.deployment_url` with `emulator.api_key`, and inspect or
 steer it with `emulator.requests()`, `emulator.configure(...)`, `emulator.fault(...)`,
 `emulator.webhooks()`. Nothing here touches environment variables; use monkeypatch for that.
+
+`postgres_server`: a real PostgreSQL with pgvector, one per test session, listening only on a
+Unix socket in a temporary directory (see `tests/postgres.py`). `postgres_url`: a new empty
+database on it for one test, with the `vector` extension installed, as a SQLAlchemy URL.
 """
 
 from __future__ import annotations
@@ -26,3 +30,19 @@ def emulator_session() -> Iterator[EmulatorServer]:
 def emulator(emulator_session: EmulatorServer) -> Iterator[EmulatorServer]:
     emulator_session.reset()
     yield emulator_session
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    from tests.postgres import start_server
+
+    server = start_server(tmp_path_factory.mktemp("postgres"))
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: object) -> str:
+    from tests.postgres import create_database
+
+    return create_database(postgres_server)
