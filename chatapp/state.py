@@ -15,6 +15,7 @@ import streamlit as st
 from chatapp import resources
 from chatapp.settings import AppConfig, KeySource
 from chatapp.targets import GenerationSettings, Target, make_llm
+from chatapp.users import LOCAL_USER, User
 
 if TYPE_CHECKING:
     from baseten_llm import Baseten
@@ -34,6 +35,17 @@ def _get(name: str, default: Any) -> Any:
 
 def _set(name: str, value: Any) -> None:
     st.session_state[name] = value
+
+
+# --- user -------------------------------------------------------------------------------
+
+
+def current_user() -> User:
+    """The person using this session; every service call is scoped by ``current_user().id``.
+
+    Single-user (no sign-in configured) this is :data:`chatapp.users.LOCAL_USER`.
+    """
+    return LOCAL_USER
 
 
 # --- connection -----------------------------------------------------------------------
