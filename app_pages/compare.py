@@ -35,7 +35,7 @@ from chatapp.services import (
 )
 from chatapp.services.batch_inputs import InputError
 from chatapp.services.catalog import load_catalog
-from chatapp.targets import Target
+from chatapp.targets import GenerationSettings, Target
 from chatapp.ui import capabilities_ui, pricing_ui, sweep_ui, target_picker
 from chatapp.ui.safe_text import safe_markdown
 
@@ -113,7 +113,7 @@ def _fmt(value: Any, metric: str, unit: str = "") -> str:
     return "–" if value is None else compare_report.format_value(float(value), metric) + unit
 
 
-def build_clients(targets: list[Target]) -> list[Any]:
+def build_clients(targets: list[Target], generation: GenerationSettings) -> list[Any]:
     """One client per side, or the error that prevented it (shown on that side only)."""
     clients: list[Any] = []
     for i, target in enumerate(targets):
@@ -122,7 +122,7 @@ def build_clients(targets: list[Target]) -> list[Any]:
             clients.append(InputError(f"Nothing was sent to this side. {problem}"))
             continue
         try:
-            clients.append(state.llm(target_override=target))
+            clients.append(state.llm(target_override=target, generation_override=generation))
         except BasetenError as exc:
             clients.append(exc)
     return clients
@@ -137,10 +137,8 @@ def run_comparison(targets: list[Target], persona: personas.PersonaInfo, prompt:
     state.set_page_value(PAGE, "last_demo", state.demo_active())  # marked in its reports
     messages = [ChatMessage(role=MessageRole.SYSTEM, content=persona.system_prompt),
                 ChatMessage(role=MessageRole.USER, content=prompt)]
-    call_kwargs = {}
-    if state.generation().temperature is None and persona.temperature is not None:
-        call_kwargs["temperature"] = persona.temperature
-    runner = compare.ComparisonRunner(build_clients(targets), messages, repeats, call_kwargs)
+    generation = state.generation().with_persona_default(persona.temperature)
+    runner = compare.ComparisonRunner(build_clients(targets, generation), messages, repeats)
     with runner:
         for batch in runner.batches():
             for event in batch:

@@ -124,7 +124,12 @@ class Target:
 
 @dataclass(frozen=True)
 class GenerationSettings:
-    """Per-request generation parameters chosen in the sidebar (None: the model's default)."""
+    """Per-request generation parameters chosen in the sidebar (None: the model's default).
+
+    The one home of their rules: :meth:`with_persona_default` (a persona's temperature applies
+    when the sidebar leaves temperature unset, on every page) and :meth:`llm_kwargs` (how they
+    reach :class:`baseten_llm.Baseten`). Chat, Documents and Compare all go through both.
+    """
 
     temperature: float | None = None
     max_tokens: int | None = None
@@ -135,17 +140,33 @@ class GenerationSettings:
     def with_temperature(self, temperature: float | None) -> GenerationSettings:
         return replace(self, temperature=temperature)
 
-    def call_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for one chat/complete call."""
-        kwargs: dict[str, Any] = dict(self.extra)
-        if self.temperature is not None:
-            kwargs["temperature"] = self.temperature
-        if self.max_tokens is not None:
-            kwargs["max_tokens"] = self.max_tokens
+    def with_persona_default(self, persona_temperature: float | None) -> GenerationSettings:
+        """These settings, with the persona's temperature when none is chosen here."""
+        if self.temperature is None and persona_temperature is not None:
+            return self.with_temperature(persona_temperature)
+        return self
+
+    def request_kwargs(self) -> dict[str, Any]:
+        """Request-body fields beyond temperature and max_tokens (the client's
+        ``additional_kwargs``): extra fields, reasoning effort, the thinking switch."""
+        kwargs: dict[str, Any] = {k: v for k, v in self.extra.items()
+                                  if k not in ("temperature", "max_tokens")}
         if self.reasoning_effort:
             kwargs["reasoning_effort"] = self.reasoning_effort
         if self.enable_thinking is not None:
             kwargs["chat_template_args"] = {"enable_thinking": self.enable_thinking}
+        return kwargs
+
+    def llm_kwargs(self) -> dict[str, Any]:
+        """Constructor keywords for :class:`baseten_llm.Baseten` that carry these settings."""
+        kwargs: dict[str, Any] = {}
+        if self.temperature is not None:
+            kwargs["temperature"] = self.temperature
+        if self.max_tokens is not None:
+            kwargs["max_tokens"] = self.max_tokens
+        extra = self.request_kwargs()
+        if extra:
+            kwargs["additional_kwargs"] = extra
         return kwargs
 
 
@@ -187,21 +208,12 @@ def make_llm(
     """Build the LLM for ``target``. Pure: no request is sent until it is used."""
     from baseten_llm import Baseten
 
-    generation = generation or GenerationSettings()
     kwargs: dict[str, Any] = target.llm_kwargs()
     kwargs["api_key"] = api_key
     if config.model_apis_url:
         kwargs["model_apis_url"] = config.model_apis_url
     if config.deployment_url:
         kwargs["deployment_url"] = config.deployment_url
-    if generation.temperature is not None:
-        kwargs["temperature"] = generation.temperature
-    if generation.max_tokens is not None:
-        kwargs["max_tokens"] = generation.max_tokens
-    extra = generation.call_kwargs()
-    extra.pop("temperature", None)
-    extra.pop("max_tokens", None)
-    if extra:
-        kwargs["additional_kwargs"] = extra
+    kwargs.update((generation or GenerationSettings()).llm_kwargs())
     kwargs.update(overrides)
     return Baseten(**kwargs)

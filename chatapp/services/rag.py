@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from llama_index.core.llms import LLM
     from llama_index.core.vector_stores.types import BasePydanticVectorStore
 
-    from chatapp.targets import GenerationSettings
 
 NO_CONTEXT_ANSWER = (
     "The documents in this collection do not contain an answer to this question: no passage"
@@ -203,16 +202,6 @@ def answer_messages(
         messages.append(ChatMessage(role=MessageRole.ASSISTANT, content=a))
     messages.append(ChatMessage(role=MessageRole.USER, content=question))
     return messages
-
-
-def answer_settings(
-    generation: GenerationSettings, persona_temperature: float | None
-) -> GenerationSettings:
-    """The sidebar's settings, with the persona's default temperature when the sidebar leaves
-    temperature unset (as on the chat page)."""
-    if generation.temperature is None and persona_temperature is not None:
-        return generation.with_temperature(persona_temperature)
-    return generation
 
 
 def stream_answer(

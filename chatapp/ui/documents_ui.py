@@ -212,7 +212,7 @@ def _answer_into(
     store: NumpyVectorStore, embedder: Callable[[], BaseEmbedding], persona: Any,
     top_k: int, cutoff: float, search: SearchChoice, context: SourceContext,
 ) -> None:
-    generation = rag.answer_settings(state.generation(), getattr(persona, "temperature", None))
+    generation = state.generation().with_persona_default(getattr(persona, "temperature", None))
     llm = state.llm(generation_override=generation)
     history = docs.conversation(engine, collection.id)
     reranker = None

@@ -163,10 +163,8 @@ def run_reply(engine: Any, conversation: ConversationInfo) -> None:
     the sidebar leaves temperature unset. Oldest turns are left out (and the page says so)
     when the conversation is longer than the model's context window.
     """
-    generation = state.generation()
     persona = personas.get_persona(engine, conversation.persona_id)
-    if generation.temperature is None and persona and persona.temperature is not None:
-        generation = generation.with_temperature(persona.temperature)
+    generation = state.generation().with_persona_default(persona.temperature if persona else None)
     target = state.target()
     stored = convs.list_messages(engine, conversation.id)
     attached = chat_images.images_by_message(engine, [m.id for m in stored if m.role == "user"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from chatapp.targets import Target
@@ -31,3 +33,18 @@ def test_a_bad_environment_or_a_missing_deployment_id_is_a_problem_too() -> None
 
 def test_a_model_api_target_is_always_usable() -> None:
     assert Target().problem() is None and Target().label.startswith("Model API · ")
+
+
+def test_generation_settings_reach_the_client_whole_with_the_persona_default_where_unset() -> None:
+    from chatapp.settings import AppConfig
+    from chatapp.targets import GenerationSettings, make_llm
+
+    chosen = GenerationSettings(max_tokens=300, reasoning_effort="low", enable_thinking=True,
+                                extra={"top_p": 0.5, "temperature": 1.9})
+    settings = chosen.with_persona_default(0.3)
+    assert settings.temperature == 0.3
+    assert GenerationSettings(temperature=0.8).with_persona_default(0.3).temperature == 0.8
+    llm = make_llm(Target(), "key", AppConfig(Path("."), "sqlite://"), settings)
+    assert (llm.temperature, llm.max_tokens) == (0.3, 300)
+    assert llm.additional_kwargs == {"top_p": 0.5, "reasoning_effort": "low",
+                                     "chat_template_args": {"enable_thinking": True}}

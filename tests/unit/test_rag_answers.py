@@ -139,12 +139,12 @@ def test_the_persona_temperature_applies_only_when_the_sidebar_leaves_it_unset(
     from chatapp.targets import GenerationSettings, Target, make_llm
 
     unset = GenerationSettings(max_tokens=50)
-    assert rag.answer_settings(unset, 0.2) == GenerationSettings(temperature=0.2, max_tokens=50)
-    assert rag.answer_settings(GenerationSettings(temperature=0.9), 0.2).temperature == 0.9
-    assert rag.answer_settings(unset, None) is unset
+    assert unset.with_persona_default(0.2) == GenerationSettings(temperature=0.2, max_tokens=50)
+    assert GenerationSettings(temperature=0.9).with_persona_default(0.2).temperature == 0.9
+    assert unset.with_persona_default(None) is unset
 
     config = AppConfig(Path("."), "sqlite://", model_apis_url=emulator.model_apis_url)
-    llm = make_llm(Target(), emulator.api_key, config, rag.answer_settings(unset, 0.2))
+    llm = make_llm(Target(), emulator.api_key, config, unset.with_persona_default(0.2))
     found = rag.retrieve(store, minilm, "Where does the violet giraffe live?", 1, 0.3)
     list(rag.stream_answer(llm, "Where does the violet giraffe live?", found.sources).deltas())
     sent = [r for r in emulator.requests() if r["path"].endswith("/chat/completions")][-1]
