@@ -7,12 +7,14 @@ connection pool every request shares, and the offline-demo emulator. The documen
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
 import httpx
 
+from baseten_llm.config import ENV_API_KEY
 from chatapp.settings import AppConfig
 from chatapp.storage.db import init_db, make_engine
 
@@ -32,8 +34,16 @@ def _secrets_mapping() -> dict[str, Any]:
 
 @st.cache_resource(show_spinner=False)
 def get_config() -> AppConfig:
-    """The configuration (secrets, then environment), resolved once per process."""
-    return AppConfig.load(_secrets_mapping())
+    """The configuration (secrets, then environment), resolved once per process.
+
+    With sign-in and a server key that is not shared, ``BASETEN_API_KEY`` leaves this
+    process's environment: ``baseten_llm`` reads it whenever a client gets no key, and a
+    signed-in person without a key of their own must not be served with the server's.
+    """
+    config = AppConfig.load(_secrets_mapping())
+    if config.withholds_server_key:
+        os.environ.pop(ENV_API_KEY, None)
+    return config
 
 
 @st.cache_resource(show_spinner=False)

@@ -16,7 +16,21 @@ same in secrets and environment:
 ``BASETEN_CHAT_EMBED_MODEL``        sentence-transformers model name or path for documents
 ``BASETEN_CHAT_MAX_*``, ``BASETEN_CHAT_PARSE_*``  what parsing one upload may cost (see
                                     :mod:`chatapp.services.parse_limits`)
+``BASETEN_CHAT_ALLOWED_USERS``      with sign-in, who may use the app: e-mail addresses and
+                                    e-mail domains (``alice@example.com``, ``example.org``),
+                                    comma-separated or a TOML list; empty admits everyone the
+                                    provider signs in (see :class:`chatapp.signin.AllowList`)
+``BASETEN_CHAT_SHARE_SERVER_KEY``   with sign-in, ``1`` lets every signed-in person use the
+                                    server's ``BASETEN_API_KEY``; without it each person pastes
+                                    their own key, kept in their browser session only
 ==================================  ===========================================================
+
+Sign-in is on when ``.streamlit/secrets.toml`` has an ``[auth]`` section (Streamlit's own
+``st.login``: ``redirect_uri``, ``cookie_secret`` and an OpenID Connect provider, see the
+README's "Sign-in" section). Without it the app has one user and uses the server's key as
+above. With it, a server key that is not shared is left out of the configuration and removed
+from the process's environment (:attr:`AppConfig.withholds_server_key`,
+:func:`chatapp.resources.get_config`), so no client can fall back to it.
 
 This module imports no Streamlit: callers pass ``st.secrets`` in as a mapping.
 """
@@ -30,6 +44,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from chatapp.services.parse_limits import ParseLimits
+from chatapp.signin import AllowList, sign_in_providers
 
 KeySource = Literal["sidebar", "secrets", "environment", "demo", "none"]
 
@@ -53,6 +68,17 @@ class AppConfig:
     allow_unsigned_webhooks: bool = False
     embed_model: str = DEFAULT_EMBED_MODEL
     parse_limits: ParseLimits = field(default_factory=ParseLimits)
+    #: ``[auth]`` is configured: people sign in, and each one's data is their own.
+    sign_in: bool = False
+    #: The sign-in providers ``[auth]`` names (``"default"``: the unnamed one), no secrets.
+    sign_in_providers: tuple[str, ...] = ()
+    allowed_users: AllowList = field(default_factory=AllowList)
+    share_server_key: bool = False
+
+    @property
+    def withholds_server_key(self) -> bool:
+        """True when signed-in people must bring their own key (sign-in, key not shared)."""
+        return self.sign_in and not self.share_server_key
 
     @property
     def webhook_url(self) -> str | None:
@@ -74,6 +100,13 @@ class AppConfig:
             f"sqlite:///{data_dir / 'baseten_chat.db'}"
         )
         api_key, source = lookup.get_with_source("BASETEN_API_KEY")
+        auth = (secrets or {}).get("auth")
+        sign_in = isinstance(auth, Mapping) and bool(auth)
+        share_server_key = (
+            (lookup.get("BASETEN_CHAT_SHARE_SERVER_KEY") or "").lower() in TRUE_WORDS
+        )
+        if sign_in and not share_server_key:
+            api_key, source = None, "none"  # each signed-in person brings their own key
         return cls(
             data_dir=data_dir,
             database_url=database_url,
@@ -88,6 +121,10 @@ class AppConfig:
             ),
             embed_model=lookup.get("BASETEN_CHAT_EMBED_MODEL") or DEFAULT_EMBED_MODEL,
             parse_limits=ParseLimits.from_lookup(lookup.get),
+            sign_in=sign_in,
+            sign_in_providers=tuple(sign_in_providers(auth)) if sign_in else (),
+            allowed_users=AllowList.parse(lookup.raw("BASETEN_CHAT_ALLOWED_USERS")),
+            share_server_key=share_server_key,
         )
 
 

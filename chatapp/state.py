@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from chatapp import resources
+from chatapp import resources, signin
 from chatapp.settings import AppConfig, KeySource
 from chatapp.targets import GenerationSettings, Target, make_llm
 from chatapp.users import LOCAL_USER, User
@@ -40,12 +40,38 @@ def _set(name: str, value: Any) -> None:
 # --- user -------------------------------------------------------------------------------
 
 
+class SignInRequired(RuntimeError):
+    """Data was asked for while nobody allowed in is signed in (the gate should have stopped)."""
+
+
+def sign_in_configured() -> bool:
+    """True when ``[auth]`` is in the secrets: people sign in with ``st.login``."""
+    return config().sign_in
+
+
+def signed_in_claims() -> dict[str, Any] | None:
+    """The provider's identity claims (``st.user``) of the signed-in person, or None."""
+    claims = st.user.to_dict()
+    return claims if claims.get("is_logged_in") is True else None
+
+
 def current_user() -> User:
     """The person using this session; every service call is scoped by ``current_user().id``.
 
-    Single-user (no sign-in configured) this is :data:`chatapp.users.LOCAL_USER`.
+    Single-user (no sign-in configured) this is :data:`chatapp.users.LOCAL_USER`. With
+    sign-in it is built from ``st.user`` (:func:`chatapp.signin.user_from_claims`), and
+    :class:`SignInRequired` is raised when nobody is signed in or the allow-list refuses the
+    person: the sign-in gate stops those runs first, and no data is served if one slips by.
     """
-    return LOCAL_USER
+    cfg = config()
+    if not cfg.sign_in:
+        return LOCAL_USER
+    claims = signed_in_claims()
+    if claims is None:
+        raise SignInRequired("Nobody is signed in.")
+    if not cfg.allowed_users.admits(signin.verified_email(claims)):
+        raise SignInRequired("The signed-in person is not on the allow-list.")
+    return signin.user_from_claims(claims)
 
 
 # --- connection -----------------------------------------------------------------------

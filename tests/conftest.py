@@ -9,6 +9,10 @@ steer it with `emulator.requests()`, `emulator.configure(...)`, `emulator.fault(
 `postgres_server`: a real PostgreSQL with pgvector, one per test session, listening only on a
 Unix socket in a temporary directory (see `tests/postgres.py`). `postgres_url`: a new empty
 database on it for one test, with the `vector` extension installed, as a SQLAlchemy URL.
+
+`oidc_provider`: a real OpenID Connect provider (`oidc-provider-mock`), one per test session on
+127.0.0.1 and a free port, that signs in the people of `tests/oidc.py` (`ANN`, `BOB`, `EVE`);
+`oidc_provider.register_client(redirect_uri)` registers an app with it (see `tests/oidc.py`).
 """
 
 from __future__ import annotations
@@ -46,3 +50,11 @@ def postgres_url(postgres_server: object) -> str:
     from tests.postgres import create_database
 
     return create_database(postgres_server)
+
+
+@pytest.fixture(scope="session")
+def oidc_provider() -> Iterator[object]:
+    from tests.oidc import run_provider
+
+    with run_provider() as provider:
+        yield provider

@@ -22,13 +22,18 @@ PAGES = (
 
 
 def run() -> None:
-    """Draw the sidebar, then the selected page."""
+    """Draw the sidebar, then the selected page; with sign-in, only for people let in."""
     st.set_page_config(page_title="Baseten Chat", page_icon="💬", layout="wide")
+    from chatapp.ui.signin_gate import admit, render_account
+
+    if not admit():  # the sign-in screen (or the refusal) is all this run draws
+        return
     pages = [st.Page(path, title=title, icon=icon) for path, title, icon in PAGES]
     page = st.navigation(pages)
     state.restore_from_url()  # reload, back/forward and bookmarks return to the same place
     with st.sidebar:
         st.markdown("### 💬 Baseten Chat")
+        render_account()
         from chatapp.ui.sidebar import render_connection
 
         render_connection()

@@ -28,6 +28,9 @@ KEY_SOURCE_TEXT = {
     "secrets": "API key loaded from `.streamlit/secrets.toml` (`BASETEN_API_KEY`).",
     "environment": "API key loaded from the `BASETEN_API_KEY` environment variable.",
 }
+#: Whose key is in use, with sign-in (the server's key is shared only when the settings say so).
+SHARED_KEY_TEXT = "Using the team's shared key, set up by whoever runs this app."
+OWN_KEY_TEXT = "Using your key, this session only."
 
 
 def render_connection() -> None:
@@ -54,9 +57,10 @@ def _api_key_section() -> None:
             state.set_demo_active(False)
             st.rerun()
         return
-    base_key, source = state.config().api_key, state.config().api_key_source
-    if base_key and source in KEY_SOURCE_TEXT:
-        st.caption("🔑 " + KEY_SOURCE_TEXT[source])
+    cfg = state.config()
+    if cfg.api_key and cfg.api_key_source in KEY_SOURCE_TEXT:
+        text = SHARED_KEY_TEXT if cfg.sign_in else KEY_SOURCE_TEXT[cfg.api_key_source]
+        st.caption("🔑 " + text)
         return
     typed = st.text_input(
         "Baseten API key",
@@ -66,14 +70,21 @@ def _api_key_section() -> None:
         help="Kept in this browser session only: never stored, logged or shown.",
     )
     state.set_sidebar_api_key(typed)
-    if not typed:
+    if typed:
+        st.caption("🔑 " + OWN_KEY_TEXT)
+    elif cfg.sign_in:
+        st.caption(
+            "No API key yet. Create one in Baseten under **Settings → API keys** and paste it "
+            "here: it is used for your requests only, in this browser session only."
+        )
+    else:
         st.caption(
             "No API key yet. Create one in Baseten under **Settings → API keys**, then paste "
             "it here or set `BASETEN_API_KEY` (environment or `.streamlit/secrets.toml`)."
         )
-        if st.button("Try the offline demo", key="sb_demo_start", width="stretch"):
-            state.set_demo_active(True)
-            st.rerun()
+    if not typed and st.button("Try the offline demo", key="sb_demo_start", width="stretch"):
+        state.set_demo_active(True)
+        st.rerun()
 
 
 # --- target ------------------------------------------------------------------------------
