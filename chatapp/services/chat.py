@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Union
 
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
@@ -55,17 +55,70 @@ class ReplyMetrics:
 
 
 @dataclass(frozen=True)
+class ReplyProgress:
+    """The reply so far, as of one event: text, thinking, timings and chunks counted once.
+
+    Every reader of a stream (the recorder that stores it, the view that draws it, a Compare
+    side) reads these figures instead of adding the deltas up again. ``clock`` is the one the
+    stream is timed with, so :meth:`stopped_metrics` measures on the same scale.
+    """
+
+    text: str = ""
+    reasoning: str = ""
+    started_at: float = 0.0
+    first_token_at: float | None = None
+    last_token_at: float | None = None
+    chunks: int = 0
+    clock: Clock = field(default=time.perf_counter, compare=False, repr=False)
+
+    @classmethod
+    def starting(cls, clock: Clock = time.perf_counter) -> ReplyProgress:
+        """Nothing received yet; the reply's time counts from now."""
+        return cls(started_at=clock(), clock=clock)
+
+    def live_figures(self, now: float | None = None) -> dict[str, float | None]:
+        """TTFT, tokens/s (chunks per second) and elapsed time, while the reply streams."""
+        now = self.clock() if now is None else now
+        first, last = self.first_token_at, self.last_token_at
+        span = (last - first) if first is not None and last is not None else 0.0
+        return {
+            "ttft_s": None if first is None else first - self.started_at,
+            "tokens_per_s": self.chunks / span if span > 0 else None,
+            "total_s": now - self.started_at,
+        }
+
+    def stopped_metrics(self, tokens_in: int) -> ReplyMetrics:
+        """Estimated figures of a reply stopped before its end (no usage was reported)."""
+        tokens_out = estimate_tokens(self.text) + estimate_tokens(self.reasoning)
+        span = (self.last_token_at or 0.0) - (self.first_token_at or 0.0)
+        return ReplyMetrics(
+            ttft_s=None if self.first_token_at is None else self.first_token_at - self.started_at,
+            total_s=self.clock() - self.started_at,
+            tokens_in=tokens_in,
+            tokens_out=tokens_out,
+            tokens_per_s=tokens_out / span if span > 0 else None,
+            finish_reason="stopped",
+            estimated=True,
+        )
+
+
+_NOTHING_YET = ReplyProgress()
+
+
+@dataclass(frozen=True)
 class AnswerDelta:
-    """A piece of the answer text."""
+    """A piece of the answer text; ``so_far`` is the whole reply up to and with it."""
 
     text: str
+    so_far: ReplyProgress = field(default=_NOTHING_YET, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
 class ReasoningDelta:
-    """A piece of the model's thinking, kept apart from the answer."""
+    """A piece of the model's thinking, kept apart from the answer; ``so_far`` as above."""
 
     text: str
+    so_far: ReplyProgress = field(default=_NOTHING_YET, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -102,38 +155,52 @@ def estimate_message_tokens(messages: Sequence[ChatMessage]) -> int:
     return sum(estimate_tokens(m.content or "") + MESSAGE_OVERHEAD_TOKENS for m in messages)
 
 
-class _Tally:
-    """Accumulates text and timings while a stream is read."""
+class ReplyTally:
+    """Adds up one streamed reply, once: every delta event it makes carries the reply so far
+    (:class:`ReplyProgress`), and :meth:`metrics` gives the final figures."""
 
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
-        self.start = clock()
-        self.first: float | None = None
-        self.last: float | None = None
-        self.text = ""
-        self.reasoning = ""
+    def __init__(self, clock: Clock = time.perf_counter) -> None:
+        self.progress = ReplyProgress.starting(clock)
         self.usage: dict[str, Any] = {}
         self.finish_reason: str | None = None
 
-    def mark(self) -> None:
-        now = self.clock()
-        if self.first is None:
-            self.first = now
-        self.last = now
+    def answer(self, text: str) -> AnswerDelta:
+        """Take a piece of the answer; the event to hand on."""
+        self._advance(text=self.progress.text + text)
+        return AnswerDelta(text, self.progress)
+
+    def thinking(self, text: str) -> ReasoningDelta:
+        """Take a piece of the thinking; the event to hand on."""
+        self._advance(reasoning=self.progress.reasoning + text)
+        return ReasoningDelta(text, self.progress)
+
+    def cut_short(self, partial_text: str) -> None:
+        """A broken stream's own partial text, when it holds more than the deltas did."""
+        if partial_text and len(partial_text) > len(self.progress.text):
+            self.progress = replace(self.progress, text=partial_text)
+
+    def _advance(self, **changes: str) -> None:
+        now = self.progress.clock()
+        first = self.progress.first_token_at
+        self.progress = replace(self.progress, **changes, chunks=self.progress.chunks + 1,
+                                first_token_at=now if first is None else first,
+                                last_token_at=now)
 
     def metrics(self, messages: Sequence[ChatMessage]) -> ReplyMetrics:
-        end = self.clock()
+        progress = self.progress
+        end = progress.clock()
         tokens_in = self.usage.get("prompt_tokens")
         tokens_out = self.usage.get("completion_tokens")
         estimated = tokens_in is None or tokens_out is None
         if tokens_in is None:
             tokens_in = estimate_message_tokens(messages)
         if tokens_out is None:
-            tokens_out = estimate_tokens(self.text) + estimate_tokens(self.reasoning)
-        span = (self.last - self.first) if self.first is not None and self.last else 0.0
+            tokens_out = estimate_tokens(progress.text) + estimate_tokens(progress.reasoning)
+        first, last = progress.first_token_at, progress.last_token_at
+        span = (last - first) if first is not None and last else 0.0
         return ReplyMetrics(
-            ttft_s=None if self.first is None else self.first - self.start,
-            total_s=end - self.start,
+            ttft_s=None if first is None else first - progress.started_at,
+            total_s=end - progress.started_at,
             tokens_in=int(tokens_in),
             tokens_out=int(tokens_out),
             tokens_per_s=(tokens_out / span) if span > 0 and tokens_out else None,
@@ -163,25 +230,24 @@ def stream_reply(
     Errors raised by the client become a final :class:`ReplyError`; they are not re-raised.
     tokens/s is completion tokens over the time from the first to the last token.
     """
-    tally = _Tally(clock)
+    tally = ReplyTally(clock)
     stream = None
     try:
         stream = llm.stream_chat(list(messages), **call_kwargs)
         for chunk in stream:
             yield from _events_of(chunk, tally)
     except Exception as exc:  # noqa: BLE001 - every failure becomes an event
-        partial = getattr(exc, "partial_text", "") or ""
-        if partial and len(partial) > len(tally.text):
-            tally.text = partial
-        yield ReplyError(exc, tally.text, tally.reasoning, tally.metrics(messages))
+        tally.cut_short(getattr(exc, "partial_text", "") or "")
+        so_far = tally.progress
+        yield ReplyError(exc, so_far.text, so_far.reasoning, tally.metrics(messages))
         return
     finally:
         if stream is not None and hasattr(stream, "close"):
             stream.close()
-    yield ReplyDone(tally.text, tally.reasoning, tally.metrics(messages))
+    yield ReplyDone(tally.progress.text, tally.progress.reasoning, tally.metrics(messages))
 
 
-def _events_of(chunk: Any, tally: _Tally) -> Iterator[StreamEvent]:
+def _events_of(chunk: Any, tally: ReplyTally) -> Iterator[StreamEvent]:
     kwargs = getattr(chunk, "additional_kwargs", None) or {}
     reasoning = kwargs.get("reasoning_delta") or ""
     delta = getattr(chunk, "delta", None) or ""
@@ -190,13 +256,9 @@ def _events_of(chunk: Any, tally: _Tally) -> Iterator[StreamEvent]:
     if kwargs.get("finish_reason"):
         tally.finish_reason = kwargs["finish_reason"]
     if reasoning:
-        tally.mark()
-        tally.reasoning += reasoning
-        yield ReasoningDelta(reasoning)
+        yield tally.thinking(reasoning)
     if delta:
-        tally.mark()
-        tally.text += delta
-        yield AnswerDelta(delta)
+        yield tally.answer(delta)
 
 
 # --- context window ------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from chatapp.services.chat import (
     ReplyDone,
     ReplyError,
     ReplyMetrics,
+    ReplyProgress,
     StreamEvent,
     stream_reply,
 )
@@ -224,7 +225,8 @@ class RunRecord:
 
 @dataclass
 class SideResult:
-    """One target's runs, plus what the page shows while it streams."""
+    """One target's runs, plus what the page shows while it streams (read from the stream's
+    own :class:`~chatapp.services.chat.ReplyProgress`, never added up here)."""
 
     name: str
     target: Target
@@ -234,9 +236,7 @@ class SideResult:
     reasoning: str = ""
     current_run: int = 0
     run_started_at: float | None = None
-    first_token_at: float | None = None
-    last_token_at: float | None = None
-    live_chunks: int = 0
+    progress: ReplyProgress | None = None
     finished: bool = False
 
     @property
@@ -248,26 +248,28 @@ class SideResult:
     def ok_runs(self) -> list[RunRecord]:
         return [r for r in self.runs if r.ok]
 
+    @property
+    def live_chunks(self) -> int:
+        """Chunks received so far in the run in progress."""
+        return self.progress.chunks if self.progress else 0
+
     def live_figures(self, now: float) -> dict[str, float | None]:
         """TTFT, tokens/s and elapsed time of the run in progress (tokens/s counts chunks)."""
-        start, first, last = self.run_started_at, self.first_token_at, self.last_token_at
-        span = (last - first) if first is not None and last is not None else 0.0
-        return {
-            "ttft_s": None if start is None or first is None else first - start,
-            "tokens_per_s": self.live_chunks / span if span > 0 else None,
-            "total_s": None if start is None else now - start,
-        }
+        if self.progress is not None:
+            return self.progress.live_figures(now)
+        start = self.run_started_at
+        return {"ttft_s": None, "tokens_per_s": None,
+                "total_s": None if start is None else now - start}
 
     def apply(self, event: SideEvent) -> None:
         """Fold one event of this side into the result."""
         inner = event.event
         if isinstance(inner, RunStarted):
             self.current_run, self.run_started_at = event.run, event.at
-            self.text, self.reasoning = "", ""
-            self.first_token_at = self.last_token_at = None
-            self.live_chunks = 0
+            self.text, self.reasoning, self.progress = "", "", None
         elif isinstance(inner, (AnswerDelta, ReasoningDelta)):
-            self._token(inner, event.at)
+            self.progress = inner.so_far
+            self.text, self.reasoning = inner.so_far.text, inner.so_far.reasoning
         elif isinstance(inner, ReplyDone):
             self.text, self.reasoning = inner.text, inner.reasoning
             self.runs.append(RunRecord(event.run, inner.metrics))
@@ -275,16 +277,6 @@ class SideResult:
             self._failed(event.run, inner)
         elif isinstance(inner, SideFinished):
             self.finished = True
-
-    def _token(self, delta: AnswerDelta | ReasoningDelta, at: float) -> None:
-        if self.first_token_at is None:
-            self.first_token_at = at
-        self.last_token_at = at
-        self.live_chunks += 1
-        if isinstance(delta, AnswerDelta):
-            self.text += delta.text
-        else:
-            self.reasoning += delta.text
 
     def _failed(self, run: int, failure: ReplyError) -> None:
         message = user_errors.describe(failure.error, context="compare")

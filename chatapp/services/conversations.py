@@ -13,7 +13,7 @@ import re
 import socket
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -402,9 +402,10 @@ def describe_failure(exc: BaseException) -> str:
 class AnswerRecorder:
     """Writes a streaming answer to the database as it arrives, and finishes it exactly once.
 
-    Feed it every event of :func:`chatapp.services.chat.stream_reply`. The text so far is
-    saved every ``save_every_s`` seconds; :meth:`close` (call it in a ``finally``) finishes
-    an answer that got no final event as ``stopped``, keeping the partial text.
+    Feed it every event of :func:`chatapp.services.chat.stream_reply`; it reads the reply so
+    far from each delta (it adds nothing up itself). The text so far is saved every
+    ``save_every_s`` seconds; :meth:`close` (call it in a ``finally``) finishes an answer that
+    got no final event as ``stopped``, keeping the partial text.
     """
 
     def __init__(
@@ -423,18 +424,14 @@ class AnswerRecorder:
         self.tokens_in_estimate = tokens_in_estimate
         self.clock = clock or time.monotonic
         self.save_every_s = save_every_s
-        self.text = ""
-        self.reasoning = ""
         self.finished = False
-        self._start = self.clock()
-        self._first: float | None = None
-        self._last_token: float | None = None
-        self._last_save = self._start
+        self.progress = chat.ReplyProgress.starting(self.clock)
+        self._last_save = self.progress.started_at
 
     def record(self, event: Any) -> None:
-        """Take one stream event: accumulate deltas, finish on done or error."""
+        """Take one stream event: keep the reply so far, finish on done or error."""
         if isinstance(event, (chat.AnswerDelta, chat.ReasoningDelta)):
-            self._take_delta(event)
+            self._take_delta(event.so_far)
         elif isinstance(event, chat.ReplyDone):
             self._finish(event.text, event.reasoning, store.STATUS_COMPLETE,
                          event.metrics.to_dict())
@@ -444,38 +441,22 @@ class AnswerRecorder:
 
     def fail(self, exc: BaseException) -> None:
         """Finish as an error raised before streaming could start (e.g. no API key)."""
-        self._finish(self.text, self.reasoning, store.STATUS_ERROR, None,
+        self._finish(self.progress.text, self.progress.reasoning, store.STATUS_ERROR, None,
                      describe_failure(exc))
 
     def close(self) -> None:
         """Finish as ``stopped`` unless already finished (the consumer stopped early)."""
         if not self.finished:
-            self._finish(self.text, self.reasoning, store.STATUS_STOPPED, self._stopped_metrics())
+            metrics = self.progress.stopped_metrics(self.tokens_in_estimate)
+            so_far = self.progress
+            self._finish(so_far.text, so_far.reasoning, store.STATUS_STOPPED, metrics.to_dict())
 
-    def _take_delta(self, event: Any) -> None:
+    def _take_delta(self, so_far: chat.ReplyProgress) -> None:
+        self.progress = so_far
         now = self.clock()
-        self._first = now if self._first is None else self._first
-        self._last_token = now
-        if isinstance(event, chat.AnswerDelta):
-            self.text += event.text
-        else:
-            self.reasoning += event.text
         if now - self._last_save >= self.save_every_s:
-            save_partial(self.engine, self.message_id, self.text, self.reasoning)
+            save_partial(self.engine, self.message_id, so_far.text, so_far.reasoning)
             self._last_save = now
-
-    def _stopped_metrics(self) -> dict[str, Any]:
-        tokens_out = chat.estimate_tokens(self.text) + chat.estimate_tokens(self.reasoning)
-        span = (self._last_token or 0.0) - (self._first or 0.0)
-        return ReplyMetrics(
-            ttft_s=None if self._first is None else self._first - self._start,
-            total_s=self.clock() - self._start,
-            tokens_in=self.tokens_in_estimate,
-            tokens_out=tokens_out,
-            tokens_per_s=tokens_out / span if span > 0 else None,
-            finish_reason="stopped",
-            estimated=True,
-        ).to_dict()
 
     def _finish(
         self, text: str, reasoning: str, status: str, metrics: dict[str, Any] | None,
@@ -484,7 +465,7 @@ class AnswerRecorder:
         if self.finished:
             return
         self.finished = True
-        self.text, self.reasoning = text, reasoning
+        self.progress = replace(self.progress, text=text, reasoning=reasoning)
         if metrics is not None:
             metrics = {**metrics, **self.extra}
         finish_answer(self.engine, self.message_id, text=text, reasoning=reasoning,

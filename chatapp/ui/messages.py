@@ -103,29 +103,29 @@ def render_images(images: list[ChatImage]) -> None:
 
 
 class StreamView:
-    """The placeholders a streaming reply is drawn into: thinking above, answer below."""
+    """The placeholders a streaming reply is drawn into: thinking above, answer below.
+
+    It draws the reply so far that each event carries; it keeps no text of its own.
+    """
 
     def __init__(self) -> None:
         self._thinking_slot = st.empty()
         self._answer_slot = st.empty()
         self._thinking_box: Any = None
-        self.text = ""
-        self.reasoning = ""
 
     def show(self, event: chat.StreamEvent) -> None:
-        """Draw one event: a delta grows its placeholder."""
+        """Draw one event: a delta redraws its placeholder with the reply so far."""
         if isinstance(event, chat.ReasoningDelta):
-            self.reasoning += event.text
             if self._thinking_box is None:
                 self._thinking_box = self._thinking_slot.expander("Thinking", expanded=False)
                 self._thinking_box = self._thinking_box.empty()
-            self._thinking_box.markdown(safe_markdown(self.reasoning))
+            self._thinking_box.markdown(safe_markdown(event.so_far.reasoning))
         elif isinstance(event, chat.AnswerDelta):
-            self.text += event.text
-            self._answer_slot.markdown(safe_markdown(self.text) + " ▌")
-        elif isinstance(event, (chat.ReplyDone, chat.ReplyError)):
-            self._answer_slot.markdown(safe_markdown(event.partial_text if isinstance(
-                event, chat.ReplyError) else event.text))
+            self._answer_slot.markdown(safe_markdown(event.so_far.text) + " ▌")
+        elif isinstance(event, chat.ReplyDone):
+            self._answer_slot.markdown(safe_markdown(event.text))
+        elif isinstance(event, chat.ReplyError):
+            self._answer_slot.markdown(safe_markdown(event.partial_text))
 
 
 def stream_into_page(

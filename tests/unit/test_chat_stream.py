@@ -126,3 +126,15 @@ def test_an_error_before_any_text_is_an_error_event_not_an_exception() -> None:
     assert len(events) == 1 and isinstance(events[0], ReplyError)
     assert events[0].partial_text == ""
     assert events[0].metrics.ttft_s is None
+
+
+def test_every_delta_carries_the_reply_so_far_with_its_timings() -> None:
+    # clock readings: start 101, tokens at 102, 103, 104
+    llm = FakeLLM([chunk(reasoning="hmm "), chunk("Hi"), chunk(" you")])
+    events = list(stream_reply(llm, QUESTION, clock=FakeClock()))
+    so_far = [e.so_far for e in events if isinstance(e, (AnswerDelta, ReasoningDelta))]
+    assert [(p.text, p.reasoning, p.chunks) for p in so_far] == [
+        ("", "hmm ", 1), ("Hi", "hmm ", 2), ("Hi you", "hmm ", 3)]
+    assert so_far[-1].live_figures(now=106.0) == {"ttft_s": 1.0, "tokens_per_s": 3 / 2.0,
+                                                   "total_s": 5.0}
+    assert events[-1].text == so_far[-1].text

@@ -160,3 +160,15 @@ def test_a_generic_exception_is_reported_without_a_traceback() -> None:
     assert comparison.sides[0].error is not None
     assert comparison.sides[0].error.startswith("Something went wrong while running this side")
     assert "KeyError" not in comparison.sides[0].error
+
+
+def test_a_side_shows_the_streams_own_text_and_figures_while_it_runs() -> None:
+    events = run_all(ComparisonRunner([FakeLLM(["a ", "b ", "c "])], MESSAGES, repeats=1))
+    comparison = Comparison.new(TARGETS[:1], "hello", "p", "", 1)
+    side = comparison.sides[0]
+    deltas = [e for e in events if isinstance(e.event, AnswerDelta)]
+    for event in events[:events.index(deltas[1]) + 1]:
+        comparison.apply(event)
+    assert side.text == "a b " and side.live_chunks == 2
+    assert side.live_figures(deltas[1].at)["ttft_s"] is not None
+    assert side.live_figures(deltas[1].at) == deltas[1].event.so_far.live_figures(deltas[1].at)

@@ -10,11 +10,10 @@ from baseten_llm import errors
 from chatapp.services import conversations as convs
 from chatapp.services import personas
 from chatapp.services.chat import (
-    AnswerDelta,
-    ReasoningDelta,
     ReplyDone,
     ReplyError,
     ReplyMetrics,
+    ReplyTally,
 )
 from chatapp.storage.db import init_db, make_engine
 
@@ -46,9 +45,10 @@ def last(engine, conv_id):
 def test_partial_text_is_saved_every_half_second_while_streaming(setup) -> None:
     engine, conv_id, message_id = setup
     recorder = convs.AnswerRecorder(engine, message_id, clock=Ticker())
-    recorder.record(AnswerDelta("Hel"))  # 0.3 s after the start: not yet
+    tally = ReplyTally()
+    recorder.record(tally.answer("Hel"))  # 0.3 s after the start: not yet
     assert last(engine, conv_id).content == ""
-    recorder.record(AnswerDelta("lo"))  # 0.6 s after the start: saved
+    recorder.record(tally.answer("lo"))  # 0.6 s after the start: saved
     assert last(engine, conv_id).content == "Hello"
     assert last(engine, conv_id).status == "streaming"
 
@@ -56,8 +56,9 @@ def test_partial_text_is_saved_every_half_second_while_streaming(setup) -> None:
 def test_closing_without_a_final_event_keeps_the_text_marked_stopped(setup) -> None:
     engine, conv_id, message_id = setup
     recorder = convs.AnswerRecorder(engine, message_id, clock=Ticker(), tokens_in_estimate=9)
-    recorder.record(ReasoningDelta("plan"))
-    recorder.record(AnswerDelta("Partial ans"))
+    tally = ReplyTally(Ticker())
+    recorder.record(tally.thinking("plan"))
+    recorder.record(tally.answer("Partial ans"))
     recorder.close()
     stored = last(engine, conv_id)
     assert (stored.content, stored.reasoning, stored.status) == ("Partial ans", "plan", "stopped")
@@ -68,7 +69,7 @@ def test_closing_without_a_final_event_keeps_the_text_marked_stopped(setup) -> N
 def test_a_finished_reply_stores_metrics_and_is_not_overwritten_by_close(setup) -> None:
     engine, conv_id, message_id = setup
     recorder = convs.AnswerRecorder(engine, message_id, extra_metrics={"context_dropped": 2})
-    recorder.record(AnswerDelta("Done"))
+    recorder.record(ReplyTally().answer("Done"))
     recorder.record(ReplyDone("Done", "", METRICS))
     recorder.close()
     stored = last(engine, conv_id)
