@@ -5,7 +5,8 @@ webhook verification and BEI embeddings.
     llm = Baseten(model_id="deepseek-ai/DeepSeek-V3.1")          # key from BASETEN_API_KEY
     print(llm.complete("Paul Graham is").text)
 
-``Baseten`` and ``BasetenEmbedding`` are loaded on first use (PEP 562): they need
+``Baseten``, ``BasetenEmbedding`` and the stream objects (``ChatStream``, ``AsyncChatStream``,
+``StreamMetrics``) are loaded on first use (PEP 562): they need
 ``llama_index.core``, which takes about a second to import, while the errors, webhook, jobs,
 catalog and config modules do not. ``import baseten_llm.webhooks`` therefore stays light.
 """
@@ -36,18 +37,23 @@ from .jobs import AsyncQueueStatus, AsyncRequestInfo, AsyncRequestStatus, Webhoo
 from .webhooks import WebhookPayload, verify_webhook
 
 if TYPE_CHECKING:
+    from ._streams import AsyncChatStream, ChatStream, StreamMetrics
     from .embeddings import BasetenEmbedding
     from .llm import Baseten
     from .rerank import BasetenRerank
 
 #: Public names loaded on first access by :func:`__getattr__` (their modules import
 #: llama_index.core, or are rarely needed).
-_LAZY = {"Baseten": ".llm", "BasetenEmbedding": ".embeddings", "BasetenRerank": ".rerank"}
+_LAZY = {"Baseten": ".llm", "BasetenEmbedding": ".embeddings", "BasetenRerank": ".rerank",
+         "ChatStream": "._streams", "AsyncChatStream": "._streams", "StreamMetrics": "._streams"}
 
 __all__ = [
     "Baseten",
     "BasetenEmbedding",
     "BasetenRerank",
+    "ChatStream",
+    "AsyncChatStream",
+    "StreamMetrics",
     "ClientConfig",
     "ModelInfo",
     "AsyncRequestInfo",
@@ -74,7 +80,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """Import ``Baseten`` / ``BasetenEmbedding`` / ``BasetenRerank`` on first access."""
+    """Import the names in ``_LAZY`` (``Baseten``, ``BasetenEmbedding``, ...) on first access."""
     module_name = _LAZY.get(name)
     if module_name is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,17 +6,18 @@ joined with ``\\n``; lines starting with ``:`` are comments; a field without a c
 empty value; one leading space after the colon is dropped. Bytes are split into lines before
 decoding, so a UTF-8 character cut between two network chunks is decoded whole.
 
-:meth:`SSEDecoder.feed_data` is the hot path of a streamed chat: it returns only each event's
-data, as UTF-8 bytes. While the stream uses ``\\n`` line endings it splits complete events on
-``\\n\\n`` in one pass and takes the common single-line ``data: {...}`` event without the line
-machinery; any other event (comments, ``event:``/``id:`` fields, several ``data`` lines) goes
-through the general rules, and a stream that uses ``\\r`` is decoded by them from then on.
+:meth:`SSEDecoder.feed` (events) and :meth:`SSEDecoder.feed_data` (only each event's data, as
+UTF-8 bytes: the hot path of a streamed chat) share one decoding path. While the stream uses
+``\n`` line endings it splits complete events on ``\n\n`` in one pass and takes the common
+single-line ``data: {...}`` event without the line machinery; any other event (comments,
+``event:``/``id:`` fields, several ``data`` lines) goes through the general rules, and a stream
+that uses ``\r`` is decoded by them from then on.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator, List, Optional
+from typing import Any, Iterator, List, Optional
 
 __all__ = ["ServerSentEvent", "SSEDecoder", "DONE"]
 
@@ -52,13 +53,15 @@ class SSEDecoder:
 
     def feed(self, chunk: bytes) -> List[ServerSentEvent]:
         """Add bytes; return the events completed by them."""
-        self._buffer += chunk
-        events = []
-        for line in self._complete_lines():
-            event = self._process_line(line)
-            if event is not None:
-                events.append(event)
-        return events
+        return self._decode(chunk, True)
+
+    def feed_data(self, chunk: bytes) -> List[bytes]:
+        """Add bytes; return the ``data`` of each event completed by them, undecoded.
+
+        The same events as :meth:`feed`, cheaper: ``d.decode("utf-8", errors="replace")`` of
+        each item equals the ``data`` of the matching :class:`ServerSentEvent`.
+        """
+        return self._decode(chunk, False)
 
     def flush(self) -> List[ServerSentEvent]:
         """End of stream: treat any unterminated line as complete, dispatch a pending event."""
@@ -74,29 +77,37 @@ class SSEDecoder:
             events.append(event)
         return events
 
-    def feed_data(self, chunk: bytes) -> List[bytes]:
-        """Add bytes; return the ``data`` of each event completed by them, undecoded.
-
-        The same events as :meth:`feed`, faster: ``d.decode("utf-8", errors="replace")`` of each
-        item equals the ``data`` of the matching :class:`ServerSentEvent`.
-        """
-        if not self._lf_only or b"\r" in chunk:
-            self._lf_only = False
-            return [event.data.encode() for event in self.feed(chunk)]
-        *blocks, self._buffer = (self._buffer + chunk).split(b"\n\n")
-        out = []
-        for block in blocks:
-            if block[:5] == b"data:" and b"\n" not in block:
-                out.append(block[6:] if block[5:6] == b" " else block[5:])
-            elif block:
-                event = self._block_event(block)
-                if event is not None:
-                    out.append(event.data.encode())
-        return out
-
     def flush_data(self) -> List[bytes]:
         """End of stream for :meth:`feed_data` users."""
         return [event.data.encode() for event in self.flush()]
+
+    def _decode(self, chunk: bytes, as_events: bool) -> List[Any]:
+        """The one decoding path: events (``as_events``) or their data as bytes."""
+        if not self._lf_only or b"\r" in chunk:
+            self._lf_only = False
+            return self._line_events(chunk, as_events)
+        *blocks, self._buffer = (self._buffer + chunk).split(b"\n\n")
+        out: List[Any] = []
+        for block in blocks:
+            if block[:5] == b"data:" and b"\n" not in block:  # one data line: no state to keep
+                data = block[6:] if block[5:6] == b" " else block[5:]
+                out.append(ServerSentEvent(data.decode("utf-8", errors="replace"), id=self._id) if as_events
+                           else data)
+            elif block:
+                event = self._block_event(block)
+                if event is not None:
+                    out.append(event if as_events else event.data.encode())
+        return out
+
+    def _line_events(self, chunk: bytes, as_events: bool) -> List[Any]:
+        """The general rules, line by line (any line endings)."""
+        self._buffer += chunk
+        out: List[Any] = []
+        for line in self._complete_lines():
+            event = self._process_line(line)
+            if event is not None:
+                out.append(event if as_events else event.data.encode())
+        return out
 
     def _block_event(self, block: bytes) -> Optional[ServerSentEvent]:
         """The general rules for one complete ``\\n``-separated event (without its blank line)."""

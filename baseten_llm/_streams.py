@@ -1,21 +1,31 @@
-"""Stream loops over an open HTTP response, and closing async streams promptly.
+"""Stream objects: what ``stream_chat`` / ``stream_complete`` and their async twins return.
 
-Closing a sync stream (``.close()``, or dropping it after leaving the ``for`` loop) closes the
-HTTP response: LlamaIndex's callback wrapper is a plain generator whose frame holds ours, so
-CPython finalizes both at once. LlamaIndex's *async* wrapper does not ``aclose`` the generator
-it wraps, so ``await stream.aclose()`` used to leave the response open until the event loop got
-round to finalizing our generator. :func:`closes_async_stream` (applied outside
-``llm_chat_callback`` / ``llm_completion_callback``) returns a :class:`ClosingAsyncStream`
-whose ``aclose`` closes LlamaIndex's generator, then ours and the HTTP response, before it
-returns.
+A :class:`ChatStream` (sync) or :class:`AsyncChatStream` owns the open HTTP response of one
+streamed reply and closes it: at the end of the stream, on an error, on ``close()`` /
+``await aclose()``, or when a ``with`` / ``async with`` block ends. It decodes the response
+through one :class:`~baseten_llm.chat.StreamAssembler` (only the byte loop is written twice,
+for ``iter_bytes`` and ``aiter_bytes``) and knows how the reply is going at any moment:
+:attr:`~ChatStream.text` and :attr:`~ChatStream.reasoning` so far, and
+:attr:`~ChatStream.metrics` (time to the first token, usage, tokens per second).
+
+Iterating a stream goes through LlamaIndex's callback wrapper (``llm_chat_callback`` /
+``llm_completion_callback``), so its per-chunk instrumentation events are kept. That wrapper
+replaces the generator a decorated method returns with its own, so :func:`returns_stream`
+(applied outside the LlamaIndex decorator) hands the caller the stream object the method
+opened, with LlamaIndex's generator attached for iteration. The stream object finds its way
+out through one context variable, set by :func:`returns_stream` and filled only by the
+stream's constructor.
 """
 
 from __future__ import annotations
 
 import collections.abc
 import functools
+import inspect
+import time
 from contextvars import ContextVar
-from typing import Any, AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, List, Optional, TypeVar
+from dataclasses import dataclass
+from typing import Any, AsyncIterator, Awaitable, Callable, Dict, Iterator, List, Optional, TypeVar, Union
 
 import httpx
 from llama_index.core.base.llms.types import ChatResponse, CompletionResponse
@@ -23,129 +33,320 @@ from llama_index.core.base.llms.types import ChatResponse, CompletionResponse
 from ._http import stream_error
 from .chat import StreamAssembler, completion_from_chat
 
-__all__ = ["iter_stream", "aiter_stream", "map_stream", "amap_stream", "ClosingAsyncStream",
-           "closes_async_stream", "opened_async_stream"]
+__all__ = ["StreamMetrics", "ChatStream", "AsyncChatStream", "returns_stream"]
 
-T = TypeVar("T")
+Clock = Callable[[], float]
+F = TypeVar("F", bound=Callable[..., Any])
 
-#: The streams opened by the current ``astream_*`` call, for :func:`closes_async_stream`.
-_opened: ContextVar[Optional[List[Any]]] = ContextVar("baseten_llm_opened_streams", default=None)
+#: The streams opened by the current ``returns_stream`` call (filled by the stream constructors).
+_opening: ContextVar[Optional[List[Any]]] = ContextVar("baseten_llm_opening_streams", default=None)
 
 
-def iter_stream(response: httpx.Response, assembler: StreamAssembler) -> Iterator[ChatResponse]:
-    """Read an open response; closing this generator closes the HTTP stream."""
-    feed = assembler.feed
+@dataclass(frozen=True)
+class StreamMetrics:
+    """How a streamed reply went, so far or in all.
+
+    ``time_to_first_token_s``: from sending the request to the first answer, reasoning or
+    tool-call text (None before it). ``elapsed_s``: from sending the request to the end of the
+    stream (or to now, while it runs). ``tokens_per_s``: completion tokens (from ``usage``)
+    over the time from the first to the last token; None until the server reported usage.
+    """
+
+    time_to_first_token_s: Optional[float]
+    elapsed_s: float
+    usage: Optional[Dict[str, int]]
+    finish_reason: Optional[str]
+    tokens_per_s: Optional[float]
+
+
+class _Progress:
+    """The decoder of one stream and when its text arrived (shared by a stream and its reader)."""
+
+    __slots__ = ("assembler", "clock", "started_at", "first_at", "last_at", "ended_at")
+
+    def __init__(self, assembler: StreamAssembler, clock: Clock, started_at: Optional[float]) -> None:
+        self.assembler = assembler
+        self.clock = clock
+        self.started_at = clock() if started_at is None else started_at
+        self.first_at: Optional[float] = None
+        self.last_at: Optional[float] = None
+        self.ended_at: Optional[float] = None
+
+    def finish(self) -> List[ChatResponse]:
+        """End of the bytes: the last responses (or StreamInterruptedError)."""
+        self.ended_at = self.clock()
+        return self.assembler.finish()
+
+    def error(self, exc: httpx.HTTPError) -> Exception:
+        """The library error for a transport failure mid-stream (keeps the partial text)."""
+        self.ended_at = self.clock()
+        return stream_error(exc, self.assembler.text)
+
+    def metrics(self) -> StreamMetrics:
+        result = self.assembler.state.result
+        usage = dict(result.usage) if result.usage else None
+        span = (self.last_at - self.first_at) if self.first_at is not None and self.last_at is not None else 0.0
+        tokens = usage.get("completion_tokens") if usage else None
+        end = self.ended_at if self.ended_at is not None else self.clock()
+        return StreamMetrics(
+            time_to_first_token_s=None if self.first_at is None else self.first_at - self.started_at,
+            elapsed_s=end - self.started_at,
+            usage=usage,
+            finish_reason=result.finish_reason,
+            tokens_per_s=tokens / span if tokens and span > 0 else None,
+        )
+
+
+def _read(response: httpx.Response, progress: _Progress) -> Iterator[ChatResponse]:
+    """The chat responses of an open response; closing this generator closes the response.
+
+    The loop is written twice so that, after the first text, a read costs one clock call more
+    than decoding (this runs once per network read).
+    """
+    feed, clock = progress.assembler.feed, progress.clock
     try:
-        for data in response.iter_bytes():
-            yield from feed(data)
-        yield from assembler.finish()
+        reads = response.iter_bytes()
+        for data in reads:
+            items = feed(data)
+            if items:
+                progress.first_at = progress.last_at = clock()
+                yield from items
+                break
+        for data in reads:
+            items = feed(data)
+            if items:
+                progress.last_at = clock()
+                yield from items
+        yield from progress.finish()
     except httpx.HTTPError as exc:
-        raise stream_error(exc, assembler.text) from exc
+        raise progress.error(exc) from exc
     finally:
         response.close()
 
 
-async def aiter_stream(response: httpx.Response, assembler: StreamAssembler) -> AsyncIterator[ChatResponse]:
-    """Async twin of :func:`iter_stream`."""
-    feed = assembler.feed
+async def _aread(response: httpx.Response, progress: _Progress) -> AsyncIterator[ChatResponse]:
+    """Async twin of :func:`_read`."""
+    feed, clock = progress.assembler.feed, progress.clock
     try:
-        async for data in response.aiter_bytes():
-            for item in feed(data):
-                yield item
-        for item in assembler.finish():
+        reads = response.aiter_bytes()
+        async for data in reads:
+            items = feed(data)
+            if items:
+                progress.first_at = progress.last_at = clock()
+                for item in items:
+                    yield item
+                break
+        async for data in reads:
+            items = feed(data)
+            if items:
+                progress.last_at = clock()
+                for item in items:
+                    yield item
+        for item in progress.finish():
             yield item
     except httpx.HTTPError as exc:
-        raise stream_error(exc, assembler.text) from exc
+        raise progress.error(exc) from exc
     finally:
         await response.aclose()
 
 
-def map_stream(stream: Iterator[ChatResponse]) -> Iterator[CompletionResponse]:
-    """Chat chunks as completion chunks; closing this closes ``stream``."""
-    try:
-        for item in stream:
-            yield completion_from_chat(item)
-    finally:
-        stream.close()  # type: ignore[attr-defined]
+def _completions(chunks: Iterator[ChatResponse]) -> Iterator[CompletionResponse]:
+    for item in chunks:
+        yield completion_from_chat(item)
 
 
-async def amap_stream(stream: AsyncIterator[ChatResponse]) -> AsyncIterator[CompletionResponse]:
-    """Async twin of :func:`map_stream`."""
-    try:
-        async for item in stream:
-            yield completion_from_chat(item)
-    finally:
-        await stream.aclose()  # type: ignore[attr-defined]
+async def _acompletions(chunks: AsyncIterator[ChatResponse]) -> AsyncIterator[CompletionResponse]:
+    async for item in chunks:
+        yield completion_from_chat(item)
 
 
-def opened_async_stream(opened_thing: T) -> T:
-    """Note an HTTP response, or the outermost generator of ours that reads it, for the
-    enclosing :func:`closes_async_stream` to close (generators first, in order)."""
-    opened = _opened.get()
-    if opened is not None:
-        opened.append(opened_thing)
-    return opened_thing
+class _StreamState:
+    """What both stream objects report about their reply."""
+
+    __slots__ = ()
+    _progress: _Progress
+    _response: httpx.Response
+
+    @property
+    def response(self) -> httpx.Response:
+        """The HTTP response this stream reads (and closes)."""
+        return self._response
+
+    @property
+    def text(self) -> str:
+        """The answer received so far."""
+        return self._progress.assembler.text
+
+    @property
+    def reasoning(self) -> str:
+        """The model's reasoning received so far (kept apart from the answer)."""
+        return self._progress.assembler.state.result.reasoning
+
+    @property
+    def metrics(self) -> StreamMetrics:
+        """Time to first token, usage and tokens per second, so far (see :class:`StreamMetrics`)."""
+        return self._progress.metrics()
+
+    def _register(self) -> None:
+        opening = _opening.get()
+        if opening is not None:
+            opening.append(self)
 
 
-class ClosingAsyncStream(collections.abc.AsyncGenerator):
-    """LlamaIndex's async stream, with an ``aclose`` that also closes ours and the response.
+class ChatStream(_StreamState, collections.abc.Generator):
+    """A streamed reply: iterate it for ``ChatResponse`` chunks (``CompletionResponse`` from
+    ``stream_complete``), each with the increment in ``delta`` and the text so far; the last
+    one has ``delta=""`` and carries ``usage`` and ``finish_reason`` in ``additional_kwargs``.
 
-    Iteration goes straight to LlamaIndex's generator (its instrumentation events are kept).
+    ``close()`` (or leaving a ``with`` block) closes the HTTP response at once.
     """
 
-    __slots__ = ("_outer", "_opened")
+    __slots__ = ("_progress", "_response", "_reader", "_chunks", "_items")
 
-    def __init__(self, outer: AsyncGenerator, opened: List[Any]) -> None:
-        self._outer = outer
-        self._opened = opened
+    def __init__(self, response: httpx.Response, assembler: StreamAssembler, *, completions: bool = False,
+                 started_at: Optional[float] = None, clock: Clock = time.perf_counter) -> None:
+        self._response = response
+        self._progress = _Progress(assembler, clock, started_at)
+        self._reader = _read(response, self._progress)
+        self._chunks: Iterator[Any] = _completions(self._reader) if completions else self._reader
+        self._items = self._chunks  # LlamaIndex's generator over _chunks, once attached
+        self._register()
 
-    def __aiter__(self) -> "ClosingAsyncStream":
+    def chunks(self) -> Iterator[Any]:
+        """The generator a LlamaIndex-decorated method returns (the decorator wraps it)."""
+        return self._chunks
+
+    def _attach(self, outer: Iterator[Any]) -> None:
+        self._items = outer
+
+    def __iter__(self) -> Iterator[Any]:
+        return self._items
+
+    def __next__(self) -> Any:
+        return next(self._items)
+
+    def send(self, value: Any) -> Any:
+        return self._items.send(value)  # type: ignore[attr-defined]
+
+    def throw(self, *args: Any) -> Any:
+        return self._items.throw(*args)  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        """Stop reading and close the HTTP response (harmless when already closed)."""
+        try:
+            for generator in (self._items, self._chunks, self._reader):
+                generator.close()  # type: ignore[attr-defined]
+        finally:
+            self._response.close()
+
+    def __enter__(self) -> "ChatStream":
         return self
 
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+
+class AsyncChatStream(_StreamState, collections.abc.AsyncGenerator):
+    """Async twin of :class:`ChatStream`: ``async for`` it; ``await aclose()`` (or leaving an
+    ``async with`` block) closes the HTTP response before it returns, read or not."""
+
+    __slots__ = ("_progress", "_response", "_reader", "_chunks", "_items")
+
+    def __init__(self, response: httpx.Response, assembler: StreamAssembler, *, completions: bool = False,
+                 started_at: Optional[float] = None, clock: Clock = time.perf_counter) -> None:
+        self._response = response
+        self._progress = _Progress(assembler, clock, started_at)
+        self._reader = _aread(response, self._progress)
+        self._chunks: AsyncIterator[Any] = _acompletions(self._reader) if completions else self._reader
+        self._items = self._chunks  # LlamaIndex's generator over _chunks, once attached
+        self._register()
+
+    def chunks(self) -> AsyncIterator[Any]:
+        """The async generator a LlamaIndex-decorated method returns (the decorator wraps it)."""
+        return self._chunks
+
+    def _attach(self, outer: AsyncIterator[Any]) -> None:
+        self._items = outer
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self._items
+
     def __anext__(self) -> Awaitable[Any]:
-        return self._outer.__anext__()
+        return self._items.__anext__()
 
     def asend(self, value: Any) -> Awaitable[Any]:
-        return self._outer.asend(value)
+        return self._items.asend(value)  # type: ignore[attr-defined]
 
     def athrow(self, *args: Any) -> Awaitable[Any]:
-        return self._outer.athrow(*args)
+        return self._items.athrow(*args)  # type: ignore[attr-defined]
 
     async def aclose(self) -> None:
-        """Close LlamaIndex's generator, then ours, then the HTTP response (even if never read)."""
-        try:
-            await self._outer.aclose()
-        finally:
-            await _close_all(self._opened)
+        """Close LlamaIndex's generator, then ours, then the HTTP response, even if one raises.
+
+        LlamaIndex's async wrapper does not close the generator it wraps, so this does.
+        """
+        first_error: Optional[BaseException] = None
+        closers = (self._items.aclose, self._chunks.aclose, self._reader.aclose,  # type: ignore[attr-defined]
+                   self._response.aclose)
+        for close in closers:
+            try:
+                await close()
+            except BaseException as exc:  # close the rest, then raise the first
+                first_error = first_error or exc
+        if first_error is not None:
+            raise first_error
+
+    async def __aenter__(self) -> "AsyncChatStream":
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.aclose()
 
 
-async def _close_all(opened: List[Any]) -> None:
-    """``aclose`` each generator, then each response, even if one of them raises."""
-    generators = [o for o in opened if not isinstance(o, httpx.Response)]
-    responses = [o for o in opened if isinstance(o, httpx.Response)]
-    first_error: Optional[BaseException] = None
-    for thing in generators + responses:
-        try:
-            await thing.aclose()
-        except BaseException as exc:  # close the rest, then raise the first
-            first_error = first_error or exc
-    if first_error is not None:
-        raise first_error
+AnyStream = Union[ChatStream, AsyncChatStream]
 
 
-def closes_async_stream(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-    """Wrap a decorated ``astream_*`` method so that ``aclose`` on its stream closes the response."""
+def _adopt(result: Any, opened: List[AnyStream]) -> Any:
+    """The stream the call opened, iterating through ``result`` (LlamaIndex's generator)."""
+    if len(opened) != 1:
+        return result
+    stream = opened[0]
+    stream._attach(result)
+    return stream
+
+
+def returns_stream(method: F) -> F:
+    """Wrap a LlamaIndex-decorated ``stream_*`` / ``astream_*`` method to return its stream object."""
+    if inspect.iscoroutinefunction(method):
+
+        @functools.wraps(method)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            opened: List[AnyStream] = []
+            token = _opening.set(opened)
+            try:
+                result = await method(*args, **kwargs)
+            except BaseException:
+                for stream in opened:
+                    await stream.aclose()  # type: ignore[union-attr]
+                raise
+            finally:
+                _opening.reset(token)
+            return _adopt(result, opened)
+
+        return async_wrapper  # type: ignore[return-value]
 
     @functools.wraps(method)
-    async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        opened: List[Any] = []
-        token = _opened.set(opened)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        opened: List[AnyStream] = []
+        token = _opening.set(opened)
         try:
-            stream = await method(*args, **kwargs)
+            result = method(*args, **kwargs)
+        except BaseException:
+            for stream in opened:
+                stream.close()  # type: ignore[union-attr]
+            raise
         finally:
-            _opened.reset(token)
-        if not opened or not isinstance(stream, collections.abc.AsyncGenerator):
-            return stream
-        return ClosingAsyncStream(stream, opened)
+            _opening.reset(token)
+        return _adopt(result, opened)
 
-    return wrapper
+    return wrapper  # type: ignore[return-value]

@@ -16,6 +16,7 @@ name the closest slugs after a 404.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import httpx
@@ -38,7 +39,7 @@ from llama_index.core.llms.llm import ToolSelection
 
 from . import predict as predict_mod
 from ._http import AsyncHTTPTransport, HTTPTransport, decode_json
-from ._streams import aiter_stream, amap_stream, closes_async_stream, iter_stream, map_stream, opened_async_stream
+from ._streams import AsyncChatStream, ChatStream, returns_stream
 from .catalog import SNAPSHOT, ModelCatalog, ModelInfo, ModelList, find_model, suggest_models, unknown_model_error
 from .chat import (ChatResult, StreamAssembler, build_chat_payload, chat_response, completion_from_chat, generation_params,
                    messages_to_dicts, parse_chat_response, request_options)
@@ -335,9 +336,12 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
         data = decode_json(self._send_chat(self._chat_request(messages, False, kwargs), stream=False))
         return chat_response(self._result(data), raw=data)
 
-    def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+    def _open_stream(self, messages: Sequence[ChatMessage], kwargs: Dict[str, Any], *,
+                     completions: bool) -> ChatResponseGen:
+        """Send a streamed chat; the :class:`ChatStream` that owns the response gives its chunks."""
+        started = time.perf_counter()
         response = self._send_chat(self._chat_request(messages, True, kwargs), stream=True)
-        return iter_stream(response, self._assembler(response))
+        return ChatStream(response, self._assembler(response), completions=completions, started_at=started).chunks()
 
     # ------------------------------------------------------------------ network: async
     async def _asend_chat(self, request: _ChatRequest, stream: bool) -> httpx.Response:
@@ -354,9 +358,13 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
         data = decode_json(await self._asend_chat(self._chat_request(messages, False, kwargs), stream=False))
         return chat_response(self._result(data), raw=data)
 
-    async def _astream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseAsyncGen:
+    async def _aopen_stream(self, messages: Sequence[ChatMessage], kwargs: Dict[str, Any], *,
+                            completions: bool) -> ChatResponseAsyncGen:
+        """Async twin of :meth:`_open_stream` (an :class:`AsyncChatStream`)."""
+        started = time.perf_counter()
         response = await self._asend_chat(self._chat_request(messages, True, kwargs), stream=True)
-        return aiter_stream(opened_async_stream(response), self._assembler(response))
+        stream = AsyncChatStream(response, self._assembler(response), completions=completions, started_at=started)
+        return stream.chunks()  # type: ignore[return-value]
 
     def _assembler(self, response: httpx.Response) -> StreamAssembler:
         sse = self.api_style == "openai" or self.model_apis or predict_mod.is_sse(response.headers.get("content-type"))
@@ -375,21 +383,23 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
         """Chat completion."""
         return self._chat(messages, **kwargs)
 
+    @returns_stream
     @llm_chat_callback()
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
-        """Streamed chat: ``delta`` per chunk, the answer so far in ``message.content``."""
-        return self._stream_chat(messages, **kwargs)
+        """Streamed chat, a :class:`~baseten_llm.ChatStream`: ``delta`` per chunk, the answer so far
+        in ``message.content``; ``.metrics`` and ``.close()`` on the stream."""
+        return self._open_stream(messages, kwargs, completions=False)
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
         """Completion, sent as a one-message chat (Model APIs have no /completions)."""
         return completion_from_chat(self._chat(self._prompt_messages(prompt), **kwargs))
 
+    @returns_stream
     @llm_completion_callback()
     def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseGen:
-        """Streamed completion."""
-        stream = self._stream_chat(self._prompt_messages(prompt), **kwargs)
-        return map_stream(stream)
+        """Streamed completion (a :class:`~baseten_llm.ChatStream` of ``CompletionResponse``)."""
+        return self._open_stream(self._prompt_messages(prompt), kwargs, completions=True)  # type: ignore[return-value]
 
     @llm_chat_callback()
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
@@ -397,12 +407,13 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
         self._refuse_in_async_mode("achat")
         return await self._achat(messages, **kwargs)
 
-    @closes_async_stream
+    @returns_stream
     @llm_chat_callback()
     async def astream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseAsyncGen:
-        """Async streamed chat; ``await stream.aclose()`` closes the HTTP stream at once."""
+        """Async streamed chat, an :class:`~baseten_llm.AsyncChatStream`; ``await stream.aclose()``
+        closes the HTTP stream at once."""
         self._refuse_in_async_mode("astream_chat")
-        return opened_async_stream(await self._astream_chat(messages, **kwargs))
+        return await self._aopen_stream(messages, kwargs, completions=False)
 
     @llm_completion_callback()
     async def acomplete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
@@ -411,13 +422,12 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
             return await self._asubmit_prompt_job(prompt, **kwargs)
         return completion_from_chat(await self._achat(self._prompt_messages(prompt), **kwargs))
 
-    @closes_async_stream
+    @returns_stream
     @llm_completion_callback()
     async def astream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseAsyncGen:
         """Async streamed completion; ``await stream.aclose()`` closes the HTTP stream at once."""
         self._refuse_in_async_mode("astream_complete")
-        stream = await self._astream_chat(self._prompt_messages(prompt), **kwargs)
-        return opened_async_stream(amap_stream(stream))
+        return await self._aopen_stream(self._prompt_messages(prompt), kwargs, completions=True)  # type: ignore[return-value]
 
     # ------------------------------------------------------------------ tools
     def _prepare_chat_with_tools(

@@ -13,18 +13,27 @@ measured side by side in the same run:
 * client CPU time (``time.process_time``) to consume a 2,000-token ``stream_chat``, against a
   raw floor that only reads SSE lines with httpx and json-decodes them;
 * client CPU and wall time for 200 short non-streamed ``chat`` calls.
+
+``--before REF`` adds the stream figure of ``baseten_llm`` as of a git ref (``git archive``,
+e.g. the commit before a change to the stream code) beside this checkout's, measured in the
+same run: each side in its own interpreter, alternating, ``--runs`` times each in every one of
+three rounds; the medians of all its runs. ``--stream-only`` skips the other figures.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import socket
 import statistics
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
+from pathlib import Path
 from collections.abc import Callable
 from contextlib import contextmanager
 from typing import Any, Iterator
@@ -146,6 +155,48 @@ def llm_stream(llm: Any) -> Callable[[], int]:
     return run
 
 
+# --- the stream figure of two versions of baseten_llm, side by side ------------------------
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ROUNDS = 3
+
+
+def archive(ref: str, into: Path) -> Path:
+    """The source tree of ``ref`` (``git archive``), without touching any checkout."""
+    data = subprocess.run(["git", "archive", ref], cwd=REPO_ROOT, check=True, capture_output=True).stdout
+    into.mkdir(parents=True)
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        tar.extractall(into, filter="data")
+    return into
+
+
+def stream_worker(base: str, runs: int) -> None:
+    """Print the CPU seconds of ``runs`` 2,000-token streams of the baseten_llm on the path."""
+    llm = ours(base)
+    assert llm_stream(llm)() >= STREAM_TOKENS, "the client did not receive 2,000 tokens"
+    print(json.dumps([cpu_seconds(llm_stream(llm)) for _ in range(runs)]))
+
+
+def stream_cpu_in(root: Path, base: str, runs: int) -> list[float]:
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--stream-worker", base,
+                          "--runs", str(runs)], env=env, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def stream_before_after(base: str, ref: str, runs: int) -> list[tuple[str, str, str]]:
+    with tempfile.TemporaryDirectory() as work:
+        roots = {f"before ({ref})": archive(ref, Path(work) / "before"), "after (this checkout)": REPO_ROOT}
+        seconds: dict[str, list[float]] = {name: [] for name in roots}
+        for _ in range(ROUNDS):
+            for name, root in roots.items():
+                seconds[name] += stream_cpu_in(root, base, runs)
+    medians = {name: statistics.median(values) for name, values in seconds.items()}
+    first = next(iter(medians.values()))
+    return [(f"2,000-token stream_chat CPU (ms), {name}", f"{m * 1e3:.1f}", f"{m / first:.3f}x before")
+            for name, m in medians.items()]
+
+
 def llm_short_calls(llm: Any) -> Callable[[], None]:
     from llama_index.core.llms import ChatMessage
 
@@ -161,9 +212,25 @@ def llm_short_calls(llm: Any) -> Callable[[], None]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--before", help="git ref whose stream figure is measured beside this checkout's")
+    parser.add_argument("--stream-only", action="store_true", help="only the stream figure(s)")
+    parser.add_argument("--stream-worker", metavar="BASE_URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ.pop("BASETEN_API_KEY", None)
+    if args.stream_worker:
+        stream_worker(args.stream_worker, args.runs)
+        return
     rows: list[tuple[str, str, str]] = []
+    if args.stream_only:
+        with emulator_process() as base:
+            configure(base, reply_tokens=STREAM_TOKENS, tokens_per_second=0)
+            if args.before:
+                rows += stream_before_after(base, args.before, args.runs)
+            else:
+                rows.append(("2,000-token stream_chat CPU (ms)",
+                             f"{median_of(args.runs, lambda: cpu_seconds(llm_stream(ours(base)))) * 1e3:.1f}", ""))
+        print_rows(rows, args.runs)
+        return
 
     imp_pkg = median_of(args.runs, lambda: import_seconds("import baseten_llm"))
     imp_llm = median_of(args.runs, lambda: import_seconds("from baseten_llm import Baseten"))
@@ -199,10 +266,15 @@ def main() -> None:
         wall_u = median_of(args.runs, lambda: _wall(short_up))
         rows.append((f"{SHORT_CALLS} chat calls CPU (s)", f"{cpu_o:.3f}", f"{cpu_u:.3f}"))
         rows.append((f"{SHORT_CALLS} chat calls wall (s)", f"{wall_o:.3f}", f"{wall_u:.3f}"))
+        if args.before:
+            rows += stream_before_after(base, args.before, args.runs)
+    print_rows(rows, args.runs)
 
+
+def print_rows(rows: list[tuple[str, str, str]], runs: int) -> None:
     width = max(len(r[0]) for r in rows)
-    print(f"median of {args.runs} runs; emulator in its own process at full speed")
-    print(f"{'measure':<{width}}  {'baseten_llm':<28}  upstream llama-index-llms-baseten")
+    print(f"median of {runs} runs; emulator in its own process at full speed")
+    print(f"{'measure':<{width}}  {'baseten_llm':<28}  upstream llama-index-llms-baseten / baseline")
     for name, a, b in rows:
         print(f"{name:<{width}}  {a:<28}  {b}")
 
