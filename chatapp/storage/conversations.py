@@ -5,10 +5,8 @@ the chat services read and write them. Every function takes an open ``Session`` 
 ``chatapp.storage.db.session_scope``) so that callers choose the transaction. The API key is
 never a column here.
 
-Schema changes are made so that a database written by an earlier version upgrades in place:
-a new column is nullable (old rows read as "not recorded") and :func:`upgrade_schema`, which
-:func:`chatapp.storage.db.init_db` calls after creating missing tables, adds it with
-``ALTER TABLE ... ADD COLUMN`` when an existing table lacks it.
+Schema changes are Alembic revisions (:mod:`chatapp.storage.migrations`), so that a database
+written by an earlier version upgrades in place.
 """
 
 from __future__ import annotations
@@ -20,7 +18,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
-    Engine,
     Float,
     ForeignKey,
     Integer,
@@ -28,10 +25,8 @@ from sqlalchemy import (
     String,
     Text,
     func,
-    inspect,
     or_,
     select,
-    text,
     update,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
@@ -137,31 +132,6 @@ class AvatarImage(Base):
     token: Mapped[str] = mapped_column(String(16), primary_key=True)
     png: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-
-
-#: Columns added after the first release: (table, column) -> SQL type for ADD COLUMN.
-ADDED_COLUMNS: dict[tuple[str, str], str] = {
-    ("chat_messages", "persona_name"): "VARCHAR(80)",
-    ("chat_messages", "persona_avatar"): "VARCHAR(16)",
-    ("chat_messages", "system_prompt"): "TEXT",
-    ("chat_messages", "writer"): "VARCHAR(120)",
-}
-
-
-def upgrade_schema(engine: Engine) -> list[str]:
-    """Add the columns of :data:`ADDED_COLUMNS` that an existing table lacks; their names."""
-    inspector = inspect(engine)
-    tables = set(inspector.get_table_names())
-    added: list[str] = []
-    with engine.begin() as connection:
-        for (table, column), sql_type in ADDED_COLUMNS.items():
-            if table not in tables:
-                continue
-            present = {c["name"] for c in inspector.get_columns(table)}
-            if column not in present:
-                connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
-                added.append(f"{table}.{column}")
-    return added
 
 
 # --- personas ------------------------------------------------------------------------------

@@ -1,22 +1,22 @@
 """Database engine, declarative base and transaction scope.
 
 SQLite in the data directory by default (WAL journal, so the UI and the webhook receiver
-can write at the same time), any SQLAlchemy URL otherwise. Each feature keeps its tables in
-its own module under ``chatapp.storage``; :func:`init_db` imports them all and creates
-whatever is missing.
+can write at the same time), PostgreSQL (``postgresql+psycopg://...``) for a team. Each
+feature keeps its tables in its own module under ``chatapp.storage``; the schema itself is
+made and upgraded by the Alembic revisions in :mod:`chatapp.storage.migrations`, which
+:func:`init_db` runs.
 """
 
 from __future__ import annotations
 
 import importlib
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-#: Storage modules whose tables :func:`init_db` creates.
+#: Storage modules whose tables the models (and Alembic's comparisons) consist of.
 FEATURE_MODULES = (
     "chatapp.storage.conversations",
     "chatapp.storage.documents",
@@ -25,8 +25,20 @@ FEATURE_MODULES = (
 )
 
 
+#: Names for constraints and indexes, the same on every database (migrations refer to them).
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
 class Base(DeclarativeBase):
     """Declarative base shared by every table of the app."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 def make_engine(url: str) -> Engine:
@@ -47,21 +59,23 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
-def init_db(engine: Engine) -> None:
-    """Create every feature's tables that do not exist yet, then let each feature module add
-    the columns it gained since (its ``upgrade_schema(engine)``, when it has one)."""
+def import_feature_modules() -> None:
+    """Import every storage module, so that ``Base.metadata`` holds every table."""
     for name in FEATURE_MODULES:
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as exc:
             if exc.name != name:
                 raise
-    Base.metadata.create_all(engine)
-    for name in FEATURE_MODULES:  # columns added since a table was first created
-        module = sys.modules.get(name)
-        upgrade = getattr(module, "upgrade_schema", None)
-        if upgrade is not None:
-            upgrade(engine)
+
+
+def init_db(engine: Engine) -> None:
+    """Bring the database to the newest schema: create it when empty, upgrade it in place
+    when an older version made it (see :mod:`chatapp.storage.migrations`)."""
+    from chatapp.storage import migrations
+
+    import_feature_modules()
+    migrations.upgrade(engine)
 
 
 @contextmanager
