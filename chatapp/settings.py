@@ -101,7 +101,9 @@ class AppConfig:
         )
         api_key, source = lookup.get_with_source("BASETEN_API_KEY")
         auth = (secrets or {}).get("auth")
-        sign_in = isinstance(auth, Mapping) and bool(auth)
+        if not isinstance(auth, Mapping):
+            auth = {}
+        sign_in = bool(auth)
         share_server_key = (
             (lookup.get("BASETEN_CHAT_SHARE_SERVER_KEY") or "").lower() in TRUE_WORDS
         )
@@ -122,7 +124,7 @@ class AppConfig:
             embed_model=lookup.get("BASETEN_CHAT_EMBED_MODEL") or DEFAULT_EMBED_MODEL,
             parse_limits=ParseLimits.from_lookup(lookup.get),
             sign_in=sign_in,
-            sign_in_providers=tuple(sign_in_providers(auth)) if sign_in else (),
+            sign_in_providers=tuple(sign_in_providers(auth)),
             allowed_users=AllowList.parse(lookup.raw("BASETEN_CHAT_ALLOWED_USERS")),
             share_server_key=share_server_key,
         )

@@ -18,6 +18,13 @@ Fixtures
     (:func:`open_app_page` does the same for an app server of a test's own).
 ``artifacts_dir``
     ``tests/e2e/artifacts`` (git-ignored): screenshots for a person to look at.
+``signin_server`` (module)
+    The app with sign-in (``[auth]``) through the session's loopback OpenID Connect provider
+    (``oidc_provider``, ``tests/oidc.py``), an allow-list, the emulator's key not shared with
+    signed-in people; helpers to sign in and out are in ``tests/e2e/signin.py``.
+``new_page`` (function)
+    ``new_page()`` opens a page in a fresh browser context (one person, their own cookies);
+    every page is screenshotted as ``artifacts/<test name>_<n>.png`` when the test ends.
 
 Helpers: :func:`wait_for_app_idle` (the script has finished its run),
 :func:`goto_page` (open a page of the navigation by its title),
@@ -32,14 +39,15 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
 
 from baseten_llm.emulator import EmulatorConfig, EmulatorServer
 
@@ -255,3 +263,41 @@ def goto_page(page: Page, title: str) -> None:
     """Open a page of the navigation by its title, and wait for its run to finish."""
     sidebar(page).locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True).click()
     wait_for_app_idle(page)
+
+
+@pytest.fixture(scope="module")
+def signin_server(
+    oidc_provider: Any,
+    _e2e_emulator_server: EmulatorServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[AppServer]:
+    """The app with sign-in through ``oidc_provider``, the allow-list
+    ``tests.e2e.signin.ALLOW_LIST`` and the emulator's key in the server's environment (not
+    shared with signed-in people); a :class:`tests.e2e.signin.SignInAppServer`."""
+    from tests.e2e.signin import ALLOW_LIST, signin_app_server
+
+    root = tmp_path_factory.mktemp("signin")
+    with signin_app_server(root, oidc_provider, _e2e_emulator_server,
+                           extra_secrets=ALLOW_LIST) as server:
+        yield server
+
+
+@pytest.fixture()
+def new_page(
+    browser: Browser, artifacts_dir: Path, request: pytest.FixtureRequest
+) -> Iterator[Callable[[], Page]]:
+    """A factory of fresh browser contexts (each a person with their own cookies)."""
+    contexts: list[BrowserContext] = []
+
+    def open_page() -> Page:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        context.set_default_timeout(RUN_TIMEOUT_MS)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    name = request.node.name.replace("/", "_")
+    for number, context in enumerate(contexts):
+        for tab in context.pages:
+            tab.screenshot(path=str(artifacts_dir / f"{name}_{number}.png"), full_page=True)
+        context.close()

@@ -5,6 +5,8 @@
 app's exact redirect URI). :func:`sign_in_as` clicks through Streamlit's sign-in button, the
 provider's authorization page and the callback; :func:`sign_out` through the app's sign-out
 button and the provider's end-session page.
+
+The fixtures ``signin_server`` and ``new_page`` (in ``tests/e2e/conftest.py``) use them.
 """
 
 from __future__ import annotations
@@ -13,16 +15,31 @@ import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
 from baseten_llm.emulator import EmulatorServer
-from tests.e2e.conftest import AppServer, free_port, sidebar, wait_for_app_idle
+from tests.e2e.conftest import (
+    AppServer,
+    free_port,
+    sidebar,
+    wait_for_app_idle,
+)
 from tests.oidc import OidcProvider, Person, auth_secrets_toml
 
 SIGN_IN_BUTTON = "Sign in"
 SIGN_IN_TEXT = "Sign in to chat"
+#: Who the shared sign-in app admits: Ann by address, everyone at example.org (Bob), not Eve.
+ALLOW_LIST = 'BASETEN_CHAT_ALLOWED_USERS = ["ann.archer@example.com", "example.org"]\n'
+
+
+@dataclass
+class SignInAppServer(AppServer):
+    """The app with sign-in; the secrets it was given, for tests that look for leaks."""
+
+    secrets: tuple[str, ...] = field(default=(), repr=False)
 
 
 @contextmanager
@@ -32,16 +49,16 @@ def signin_app_server(
     emulator: EmulatorServer | None = None,
     extra_secrets: str = "",
     extra_env: dict[str, str] | None = None,
-) -> Iterator[AppServer]:
+) -> Iterator[SignInAppServer]:
     """The app with sign-in through ``provider``; pointed at ``emulator`` when given (its key
     then in the server's environment, as a team would set it), data under ``root``."""
     port = free_port()
     redirect_uri = f"http://127.0.0.1:{port}/oauth2callback"
     client = provider.register_client(redirect_uri)
+    cookie_secret = secrets.token_urlsafe(32)
     secrets_path = root / "secrets.toml"
     secrets_path.write_text(
-        extra_secrets
-        + auth_secrets_toml(provider, client, redirect_uri, secrets.token_urlsafe(32)),
+        extra_secrets + auth_secrets_toml(provider, client, redirect_uri, cookie_secret),
         encoding="utf-8",
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BASETEN_", "STREAMLIT_"))}
@@ -59,7 +76,9 @@ def signin_app_server(
             BASETEN_DEPLOYMENT_URL=emulator.deployment_url,
         )
     env.update(extra_env or {})
-    server = AppServer(port=port, data_dir=root / "data", log_path=root / "app.log", env=env)
+    known = (cookie_secret, client.client_secret, *([emulator.api_key] if emulator else []))
+    server = SignInAppServer(port=port, data_dir=root / "data", log_path=root / "app.log",
+                             env=env, secrets=known)
     server.start()
     try:
         yield server

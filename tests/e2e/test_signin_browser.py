@@ -7,64 +7,20 @@ the app's button, the provider's authorization page, the callback, the identity 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import expect
 
-from baseten_llm.emulator import EmulatorServer
-from tests.e2e.conftest import (
-    RUN_TIMEOUT_MS,
-    AppServer,
-    goto_page,
-    sidebar,
-    wait_for_app_idle,
-)
+from tests.e2e.conftest import AppServer, goto_page, sidebar, wait_for_app_idle
 from tests.e2e.signin import (
+    SignInAppServer,
     expect_sign_in_screen_only,
     sign_in_as,
     sign_out,
-    signin_app_server,
 )
-from tests.oidc import ANN, BOB, EVE, OidcProvider
+from tests.oidc import ANN, BOB, EVE
 
 pytestmark = pytest.mark.e2e
 
-ALLOW_LIST = 'BASETEN_CHAT_ALLOWED_USERS = ["ann.archer@example.com", "example.org"]\n'
-
-
-@pytest.fixture(scope="module")
-def signin_server(
-    oidc_provider: OidcProvider,
-    _e2e_emulator_server: EmulatorServer,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[AppServer]:
-    """The app with sign-in, an allow-list of Ann and example.org, the emulator's key in the
-    server's environment (not shared with signed-in people)."""
-    root = tmp_path_factory.mktemp("signin")
-    with signin_app_server(root, oidc_provider, _e2e_emulator_server,
-                           extra_secrets=ALLOW_LIST) as server:
-        yield server
-
-
-@pytest.fixture()
-def new_page(browser: Browser, artifacts_dir: Path, request: pytest.FixtureRequest):
-    """A factory of fresh browser contexts (each a person with their own cookies)."""
-    contexts = []
-
-    def open_page() -> Page:
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        context.set_default_timeout(RUN_TIMEOUT_MS)
-        contexts.append(context)
-        return context.new_page()
-
-    yield open_page
-    name = request.node.name.replace("/", "_")
-    for number, context in enumerate(contexts):
-        for tab in context.pages:
-            tab.screenshot(path=str(artifacts_dir / f"{name}_{number}.png"), full_page=True)
-        context.close()
 
 
 @pytest.mark.parametrize(
@@ -138,3 +94,21 @@ def test_signing_out_returns_to_the_sign_in_screen_and_a_reload_stays_there(
     page.goto(signin_server.url + "/jobs")
     expect_sign_in_screen_only(page)
     wait_for_app_idle(page)
+
+
+def test_no_sign_in_secret_key_or_token_reaches_the_page_or_the_servers_log(
+    signin_server: SignInAppServer, new_page
+):
+    page = new_page()
+    page.goto(signin_server.url)
+    sign_in_as(page, ANN)
+    expect(sidebar(page)).to_contain_text(f"Signed in as {ANN.name}")
+    goto_page(page, "Jobs")
+    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+    tokens = [value for name, value in cookies.items() if name.startswith("_streamlit")]
+    assert tokens, cookies  # the signed identity cookie exists, and is httpOnly
+    shown = page.content()
+    log = signin_server.log_path.read_text(encoding="utf-8", errors="replace")
+    for secret in (*signin_server.secrets, *tokens):
+        assert secret not in shown
+        assert secret not in log
