@@ -12,22 +12,32 @@ Two steps with the same LLM (the sidebar's target), like LlamaIndex's
    is never called, so it cannot invent one.
 3. :func:`stream_answer` sends the numbered passages (with file, page / section) in the system
    prompt and streams the reply.
+
+:func:`answer` runs the three as one use case for the Documents page, which only draws: an
+:class:`Answering` fills in one typed :class:`AnswerRecord` as it goes (the standalone
+question, the sources, the answer with unknown citations dropped, the timings, or the error in
+plain words) and stores it with the collection's history when its ``with`` block ends, whatever
+happened.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from llama_index.core.llms import ChatMessage, MessageRole
 
-from chatapp.services import hybrid
+from chatapp.services import citations, hybrid, user_errors
+from chatapp.services import documents as docs
 from chatapp.services.hybrid import Mode, Reranker
 
 if TYPE_CHECKING:
+    from types import TracebackType
+
     from llama_index.core.base.embeddings.base import BaseEmbedding
+    from sqlalchemy import Engine
     from llama_index.core.llms import LLM
     from llama_index.core.vector_stores.types import BasePydanticVectorStore
 
@@ -220,3 +230,114 @@ def stream_answer(
 
 def _lazy(start: Any) -> Iterator[Any]:
     yield from start()
+
+
+# --- one question, as a use case ----------------------------------------------------------------
+
+
+@dataclass
+class AnswerRecord:
+    """One question asked of a collection and what came of it: what is shown and stored."""
+
+    question: str
+    model: str
+    mode: Mode = "vector"
+    standalone: str = ""
+    answer: str = ""
+    sources: list[Source] = field(default_factory=list)
+    retrieval_s: float = 0.0
+    generation_s: float = 0.0
+    error: str | None = None
+
+    def __post_init__(self) -> None:
+        self.standalone = self.standalone or self.question
+
+    def stored_fields(self) -> dict[str, Any]:
+        """The fields :func:`chatapp.services.documents.record_question` stores."""
+        return {"question": self.question, "standalone_question": self.standalone,
+                "answer": self.answer, "sources": [s.to_dict() for s in self.sources],
+                "retrieval_s": self.retrieval_s, "generation_s": self.generation_s,
+                "model": self.model, "error": self.error}
+
+    def shown(self) -> dict[str, Any]:
+        """The record as :func:`chatapp.services.documents.history` lists stored ones, with
+        the search mode it used."""
+        fields = self.stored_fields()
+        fields["standalone"] = fields.pop("standalone_question")
+        return {**fields, "mode": self.mode}
+
+
+class Answering:
+    """One question being answered (see :func:`answer`): :meth:`search`, then :meth:`stream`.
+
+    Leaving the ``with`` block stores :attr:`record`. An error raised inside the block (from
+    the model, the search, or the page drawing it) is kept in ``record.error`` in plain words
+    and not raised further.
+    """
+
+    def __init__(self, engine: Engine, collection_id: str, record: AnswerRecord) -> None:
+        self.engine = engine
+        self.collection_id = collection_id
+        self.record = record
+        self._llm: LLM | None = None
+        self._history: list[tuple[str, str]] = []
+        self._streaming: Generator[str, None, None] | None = None
+
+    def __enter__(self) -> Answering:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> bool:
+        if self._streaming is not None:  # left mid-stream: the answer so far is kept
+            self._streaming.close()
+        failed = isinstance(exc, Exception)
+        if failed:
+            self.record.error = user_errors.describe(exc, context="documents")
+        docs.record_question(self.engine, self.collection_id, **self.record.stored_fields())
+        return failed
+
+    def search(
+        self, llm: LLM, store: BasePydanticVectorStore, embedder: Callable[[], BaseEmbedding],
+        *, top_k: int, cutoff: float, reranker: Reranker | None = None,
+    ) -> Retrieval:
+        """Condense a follow-up with the collection's history, then retrieve its passages.
+        With none found, the answer is :data:`NO_CONTEXT_ANSWER` and nothing is streamed."""
+        record = self.record
+        self._llm = llm
+        self._history = docs.conversation(self.engine, self.collection_id)
+        record.standalone = condense_question(llm, self._history, record.question)
+        also = [record.question] if record.standalone != record.question else []
+        found = retrieve(store, embedder(), record.standalone, top_k, cutoff,
+                         mode=record.mode, also=also, reranker=reranker)
+        record.retrieval_s, record.sources = found.seconds, found.sources
+        if not found.sources:
+            record.answer = NO_CONTEXT_ANSWER
+        return found
+
+    def stream(self, persona_prompt: str | None = None) -> Iterator[str]:
+        """The answer so far, as it streams (nothing when no passage was found). When it
+        ends, ``record.answer`` keeps only citations of real sources."""
+        self._streaming = self._texts(persona_prompt)
+        return self._streaming
+
+    def _texts(self, persona_prompt: str | None) -> Generator[str, None, None]:
+        record = self.record
+        if self._llm is None or not record.sources:
+            return
+        stream = stream_answer(self._llm, record.question, record.sources, self._history,
+                               persona_prompt)
+        try:
+            for _ in stream.deltas():
+                yield stream.text
+        finally:
+            record.answer = citations.drop_unknown(stream.text, len(record.sources))
+            record.generation_s = stream.seconds
+
+
+def answer(engine: Engine, collection_id: str, question: str, *, model: str,
+           mode: Mode = "vector") -> Answering:
+    """Begin answering ``question`` from a collection; use it as a context manager.
+
+    ``model`` names the target answering, as the page shows it; ``mode`` is the search.
+    """
+    return Answering(engine, collection_id, AnswerRecord(question, model, mode))

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 
 from chatapp import state
-from chatapp.services import citations, rag, user_errors
+from chatapp.services import rag
 from chatapp.services import documents as docs
 from chatapp.services import upload_worker as uploads
 from chatapp.services import embedders
@@ -190,58 +190,40 @@ def answer_question(
     embedder: Callable[[], BaseEmbedding], question: str, persona: Any, *, top_k: int,
     cutoff: float, context: SourceContext, search: SearchChoice | None = None,
 ) -> None:
-    """Condense, retrieve, stream the answer with its sources, and store the exchange."""
+    """Draw a question and its answer while :func:`chatapp.services.rag.answer` condenses,
+    retrieves, streams and stores it."""
+    search = search or SearchChoice()
     with st.chat_message("user"):
         st.markdown(safe_markdown(question))
-    record: dict[str, Any] = {"question": question, "standalone_question": question,
-                              "answer": "", "sources": [], "retrieval_s": 0.0,
-                              "generation_s": 0.0, "model": state.target().label, "error": None}
     with st.chat_message("assistant"):
-        try:
-            _answer_into(record, engine, collection, store, embedder, persona, top_k, cutoff,
-                         search or SearchChoice(), context)
-        except Exception as exc:  # noqa: BLE001 - shown as a message, never a traceback
-            record["error"] = user_errors.describe(exc, context="documents")
-            st.error(record["error"])
-        finally:
-            docs.record_question(engine, collection.id, **record)
+        with rag.answer(engine, collection.id, question, model=state.target().label,
+                        mode=search.mode) as answering:
+            generation = state.generation().with_persona_default(
+                getattr(persona, "temperature", None))
+            llm = state.llm(generation_override=generation)
+            reranker = None
+            if search.mode == "rerank" and search.reranker is not None:
+                reranker = make_reranker(search.reranker, state.config(), state.api_key())
+            with st.spinner("Searching the documents…"):
+                answering.search(llm, store, embedder, top_k=top_k, cutoff=cutoff,
+                                 reranker=reranker)
+            _draw_answer(answering, getattr(persona, "system_prompt", None), context)
+        if answering.record.error:
+            st.error(answering.record.error)
 
 
-def _answer_into(
-    record: dict[str, Any], engine: Any, collection: docs.CollectionInfo,
-    store: NumpyVectorStore, embedder: Callable[[], BaseEmbedding], persona: Any,
-    top_k: int, cutoff: float, search: SearchChoice, context: SourceContext,
-) -> None:
-    generation = state.generation().with_persona_default(getattr(persona, "temperature", None))
-    llm = state.llm(generation_override=generation)
-    history = docs.conversation(engine, collection.id)
-    reranker = None
-    if search.mode == "rerank" and search.reranker is not None:
-        reranker = make_reranker(search.reranker, state.config(), state.api_key())
-    with st.spinner("Searching the documents…"):
-        standalone = rag.condense_question(llm, history, record["question"])
-        record["standalone_question"] = standalone
-        also = [record["question"]] if standalone != record["question"] else []
-        found = rag.retrieve(store, embedder(), standalone, top_k, cutoff,
-                             mode=search.mode, also=also, reranker=reranker)
-    record["retrieval_s"] = found.seconds
-    record["sources"] = [s.to_dict() for s in found.sources]
-    shown = {**record, "standalone": standalone, "mode": search.mode}
-    if not found.sources:
-        record["answer"] = rag.NO_CONTEXT_ANSWER
-        st.markdown(record["answer"])
-        st.caption(search_caption(shown, []))
+def _draw_answer(answering: rag.Answering, persona_prompt: str | None,
+                 context: SourceContext) -> None:
+    record = answering.record
+    if not record.sources:
+        st.markdown(record.answer)
+        st.caption(search_caption(record.shown(), []))
         return
-    stream = rag.stream_answer(llm, record["question"], found.sources, history,
-                               getattr(persona, "system_prompt", None))
     slot = st.empty()
-    try:
-        for _ in stream.deltas():
-            slot.markdown(safe_markdown(stream.text) + " ▌")
-    finally:
-        record["answer"] = citations.drop_unknown(stream.text, len(found.sources))
-        record["generation_s"] = stream.seconds
-    slot.markdown(answer_markdown(record["answer"], found.sources, "new"))
-    st.caption(timing_caption(record))
-    st.caption(search_caption(shown, found.sources))
-    render_sources(found.sources, "new", context, expanded=True)
+    for text in answering.stream(persona_prompt):
+        slot.markdown(safe_markdown(text) + " ▌")
+    slot.markdown(answer_markdown(record.answer, record.sources, "new"))
+    shown = record.shown()
+    st.caption(timing_caption(shown))
+    st.caption(search_caption(shown, record.sources))
+    render_sources(record.sources, "new", context, expanded=True)

@@ -7,23 +7,16 @@ its alt text and address, never fetched. Names and titles go through ``plain_tex
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import streamlit as st
 
 from chatapp import resources, state
-from chatapp.services import (
-    avatars,
-    chat,
-    chat_images,
-    personas,
-    session_affinity,
-    user_errors,
-)
-from chatapp.services import conversations as convs
+from chatapp.services import avatars, chat
+from chatapp.services import reply as reply_service
 from chatapp.services.chat_images import ChatImage
-from chatapp.services.conversations import AnswerRecorder, ConversationInfo, MessageInfo
+from chatapp.services.conversations import ConversationInfo, MessageInfo
+from chatapp.services.reply import ReplyStream
 from chatapp.services.export import metrics_line
 from chatapp.ui import capabilities_ui, cost_ui
 from chatapp.ui.retry_wait import RetryWait
@@ -128,84 +121,52 @@ class StreamView:
             self._answer_slot.markdown(safe_markdown(event.partial_text))
 
 
-def stream_into_page(
-    recorder: AnswerRecorder,
-    events: Iterator[chat.StreamEvent],
-    stop_slot: Any,
-) -> None:
-    """Show ``events`` as they arrive and record them; a Stop click keeps the partial text.
+def stream_into_page(reply: ReplyStream, stop_slot: Any) -> None:
+    """Show the answer as it arrives (the service stores it); a Stop click keeps the partial
+    text.
 
     A Stop click makes Streamlit rerun the script, which raises out of the next ``st`` call
-    here: the ``finally`` closes the stream (so the HTTP request ends) and the recorder
-    finishes the answer as stopped.
+    here: the ``finally`` closes the stream (so the HTTP request ends) and the answer is
+    finished as stopped.
     """
     view = StreamView()
     stop_slot.button(
         "⏹ Stop", key="chat_stop", help="Stop this answer and keep what arrived",
-        on_click=state.set_page_value, args=("chat", "stopping", recorder.message_id),
+        on_click=state.set_page_value, args=("chat", "stopping", reply.message_id),
     )
     try:
-        for event in events:
-            recorder.record(event)
+        for event in reply:
             view.show(event)
     finally:
-        close = getattr(events, "close", None)
-        if close is not None:
-            close()
-        recorder.close()
+        reply.close()
     stop_slot.empty()
 
 
 def run_reply(engine: Any, conversation: ConversationInfo) -> None:
-    """Ask the current target for the next answer in ``conversation`` and stream it in.
+    """Draw the next answer in ``conversation`` while :mod:`chatapp.services.reply` makes it.
 
-    The persona's system prompt leads the request and its default temperature applies when
-    the sidebar leaves temperature unset. Oldest turns are left out (and the page says so)
-    when the conversation is longer than the model's context window.
+    The page says so when the oldest turns were left out to fit the model's context window.
     """
-    persona = personas.get_persona(engine, conversation.persona_id)
-    generation = state.generation().with_persona_default(persona.temperature if persona else None)
     target = state.target()
-    stored = convs.list_messages(engine, conversation.id)
-    attached = chat_images.images_by_message(engine, [m.id for m in stored if m.role == "user"])
-    send_images = capabilities_ui.accepts_images(target, cost_ui.model_rows())
-    history = chat_images.request_history(stored, attached, send_images=send_images)
-    label = f"{target.label} · offline demo" if state.demo_active() else target.label
-    record = {**target.to_dict(), "label": label}
-    if state.demo_active():
-        record["demo"] = True
-    message_id = convs.start_answer(engine, conversation.id, record)
-    bubble = st.chat_message("assistant", avatar=avatar_image(conversation.persona_avatar))
+    plan = reply_service.begin_reply(
+        engine, conversation, target=target, generation=state.generation(),
+        send_images=capabilities_ui.accepts_images(target, cost_ui.model_rows()),
+        demo=state.demo_active(),
+    )
+    bubble = st.chat_message("assistant", avatar=plan.avatar)
     stop_slot = st.empty()
     with bubble:
-        waiter = RetryWait(st.empty(), engine, message_id)
+        waiter = RetryWait(st.empty(), engine, plan.message_id)
         try:
-            llm = state.llm(target, generation_override=generation, **waiter.llm_overrides())
+            llm = state.llm(target, generation_override=plan.generation,
+                            **waiter.llm_overrides())
         except Exception as exc:  # noqa: BLE001 - e.g. no API key: stored and shown, not raised
-            AnswerRecorder(engine, message_id).fail(exc)
-            st.error(user_errors.describe(exc), icon="⚠️")
+            st.error(plan.fail(exc), icon="⚠️")
             return
-        fitted = chat.fit_to_context(
-            conversation.system_prompt, history, _context_window(llm), generation.max_tokens
-        )
-        if fitted.dropped:
+        reply = plan.stream(llm)
+        if reply.dropped:
             st.info(
                 f"This conversation is longer than the model's context window: the oldest "
-                f"{fitted.dropped} messages were left out of this request.", icon="✂️"
+                f"{reply.dropped} messages were left out of this request.", icon="✂️"
             )
-        recorder = AnswerRecorder(
-            engine, message_id,
-            extra_metrics={"context_dropped": fitted.dropped} if fitted.dropped else None,
-            tokens_in_estimate=chat.estimate_message_tokens(fitted.messages),
-        )
-        affinity = session_affinity.headers_for(conversation.id)
-        stream_into_page(recorder, chat.stream_reply(llm, fitted.messages, extra_headers=affinity),
-                         stop_slot)
-
-
-def _context_window(llm: Any) -> int | None:
-    """The model's context window; None (a safe default applies) if it cannot be learned."""
-    try:
-        return int(llm.metadata.context_window)
-    except Exception:  # noqa: BLE001 - the request itself will report a real problem
-        return None
+        stream_into_page(reply, stop_slot)

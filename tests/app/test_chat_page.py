@@ -230,9 +230,9 @@ def test_conversations_can_be_searched_renamed_and_deleted_after_confirming(data
 
 def test_a_long_conversation_leaves_out_the_oldest_turns_and_says_so(data_dir, emulator,
                                                                      monkeypatch) -> None:
-    from chatapp.ui import messages
+    from chatapp.services import reply
 
-    monkeypatch.setattr(messages, "_context_window", lambda llm: 400)
+    monkeypatch.setattr(reply, "context_window", lambda llm: 400)
     at = open_app()
     for number in range(4):
         at = ask(at, f"question {number} " + "words " * 60)

@@ -17,10 +17,12 @@ from llama_index.core.llms import (
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 
 from baseten_llm import Baseten
+from chatapp.services import documents as docs
 from chatapp.services import ingest, rag
 from chatapp.services.embedders import EmbedSpec, make_embedder
 from chatapp.services.vector_store import NumpyVectorStore
 from tests.pdfs import make_pdf
+from tests.plain_words import assert_plain
 
 
 class ScriptedLLM(CustomLLM):
@@ -169,3 +171,63 @@ def test_a_follow_up_retrieves_with_the_question_as_asked_even_when_the_rewrite_
     assert "giraffe" not in alone.sources[0].text
     assert any("acacia" in s.text for s in merged.sources)
     assert merged.queries == [rewrite, "What does the violet giraffe eat?"]
+
+
+# --- the whole question, as the Documents page runs it -------------------------------------
+
+
+def emulator_llm(emulator: Any) -> Baseten:
+    return Baseten(model_id="deepseek-ai/DeepSeek-V3.1", api_key=emulator.api_key,
+                   model_apis_url=emulator.model_apis_url, max_retries=0)
+
+
+def ask(engine: Any, collection_id: str, question: str, llm: Any, store: Any, minilm: Any,
+        ) -> rag.AnswerRecord:
+    texts: list[str] = []
+    with rag.answer(engine, collection_id, question, model="Model API · test") as answering:
+        answering.search(llm, store, lambda: minilm, top_k=2, cutoff=0.3)
+        texts.extend(answering.stream("You are terse."))
+    assert not texts or texts[-1].startswith(answering.record.answer[:10])
+    return answering.record
+
+
+@pytest.fixture
+def collection(engine: Any) -> Any:
+    return docs.create_collection(engine, "Zoo", EmbedSpec())
+
+
+def test_a_question_is_answered_from_its_sources_and_stored_with_them(
+    engine: Any, emulator: Any, store: Any, minilm: Any, collection: Any
+) -> None:
+    record = ask(engine, collection.id, "Where does the violet giraffe live?",
+                 emulator_llm(emulator), store, minilm)
+    assert record.error is None and record.answer
+    assert record.sources[0].citation == "zoo.pdf, page 2"
+    assert record.retrieval_s > 0 and record.generation_s > 0
+    system = [r for r in emulator.requests() if r["path"].endswith("/chat/completions")][-1][
+        "body"]["messages"][0]["content"]
+    assert system.startswith("You are terse.") and "acacia leaves" in system
+    stored = docs.history(engine, collection.id)[-1]
+    assert (stored["question"], stored["answer"]) == (record.question, record.answer)
+    assert stored["sources"] == [s.to_dict() for s in record.sources]
+
+
+def test_a_question_nothing_matches_is_answered_without_the_model_and_stored(
+    engine: Any, emulator: Any, store: Any, minilm: Any, collection: Any
+) -> None:
+    record = ask(engine, collection.id, "Quantum chromodynamics lattice gauge theory?",
+                 emulator_llm(emulator), store, minilm)
+    assert (record.answer, record.sources) == (rag.NO_CONTEXT_ANSWER, [])
+    assert not [r for r in emulator.requests() if r["path"].endswith("/chat/completions")]
+    assert docs.history(engine, collection.id)[-1]["answer"] == rag.NO_CONTEXT_ANSWER
+
+
+def test_a_failing_model_leaves_a_stored_question_with_the_error_in_plain_words(
+    engine: Any, emulator: Any, store: Any, minilm: Any, collection: Any
+) -> None:
+    emulator.fault(status=401, path_contains="/chat")
+    record = ask(engine, collection.id, "Where does the violet giraffe live?",
+                 emulator_llm(emulator), store, minilm)
+    assert record.error and record.answer == ""
+    assert_plain(record.error)
+    assert docs.history(engine, collection.id)[-1]["error"] == record.error
