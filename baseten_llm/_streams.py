@@ -25,7 +25,8 @@ import inspect
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Awaitable, Callable, Dict, Iterator, List, Optional, TypeVar, Union
+from typing import (Any, AsyncGenerator, AsyncIterator, Callable, Coroutine, Dict, Generator, Iterator, List, Optional,
+                    TypeVar, Union)
 
 import httpx
 from llama_index.core.base.llms.types import ChatResponse, CompletionResponse
@@ -161,11 +162,33 @@ async def _acompletions(chunks: AsyncIterator[ChatResponse]) -> AsyncIterator[Co
 
 
 class _StreamState:
-    """What both stream objects report about their reply."""
+    """What the two stream objects share: opening the reader, and what they report.
 
-    __slots__ = ()
-    _progress: _Progress
-    _response: httpx.Response
+    Subclasses name their reader (:func:`_read` / :func:`_aread`) and completion mapping.
+    """
+
+    __slots__ = ("_progress", "_response", "_reader", "_chunks", "_items")
+    _read_with: Callable[..., Any]
+    _completions_of: Callable[..., Any]
+    _items: Any
+
+    def __init__(self, response: httpx.Response, assembler: StreamAssembler, *, completions: bool = False,
+                 started_at: Optional[float] = None, clock: Clock = time.perf_counter) -> None:
+        self._response = response
+        self._progress = _Progress(assembler, clock, started_at)
+        self._reader = self._read_with(response, self._progress)
+        self._chunks = self._completions_of(self._reader) if completions else self._reader
+        self._items = self._chunks  # LlamaIndex's generator over _chunks, once attached
+        opening = _opening.get()
+        if opening is not None:
+            opening.append(self)
+
+    def chunks(self) -> Any:
+        """The generator a LlamaIndex-decorated method returns (the decorator wraps it)."""
+        return self._chunks
+
+    def _attach(self, outer: Any) -> None:
+        self._items = outer
 
     @property
     def response(self) -> httpx.Response:
@@ -187,11 +210,6 @@ class _StreamState:
         """Time to first token, usage and tokens per second, so far (see :class:`StreamMetrics`)."""
         return self._progress.metrics()
 
-    def _register(self) -> None:
-        opening = _opening.get()
-        if opening is not None:
-            opening.append(self)
-
 
 class ChatStream(_StreamState, collections.abc.Generator):
     """A streamed reply: iterate it for ``ChatResponse`` chunks (``CompletionResponse`` from
@@ -201,41 +219,27 @@ class ChatStream(_StreamState, collections.abc.Generator):
     ``close()`` (or leaving a ``with`` block) closes the HTTP response at once.
     """
 
-    __slots__ = ("_progress", "_response", "_reader", "_chunks", "_items")
+    __slots__ = ()
+    _read_with = staticmethod(_read)
+    _completions_of = staticmethod(_completions)
 
-    def __init__(self, response: httpx.Response, assembler: StreamAssembler, *, completions: bool = False,
-                 started_at: Optional[float] = None, clock: Clock = time.perf_counter) -> None:
-        self._response = response
-        self._progress = _Progress(assembler, clock, started_at)
-        self._reader = _read(response, self._progress)
-        self._chunks: Iterator[Any] = _completions(self._reader) if completions else self._reader
-        self._items = self._chunks  # LlamaIndex's generator over _chunks, once attached
-        self._register()
-
-    def chunks(self) -> Iterator[Any]:
-        """The generator a LlamaIndex-decorated method returns (the decorator wraps it)."""
-        return self._chunks
-
-    def _attach(self, outer: Iterator[Any]) -> None:
-        self._items = outer
-
-    def __iter__(self) -> Iterator[Any]:
-        return self._items
+    def __iter__(self) -> Generator[Any, None, None]:
+        return self._items  # type: ignore[no-any-return]
 
     def __next__(self) -> Any:
         return next(self._items)
 
     def send(self, value: Any) -> Any:
-        return self._items.send(value)  # type: ignore[attr-defined]
+        return self._items.send(value)
 
     def throw(self, *args: Any) -> Any:
-        return self._items.throw(*args)  # type: ignore[attr-defined]
+        return self._items.throw(*args)
 
     def close(self) -> None:
         """Stop reading and close the HTTP response (harmless when already closed)."""
         try:
             for generator in (self._items, self._chunks, self._reader):
-                generator.close()  # type: ignore[attr-defined]
+                generator.close()
         finally:
             self._response.close()
 
@@ -250,35 +254,21 @@ class AsyncChatStream(_StreamState, collections.abc.AsyncGenerator):
     """Async twin of :class:`ChatStream`: ``async for`` it; ``await aclose()`` (or leaving an
     ``async with`` block) closes the HTTP response before it returns, read or not."""
 
-    __slots__ = ("_progress", "_response", "_reader", "_chunks", "_items")
+    __slots__ = ()
+    _read_with = staticmethod(_aread)
+    _completions_of = staticmethod(_acompletions)
 
-    def __init__(self, response: httpx.Response, assembler: StreamAssembler, *, completions: bool = False,
-                 started_at: Optional[float] = None, clock: Clock = time.perf_counter) -> None:
-        self._response = response
-        self._progress = _Progress(assembler, clock, started_at)
-        self._reader = _aread(response, self._progress)
-        self._chunks: AsyncIterator[Any] = _acompletions(self._reader) if completions else self._reader
-        self._items = self._chunks  # LlamaIndex's generator over _chunks, once attached
-        self._register()
+    def __aiter__(self) -> AsyncGenerator[Any, None]:
+        return self._items  # type: ignore[no-any-return]
 
-    def chunks(self) -> AsyncIterator[Any]:
-        """The async generator a LlamaIndex-decorated method returns (the decorator wraps it)."""
-        return self._chunks
+    def __anext__(self) -> Coroutine[Any, Any, Any]:
+        return self._items.__anext__()  # type: ignore[no-any-return]
 
-    def _attach(self, outer: AsyncIterator[Any]) -> None:
-        self._items = outer
+    def asend(self, value: Any) -> Coroutine[Any, Any, Any]:
+        return self._items.asend(value)  # type: ignore[no-any-return]
 
-    def __aiter__(self) -> AsyncIterator[Any]:
-        return self._items
-
-    def __anext__(self) -> Awaitable[Any]:
-        return self._items.__anext__()
-
-    def asend(self, value: Any) -> Awaitable[Any]:
-        return self._items.asend(value)  # type: ignore[attr-defined]
-
-    def athrow(self, *args: Any) -> Awaitable[Any]:
-        return self._items.athrow(*args)  # type: ignore[attr-defined]
+    def athrow(self, *args: Any) -> Coroutine[Any, Any, Any]:
+        return self._items.athrow(*args)  # type: ignore[no-any-return]
 
     async def aclose(self) -> None:
         """Close LlamaIndex's generator, then ours, then the HTTP response, even if one raises.
@@ -286,8 +276,7 @@ class AsyncChatStream(_StreamState, collections.abc.AsyncGenerator):
         LlamaIndex's async wrapper does not close the generator it wraps, so this does.
         """
         first_error: Optional[BaseException] = None
-        closers = (self._items.aclose, self._chunks.aclose, self._reader.aclose,  # type: ignore[attr-defined]
-                   self._response.aclose)
+        closers = (self._items.aclose, self._chunks.aclose, self._reader.aclose, self._response.aclose)
         for close in closers:
             try:
                 await close()
