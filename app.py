@@ -16,9 +16,10 @@ file as the page script there is a script context, and the UI is drawn.
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from chatapp.resources import get_webhook_receiver
 from chatapp.services.webhook_receiver import webhook_routes
 
-app = st.App("app.py", routes=webhook_routes())
+app = st.App("app.py", routes=webhook_routes(get_webhook_receiver))
 
 if get_script_run_ctx(suppress_warning=True) is not None:
     from chatapp.ui.shell import run
@@ -26,6 +27,6 @@ if get_script_run_ctx(suppress_warning=True) is not None:
     run()
 else:  # the server importing this file as it starts
     from chatapp.services.documents import load_local_models_in_background
-    from chatapp.services.webhook_receiver import load_config_without_streamlit
+    from chatapp.settings import load_config_without_streamlit
 
     load_local_models_in_background(load_config_without_streamlit())

@@ -34,7 +34,6 @@ from chatapp.services import (
     user_errors,
 )
 from chatapp.services.batch_inputs import InputError
-from chatapp.services.catalog import load_catalog
 from chatapp.targets import GenerationSettings, Target
 from chatapp.ui import capabilities_ui, pricing_ui, sweep_ui, target_picker
 from chatapp.ui.safe_text import safe_markdown
@@ -43,7 +42,7 @@ PAGE = "compare"
 DEFAULT_PROMPT = "Explain what a KV cache is in two sentences."
 engine = resources.get_engine()
 persona_list = personas.list_personas(engine)
-catalog = load_catalog(state.config().model_apis_url, state.api_key())
+catalog = state.model_catalog()
 model_rows = {row.id: row for row in catalog.rows}
 
 

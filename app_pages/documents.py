@@ -140,8 +140,8 @@ if collection is None:
 
 store_dir = str(docs.index_dir(config.data_dir, collection.id))
 store = ui.get_store(collection.id, store_dir)
-ui.preload_embedder(collection.embed)  # in the background: ready before the first upload
-embedder = ui.embedder_factory(collection.embed, config, state.api_key())
+resources.preload_embedder(collection.embed)  # in the background: ready before the first upload
+embedder = resources.embedder_factory(collection.embed, config, state.api_key())
 target = uploads.UploadTarget(engine, collection, store, embedder, config.data_dir, max_bytes,
                               config.parse_limits)
 uploads.resume_uploads(worker, target)
@@ -173,7 +173,7 @@ with st.expander("Manage collection"):
         if not spec.model or spec == collection.embed:
             st.error("Enter an embedding model different from the current one.")
         else:
-            new_embedder = ui.embedder_factory(spec, config, state.api_key())
+            new_embedder = resources.embedder_factory(spec, config, state.api_key())
             worker.submit(collection.id, f"Re-index with {spec.label}", uploads.reembed_work(
                 engine, collection.id, store, new_embedder, spec))
             st.rerun()

@@ -23,7 +23,7 @@ import streamlit as st
 
 from baseten_llm import errors
 from chatapp import resources, state
-from chatapp.services import job_polling, job_results, jobs, user_errors
+from chatapp.services import job_results, jobs, user_errors
 from chatapp.services.batch_inputs import InputError, parse_batch, parse_json_input, prompt_input
 from chatapp.storage.jobs import JobRow
 from chatapp.targets import Target
@@ -226,7 +226,7 @@ def jobs_section(refresh_s: float | None) -> None:
     (results, exports) is drawn only on such full runs, and with nothing unfinished the page
     schedules no refresh at all.
     """
-    report = job_polling.shared_poller().poll(engine, client_for)
+    report = resources.get_status_poller().poll(engine, client_for)
     rows = jobs.list_rows(engine)
     results = [r for r in rows if r.result is not None]
     waiting = sum(r.is_unfinished for r in rows)

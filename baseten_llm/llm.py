@@ -268,6 +268,20 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
         models, source = self._catalog.models(self._fetch_json)
         return ModelList(models, source=source, live=source.startswith("live"))
 
+    def served_models(self) -> List[Dict[str, Any]]:
+        """The rows of the OpenAI-style model list the target serves, as served (one request,
+        not cached): ``{model_apis_url}/models``, or a dedicated deployment's
+        ``{target}/sync/v1/models``, whose rows may say ``max_model_len``. For the Model APIs
+        catalog with its snapshot fallback, use :meth:`list_models`."""
+        self._config.require_api_key()
+        if self.model_apis:
+            url, hint = f"{self._config.model_apis_url}/models", None
+        else:
+            url, hint = self._target_url("sync/v1/models"), self._not_found_hint
+        data = self._transport.request_json("GET", url, not_found_hint=hint)
+        rows = data.get("data") if isinstance(data, dict) else None
+        return [row for row in rows or () if isinstance(row, dict)]
+
     @property
     def available_models(self) -> List[ModelInfo]:
         """Same as :meth:`list_models` (the seed package's property)."""

@@ -1,13 +1,21 @@
 """Process-wide resources, created once per server process (``st.cache_resource``).
 
 Only sync, thread-safe objects live here: the configuration, the database engine, the HTTP
-connection pool every request shares, and the offline-demo emulator. The documents page adds its embedder and indexes through
-``chatapp.services`` factories cached the same way. Async clients are never cached.
+connection pool every request shares (chat, the model list, Baseten embedders), the documents'
+embedders, the job-status poller (its rate limit is process-wide), the webhook receiver (with
+its own engine, built on the first delivery), and the offline-demo emulator. Async clients are
+never cached.
+
+Local embedding models are loaded once per process by :mod:`chatapp.services.embedders` itself,
+in the background as soon as :func:`preload_embedder` asks (the server's start asks too, without
+Streamlit); Baseten embedders are cheap to build and are not cached, so the API key never
+becomes a cache key.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import streamlit as st
@@ -15,10 +23,15 @@ import streamlit as st
 import httpx
 
 from baseten_llm.config import ENV_API_KEY
+from chatapp.services import embedders
+from chatapp.services.embedders import EmbedSpec
+from chatapp.services.job_polling import StatusPoller
+from chatapp.services.webhook_receiver import WebhookReceiver, make_receiver_engine
 from chatapp.settings import AppConfig
 from chatapp.storage.db import init_db, make_engine
 
 if TYPE_CHECKING:
+    from llama_index.core.base.embeddings.base import BaseEmbedding
     from sqlalchemy import Engine
 
     from baseten_llm.emulator import EmulatorServer
@@ -70,6 +83,36 @@ def get_http_client() -> httpx.Client:
         follow_redirects=True,
         limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
     )
+
+
+@st.cache_resource(show_spinner=False)
+def get_status_poller() -> StatusPoller:
+    """The job-status poller every session shares, so Baseten's rate limit holds process-wide."""
+    return StatusPoller()
+
+
+@st.cache_resource(show_spinner=False)
+def get_webhook_receiver() -> WebhookReceiver:
+    """The receiver behind ``POST /hooks/baseten``: the app's configuration, and an engine of
+    its own whose SQLite commits are fully synced (see :mod:`chatapp.services.webhook_receiver`)."""
+    config = get_config()
+    return WebhookReceiver(config, make_receiver_engine(config))
+
+
+def preload_embedder(spec: EmbedSpec) -> None:
+    """Start loading a collection's local model in the background, if it is not loaded yet."""
+    if spec.kind == "local":
+        embedders.preload_local(spec.model)
+
+
+def embedder_factory(
+    spec: EmbedSpec, config: AppConfig, api_key: str | None
+) -> Callable[[], BaseEmbedding]:
+    """A zero-argument builder of the collection's embedder, called only when needed: the
+    process's local model (waiting for its load), or a Baseten embedder on the shared pool."""
+    if spec.kind == "local":
+        return lambda: embedders.local_embedder(spec.model)
+    return lambda: embedders.make_embedder(spec, config, api_key, http_client=get_http_client())
 
 
 DEMO_FIRST_TOKEN_S = 0.25

@@ -32,12 +32,16 @@ above. With it, a server key that is not shared is left out of the configuration
 from the process's environment (:attr:`AppConfig.withholds_server_key`,
 :func:`chatapp.resources.get_config`), so no client can fall back to it.
 
-This module imports no Streamlit: callers pass ``st.secrets`` in as a mapping.
+This module imports no Streamlit: callers pass ``st.secrets`` in as a mapping
+(``chatapp.resources.get_config``); code that runs before Streamlit has a session (the server
+starting) reads the same files with :func:`load_config_without_streamlit`.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +49,8 @@ from typing import Any, Literal
 
 from chatapp.services.parse_limits import ParseLimits
 from chatapp.signin import AllowList, sign_in_providers
+
+logger = logging.getLogger("chatapp.settings")
 
 KeySource = Literal["sidebar", "secrets", "environment", "demo", "none"]
 
@@ -158,3 +164,19 @@ def _split_secrets(value: Any) -> tuple[str, ...]:
         return ()
     items = value if isinstance(value, (list, tuple)) else str(value).split(",")
     return tuple(s.strip() for s in items if str(s).strip())
+
+
+def load_config_without_streamlit(
+    secrets_paths: tuple[Path, ...] | None = None, environ: Mapping[str, str] | None = None
+) -> AppConfig:
+    """The app's configuration from ``secrets.toml`` files (as Streamlit reads them) and env."""
+    paths = secrets_paths or (Path.home() / ".streamlit" / "secrets.toml",
+                              Path.cwd() / ".streamlit" / "secrets.toml")
+    secrets: dict[str, Any] = {}
+    for path in paths:
+        if path.is_file():
+            try:
+                secrets.update(tomllib.loads(path.read_text(encoding="utf-8")))
+            except (OSError, tomllib.TOMLDecodeError) as exc:
+                logger.warning("could not read %s: %s", path, type(exc).__name__)
+    return AppConfig.load(secrets, environ)

@@ -19,6 +19,7 @@ from chatapp.users import LOCAL_USER, User
 
 if TYPE_CHECKING:
     from baseten_llm import Baseten
+    from chatapp.services.catalog import Catalog
 
 _TARGET = "bc_target"
 _TARGET_PROBLEM = "bc_target_problem"
@@ -162,6 +163,13 @@ def llm(
     overrides.setdefault("http_client", resources.get_http_client())
     settings = generation_override or generation()
     return make_llm(target_override or target(), api_key(), config(), settings, **overrides)
+
+
+def model_catalog() -> Catalog:
+    """The Model APIs list for the current key, fetched over the process's connection pool."""
+    from chatapp.services.catalog import load_catalog
+
+    return load_catalog(config().model_apis_url, api_key(), http_client=resources.get_http_client())
 
 
 # --- persona and conversation ----------------------------------------------------------

@@ -237,7 +237,7 @@ def describe_failure(exc: BaseException, host: str | None = None) -> str:
     from chatapp.services import user_errors
 
     if isinstance(exc, (errors.BadRequestError, errors.UnprocessableEntityError)):
-        said = user_errors._server_detail(exc)  # the server's reason, without URLs or advice
+        said = user_errors.server_detail(exc)  # the server's reason, without URLs or advice
         return f"Refused ({exc.status_code})" + (f": “{said}”." if said else ".")
     return user_errors.describe(exc, host=host, context="compare")
 
@@ -264,9 +264,7 @@ def context_probe_tokens(window: int | None) -> int:
 def deployment_context_window(llm: Any) -> int | None:
     """A dedicated OpenAI-compatible deployment's ``max_model_len`` from its ``/sync/v1/models``
     (the library reads no dedicated catalog); None when it does not say."""
-    url = llm._chat_url().rsplit("/chat/completions", 1)[0] + "/models"
-    rows = (llm._fetch_json(url) or {}).get("data") or []
-    for row in rows:
+    for row in llm.served_models():
         for key in ("max_model_len", "context_length", "context_window"):
             if isinstance(row.get(key), int):
                 return int(row[key])

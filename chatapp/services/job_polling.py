@@ -1,9 +1,9 @@
 """Status polling for unfinished jobs, at a pace Baseten's rate limit allows.
 
-Every session of the process shares one :class:`StatusPoller` (:func:`shared_poller`): its
-token bucket keeps all status calls at no more than 10 in any second, and each job is asked
-about at most once every :data:`POLL_INTERVAL_S` seconds, only while it is unfinished and its
-result has not arrived. A 429 pauses polling for its ``Retry-After``.
+Every session of the process shares one :class:`StatusPoller`
+(``chatapp.resources.get_status_poller``): its token bucket keeps all status calls at no more
+than 10 in any second, and each job is asked about at most once every :data:`POLL_INTERVAL_S`
+seconds, only while it is unfinished and its result has not arrived. A 429 pauses polling for its ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -145,19 +145,6 @@ class StatusPoller:
         with session_scope(engine) as session:
             store.update_job_status(session, rid, **update)
         return True
-
-
-_SHARED_POLLER: StatusPoller | None = None
-_SHARED_LOCK = threading.Lock()
-
-
-def shared_poller() -> StatusPoller:
-    """The poller every session of this process shares, so the rate limit is process-wide."""
-    global _SHARED_POLLER
-    with _SHARED_LOCK:
-        if _SHARED_POLLER is None:
-            _SHARED_POLLER = StatusPoller()
-        return _SHARED_POLLER
 
 
 def _enum_text(value: Any) -> str | None:

@@ -75,8 +75,11 @@ class LocalCrossEncoder:
         return [float(s) for s in scores]
 
 
-def make_reranker(spec: RerankSpec, config: Any = None, api_key: str | None = None) -> Any:
-    """A reranker for ``spec``; Baseten ones use the app's deployment URL and key."""
+def make_reranker(
+    spec: RerankSpec, config: Any = None, api_key: str | None = None, http_client: Any = None
+) -> Any:
+    """A reranker for ``spec``; Baseten ones use the app's deployment URL and key, and send
+    through ``http_client`` (the app's shared pool) when one is given."""
     if not spec.model.strip():
         raise RerankerUnavailableError("Name the reranker: a model id of a Baseten reranker "
                                        "deployment, or a local cross-encoder model name.")
@@ -87,7 +90,8 @@ def make_reranker(spec: RerankSpec, config: Any = None, api_key: str | None = No
 
     try:
         client = BasetenRerank(spec.model.strip(), api_key=api_key,
-                               deployment_url=getattr(config, "deployment_url", None))
+                               deployment_url=getattr(config, "deployment_url", None),
+                               http_client=http_client)
     except ConfigurationError as exc:
         raise RerankerUnavailableError(str(exc)) from exc
     return BasetenReranker(client)

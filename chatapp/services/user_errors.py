@@ -173,7 +173,7 @@ def _status(exc: errors.APIStatusError, server: str, retry: str, context: str) -
     if isinstance(exc, errors.RateLimitError):
         return _rate_limited(exc, server, retry)
     if isinstance(exc, (errors.BadRequestError, errors.UnprocessableEntityError)):
-        said = _server_detail(exc)
+        said = server_detail(exc)
         quoted = f" It said: “{said}”." if said else ""
         return (
             f"{server} refused the request ({code}).{quoted} Check the generation settings in "
@@ -206,7 +206,7 @@ def _not_found(
             f"{server} does not serve {named} (404 Not Found).{closest} Pick a model in the "
             "sidebar under Model."
         )
-    said = _server_detail(exc) if isinstance(exc, errors.APIStatusError) else ""
+    said = server_detail(exc) if isinstance(exc, errors.APIStatusError) else ""
     quoted = f" It said: “{said}”." if said else ""
     return (
         f"{server} has no deployment for this model id and target (404 Not Found).{quoted} "
@@ -289,7 +289,7 @@ def _is_dedicated(exc: BaseException) -> bool:
     return bool(re.search(r"/(?:environments|development|deployment)\b|/predict\b", str(exc)))
 
 
-def _server_detail(exc: errors.APIStatusError) -> str:
+def server_detail(exc: errors.APIStatusError) -> str:
     """The server's own explanation, without the URL and the library's advice for coders."""
     text = str(exc)
     match = re.search(r"\bfrom \S+: (.*)$", text, re.DOTALL)

@@ -28,8 +28,10 @@ the receiver accepts it alongside the configured ones, so the demo needs no setu
 Each refusal is remembered for a while (:func:`recent_refusal`, by the request id the sender
 named) in words a person can read, so the Jobs page can say why a delivery failed.
 
-Config and engine are built without Streamlit (secrets file + environment), lazily on the
-first request; :func:`make_webhook_app` builds a standalone app with injected ones for tests.
+The process's receiver, with the app's configuration and an engine of its own
+(:func:`make_receiver_engine`), is a resource (``chatapp.resources.get_webhook_receiver``)
+built on the first request; :func:`make_webhook_app` builds a standalone app with injected
+ones for tests.
 """
 
 from __future__ import annotations
@@ -40,10 +42,8 @@ import re
 import secrets as secrets_module
 import threading
 from collections import OrderedDict
-import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, event
@@ -315,42 +315,22 @@ def _full_sync(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def load_config_without_streamlit(
-    secrets_paths: tuple[Path, ...] | None = None, environ: Mapping[str, str] | None = None
-) -> AppConfig:
-    """The app's configuration from ``secrets.toml`` files (as Streamlit reads them) and env."""
-    paths = secrets_paths or (Path.home() / ".streamlit" / "secrets.toml",
-                              Path.cwd() / ".streamlit" / "secrets.toml")
-    secrets: dict[str, Any] = {}
-    for path in paths:
-        if path.is_file():
-            try:
-                secrets.update(tomllib.loads(path.read_text(encoding="utf-8")))
-            except (OSError, tomllib.TOMLDecodeError) as exc:
-                logger.warning("webhook receiver could not read %s: %s", path, type(exc).__name__)
-    return AppConfig.load(secrets, environ)
-
-
 class _LazyReceiver:
-    """Builds the real receiver on the first request (config and engine), then delegates."""
+    """Gets the process's receiver on the first request (its config and engine are built
+    then, not when the server starts), then delegates."""
 
-    def __init__(self) -> None:
+    def __init__(self, receiver: Callable[[], WebhookReceiver]) -> None:
+        self._get = receiver
         self._receiver: WebhookReceiver | None = None
-        self._lock = threading.Lock()
-
-    def _build(self) -> WebhookReceiver:
-        with self._lock:
-            if self._receiver is None:
-                config = load_config_without_streamlit()
-                self._receiver = WebhookReceiver(config, make_receiver_engine(config))
-            return self._receiver
 
     async def handle(self, request: Request) -> JSONResponse:
-        """The endpoint: build on first use, then delegate."""
-        receiver = self._receiver or await run_in_threadpool(self._build)
-        return await receiver.handle(request)
+        """The endpoint: get the receiver on first use, then delegate."""
+        if self._receiver is None:
+            self._receiver = await run_in_threadpool(self._get)
+        return await self._receiver.handle(request)
 
 
-def webhook_routes() -> list[Route]:
-    """The receiver's route for ``st.App(..., routes=webhook_routes())``."""
-    return [Route(WEBHOOK_PATH, _LazyReceiver().handle, methods=["POST"])]
+def webhook_routes(receiver: Callable[[], WebhookReceiver]) -> list[Route]:
+    """The receiver's route for ``st.App(..., routes=webhook_routes(get_receiver))``;
+    ``receiver`` gives the process's one receiver (``chatapp.resources.get_webhook_receiver``)."""
+    return [Route(WEBHOOK_PATH, _LazyReceiver(receiver).handle, methods=["POST"])]

@@ -9,7 +9,6 @@ from typing import Any
 
 from chatapp import state
 from chatapp.services import pricing
-from chatapp.services.catalog import load_catalog
 from chatapp.services.conversations import MessageInfo
 from chatapp.services.pricing import Cost
 from chatapp.targets import Target
@@ -18,7 +17,7 @@ from chatapp.ui import pricing_ui
 
 def model_rows() -> Mapping[str, Any]:
     """The catalog rows (cached by the library per base URL after the first load)."""
-    catalog = load_catalog(state.config().model_apis_url, state.api_key())
+    catalog = state.model_catalog()
     return {row.id: row for row in catalog.rows}
 
 

@@ -7,9 +7,8 @@ Caches (``st.cache_resource``, one per server process, shared by every tab):
   directory, so a store is never handed to a collection it does not belong to; dropped with
   :func:`drop_store` when its collection is deleted.
 
-Local embedding models are cached by :mod:`chatapp.services.embedders` itself (one per process,
-loaded in the background as soon as :func:`preload_embedder` asks); Baseten embedders are cheap
-to build and are not cached, so the API key never becomes a cache key.
+The collection's embedder comes from :mod:`chatapp.resources` (``preload_embedder``,
+``embedder_factory``), with the process's other singletons.
 
 While files are indexing, :func:`render_jobs` runs as a fragment every :data:`POLL_SECONDS`. A
 rerun is cheap (it reads the jobs' progress from memory) and the server's configuration turns
@@ -26,12 +25,10 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from chatapp import state
+from chatapp import resources, state
 from chatapp.services import rag
 from chatapp.services import documents as docs
 from chatapp.services import upload_worker as uploads
-from chatapp.services import embedders
-from chatapp.services.embedders import EmbedSpec, make_embedder
 from chatapp.services.hybrid import DEFAULT_MODE, Mode
 from chatapp.services.rerank import RerankSpec, make_reranker
 from chatapp.ui.answer_view import (
@@ -46,7 +43,6 @@ if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
 
     from chatapp.services.vector_store import NumpyVectorStore
-    from chatapp.settings import AppConfig
 
 STATUS_ICONS = {"indexed": "✅", "skipped": "♻️", "failed": "❌", "canceled": "⏹️"}
 STAGE_LABELS = {
@@ -75,26 +71,6 @@ def drop_store(collection_id: str, directory: str) -> None:
     if Path(directory).exists():
         get_store(collection_id, directory).close()
     get_store.clear(collection_id, directory)
-
-
-def get_local_embedder(model: str) -> BaseEmbedding:
-    """A local sentence-transformers model, loaded once per process (waits for its load)."""
-    return embedders.local_embedder(model)
-
-
-def preload_embedder(spec: EmbedSpec) -> None:
-    """Start loading a collection's local model in the background, if it is not loaded yet."""
-    if spec.kind == "local":
-        embedders.preload_local(spec.model)
-
-
-def embedder_factory(
-    spec: EmbedSpec, config: AppConfig, api_key: str | None
-) -> Callable[[], BaseEmbedding]:
-    """A zero-argument builder of the collection's embedder, called only when needed."""
-    if spec.kind == "local":
-        return lambda: get_local_embedder(spec.model)
-    return lambda: make_embedder(spec, config, api_key)
 
 
 # --- rendering ----------------------------------------------------------------------------------
@@ -203,7 +179,8 @@ def answer_question(
             llm = state.llm(generation_override=generation)
             reranker = None
             if search.mode == "rerank" and search.reranker is not None:
-                reranker = make_reranker(search.reranker, state.config(), state.api_key())
+                reranker = make_reranker(search.reranker, state.config(), state.api_key(),
+                                         http_client=resources.get_http_client())
             with st.spinner("Searching the documents…"):
                 answering.search(llm, store, embedder, top_k=top_k, cutoff=cutoff,
                                  reranker=reranker)

@@ -19,7 +19,7 @@ import streamlit as st
 
 from chatapp import state
 from chatapp.services import user_errors
-from chatapp.services.catalog import CatalogRow, load_catalog
+from chatapp.services.catalog import CatalogRow
 from chatapp.targets import GenerationSettings, Target
 from chatapp.ui.target_picker import pick_target
 
@@ -92,7 +92,7 @@ def _api_key_section() -> None:
 
 def _target_section() -> Target:
     """The shared target picker, with the sidebar's keys (``sb_kind``, ``sb_model_id`` ...)."""
-    catalog = load_catalog(state.config().model_apis_url, state.api_key())
+    catalog = state.model_catalog()
     rows: dict[str, CatalogRow] = {row.id: row for row in catalog.rows}
     target = pick_target(state.target(), rows, key=lambda name: f"sb_{name}")
     if catalog.note and not target.is_dedicated:

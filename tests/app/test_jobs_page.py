@@ -9,7 +9,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from chatapp.services import job_polling
+from chatapp import resources
 from chatapp.settings import AppConfig
 from chatapp.storage import jobs as store
 from chatapp.storage.db import init_db, make_engine, session_scope
@@ -25,7 +25,7 @@ def app_env(data_dir: Path, monkeypatch: pytest.MonkeyPatch, emulator):
     """The emulator's environment plus a webhook secret, a public URL and held jobs."""
     monkeypatch.setenv("BASETEN_WEBHOOK_SECRETS", SECRET)
     monkeypatch.setenv("BASETEN_CHAT_PUBLIC_URL", "https://chat.example.com")
-    monkeypatch.setattr(job_polling, "_SHARED_POLLER", None)
+    resources.get_status_poller.clear()
     emulator.configure(hold_jobs=True)
     yield data_dir
 

@@ -11,6 +11,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from chatapp import resources
 from chatapp.services import job_polling, job_results
 from chatapp.services.webhook_receiver import make_receiver_engine, make_webhook_app
 from chatapp.settings import AppConfig
@@ -28,7 +29,7 @@ SECRET = "whsec_" + "S" * 40
 def app_env(data_dir: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("BASETEN_WEBHOOK_SECRETS", SECRET)
     monkeypatch.setenv("BASETEN_CHAT_PUBLIC_URL", "https://chat.example.com")
-    monkeypatch.setattr(job_polling, "_SHARED_POLLER", None)
+    resources.get_status_poller.clear()
     yield data_dir
 
 
@@ -132,8 +133,8 @@ def test_a_job_whose_result_the_receiver_refused_says_why_in_plain_words(
     """No webhook secret: the app's own receiver refuses the delivery, Baseten (here the
     emulator) gives up, and the table says why instead of a bare status code."""
     config = AppConfig.load({}, {"BASETEN_CHAT_DATA_DIR": str(data_dir)})
-    monkeypatch.setattr(job_polling, "_SHARED_POLLER",
-                        job_polling.StatusPoller(job_polling.TokenBucket(100, 100), interval_s=0))
+    fast_poller = job_polling.StatusPoller(job_polling.TokenBucket(100, 100), interval_s=0)
+    monkeypatch.setattr(resources, "get_status_poller", lambda: fast_poller)
     with serve_asgi(make_webhook_app(config, make_receiver_engine(config))) as port:
         monkeypatch.setenv("BASETEN_CHAT_PUBLIC_URL", f"http://127.0.0.1:{port}")
         st.cache_resource.clear()

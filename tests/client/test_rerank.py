@@ -80,3 +80,15 @@ class _TinyStore:
 
     def get_nodes(self, node_ids=None):
         return [n for n in self.nodes if node_ids is None or n.node_id in node_ids]
+
+
+def test_the_app_s_reranker_sends_through_the_pool_it_is_given(emulator) -> None:
+    import httpx
+
+    sent: list[str] = []
+    config = AppConfig(data_dir=Path("."), database_url="sqlite://", deployment_url=emulator.deployment_url)
+    with httpx.Client(event_hooks={"request": [lambda request: sent.append(request.url.path)]}) as pool:
+        reranker = make_reranker(RerankSpec("baseten", "rrk12345"), config, emulator.api_key, http_client=pool)
+        store = _TinyStore(PASSAGES)
+        hybrid.search(store, lambda q: [1.0, 0.0], ["BM25"], mode="rerank", top_k=2, reranker=reranker)
+    assert sent and all(path.startswith("/model-rrk12345/") for path in sent)

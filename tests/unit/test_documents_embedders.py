@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from chatapp.services import documents as docs
@@ -58,3 +59,12 @@ def test_a_collection_can_embed_through_a_baseten_deployment(tmp_path: Path, emu
     assert store.dim == 384
     assert any("/model-emb12345/" in r["path"] and r["path"].endswith("/embeddings")
                for r in emulator.requests())
+
+
+def test_a_baseten_embedder_sends_its_requests_through_the_pool_it_is_given(tmp_path: Path, emulator) -> None:
+    sent: list[str] = []
+    config = AppConfig(data_dir=tmp_path, database_url="sqlite://", deployment_url=emulator.deployment_url)
+    with httpx.Client(event_hooks={"request": [lambda request: sent.append(request.url.path)]}) as pool:
+        embedder = make_embedder(EmbedSpec("baseten", "emb12345"), config, emulator.api_key, http_client=pool)
+        assert len(embedder.get_text_embedding("Hello there.")) == 384
+    assert sent and all(path.startswith("/model-emb12345/") for path in sent)

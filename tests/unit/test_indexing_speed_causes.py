@@ -65,14 +65,14 @@ def test_the_server_starts_loading_a_collections_model_before_any_page_is_opened
 def test_opening_a_collection_on_the_page_starts_loading_its_model_before_any_upload(
     monkeypatch: Any,
 ) -> None:
-    from chatapp.ui import documents_ui
+    from chatapp import resources
 
     loads: dict[str, Any] = {}
     monkeypatch.setattr(embedders, "_loads", loads)  # this process has not loaded it yet
-    documents_ui.preload_embedder(EmbedSpec())
+    resources.preload_embedder(EmbedSpec())
     first = loads[BUNDLED_MODEL]
-    documents_ui.preload_embedder(EmbedSpec())  # every rerun asks; it loads once
-    documents_ui.preload_embedder(EmbedSpec("baseten", "emb12345"))  # nothing to load here
+    resources.preload_embedder(EmbedSpec())  # every rerun asks; it loads once
+    resources.preload_embedder(EmbedSpec("baseten", "emb12345"))  # nothing to load here
     assert list(loads) == [BUNDLED_MODEL] and loads[BUNDLED_MODEL] is first
     assert embedders.local_model_state(BUNDLED_MODEL) in ("loading", "ready")
     assert first.result(120) is embedders.local_embedder(BUNDLED_MODEL)

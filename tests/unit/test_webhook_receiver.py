@@ -12,12 +12,8 @@ import pytest
 from sqlalchemy import Engine, func, select
 from starlette.testclient import TestClient
 
-from chatapp.services.webhook_receiver import (
-    load_config_without_streamlit,
-    make_receiver_engine,
-    make_webhook_app,
-)
-from chatapp.settings import WEBHOOK_PATH, AppConfig
+from chatapp.services.webhook_receiver import make_receiver_engine, make_webhook_app
+from chatapp.settings import WEBHOOK_PATH, AppConfig, load_config_without_streamlit
 from chatapp.storage.db import session_scope
 from chatapp.storage.jobs import WebhookResult
 
@@ -231,3 +227,24 @@ def test_the_receiver_reads_its_config_from_a_secrets_file_without_streamlit(tmp
     config = load_config_without_streamlit((secrets,), {"BASETEN_CHAT_DATA_DIR": str(tmp_path)})
     assert config.webhook_secrets == (SECRET, OLD_SECRET)
     assert config.data_dir == tmp_path.resolve()
+
+
+def test_the_mounted_route_gets_the_process_receiver_on_the_first_delivery_and_keeps_it(tmp_path: Path):
+    from starlette.applications import Starlette
+
+    from chatapp.services.webhook_receiver import WebhookReceiver, webhook_routes
+
+    config = make_config(tmp_path)
+    engine = make_receiver_engine(config)
+    asked: list[WebhookReceiver] = []
+
+    def the_receiver() -> WebhookReceiver:
+        asked.append(WebhookReceiver(config, engine))
+        return asked[-1]
+
+    client = TestClient(Starlette(routes=webhook_routes(the_receiver)))
+    assert asked == []  # nothing is built before a delivery arrives
+    for request_id in ("5" * 32, "6" * 32):
+        body = body_for(request_id)
+        assert post(client, body, sign(body, SECRET)).status_code == 200
+    assert len(asked) == 1 and sorted(r.request_id for r in rows(engine)) == ["5" * 32, "6" * 32]
