@@ -505,9 +505,11 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
                                            self._atransport, not_found_hint=self._not_found_hint)
         return self._jobs_client
 
-    @property
-    def _jobs(self) -> JobsClient:
-        return self.jobs
+    def _job_body(self, model_input: Any, webhook_endpoint: Optional[str], priority: int,
+                  max_time_in_queue_seconds: int, inference_retry_config: Optional[Dict[str, int]]) -> Dict[str, Any]:
+        return build_async_body(model_input, webhook_endpoint=webhook_endpoint or self.webhook_endpoint,
+                                priority=priority, max_time_in_queue_seconds=max_time_in_queue_seconds,
+                                inference_retry_config=inference_retry_config)
 
     def _prompt_job_body(self, prompt: str, kwargs: Dict[str, Any]) -> Dict[str, Any]:
         model_input = {"prompt": prompt, **self._params(kwargs)}
@@ -515,50 +517,48 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
 
     async def _asubmit_prompt_job(self, prompt: str, **kwargs: Any) -> CompletionResponse:
         self._config.require_api_key()
-        reply = await self._jobs.asubmit(self._prompt_job_body(prompt, kwargs))
+        reply = await self.jobs.asubmit(self._prompt_job_body(prompt, kwargs))
         return CompletionResponse(text=str(reply["request_id"]), raw=reply, additional_kwargs={"async_request": True})
 
     def submit_async_request(self, model_input: Any, *, webhook_endpoint: Optional[str] = None, priority: int = 0,
                              max_time_in_queue_seconds: int = 600,
                              inference_retry_config: Optional[Dict[str, int]] = None) -> str:
         """Queue an async job on this deployment; return its request id."""
-        body = build_async_body(model_input, webhook_endpoint=webhook_endpoint or self.webhook_endpoint,
-                                priority=priority, max_time_in_queue_seconds=max_time_in_queue_seconds,
-                                inference_retry_config=inference_retry_config)
-        return str(self._jobs.submit(body)["request_id"])
+        body = self._job_body(model_input, webhook_endpoint, priority, max_time_in_queue_seconds,
+                              inference_retry_config)
+        return str(self.jobs.submit(body)["request_id"])
 
     async def asubmit_async_request(self, model_input: Any, *, webhook_endpoint: Optional[str] = None, priority: int = 0,
                                     max_time_in_queue_seconds: int = 600,
                                     inference_retry_config: Optional[Dict[str, int]] = None) -> str:
         """Async twin of :meth:`submit_async_request`."""
-        body = build_async_body(model_input, webhook_endpoint=webhook_endpoint or self.webhook_endpoint,
-                                priority=priority, max_time_in_queue_seconds=max_time_in_queue_seconds,
-                                inference_retry_config=inference_retry_config)
-        return str((await self._jobs.asubmit(body))["request_id"])
+        body = self._job_body(model_input, webhook_endpoint, priority, max_time_in_queue_seconds,
+                              inference_retry_config)
+        return str((await self.jobs.asubmit(body))["request_id"])
 
     def get_async_request(self, request_id: str) -> AsyncRequestInfo:
         """Status of an async job (Baseten keeps it for 1 h after completion)."""
-        return self._jobs.status(request_id)
+        return self.jobs.status(request_id)
 
     async def aget_async_request(self, request_id: str) -> AsyncRequestInfo:
         """Async twin of :meth:`get_async_request`."""
-        return await self._jobs.astatus(request_id)
+        return await self.jobs.astatus(request_id)
 
     def cancel_async_request(self, request_id: str) -> bool:
         """Cancel a queued job; True when it was canceled."""
-        return self._jobs.cancel(request_id)
+        return self.jobs.cancel(request_id)
 
     async def acancel_async_request(self, request_id: str) -> bool:
         """Async twin of :meth:`cancel_async_request`."""
-        return await self._jobs.acancel(request_id)
+        return await self.jobs.acancel(request_id)
 
     def get_async_queue_status(self) -> AsyncQueueStatus:
         """Queued and running job counts of the target deployment."""
-        return self._jobs.queue_status()
+        return self.jobs.queue_status()
 
     async def aget_async_queue_status(self) -> AsyncQueueStatus:
         """Async twin of :meth:`get_async_queue_status`."""
-        return await self._jobs.aqueue_status()
+        return await self.jobs.aqueue_status()
 
     def wake(self) -> None:
         """Ask a scaled-to-zero deployment to start (``POST {target}/wake``)."""
