@@ -103,8 +103,14 @@ def test_out_of_range_settings_are_refused_before_anything_is_sent(engine, chang
     assert client.submitted == []
 
 
-def test_plain_http_is_accepted_for_a_loopback_webhook():
-    jobs.check_webhook_url("http://127.0.0.1:8501/hooks/baseten")
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8501/hooks/baseten",
+                                 "http://localhost:8501/hooks/baseten",
+                                 "http://[::1]:8501/hooks/baseten"])
+def test_plain_http_is_accepted_for_a_loopback_webhook(engine, url):
+    client = FakeJobsClient()
+    options = jobs.SubmitOptions(**{**OPTIONS.__dict__, "webhook_endpoint": url})
+    jobs.submit_job(engine, client, TARGET, {"prompt": "hi"}, options)
+    assert [sent["webhook_endpoint"] for sent in client.submitted] == [url]
 
 
 def test_the_request_body_shown_before_sending_is_the_one_the_client_sends(engine, emulator):
