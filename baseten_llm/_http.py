@@ -252,7 +252,7 @@ class _TransportBase:
         return client.build_request(method, url, content=encode_json_body(json_body), headers=headers,
                                     timeout=self._timeout)
 
-    def _client_kwargs(self) -> dict:
+    def _client_kwargs(self) -> dict[str, Any]:
         return {"timeout": self.config.httpx_timeout(), "follow_redirects": True}
 
 
@@ -411,7 +411,7 @@ def stream_error(exc: httpx.HTTPError, partial_text: str) -> BasetenError:
 
 def _has_request(exc: httpx.HTTPError) -> bool:
     try:
-        exc.request
+        _ = exc.request  # httpx raises RuntimeError when the error carries no request
     except RuntimeError:
         return False
     return True

@@ -21,7 +21,7 @@ once, compares against validated construction, and otherwise every response is v
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from llama_index.core.base.llms.types import (
     ChatMessage,
@@ -32,6 +32,7 @@ from llama_index.core.base.llms.types import (
     ThinkingBlock,
     ToolCallBlock,
 )
+from llama_index.core.bridge.pydantic import BaseModel
 
 __all__ = ["assistant_response", "completion_response", "validated_assistant_response",
            "validated_completion_response"]
@@ -43,7 +44,7 @@ _TOOL_CALL_SET = frozenset({"tool_call_id", "tool_name", "tool_kwargs"})
 _MESSAGE_SET = frozenset({"role", "additional_kwargs", "blocks"})
 _RESPONSE_SET = frozenset({"message", "raw", "delta", "additional_kwargs"})
 _COMPLETION_SET = frozenset({"text", "delta", "raw", "additional_kwargs"})
-_KNOWN_MODELS = {
+_KNOWN_MODELS: Dict[type[BaseModel], Tuple[Tuple[str, ...], Tuple[str, ...]]] = {
     TextBlock: (("block_type", "text"), ()),
     ThinkingBlock: (("block_type", "content", "num_tokens", "additional_information"), ()),
     ToolCallBlock: (("block_type", "tool_call_id", "tool_name", "tool_kwargs"), ()),
@@ -75,7 +76,7 @@ def validated_completion_response(text: str, delta: Optional[str], raw: Any, ext
     return CompletionResponse(text=text, delta=delta, raw=raw, additional_kwargs=extra)
 
 
-def _filled(cls: type, values: Dict[str, Any], fields_set: frozenset) -> Any:
+def _filled(cls: type, values: Dict[str, Any], fields_set: frozenset[str]) -> Any:
     """An instance of ``cls`` holding ``values``, as ``cls.model_construct`` would leave it."""
     instance = cls.__new__(cls)  # type: ignore[call-overload]
     _set(instance, "__dict__", values)
@@ -128,11 +129,11 @@ def _fast_path_is_equivalent() -> bool:
     """True when constructed responses equal validated ones (checked once, at import)."""
     if not _models_are_as_expected():
         return False
-    sample = ("Hello", {"reasoning_content": "hmm", "tool_calls": [{"id": "c1", "type": "function",
+    sample: Tuple[Any, ...] = ("Hello", {"reasoning_content": "hmm", "tool_calls": [{"id": "c1", "type": "function",
               "function": {"name": "f", "arguments": "{}"}}]}, {"choices": []}, "lo",
               {"reasoning_delta": "", "usage": None, "finish_reason": None})
     built, checked = _constructed_assistant_response(*sample), validated_assistant_response(*sample)
-    completion = ("Hello", "lo", {"choices": []}, {"reasoning_content": "hmm", "usage": None})
+    completion: Tuple[Any, ...] = ("Hello", "lo", {"choices": []}, {"reasoning_content": "hmm", "usage": None})
     built_c, checked_c = _constructed_completion_response(*completion), validated_completion_response(*completion)
     return (built_c == checked_c and built_c.model_fields_set == checked_c.model_fields_set
             and built_c.model_dump_json() == checked_c.model_dump_json()

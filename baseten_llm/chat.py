@@ -355,10 +355,7 @@ def decode_chunk(data: Union[str, bytes]) -> Optional[Dict[str, Any]]:
     Bytes are decoded as UTF-8 with invalid sequences replaced, like :class:`SSEDecoder` does.
     """
     if isinstance(data, bytes):
-        try:
-            data = data.decode()
-        except UnicodeDecodeError:
-            data = data.decode("utf-8", errors="replace")
+        data = data.decode("utf-8", errors="replace")
     try:
         value = json.loads(data)
     except ValueError:

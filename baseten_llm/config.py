@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Mapping, Optional
+from typing import Mapping, Optional, TypeVar
 
 import httpx
 
@@ -46,7 +46,10 @@ DEFAULT_MAX_RETRIES = 3
 USER_AGENT = "baseten-llm/0.1 (httpx)"
 
 
-def _resolve(argument: Optional[str], env_name: str, default: Optional[str], env: Mapping[str, str]) -> Optional[str]:
+_Default = TypeVar("_Default", str, None)
+
+
+def _resolve(argument: Optional[str], env_name: str, default: _Default, env: Mapping[str, str]) -> str | _Default:
     """Argument if given, else the environment variable if non-empty, else the default."""
     if argument:
         return argument

@@ -6,6 +6,7 @@ LlamaIndex splits inputs into batches of ``embed_batch_size``; each batch is one
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Dict, List, Optional
 
 import httpx
@@ -83,7 +84,7 @@ class BasetenEmbedding(BaseEmbedding):
             body["dimensions"] = self.dimensions
         return body
 
-    def _hint(self) -> tuple:
+    def _hint(self) -> tuple[str, Sequence[str]]:
         return (f"Check the model id {self.model_id!r} and {self._target.describe()} of the embeddings deployment.", ())
 
     def _get_text_embeddings(self, texts: List[str]) -> List[Embedding]:

@@ -77,7 +77,7 @@ def extract_predict_text(data: Any) -> str:
 
 def is_sse(content_type: Optional[str]) -> bool:
     """True when a streamed reply is Server-Sent Events rather than raw text."""
-    return bool(content_type) and content_type.split(";")[0].strip().lower() == "text/event-stream"
+    return content_type is not None and content_type.split(";")[0].strip().lower() == "text/event-stream"
 
 
 class TextStreamDecoder:

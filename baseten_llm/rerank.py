@@ -84,12 +84,12 @@ class BasetenRerank:
         """The rerank endpoint."""
         return self._target.url(self._config.model_base_url(self.model_id), "sync/rerank")
 
-    def _body(self, query: str, texts: Sequence[str]) -> dict:
+    def _body(self, query: str, texts: Sequence[str]) -> dict[str, Any]:
         return {"query": query, "texts": list(texts), "raw_scores": self.raw_scores,
                 "return_text": False, "truncate": self.truncate,
                 "truncation_direction": "Right"}
 
-    def _hint(self) -> tuple:
+    def _hint(self) -> tuple[str, Sequence[str]]:
         hint = (f"Check the model id {self.model_id!r} and {self._target.describe()} of the "
                 "reranker deployment.")
         return (hint, ())

@@ -7,6 +7,8 @@ SDK parses. Dedicated (`/model-{id}/...`): Baseten's `{"error": "<message>", "er
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.responses import JSONResponse
 
 # status -> (OpenAI type, OpenAI code, Baseten error_code)
@@ -36,7 +38,7 @@ def error_response(path: str, status: int, message: str, *, code: str | None = N
     openai_type, openai_code, baseten_code = _CODES.get(
         status, ("server_error", "internal_error", "internal_baseten_error"))
     if is_model_apis(path):
-        body: dict = {"error": {"message": message, "type": openai_type,
+        body: dict[str, Any] = {"error": {"message": message, "type": openai_type,
                                 "code": code or openai_code}}
     else:
         body = {"error": message, "error_code": code or baseten_code}

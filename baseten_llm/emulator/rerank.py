@@ -36,7 +36,7 @@ def relevance(query: str, text: str) -> float:
     return overlap - min(len(text), 100_000) * 1e-9
 
 
-def results(query: str, texts: list[str], raw_scores: bool, return_text: bool) -> list[dict]:
+def results(query: str, texts: list[str], raw_scores: bool, return_text: bool) -> list[dict[str, Any]]:
     """The reply: one ``{index, score[, text]}`` per text, best first."""
     rows = []
     for index, text in enumerate(texts):

@@ -92,5 +92,5 @@ def is_stream_cut(exc: BaseException | None) -> bool:
     """Whether an exception (or any inside an exception group) is a StreamCut."""
     if isinstance(exc, StreamCut):
         return True
-    inner = getattr(exc, "exceptions", None)  # an exception group
-    return bool(inner) and any(is_stream_cut(e) for e in inner)
+    inner = getattr(exc, "exceptions", None) or ()  # an exception group
+    return any(is_stream_cut(e) for e in inner)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import io
 
-import regex  # type: ignore[import-untyped]
+import regex
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 

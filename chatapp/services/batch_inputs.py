@@ -135,7 +135,9 @@ def _decode(content: bytes) -> str:
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InputError("The file is not UTF-8 text: save it as UTF-8 and upload it again.")
+        raise InputError(
+            "The file is not UTF-8 text: save it as UTF-8 and upload it again."
+        ) from None
 
 
 def parse_jsonl(text: str) -> list[BatchRow]:

@@ -21,6 +21,7 @@ from typing import Any
 
 from llama_index.core.base.llms.types import (
     ChatMessage,
+    ContentBlock,
     ImageBlock,
     MessageRole,
     TextBlock,
@@ -138,7 +139,7 @@ def request_history(messages: Sequence[MessageInfo], images: dict[int, list[Chat
     for message in messages:
         attached = images.get(message.id, [])
         if message.role == "user" and attached and send_images:
-            blocks: list = [TextBlock(text=message.content)]
+            blocks: list[ContentBlock] = [TextBlock(text=message.content)]
             blocks += [ImageBlock(image=i.data, image_mimetype=i.mime) for i in attached]
             history.append(ChatMessage(role=MessageRole.USER, blocks=blocks))
         elif message.role == "user":

@@ -35,7 +35,7 @@ STOPWORDS = "en_plus"  # English function words incl. question words (what, how,
 
 @lru_cache(maxsize=1)
 def _porter() -> Any:
-    from nltk.stem.porter import PorterStemmer  # type: ignore[import-untyped]  # pure Python, no data
+    from nltk.stem.porter import PorterStemmer  # pure Python, no data
 
     return PorterStemmer()
 
@@ -52,7 +52,7 @@ def stem_words(words: Sequence[str]) -> list[str]:
 
 def query_terms(text: str) -> list[str]:
     """The stemmed, lower-cased terms of ``text`` without English stop words."""
-    import bm25s  # type: ignore[import-untyped]
+    import bm25s
 
     tokens = bm25s.tokenize(text, stopwords=STOPWORDS, stemmer=stem_words, return_ids=False,
                             show_progress=False)
@@ -75,7 +75,7 @@ class KeywordIndex:
 
     def rebuild(self, ids: Sequence[str], texts: Sequence[str], generation: int) -> None:
         """Index ``texts`` (one per node id) from scratch and persist, marked ``generation``."""
-        import bm25s  # type: ignore[import-untyped]
+        import bm25s
 
         model = None
         if ids:
@@ -131,7 +131,7 @@ class KeywordIndex:
             ids = json.loads((self.directory / IDS).read_text())
             model = None
             if ids:
-                import bm25s  # type: ignore[import-untyped]
+                import bm25s
 
                 model = bm25s.BM25.load(str(self.directory), show_progress=False)
         except (OSError, ValueError, KeyError):

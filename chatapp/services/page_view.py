@@ -83,7 +83,7 @@ def render_page(pdf: Path | bytes, page_number: int, passage: str = "",
 
     Raises ``ValueError`` when the page does not exist.
     """
-    import pypdfium2 as pdfium  # type: ignore[import-untyped]
+    import pypdfium2 as pdfium
     from PIL import Image, ImageDraw
 
     document = pdfium.PdfDocument(pdf if isinstance(pdf, bytes) else str(pdf))

@@ -16,7 +16,7 @@ import zipfile
 from collections.abc import Iterator
 from typing import IO
 
-from lxml import etree  # type: ignore[import-untyped]
+from lxml import etree
 
 from chatapp.services.parse_formats import ParsedSections, Section, section_of
 from chatapp.services.parse_limits import Budget, CorruptFileError

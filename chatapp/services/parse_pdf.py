@@ -23,7 +23,7 @@ from chatapp.services.parse_limits import (
 )
 
 if TYPE_CHECKING:
-    import pypdfium2 as pdfium  # type: ignore[import-untyped]
+    import pypdfium2 as pdfium
 
 OCR_DPI = 300
 OCR_MAX_PIXELS = 40_000_000  # a page is rendered smaller rather than bigger than this
@@ -32,7 +32,7 @@ _PASSWORD_ERRORS = {4, 5}  # PDFium: FPDF_ERR_PASSWORD, FPDF_ERR_SECURITY
 
 
 def _open(filename: str, data: bytes) -> pdfium.PdfDocument:
-    import pypdfium2 as pdfium  # type: ignore[import-untyped]
+    import pypdfium2 as pdfium
 
     try:
         return pdfium.PdfDocument(data)
@@ -99,7 +99,7 @@ class _Ocr:
         if self.available is False:
             return ""
         try:
-            import pytesseract  # type: ignore[import-untyped]
+            import pytesseract
         except ImportError:
             self.available = False
             return ""

@@ -189,7 +189,7 @@ class _Worker:
         """The next message, None if none came in ``timeout``, ("died",) if the worker died."""
         try:
             if self.conn.poll(timeout):
-                return self.conn.recv()  # type: ignore[no-any-return]
+                return self.conn.recv()
         except (EOFError, OSError):
             return ("died",)
         if self.process.poll() is not None:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from chatapp.services import pricing
 from chatapp.services.compare import Comparison
-from chatapp.services.load_sweep import Sweep
+from chatapp.services.load_sweep import StepResult, Sweep
 from chatapp.services.pricing import Cost, GpuPrice, Price
 
 # --- cost of a comparison ----------------------------------------------------------------------
@@ -100,7 +100,7 @@ def sweep_svg(sweep: Sweep) -> str:
             'aria-label="Load sweep chart">' + "".join(panels) + "</svg>")
 
 
-def _sweep_panel(steps: list, knee: int | None, title: str, values: list[float | None],
+def _sweep_panel(steps: list[StepResult], knee: int | None, title: str, values: list[float | None],
                  x0: float, color: str) -> str:
     left, top, width, height = x0 + 50, 30, 300, 170
     top_value = max([v for v in values if v is not None] or [1.0]) * 1.15 or 1.0
