@@ -180,11 +180,14 @@ def stream_worker(base: str, runs: int) -> None:
 def stream_cpu_in(root: Path, base: str, runs: int) -> list[float]:
     env = {**os.environ, "PYTHONPATH": str(root)}
     out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--stream-worker", base,
-                          "--runs", str(runs)], env=env, capture_output=True, text=True, check=True)
+                          "--runs", str(runs)], env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"the stream worker for {root} failed:\n{out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def stream_before_after(base: str, ref: str, runs: int) -> list[tuple[str, str, str]]:
+    configure(base, reply_tokens=STREAM_TOKENS, tokens_per_second=0)
     with tempfile.TemporaryDirectory() as work:
         roots = {f"before ({ref})": archive(ref, Path(work) / "before"), "after (this checkout)": REPO_ROOT}
         seconds: dict[str, list[float]] = {name: [] for name in roots}
