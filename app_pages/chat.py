@@ -23,16 +23,17 @@ from chatapp.ui.safe_text import plain_text, safe_markdown
 
 PAGE = "chat"
 engine = resources.get_engine()
+owner = state.current_user().id  # every read and write below is this user's
 personas.ensure_builtins(engine)
 convs.recover_interrupted_once(engine)  # answers a crashed or killed process left streaming
 
 stopping = state.page_value(PAGE, "stopping")
 if stopping is not None:  # Stop was clicked: let the interrupted run save the partial answer
     state.set_page_value(PAGE, "stopping", None)
-    convs.settle_stopped_answer(engine, stopping)
+    convs.settle_stopped_answer(engine, stopping, owner=owner)
 
 bad_reference = state.take_url_problem()
-conversation = convs.get_conversation(engine, state.conversation_id())
+conversation = convs.get_conversation(engine, state.conversation_id(), owner=owner)
 if bad_reference or (conversation is None and state.conversation_id() is not None):
     # an address naming no conversation (mistyped, or deleted in another tab or session)
     st.warning("The conversation this page's address points to was not found; it may have "
@@ -40,11 +41,11 @@ if bad_reference or (conversation is None and state.conversation_id() is not Non
                "chat.", icon="🔎")
     state.set_conversation_id(None)
 state.show_conversation_in_url(conversation.id if conversation else None)
-history = convs.list_messages(engine, conversation.id) if conversation else []
+history = convs.list_messages(engine, conversation.id, owner=owner) if conversation else []
 
 # --- header: title, persona, exports ---------------------------------------------------------
 if conversation:
-    exported_images = chat_images.images_by_message(engine, [m.id for m in history])
+    exported_images = chat_images.images_by_message(engine, [m.id for m in history], owner=owner)
     head, md_col, json_col = st.columns([6, 1, 1], vertical_alignment="bottom")
     head.subheader(f"{avatars.text(conversation.persona_avatar)} {plain_text(conversation.title)}")
     head.caption(f"Persona: {plain_text(conversation.persona_name) or 'none'}")
@@ -59,7 +60,8 @@ if conversation:
         key="chat_export_json", on_click="ignore", disabled=not history,
     )
 else:
-    chosen = personas.get_persona(engine, state.persona_id()) or personas.default_persona(engine)
+    chosen = (personas.get_persona(engine, state.persona_id(), owner=owner)
+              or personas.default_persona(engine))
     st.subheader(f"{avatars.text(chosen.avatar)} New chat")
     st.caption(f"Persona: {plain_text(chosen.name)}. Ask anything below; pick another persona "
                "in the sidebar.")
@@ -68,7 +70,8 @@ else:
 if history:  # drawn before the answers, so a price changed here applies in the same run
     with st.expander("💲 Prices", expanded=False):
         pricing_ui.price_editor(state.target(), cost_ui.model_rows(), "chat_price")
-attached = chat_images.images_by_message(engine, [m.id for m in history if m.role == "user"])
+attached = chat_images.images_by_message(engine, [m.id for m in history if m.role == "user"],
+                                         owner=owner)
 answered_as = None  # the persona of the previous answer, to mark where it changed
 for message in history:
     changed = (message.persona_key is not None and answered_as is not None
@@ -89,7 +92,7 @@ if conversation and last and editing:
     send_col, cancel_col, _ = st.columns([1, 1, 4])
     if send_col.button("Send edited question", key="chat_edit_send", type="primary"):
         try:
-            convs.edit_last_question(engine, conversation.id, edited)
+            convs.edit_last_question(engine, conversation.id, edited, owner=owner)
         except convs.ConversationError as exc:
             st.warning(str(exc))
         else:
@@ -104,11 +107,11 @@ elif conversation and last:
     actions = (["retry"] if failed else []) + (["regenerate"] if last.role == "assistant" else [])
     row = st.container(horizontal=True)
     if "retry" in actions and row.button("🔁 Retry", key="chat_retry", type="primary"):
-        convs.drop_last_answer(engine, conversation.id)
+        convs.drop_last_answer(engine, conversation.id, owner=owner)
         state.set_page_value(PAGE, "pending", conversation.id)
         st.rerun()
     if "regenerate" in actions and row.button("♻️ Regenerate", key="chat_regenerate"):
-        convs.drop_last_answer(engine, conversation.id)
+        convs.drop_last_answer(engine, conversation.id, owner=owner)
         state.set_page_value(PAGE, "pending", conversation.id)
         st.rerun()
     if row.button("✏️ Edit question", key="chat_edit"):
@@ -147,15 +150,14 @@ if refusal:
     st.error(refusal, icon="🖼️")
 if (prompt and prompt.strip() or images) and not blocked:
     if conversation is None:
-        chosen = personas.get_persona(engine, state.persona_id()) or personas.default_persona(
-            engine
-        )
-        conversation = convs.create_conversation(engine, chosen)
+        chosen = (personas.get_persona(engine, state.persona_id(), owner=owner)
+                  or personas.default_persona(engine))
+        conversation = convs.create_conversation(engine, chosen, owner=owner)
         state.set_conversation_id(conversation.id)
         state.show_conversation_in_url(conversation.id)
     state.set_page_value(PAGE, "editing", False)
-    question = convs.add_user_message(engine, conversation.id, prompt or "")
-    chat_images.save_images(engine, question.id, images)
+    question = convs.add_user_message(engine, conversation.id, prompt or "", owner=owner)
+    chat_images.save_images(engine, question.id, images, owner=owner)
     with st.chat_message("user", avatar=ui.USER_AVATAR):
         st.markdown(safe_markdown(prompt or ""))
         ui.render_images(images)

@@ -41,7 +41,7 @@ from chatapp.ui.safe_text import safe_markdown
 PAGE = "compare"
 DEFAULT_PROMPT = "Explain what a KV cache is in two sentences."
 engine = resources.get_engine()
-persona_list = personas.list_personas(engine)
+persona_list = personas.list_personas(engine, owner=state.current_user().id)
 catalog = state.model_catalog()
 model_rows = {row.id: row for row in catalog.rows}
 

@@ -41,6 +41,7 @@ KINDS = {"local": "Local model (runs here)", "baseten": "Baseten embeddings depl
 RERANK_KINDS = {"baseten": "Baseten reranker deployment", "local": "Local cross-encoder"}
 DEMO_RERANKER_ID = "rrk12345"  # the reranker deployment the offline demo's emulator serves
 engine = resources.get_engine()
+owner = state.current_user().id  # only this user's collections are listed, opened or changed
 config = state.config()
 worker = ui.get_worker()
 max_bytes = int(st.get_option("server.maxUploadSize")) * 1024 * 1024
@@ -50,7 +51,7 @@ st.caption("Upload files into a collection, then ask questions: answers cite fil
            "section, and the passage they come from.")
 
 # --- collections -----------------------------------------------------------------------------
-collections = {c.id: c for c in docs.list_collections(engine)}
+collections = {c.id: c for c in docs.list_collections(engine, owner=owner)}
 linked = state.url_value(state.URL_COLLECTION)  # the page's address: reload, back, bookmark
 if linked is not None and linked not in collections:
     st.warning("The collection this page's address points to was not found; it may have been "
@@ -126,7 +127,7 @@ with new_col.popover("➕ New collection", width="stretch"):
             created = docs.create_collection(
                 engine, new_name, new_spec,
                 None if chunk_size is None else int(chunk_size),
-                None if chunk_overlap is None else int(chunk_overlap),
+                None if chunk_overlap is None else int(chunk_overlap), owner=owner,
                 max_tokens=None if stated_limit is None else int(stated_limit))
         except docs.DocumentsError as exc:
             st.error(str(exc))
@@ -145,7 +146,7 @@ embedder = resources.embedder_factory(collection.embed, config, state.api_key())
 target = uploads.UploadTarget(engine, collection, store, embedder, config.data_dir, max_bytes,
                               config.parse_limits)
 uploads.resume_uploads(worker, target)
-files = docs.list_files(engine, collection.id)
+files = docs.list_files(engine, collection.id, owner=owner)
 busy = worker.busy(collection.id)
 st.caption(f"Embeddings: {collection.embed.label} · chunks of {collection.chunk_size} tokens, "
            f"overlap {collection.chunk_overlap} · {len(files)} file{'' if len(files) == 1 else 's'}, "
@@ -156,7 +157,7 @@ with st.expander("Manage collection"):
                               key=f"docs_rename_name_{collection.id}")
     if st.button("Rename", key="docs_rename"):
         try:
-            docs.rename_collection(engine, collection.id, rename_to)
+            docs.rename_collection(engine, collection.id, rename_to, owner=owner)
             st.rerun()
         except docs.DocumentsError as exc:
             st.error(str(exc))
@@ -175,7 +176,7 @@ with st.expander("Manage collection"):
         else:
             new_embedder = resources.embedder_factory(spec, config, state.api_key())
             worker.submit(collection.id, f"Re-index with {spec.label}", uploads.reembed_work(
-                engine, collection.id, store, new_embedder, spec))
+                engine, collection.id, store, new_embedder, spec, owner=owner))
             st.rerun()
     st.divider()
     if not state.page_value(PAGE, "confirm_delete", False):
@@ -194,7 +195,7 @@ with st.expander("Manage collection"):
             else:
                 worker.dismiss(collection.id)
                 ui.drop_store(collection.id, store_dir)
-                docs.delete_collection(engine, config.data_dir, collection.id)
+                docs.delete_collection(engine, config.data_dir, collection.id, owner=owner)
                 state.set_page_value(PAGE, "confirm_delete", False)
                 select_collection(next((c for c in collections if c != collection.id), None))
                 st.rerun()
@@ -231,7 +232,7 @@ with st.expander(f"Files ({len(files)})", expanded=not files or jobs_shown, icon
         if info.warning:
             name_col.caption(f"⚠️ {plain_text(info.warning)}")
         if remove_col.button("Remove", key=f"docs_remove_{info.sha256[:12]}", disabled=busy):
-            docs.remove_file(engine, store, collection.id, info.sha256)
+            docs.remove_file(engine, store, collection.id, info.sha256, owner=owner)
             page_view.remove_original(config.data_dir, collection.id, info.sha256)
             st.rerun()
     if not files and not busy:
@@ -266,9 +267,9 @@ top_k = k_col.slider("Passages to retrieve (top k)", 1, 20, 4, key="docs_top_k")
 cutoff = cut_col.slider("Similarity cutoff", 0.0, 1.0, 0.3, 0.05, key="docs_cutoff",
                         help="Vector similarity a passage needs; passages the keyword search "
                              "found are kept whatever their similarity.")
-records = docs.history(engine, collection.id)
+records = docs.history(engine, collection.id, owner=owner)
 if clear_col.button("Clear history", key="docs_clear_history", disabled=not records):
-    docs.clear_history(engine, collection.id)
+    docs.clear_history(engine, collection.id, owner=owner)
     st.rerun()
 context = ui.SourceContext(config.data_dir, collection.id, store.file_nodes)
 for record in records:
@@ -284,7 +285,7 @@ if blocked and files:
 question = st.chat_input(f"Ask about '{collection.name}'", key="docs_question",
                          disabled=not files or bool(blocked))
 if question and not blocked:
-    persona = (personas.get_persona(engine, state.persona_id())
+    persona = (personas.get_persona(engine, state.persona_id(), owner=owner)
                or personas.default_persona(engine))
     ui.answer_question(engine, collection, store, embedder, question, persona,
                        top_k=top_k, cutoff=cutoff, context=context,

@@ -43,6 +43,7 @@ st.caption(
 
 config = state.config()
 engine = resources.get_engine()
+owner = state.current_user().id  # jobs and results shown, polled and exported are this user's
 target = state.target()
 
 demo = state.demo_active()
@@ -161,7 +162,8 @@ else:
                 st.error(input_problem)
             else:
                 try:
-                    rid = jobs.submit_job(engine, client_for(target), target, model_input, options)
+                    rid = jobs.submit_job(engine, client_for(target), target, model_input,
+                                          options, owner=owner)
                 except (InputError, errors.BasetenError) as exc:
                     st.error(user_errors.describe(exc, context="jobs"))
                 else:
@@ -193,7 +195,8 @@ else:
             bar = st.progress(0.0, text="Submitting…")
             try:
                 report = jobs.submit_batch(
-                    engine, client_for(target), target, rows, options, batch_name=upload.name,
+                    engine, client_for(target), target, rows, options, owner=owner,
+                    batch_name=upload.name,
                     on_progress=lambda done, total: bar.progress(
                         done / total, text=f"Submitted {done} of {total} rows"),
                 )
@@ -210,7 +213,8 @@ else:
 def cancel(row: JobRow) -> None:
     """Button callback: cancel before the table is drawn again, keep the outcome to show."""
     try:
-        outcome = jobs.cancel_job(engine, client_for(jobs.job_target(row)), row.request_id)
+        outcome = jobs.cancel_job(engine, client_for(jobs.job_target(row)), row.request_id,
+                                  owner=owner)
     except errors.BasetenError as exc:
         result = ("error", user_errors.describe(exc, context="jobs"))
     else:
@@ -226,8 +230,8 @@ def jobs_section(refresh_s: float | None) -> None:
     (results, exports) is drawn only on such full runs, and with nothing unfinished the page
     schedules no refresh at all.
     """
-    report = resources.get_status_poller().poll(engine, client_for)
-    rows = jobs.list_rows(engine)
+    report = resources.get_status_poller().poll(engine, client_for, owner=owner)
+    rows = jobs.list_rows(engine, owner=owner)
     results = [r for r in rows if r.result is not None]
     waiting = sum(r.is_unfinished for r in rows)
     drawn = state.page_value(PAGE, "results_drawn")
@@ -270,7 +274,7 @@ def jobs_section(refresh_s: float | None) -> None:
 
 def results_section() -> None:
     """The chosen result (a preview when large) and the exports, built only when asked."""
-    summaries = [r.result for r in jobs.list_rows(engine)
+    summaries = [r.result for r in jobs.list_rows(engine, owner=owner)
                  if isinstance(r.result, job_results.ResultSummary)]
     if not summaries:
         return
@@ -282,27 +286,30 @@ def results_section() -> None:
     by_id = {s.request_id: s for s in summaries}
     shown = st.selectbox("Result", list(by_id), key="jobs_result_id")
     summary = by_id[shown]
-    view = job_results.load_view(engine, summary)
+    view = job_results.load_view(engine, summary, owner=owner)
     if view.value is not None:
         st.json(view.value, expanded=2)
     elif summary.readable:
         st.caption(f"This result is {summary.size / 1_000_000:.1f} MB; its first "
                    f"{job_results.VIEW_CHARS:,} characters are shown. Download it whole below.")
         st.code(view.excerpt or "", language="json", wrap_lines=True)
-    st.download_button("Download this result", lambda: job_results.raw_body(engine, shown),
+    st.download_button("Download this result",
+                       lambda: job_results.raw_body(engine, shown, owner=owner),
                        file_name=f"baseten_result_{shown}.json", mime="application/json",
                        key="jobs_result_download", on_click="ignore")
     left, right = st.columns(2)
-    left.download_button("Export results (JSONL)", lambda: job_results.export_jsonl(engine),
+    left.download_button("Export results (JSONL)",
+                         lambda: job_results.export_jsonl(engine, owner=owner),
                          file_name="baseten_job_results.jsonl", mime="application/jsonl",
                          key="jobs_export_jsonl", on_click="ignore")
-    right.download_button("Export results (CSV)", lambda: job_results.export_csv(engine),
+    right.download_button("Export results (CSV)",
+                          lambda: job_results.export_csv(engine, owner=owner),
                           file_name="baseten_job_results.csv", mime="text/csv",
                           key="jobs_export_csv", on_click="ignore")
 
 
 state.set_page_value(PAGE, "results_drawn", None)
-refresh_every = REFRESH_EVERY_S if jobs.count_unfinished(engine) else None
+refresh_every = REFRESH_EVERY_S if jobs.count_unfinished(engine, owner=owner) else None
 st.fragment(jobs_section, run_every=refresh_every)(refresh_every)
 if refresh_every is None:
     left, right = st.columns([3, 1], vertical_alignment="center")

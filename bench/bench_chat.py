@@ -349,6 +349,7 @@ def seed_database(data_dir: Path) -> None:
     from chatapp.services.chat import ReplyMetrics
     from chatapp.storage.db import init_db, make_engine
     from chatapp.targets import Target
+    from chatapp.users import LOCAL_OWNER
 
     data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(f"sqlite:///{data_dir / 'baseten_chat.db'}")
@@ -360,17 +361,17 @@ def seed_database(data_dir: Path) -> None:
               "every", "stored", "answer", "has", "a", "realistic", "length", "for", "the",
               "page", "to", "draw"]
     for c in range(SEED_CONVERSATIONS):
-        conversation = convs.create_conversation(engine, persona)
+        conversation = convs.create_conversation(engine, persona, owner=LOCAL_OWNER)
         for q in range(SEED_MESSAGES // 2):
             question = f"Question {q} in conversation {c}: how does topic{c}x{q} work in practice?"
-            convs.add_user_message(engine, conversation.id, question)
+            convs.add_user_message(engine, conversation.id, question, owner=LOCAL_OWNER)
             answer = f"You said: {question} " + " ".join(
                 filler[(i + q) % len(filler)] for i in range(180))
-            message_id = convs.start_answer(engine, conversation.id, target)
+            message_id = convs.start_answer(engine, conversation.id, target, owner=LOCAL_OWNER)
             metrics = ReplyMetrics(ttft_s=0.3, total_s=2.1, tokens_in=40 + q * 200,
                                    tokens_out=190, tokens_per_s=100.0, finish_reason="stop")
             convs.finish_answer(engine, message_id, text=answer, reasoning="",
-                                status="complete", metrics=metrics.to_dict())
+                                status="complete", metrics=metrics.to_dict(), owner=LOCAL_OWNER)
     engine.dispose()
 
 

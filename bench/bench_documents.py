@@ -46,6 +46,7 @@ from chatapp.services import documents as docs  # noqa: E402
 from chatapp.services.embedders import BUNDLED_MODEL, EmbedSpec, local_embedder  # noqa: E402
 from chatapp.services.vector_store import NumpyVectorStore  # noqa: E402
 from chatapp.storage.db import init_db, make_engine  # noqa: E402
+from chatapp.users import LOCAL_OWNER
 
 # The model reads at most 256 tokens per chunk: bigger chunks would be truncated, and a
 # pipeline would look faster only because most of each chunk is never embedded.
@@ -128,7 +129,7 @@ def ours(files: dict[str, bytes], embedder: object) -> tuple[int, int]:
         engine = make_engine(f"sqlite:///{tmp}/db.sqlite")
         init_db(engine)
         collection = docs.create_collection(engine, "bench", EmbedSpec(), CHUNK_SIZE,
-                                            CHUNK_OVERLAP)
+                                            CHUNK_OVERLAP, owner=LOCAL_OWNER)
         store = NumpyVectorStore(docs.index_dir(Path(tmp), collection.id))
         pages = chunks = 0
         for name, data in files.items():
@@ -183,7 +184,7 @@ def bench_reupload(data: bytes, embedder: object, runs: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{tmp}/db.sqlite")
         init_db(engine)
-        collection = docs.create_collection(engine, "bench", EmbedSpec())
+        collection = docs.create_collection(engine, "bench", EmbedSpec(), owner=LOCAL_OWNER)
         store = NumpyVectorStore(docs.index_dir(Path(tmp), collection.id))
         docs.add_file(engine, collection, store, lambda: embedder, "big.pdf", data)
         seconds = median_time(lambda: docs.add_file(engine, collection, store,

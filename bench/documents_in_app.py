@@ -34,6 +34,7 @@ from chatapp.services.embedders import EmbedSpec  # noqa: E402
 from chatapp.services.vector_store import NumpyVectorStore  # noqa: E402
 from chatapp.settings import AppConfig  # noqa: E402
 from chatapp.storage.db import init_db, make_engine  # noqa: E402
+from chatapp.users import LOCAL_OWNER
 from tests.e2e.conftest import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -60,7 +61,7 @@ def pipeline_seconds(files: dict[str, bytes], embedder: Any) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{tmp}/db.sqlite")
         init_db(engine)
-        collection = docs.create_collection(engine, "bench", EmbedSpec())
+        collection = docs.create_collection(engine, "bench", EmbedSpec(), owner=LOCAL_OWNER)
         store = NumpyVectorStore(docs.index_dir(Path(tmp), collection.id))
         started = time.perf_counter()
         for name, data in files.items():
@@ -88,7 +89,7 @@ class DocumentsApp(AppServer):
         engine = make_engine(config.database_url)
         init_db(engine)
         for name in names:
-            docs.create_collection(engine, name, EmbedSpec())
+            docs.create_collection(engine, name, EmbedSpec(), owner=LOCAL_OWNER)
         engine.dispose()
 
 

@@ -29,6 +29,7 @@ from chatapp.services.job_polling import StatusPoller
 from chatapp.services.webhook_receiver import WebhookReceiver, make_receiver_engine
 from chatapp.settings import AppConfig
 from chatapp.storage.db import init_db, make_engine
+from chatapp.storage.owners import claim_local_data
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -61,12 +62,15 @@ def get_config() -> AppConfig:
 
 @st.cache_resource(show_spinner=False)
 def get_engine() -> Engine:
-    """The database engine, with every table created."""
+    """The database engine, with every table created; with sign-in on, the data made without
+    it handed to ``BASETEN_CHAT_ADMIN_EMAIL`` (see :mod:`chatapp.settings`)."""
     config = get_config()
     if config.database_url.startswith("sqlite:///"):
         config.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(config.database_url)
     init_db(engine)
+    if config.local_data_owner:
+        claim_local_data(engine, config.local_data_owner)
     return engine
 
 

@@ -23,6 +23,8 @@ same in secrets and environment:
 ``BASETEN_CHAT_SHARE_SERVER_KEY``   with sign-in, ``1`` lets every signed-in person use the
                                     server's ``BASETEN_API_KEY``; without it each person pastes
                                     their own key, kept in their browser session only
+``BASETEN_CHAT_ADMIN_EMAIL``        who takes over the data made without sign-in, once sign-in
+                                    (``[auth]``) is configured: see below
 ==================================  ===========================================================
 
 Sign-in is on when ``.streamlit/secrets.toml`` has an ``[auth]`` section (Streamlit's own
@@ -31,6 +33,13 @@ README's "Sign-in" section). Without it the app has one user and uses the server
 above. With it, a server key that is not shared is left out of the configuration and removed
 from the process's environment (:attr:`AppConfig.withholds_server_key`,
 :func:`chatapp.resources.get_config`), so no client can fall back to it.
+
+Data made before sign-in: without ``[auth]`` every conversation, persona, collection and job
+belongs to one user, ``local``. When the app starts with ``[auth]`` configured and
+``BASETEN_CHAT_ADMIN_EMAIL`` set, everything owned by ``local`` is handed to that person (their
+e-mail address, in lower case, is their owner id once they sign in with it verified), so
+nothing made on the single-user app is lost or shown to anyone else. Without the setting,
+that data stays with ``local``, which no signed-in person is.
 
 This module imports no Streamlit: callers pass ``st.secrets`` in as a mapping
 (``chatapp.resources.get_config``); code that runs before Streamlit has a session (the server
@@ -85,6 +94,13 @@ class AppConfig:
     def withholds_server_key(self) -> bool:
         """True when signed-in people must bring their own key (sign-in, key not shared)."""
         return self.sign_in and not self.share_server_key
+    #: Who takes over the single-user app's data once sign-in is on (lower case), or None.
+    admin_email: str | None = None
+
+    @property
+    def local_data_owner(self) -> str | None:
+        """The owner id the data made without sign-in moves to at start, when it moves."""
+        return self.admin_email if self.sign_in and self.admin_email else None
 
     @property
     def webhook_url(self) -> str | None:
@@ -133,6 +149,7 @@ class AppConfig:
             sign_in_providers=tuple(sign_in_providers(auth)),
             allowed_users=AllowList.parse(lookup.raw("BASETEN_CHAT_ALLOWED_USERS")),
             share_server_key=share_server_key,
+            admin_email=(lookup.get("BASETEN_CHAT_ADMIN_EMAIL") or "").lower() or None,
         )
 
 

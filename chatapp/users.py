@@ -13,6 +13,9 @@ from dataclasses import dataclass
 
 #: The owner of every row when sign-in is not configured (a laptop, one person).
 LOCAL_OWNER = "local"
+#: The owner of rows that belong to nobody: the built-in personas (shared by everyone, read-only)
+#: and a webhook result for a request no user of this app submitted (shown to no signed-in user).
+NO_OWNER = ""
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from chatapp.services.conversations import MessageInfo
+from chatapp.storage import conversations as store
 from chatapp.storage.db import session_scope
 from chatapp.storage.images import MessageImage
 
@@ -109,22 +110,37 @@ def split_submission(value: Any) -> tuple[str | None, list[Any]]:
     return getattr(value, "text", None), list(getattr(value, "files", None) or [])
 
 
-def save_images(engine: Engine, message_id: int, images: Sequence[ChatImage]) -> None:
+def save_images(
+    engine: Engine, message_id: int, images: Sequence[ChatImage], *, owner: str
+) -> None:
+    """Store the images attached to a question of one of ``owner``'s conversations."""
+    if not images:
+        return
     with session_scope(engine) as session:
+        if store.get_message(session, message_id, owner) is None:
+            raise ValueError("That question no longer exists; its images were not kept.")
         for position, image in enumerate(images):
             session.add(MessageImage(message_id=message_id, position=position, name=image.name,
                                      mime=image.mime, width=image.width, height=image.height,
                                      data=image.data))
 
 
-def images_by_message(engine: Engine, message_ids: Iterable[int]) -> dict[int, list[ChatImage]]:
+def images_by_message(
+    engine: Engine, message_ids: Iterable[int], *, owner: str
+) -> dict[int, list[ChatImage]]:
+    """The images attached to these messages, by message id; only messages of ``owner``'s
+    conversations are looked at."""
     ids = list(message_ids)
     if not ids:
         return {}
     found: dict[int, list[ChatImage]] = {}
     with session_scope(engine) as session:
-        rows = session.scalars(select(MessageImage).where(MessageImage.message_id.in_(ids))
-                               .order_by(MessageImage.message_id, MessageImage.position))
+        rows = session.scalars(
+            select(MessageImage)
+            .join(store.Message, MessageImage.message_id == store.Message.id)
+            .join(store.Conversation, store.Message.conversation_id == store.Conversation.id)
+            .where(MessageImage.message_id.in_(ids), store.Conversation.owner == owner)
+            .order_by(MessageImage.message_id, MessageImage.position))
         for row in rows:
             found.setdefault(row.message_id, []).append(
                 ChatImage(row.name, row.mime, row.width, row.height, row.data))

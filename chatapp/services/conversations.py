@@ -4,6 +4,9 @@ An assistant message is written as soon as a reply starts (status ``streaming``)
 as text arrives, and finished as ``complete``, ``stopped`` or ``error`` with its metrics, so a
 refresh, a second tab or a restart shows what happened. Functions return plain snapshots
 (:class:`ConversationInfo`, :class:`MessageInfo`); no caller holds a database session.
+
+Every function takes the current user's id as ``owner`` and only ever reads or changes that
+user's conversations: another user's conversation id behaves exactly like a missing one.
 """
 
 from __future__ import annotations
@@ -130,69 +133,83 @@ def default_title(question: str) -> str:
 # --- conversations -------------------------------------------------------------------------
 
 
-def create_conversation(engine: Engine, persona: PersonaInfo | None) -> ConversationInfo:
-    """Start an empty conversation with ``persona``; its title comes from the first question."""
+def create_conversation(
+    engine: Engine, persona: PersonaInfo | None, *, owner: str
+) -> ConversationInfo:
+    """Start an empty conversation of ``owner`` with ``persona`` (a built-in or one of theirs);
+    its title comes from the first question."""
     with session_scope(engine) as session:
-        row = store.add_conversation(session, title=DEFAULT_TITLE, title_is_default=True)
-        _apply_persona(row, persona)
+        row = store.add_conversation(session, owner=owner, title=DEFAULT_TITLE,
+                                     title_is_default=True)
+        _apply_persona(session, row, persona)
         session.flush()
         return _conversation_info(row)
 
 
-def _apply_persona(row: store.Conversation, persona: PersonaInfo | None) -> None:
+def _apply_persona(session: Any, row: store.Conversation, persona: PersonaInfo | None) -> None:
+    if persona is not None and store.get_persona(session, persona.id, row.owner) is None:
+        raise ConversationError("That persona no longer exists; pick another one.")
     row.persona_id = persona.id if persona else None
     row.persona_name = persona.name if persona else ""
     row.persona_avatar = persona.avatar if persona else avatars.DEFAULT_AVATAR
     row.system_prompt = persona.system_prompt if persona else ""
 
 
-def set_persona(engine: Engine, conversation_id: int, persona: PersonaInfo) -> ConversationInfo:
+def set_persona(
+    engine: Engine, conversation_id: int, persona: PersonaInfo, *, owner: str
+) -> ConversationInfo:
     """Switch a conversation's persona; the next request carries its system prompt."""
     with session_scope(engine) as session:
-        row = _conversation(session, conversation_id)
-        _apply_persona(row, persona)
+        row = _conversation(session, conversation_id, owner)
+        _apply_persona(session, row, persona)
         session.flush()
         return _conversation_info(row)
 
 
-def get_conversation(engine: Engine, conversation_id: int | None) -> ConversationInfo | None:
+def get_conversation(
+    engine: Engine, conversation_id: int | None, *, owner: str
+) -> ConversationInfo | None:
+    """``owner``'s conversation, or None (no id, a missing one, or someone else's)."""
     if conversation_id is None:
         return None
     with session_scope(engine) as session:
-        row = store.get_conversation(session, conversation_id)
+        row = store.get_conversation(session, conversation_id, owner)
         return _conversation_info(row) if row else None
 
 
-def list_conversations(engine: Engine, query: str = "") -> list[ConversationInfo]:
-    """Newest first; ``query`` matches titles and message text, ignoring case."""
+def list_conversations(engine: Engine, query: str = "", *, owner: str) -> list[ConversationInfo]:
+    """``owner``'s conversations, newest first; ``query`` matches titles and message text,
+    ignoring case."""
     with session_scope(engine) as session:
-        return [_conversation_info(c) for c in store.list_conversations(session, query)]
+        return [_conversation_info(c) for c in store.list_conversations(session, owner, query)]
 
 
-def rename_conversation(engine: Engine, conversation_id: int, title: str) -> ConversationInfo:
+def rename_conversation(
+    engine: Engine, conversation_id: int, title: str, *, owner: str
+) -> ConversationInfo:
     clean = re.sub(r"\s+", " ", title or "").strip()
     if not clean:
         raise ConversationError("Type a title first; a conversation needs a name.")
     if len(clean) > 200:
         raise ConversationError("That title is too long; keep it under 200 characters.")
     with session_scope(engine) as session:
-        row = _conversation(session, conversation_id)
+        row = _conversation(session, conversation_id, owner)
         row.title = clean
         row.title_is_default = False
         session.flush()
         return _conversation_info(row)
 
 
-def delete_conversation(engine: Engine, conversation_id: int) -> None:
-    """Delete a conversation and all its messages."""
+def delete_conversation(engine: Engine, conversation_id: int, *, owner: str) -> None:
+    """Delete one of ``owner``'s conversations and all its messages (nothing otherwise)."""
     with session_scope(engine) as session:
-        row = store.get_conversation(session, conversation_id)
+        row = store.get_conversation(session, conversation_id, owner)
         if row is not None:
             session.delete(row)
 
 
-def _conversation(session: Any, conversation_id: int) -> store.Conversation:
-    row = store.get_conversation(session, conversation_id)
+def _conversation(session: Any, conversation_id: int, owner: str) -> store.Conversation:
+    row = store.get_conversation(session, conversation_id, owner)
     if row is None:
         raise ConversationError("That conversation no longer exists; start a new one.")
     return row
@@ -201,9 +218,12 @@ def _conversation(session: Any, conversation_id: int) -> store.Conversation:
 # --- messages ------------------------------------------------------------------------------
 
 
-def list_messages(engine: Engine, conversation_id: int) -> list[MessageInfo]:
-    """The conversation's messages; an answer whose writer is gone is marked interrupted."""
+def list_messages(engine: Engine, conversation_id: int, *, owner: str) -> list[MessageInfo]:
+    """The messages of ``owner``'s conversation (none for a missing one or someone else's); an
+    answer whose writer is gone is marked interrupted."""
     with session_scope(engine) as session:
+        if store.get_conversation(session, conversation_id, owner) is None:
+            return []
         rows = store.list_messages(session, conversation_id)
         for row in rows:
             if row.status == store.STATUS_STREAMING and not writer_alive(row.writer,
@@ -212,10 +232,12 @@ def list_messages(engine: Engine, conversation_id: int) -> list[MessageInfo]:
         return [_message_info(m) for m in rows]
 
 
-def add_user_message(engine: Engine, conversation_id: int, text: str) -> MessageInfo:
+def add_user_message(
+    engine: Engine, conversation_id: int, text: str, *, owner: str
+) -> MessageInfo:
     """Store a question; the first one names a conversation that still has its default title."""
     with session_scope(engine) as session:
-        row = _conversation(session, conversation_id)
+        row = _conversation(session, conversation_id, owner)
         if row.title_is_default:
             row.title = default_title(text)
             row.title_is_default = False
@@ -223,14 +245,16 @@ def add_user_message(engine: Engine, conversation_id: int, text: str) -> Message
                                                content=text))
 
 
-def start_answer(engine: Engine, conversation_id: int, target: dict[str, Any]) -> int:
+def start_answer(
+    engine: Engine, conversation_id: int, target: dict[str, Any], *, owner: str
+) -> int:
     """Create the (empty, streaming) assistant message a reply is written into; its id.
 
     The answer keeps the conversation's persona as it is now (name, avatar, system prompt),
     so a later persona change applies to the next answer and leaves this one as it was.
     """
     with session_scope(engine) as session:
-        persona = _conversation_info(_conversation(session, conversation_id))
+        persona = _conversation_info(_conversation(session, conversation_id, owner))
         row = store.add_message(
             session, conversation_id, role="assistant", content="",
             status=store.STATUS_STREAMING, target=target, writer=WRITER,
@@ -240,10 +264,10 @@ def start_answer(engine: Engine, conversation_id: int, target: dict[str, Any]) -
         return row.id
 
 
-def touch_answer(engine: Engine, message_id: int) -> None:
+def touch_answer(engine: Engine, message_id: int, *, owner: str) -> None:
     """Mark a streaming answer as still being written (e.g. while waiting to retry)."""
     with session_scope(engine) as session:
-        row = store.get_message(session, message_id)
+        row = store.get_message(session, message_id, owner)
         if row is not None:
             row.updated_at = store.utcnow()
 
@@ -297,10 +321,12 @@ def recover_interrupted(engine: Engine) -> int:
         return store.mark_dead_writers_interrupted(session, writer_alive)
 
 
-def save_partial(engine: Engine, message_id: int, text: str, reasoning: str) -> None:
+def save_partial(
+    engine: Engine, message_id: int, text: str, reasoning: str, *, owner: str
+) -> None:
     """Persist the answer so far, so a stop, a crash or a refresh loses nothing."""
     with session_scope(engine) as session:
-        row = store.get_message(session, message_id)
+        row = store.get_message(session, message_id, owner)
         if row is not None:
             row.content = text
             row.reasoning = reasoning
@@ -315,10 +341,11 @@ def finish_answer(
     status: str,
     metrics: dict[str, Any] | None = None,
     error: str | None = None,
+    owner: str,
 ) -> None:
     """Write the final text, status (complete/stopped/error), metrics and error message."""
     with session_scope(engine) as session:
-        row = store.get_message(session, message_id)
+        row = store.get_message(session, message_id, owner)
         if row is None:
             return
         row.content = text
@@ -332,6 +359,7 @@ def settle_stopped_answer(
     engine: Engine,
     message_id: int,
     *,
+    owner: str,
     timeout_s: float = 3.0,
     poll_s: float = 0.05,
     clock: Any = time.monotonic,
@@ -345,7 +373,7 @@ def settle_stopped_answer(
     deadline = clock() + timeout_s
     while True:
         with session_scope(engine) as session:
-            row = store.get_message(session, message_id)
+            row = store.get_message(session, message_id, owner)
             if row is None or row.status != store.STATUS_STREAMING:
                 return
             if clock() >= deadline:
@@ -354,20 +382,25 @@ def settle_stopped_answer(
         sleep(poll_s)
 
 
-def drop_last_answer(engine: Engine, conversation_id: int) -> bool:
+def drop_last_answer(engine: Engine, conversation_id: int, *, owner: str) -> bool:
     """Remove the trailing answer (for Regenerate/Retry); true when the last message is a question."""
     with session_scope(engine) as session:
+        if store.get_conversation(session, conversation_id, owner) is None:
+            return False
         rows = store.list_messages(session, conversation_id)
         while rows and rows[-1].role == "assistant":
             session.delete(rows.pop())
         return bool(rows) and rows[-1].role == "user"
 
 
-def edit_last_question(engine: Engine, conversation_id: int, text: str) -> MessageInfo:
+def edit_last_question(
+    engine: Engine, conversation_id: int, text: str, *, owner: str
+) -> MessageInfo:
     """Replace the last question's text and remove the answer to it, ready to resend."""
     if not (text or "").strip():
         raise ConversationError("The question is empty; type something to send.")
     with session_scope(engine) as session:
+        _conversation(session, conversation_id, owner)
         rows = store.list_messages(session, conversation_id)
         while rows and rows[-1].role == "assistant":
             session.delete(rows.pop())
@@ -413,6 +446,7 @@ class AnswerRecorder:
         engine: Engine,
         message_id: int,
         *,
+        owner: str,
         extra_metrics: dict[str, Any] | None = None,
         tokens_in_estimate: int = 0,
         clock: Any = None,
@@ -420,6 +454,7 @@ class AnswerRecorder:
     ) -> None:
         self.engine = engine
         self.message_id = message_id
+        self.owner = owner
         self.extra = dict(extra_metrics or {})
         self.tokens_in_estimate = tokens_in_estimate
         self.clock = clock or time.monotonic
@@ -455,7 +490,8 @@ class AnswerRecorder:
         self.progress = so_far
         now = self.clock()
         if now - self._last_save >= self.save_every_s:
-            save_partial(self.engine, self.message_id, so_far.text, so_far.reasoning)
+            save_partial(self.engine, self.message_id, so_far.text, so_far.reasoning,
+                         owner=self.owner)
             self._last_save = now
 
     def _finish(
@@ -469,4 +505,4 @@ class AnswerRecorder:
         if metrics is not None:
             metrics = {**metrics, **self.extra}
         finish_answer(self.engine, self.message_id, text=text, reasoning=reasoning,
-                      status=status, metrics=metrics, error=error)
+                      status=status, metrics=metrics, error=error, owner=self.owner)

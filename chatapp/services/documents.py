@@ -10,6 +10,11 @@ run and a restart loses none.
 
 No Streamlit here: the page passes in the engine, the collection's store and an embedder
 factory (both cached per process by ``chatapp.ui.documents_ui``).
+
+Collections belong to the user who made them: every function takes the current user's id as
+``owner`` (or a :class:`CollectionInfo`, which carries it) and treats another user's collection
+exactly like a missing one. Files, vectors, staged uploads and questions live under their
+collection, so scoping the collection scopes them.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from chatapp.services import embedders, ingest, page_view, user_errors
@@ -59,6 +65,8 @@ class CollectionInfo:
     embed: EmbedSpec
     chunk_size: int
     chunk_overlap: int
+    #: The user the collection belongs to.
+    owner: str
 
 
 @dataclass(frozen=True)
@@ -103,18 +111,22 @@ def staging_dir(data_dir: Path, collection_id: str) -> Path:
 
 def _info(row: repo.Collection) -> CollectionInfo:
     spec = EmbedSpec(kind=row.embed_kind, model=row.embed_model)  # type: ignore[arg-type]
-    return CollectionInfo(row.id, row.name, spec, row.chunk_size, row.chunk_overlap)
+    return CollectionInfo(row.id, row.name, spec, row.chunk_size, row.chunk_overlap, row.owner)
 
 
-def list_collections(engine: Engine) -> list[CollectionInfo]:
-    """Every collection, by name."""
+def list_collections(engine: Engine, *, owner: str) -> list[CollectionInfo]:
+    """``owner``'s collections, by name."""
     with session_scope(engine) as session:
-        return [_info(row) for row in repo.list_collections(session)]
+        return [_info(row) for row in repo.list_collections(session, owner)]
 
 
 def local_models_in_use(engine: Engine) -> list[str]:
-    """The local embedding models that collections use (to load them when the server starts)."""
-    return sorted({c.embed.model for c in list_collections(engine) if c.embed.kind == "local"})
+    """The local embedding models that any user's collections use (to load them when the
+    server starts); model names only, nothing of a collection."""
+    with session_scope(engine) as session:
+        rows = session.execute(select(repo.Collection.embed_model).distinct()
+                               .where(repo.Collection.embed_kind == "local")).scalars()
+        return sorted(set(rows))
 
 
 def load_local_models_in_background(config: AppConfig) -> threading.Thread:
@@ -135,21 +147,28 @@ def load_local_models_in_background(config: AppConfig) -> threading.Thread:
     return thread
 
 
-def get_collection(engine: Engine, collection_id: str) -> CollectionInfo | None:
-    """One collection, or None when it no longer exists."""
+def get_collection(engine: Engine, collection_id: str, *, owner: str) -> CollectionInfo | None:
+    """``owner``'s collection, or None when it no longer exists (or is someone else's)."""
     with session_scope(engine) as session:
-        row = repo.get_collection(session, collection_id)
+        row = repo.get_collection(session, collection_id, owner)
         return _info(row) if row else None
 
 
-def _clean_name(engine: Engine, name: str, exclude_id: str | None = None) -> str:
+def _owned(session: Any, collection_id: str, owner: str) -> repo.Collection:
+    row = repo.get_collection(session, collection_id, owner)
+    if row is None:
+        raise DocumentsError("This collection no longer exists.")
+    return row
+
+
+def _clean_name(engine: Engine, name: str, owner: str, exclude_id: str | None = None) -> str:
     name = " ".join((name or "").split())
     if not name:
         raise DocumentsError("Give the collection a name.")
     if len(name) > MAX_NAME:
         raise DocumentsError(f"Collection names are at most {MAX_NAME} characters.")
     with session_scope(engine) as session:
-        existing = repo.find_collection_by_name(session, name)
+        existing = repo.find_collection_by_name(session, name, owner)
     if existing is not None and existing.id != exclude_id:
         raise DocumentsError(f"A collection named '{name}' already exists: pick another name.")
     return name
@@ -157,7 +176,7 @@ def _clean_name(engine: Engine, name: str, exclude_id: str | None = None) -> str
 
 def create_collection(
     engine: Engine, name: str, embed: EmbedSpec, chunk_size: int | None = None,
-    chunk_overlap: int | None = None, *, max_tokens: int | None = None,
+    chunk_overlap: int | None = None, *, owner: str, max_tokens: int | None = None,
 ) -> CollectionInfo:
     """Create an empty collection; its embedding model and chunking are fixed from now on.
 
@@ -166,7 +185,7 @@ def create_collection(
     never be embedded and could never be found. ``max_tokens`` is what a Baseten deployment
     reads, when the person knows better than the conservative default.
     """
-    name = _clean_name(engine, name)
+    name = _clean_name(engine, name, owner)
     if not embed.model.strip():
         raise DocumentsError("Name the embedding model (a model id for Baseten embeddings).")
     embed = EmbedSpec(embed.kind, embed.model.strip())
@@ -183,7 +202,7 @@ def create_collection(
         raise DocumentsError("Chunk overlap must be at least 0 and smaller than the chunk size.")
     with session_scope(engine) as session:
         row = repo.add_collection(
-            session, name=name, embed_kind=embed.kind, embed_model=embed.model,
+            session, owner=owner, name=name, embed_kind=embed.kind, embed_model=embed.model,
             chunk_size=chunk_size, chunk_overlap=chunk_overlap,
         )
         return _info(row)
@@ -199,44 +218,49 @@ def unreadable_chunks_message(embed: EmbedSpec, chunk_size: int, limit: int) -> 
             f"and page that are embedded with each chunk). {where}").strip()
 
 
-def rename_collection(engine: Engine, collection_id: str, new_name: str) -> CollectionInfo:
-    """Give a collection a new (unique) name."""
-    name = _clean_name(engine, new_name, exclude_id=collection_id)
+def rename_collection(
+    engine: Engine, collection_id: str, new_name: str, *, owner: str
+) -> CollectionInfo:
+    """Give one of ``owner``'s collections a new name (unique among theirs)."""
     with session_scope(engine) as session:
-        row = repo.get_collection(session, collection_id)
-        if row is None:
-            raise DocumentsError("This collection no longer exists.")
+        _owned(session, collection_id, owner)
+    name = _clean_name(engine, new_name, owner, exclude_id=collection_id)
+    with session_scope(engine) as session:
+        row = _owned(session, collection_id, owner)
         row.name = name
         return _info(row)
 
 
-def delete_collection(engine: Engine, data_dir: Path, collection_id: str) -> None:
-    """Delete a collection, its files, history and index directory.
+def delete_collection(engine: Engine, data_dir: Path, collection_id: str, *, owner: str) -> None:
+    """Delete one of ``owner``'s collections: its files, history, vectors (its index
+    directory), staged uploads and kept originals. Another user's id deletes nothing.
 
     Close the collection's cached store before calling this.
     """
     with session_scope(engine) as session:
+        if repo.get_collection(session, collection_id, owner) is None:
+            return
         repo.delete_collection(session, collection_id)
     shutil.rmtree(index_dir(data_dir, collection_id), ignore_errors=True)
     shutil.rmtree(staging_dir(data_dir, collection_id), ignore_errors=True)
     page_view.remove_collection_originals(data_dir, collection_id)
 
 
-def set_embedding(engine: Engine, collection_id: str, embed: EmbedSpec) -> None:
+def set_embedding(engine: Engine, collection_id: str, embed: EmbedSpec, *, owner: str) -> None:
     """Record a collection's new embedding model (after its vectors were re-embedded)."""
     with session_scope(engine) as session:
-        row = repo.get_collection(session, collection_id)
-        if row is None:
-            raise DocumentsError("This collection no longer exists.")
+        row = _owned(session, collection_id, owner)
         row.embed_kind, row.embed_model = embed.kind, embed.model
 
 
 # --- files ------------------------------------------------------------------------------------
 
 
-def list_files(engine: Engine, collection_id: str) -> list[FileInfo]:
-    """The indexed files of a collection."""
+def list_files(engine: Engine, collection_id: str, *, owner: str) -> list[FileInfo]:
+    """The indexed files of one of ``owner``'s collections (none of anyone else's)."""
     with session_scope(engine) as session:
+        if repo.get_collection(session, collection_id, owner) is None:
+            return []
         return [
             FileInfo(f.sha256, f.filename, f.file_type, f.size_bytes, f.pages, f.chunks, f.warning)
             for f in repo.list_files(session, collection_id)
@@ -311,7 +335,7 @@ def _add_file(
     steps("check", 0.0, "Checking")
     ingest.check_upload(filename, data, max_bytes)
     sha = ingest.sha256_of(data)
-    duplicate = indexed_name(engine, collection.id, sha)
+    duplicate = indexed_name(engine, collection.id, sha, owner=collection.owner)
     if duplicate is not None:
         return FileOutcome(filename, "skipped", duplicate_message(filename, duplicate), sha)
     steps("parse", 0.0, "Parsing")
@@ -327,12 +351,15 @@ def _add_file(
     steps("save", EMBED_END, "Saving")
     store.delete(sha)  # vectors left by an earlier crash between the store and the database
     store.add(chunked.nodes)
-    return _record(engine, collection.id, filename, data, sha, chunked)
+    return _record(engine, collection, filename, data, sha, chunked)
 
 
-def indexed_name(engine: Engine, collection_id: str, sha: str) -> str | None:
-    """The name of the collection's file with this content, or None when there is none."""
+def indexed_name(engine: Engine, collection_id: str, sha: str, *, owner: str) -> str | None:
+    """The name of the collection's file with this content, or None when there is none (or
+    the collection is not ``owner``'s)."""
     with session_scope(engine) as session:
+        if repo.get_collection(session, collection_id, owner) is None:
+            return None
         row = repo.find_file(session, collection_id, sha)
         return row.filename if row else None
 
@@ -344,14 +371,15 @@ def duplicate_message(filename: str, existing: str) -> str:
 
 
 def _record(
-    engine: Engine, collection_id: str, filename: str, data: bytes, sha: str,
+    engine: Engine, collection: CollectionInfo, filename: str, data: bytes, sha: str,
     chunked: ingest.ChunkedFile,
 ) -> FileOutcome:
     parsed = chunked.parsed
     try:
         with session_scope(engine) as session:
+            _owned(session, collection.id, collection.owner)
             repo.add_file(
-                session, collection_id=collection_id, sha256=sha, filename=filename,
+                session, collection_id=collection.id, sha256=sha, filename=filename,
                 file_type=parsed.file_type, size_bytes=len(data), pages=parsed.pages,
                 chunks=len(chunked.nodes), warning=parsed.warning,
             )
@@ -363,8 +391,14 @@ def _record(
                        parsed.warning)
 
 
-def remove_file(engine: Engine, store: NumpyVectorStore, collection_id: str, sha256: str) -> None:
-    """Remove a file: its vectors leave the index first, then its record."""
+def remove_file(
+    engine: Engine, store: NumpyVectorStore, collection_id: str, sha256: str, *, owner: str
+) -> None:
+    """Remove a file of one of ``owner``'s collections: its vectors leave the index first,
+    then its record."""
+    with session_scope(engine) as session:
+        if repo.get_collection(session, collection_id, owner) is None:
+            return
     store.delete(sha256)
     with session_scope(engine) as session:
         repo.delete_file(session, collection_id, sha256)
@@ -372,7 +406,7 @@ def remove_file(engine: Engine, store: NumpyVectorStore, collection_id: str, sha
 
 def reembed_collection(
     engine: Engine, collection_id: str, store: NumpyVectorStore, embedder: BaseEmbedding,
-    embed: EmbedSpec, on_stage: StageCallback | None = None,
+    embed: EmbedSpec, on_stage: StageCallback | None = None, *, owner: str,
 ) -> int:
     """Re-embed every stored chunk with a new model, then record it; returns the chunk count.
 
@@ -380,21 +414,28 @@ def reembed_collection(
     needed. On any failure the store and the collection stay as they were.
     """
     stage = on_stage or (lambda *_: None)
+    if get_collection(engine, collection_id, owner=owner) is None:
+        raise DocumentsError("This collection no longer exists.")
     nodes = store.get_nodes()
     ingest.embed_nodes(nodes, embedder, lambda _, f: stage("embed", f, "Re-embedding"))  # type: ignore[arg-type]
     stage("save", 1.0, "Saving")
     store.clear()
     store.add(nodes)
-    set_embedding(engine, collection_id, embed)
+    set_embedding(engine, collection_id, embed, owner=owner)
     return len(nodes)
 
 
 # --- questions --------------------------------------------------------------------------------
 
 
-def history(engine: Engine, collection_id: str, limit: int = 200) -> list[dict[str, Any]]:
-    """The collection's Q&A history, oldest first, as plain records."""
+def history(
+    engine: Engine, collection_id: str, limit: int = 200, *, owner: str
+) -> list[dict[str, Any]]:
+    """The Q&A history of one of ``owner``'s collections, oldest first, as plain records
+    (none of anyone else's)."""
     with session_scope(engine) as session:
+        if repo.get_collection(session, collection_id, owner) is None:
+            return []
         return [
             {"id": q.id, "question": q.question, "standalone": q.standalone_question,
              "answer": q.answer, "sources": q.sources or [], "retrieval_s": q.retrieval_s,
@@ -403,19 +444,21 @@ def history(engine: Engine, collection_id: str, limit: int = 200) -> list[dict[s
         ]
 
 
-def conversation(engine: Engine, collection_id: str) -> list[tuple[str, str]]:
+def conversation(engine: Engine, collection_id: str, *, owner: str) -> list[tuple[str, str]]:
     """(question, answer) pairs for condensing follow-ups; failed answers left out."""
-    return [(h["question"], h["answer"]) for h in history(engine, collection_id, 20)
+    return [(h["question"], h["answer"]) for h in history(engine, collection_id, 20, owner=owner)
             if h["answer"] and not h["error"]]
 
 
-def record_question(engine: Engine, collection_id: str, **fields: Any) -> None:
-    """Store one question with its answer, sources and timings."""
+def record_question(engine: Engine, collection_id: str, *, owner: str, **fields: Any) -> None:
+    """Store one question of ``owner`` with its answer, sources and timings."""
     with session_scope(engine) as session:
+        _owned(session, collection_id, owner)
         repo.add_question(session, collection_id=collection_id, **fields)
 
 
-def clear_history(engine: Engine, collection_id: str) -> None:
-    """Forget a collection's questions."""
+def clear_history(engine: Engine, collection_id: str, *, owner: str) -> None:
+    """Forget the questions of one of ``owner``'s collections."""
     with session_scope(engine) as session:
-        repo.clear_questions(session, collection_id)
+        if repo.get_collection(session, collection_id, owner) is not None:
+            repo.clear_questions(session, collection_id)

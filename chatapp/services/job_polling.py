@@ -3,7 +3,8 @@
 Every session of the process shares one :class:`StatusPoller`
 (``chatapp.resources.get_status_poller``): its token bucket keeps all status calls at no more
 than 10 in any second, and each job is asked about at most once every :data:`POLL_INTERVAL_S`
-seconds, only while it is unfinished and its result has not arrived. A 429 pauses polling for its ``Retry-After``.
+seconds, only while it is unfinished and its result has not arrived. A 429 pauses polling for
+its ``Retry-After``. A session polls only its own user's jobs, with its own client.
 """
 
 from __future__ import annotations
@@ -104,11 +105,11 @@ class StatusPoller:
                 claimed.append(row)
             return claimed
 
-    def poll(self, engine: Engine, client_for: ClientFactory) -> PollReport:
-        """Ask about every job that is due and record the answers."""
+    def poll(self, engine: Engine, client_for: ClientFactory, *, owner: str) -> PollReport:
+        """Ask about every job of ``owner``'s that is due and record the answers."""
         with session_scope(engine) as session:
             rows = [store.JobRow(job.request_id, job, None)
-                    for job in store.list_unfinished_jobs(session)]
+                    for job in store.list_unfinished_jobs(session, owner)]
         report = PollReport()
         clients: dict[Target, JobsClient] = {}
         for row in self.claim_due(rows):
@@ -118,11 +119,13 @@ class StatusPoller:
             except errors.BasetenError as exc:  # e.g. no API key: nothing can be polled
                 report.problems.append(user_errors.describe(exc, context="jobs"))
                 break
-            if not self._poll_one(engine, client, row.request_id, report):
+            if not self._poll_one(engine, client, row.request_id, owner, report):
                 break
         return report
 
-    def _poll_one(self, engine: Engine, client: JobsClient, rid: str, report: PollReport) -> bool:
+    def _poll_one(
+        self, engine: Engine, client: JobsClient, rid: str, owner: str, report: PollReport
+    ) -> bool:
         update: dict[str, Any]
         try:
             info = client.get_async_request(rid)
@@ -143,7 +146,7 @@ class StatusPoller:
                       "note": errors_text(getattr(info, "errors", None)) or None}
         report.polled.append(rid)
         with session_scope(engine) as session:
-            store.update_job_status(session, rid, **update)
+            store.update_job_status(session, rid, owner=owner, **update)
         return True
 
 

@@ -9,6 +9,10 @@ export only when someone asks for it (:func:`export_jsonl`, :func:`export_csv`).
 
 A result the app cannot show (stored before the receiver checked for it, e.g. text that is not
 valid Unicode) is summarised as unreadable instead of breaking the page for everyone.
+
+The summaries of the whole process are shared by its sessions and carry each result's owner;
+whatever a page shows, views or exports is read for the current user (``owner``) only, by the
+rule of :func:`chatapp.storage.jobs.visible_to`.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ class ResultSummary:
 
     id: int
     request_id: str
+    #: Whose result it is (its job's owner, or nobody's), as stored when it arrived.
+    owner: str
     received_at: datetime
     model_id: str | None
     deployment_id: str | None
@@ -71,10 +77,12 @@ def summarise(result: store.WebhookResult) -> ResultSummary:
     except (JSONLimitError, ValueError, RecursionError) as exc:
         reason = str(exc).removeprefix("it ") if isinstance(exc, JSONLimitError) else (
             "it is not valid JSON")
-        return ResultSummary(result.id, result.request_id, result.received_at, None, None, [],
-                             f"⚠️ This result cannot be shown: {reason}.", size, readable=False)
-    return ResultSummary(result.id, result.request_id, result.received_at, result.model_id,
-                         result.deployment_id, errors, _preview(data, errors), size)
+        return ResultSummary(result.id, result.request_id, result.owner, result.received_at,
+                             None, None, [], f"⚠️ This result cannot be shown: {reason}.", size,
+                             readable=False)
+    return ResultSummary(result.id, result.request_id, result.owner, result.received_at,
+                         result.model_id, result.deployment_id, errors, _preview(data, errors),
+                         size)
 
 
 def _preview(data: Any, errors: list[dict[str, Any]]) -> str:
@@ -147,21 +155,23 @@ class ResultView:
     excerpt: str | None = None
 
 
-def load_view(engine: Engine, summary: ResultSummary) -> ResultView:
-    """The chosen result: parsed whole up to :data:`FULL_VIEW_BYTES`, else an excerpt read
-    from the database without loading the whole body into Python."""
+def load_view(engine: Engine, summary: ResultSummary, *, owner: str) -> ResultView:
+    """The chosen result, if ``owner`` may see it: parsed whole up to
+    :data:`FULL_VIEW_BYTES`, else an excerpt read from the database without loading the whole
+    body into Python."""
     with session_scope(engine) as session:
         if summary.size > FULL_VIEW_BYTES or not summary.readable:
             return ResultView(summary, excerpt=store.raw_body_start(session, summary.id,
-                                                                    VIEW_CHARS))
-        result = store.get_result(session, summary.request_id)
+                                                                    VIEW_CHARS, owner))
+        result = store.get_result(session, summary.request_id, owner)
         return ResultView(summary, value=json.loads(result.raw_body) if result else None)
 
 
-def raw_body(engine: Engine, request_id: str) -> bytes:
-    """The stored body of one result, as delivered (for its own download)."""
+def raw_body(engine: Engine, request_id: str, *, owner: str) -> bytes:
+    """The stored body of one result ``owner`` may see, as delivered (for its own download);
+    empty for anyone else's."""
     with session_scope(engine) as session:
-        result = store.get_result(session, request_id)
+        result = store.get_result(session, request_id, owner)
         text = result.raw_body if result else ""
     return text.encode("utf-8", "backslashreplace")
 
@@ -177,11 +187,11 @@ def _when(value: Any) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value is not None else ""
 
 
-def export_records(engine: Engine) -> Iterator[dict[str, Any]]:
-    """One record per stored result (newest first), read one at a time."""
+def export_records(engine: Engine, *, owner: str) -> Iterator[dict[str, Any]]:
+    """One record per result ``owner`` may see (newest first), read one at a time."""
     with session_scope(engine) as session:
-        jobs = {job.request_id: job for job in store.list_jobs(session)}
-        for result in store.iter_results(session):
+        jobs = {job.request_id: job for job in store.list_jobs(session, owner)}
+        for result in store.iter_results(session, owner):
             job = jobs.get(result.request_id)
             summary = summarise(result)
             yield {
@@ -197,18 +207,18 @@ def export_records(engine: Engine) -> Iterator[dict[str, Any]]:
             }
 
 
-def export_jsonl(engine: Engine) -> bytes:
-    """Results as JSON Lines, ``data`` kept as JSON."""
+def export_jsonl(engine: Engine, *, owner: str) -> bytes:
+    """``owner``'s results as JSON Lines, ``data`` kept as JSON."""
     return "".join(json.dumps(rec, ensure_ascii=False) + "\n"
-                   for rec in export_records(engine)).encode("utf-8")
+                   for rec in export_records(engine, owner=owner)).encode("utf-8")
 
 
-def export_csv(engine: Engine) -> bytes:
+def export_csv(engine: Engine, *, owner: str) -> bytes:
     """Results as CSV; ``data`` is text when the output is text, JSON otherwise."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS)
     writer.writeheader()
-    for rec in export_records(engine):
+    for rec in export_records(engine, owner=owner):
         data = rec["data"]
         rec["data"] = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
         rec["errors"] = json.dumps(rec["errors"], ensure_ascii=False)

@@ -3,6 +3,9 @@
 A submission that Baseten refuses raises the client's error and stores nothing (no phantom
 row); a batch reports each bad row (row number and reason) and carries on. Status polling, at a
 pace Baseten's rate limit allows, lives in :mod:`chatapp.services.job_polling`.
+
+Jobs belong to the user who submitted them: every function takes the current user's id as
+``owner``, and another user's request id behaves exactly like one this app never submitted.
 """
 
 from __future__ import annotations
@@ -112,9 +115,11 @@ def submit_job(
     model_input: dict[str, Any],
     options: SubmitOptions,
     *,
+    owner: str,
     batch_name: str | None = None,
 ) -> str:
-    """Submit one job and record it; returns the request id. Client errors propagate."""
+    """Submit one job and record it as ``owner``'s; returns the request id. Client errors
+    propagate."""
     options.validate()
     check_sendable(model_input)
     request_id = client.submit_async_request(
@@ -127,6 +132,7 @@ def submit_job(
     with session_scope(engine) as session:
         store.add_job(
             session,
+            owner=owner,
             request_id=request_id,
             target_label=target.label,
             target_json=json.dumps(target.to_dict()),
@@ -198,6 +204,7 @@ def submit_batch(
     rows: Sequence[BatchRow],
     options: SubmitOptions,
     *,
+    owner: str,
     batch_name: str,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> BatchReport:
@@ -209,7 +216,8 @@ def submit_batch(
         if not row.ok or row.model_input is None:
             report.outcomes.append(RowOutcome(row.row_number, reason=row.error or "no input"))
         else:
-            report.outcomes.append(_submit_row(engine, client, target, row, options, batch_name))
+            report.outcomes.append(_submit_row(engine, client, target, row, options, batch_name,
+                                               owner))
         if on_progress is not None:
             on_progress(done, len(rows))
     return report
@@ -222,9 +230,10 @@ def _submit_row(
     row: BatchRow,
     options: SubmitOptions,
     batch_name: str,
+    owner: str,
 ) -> RowOutcome:
     try:
-        rid = submit_job(engine, client, target, row.model_input or {}, options,
+        rid = submit_job(engine, client, target, row.model_input or {}, options, owner=owner,
                          batch_name=batch_name)
     except (errors.BasetenError, InputError) as exc:
         return RowOutcome(row.row_number, reason=user_errors.describe(exc, context="jobs"))
@@ -253,13 +262,20 @@ class CancelOutcome:
     message: str
 
 
-def cancel_job(engine: Engine, client: JobsClient, request_id: str) -> CancelOutcome:
-    """Ask Baseten to cancel a queued job; record it when it did. Client errors propagate."""
+def cancel_job(
+    engine: Engine, client: JobsClient, request_id: str, *, owner: str
+) -> CancelOutcome:
+    """Ask Baseten to cancel one of ``owner``'s queued jobs; record it when it did. Client
+    errors propagate. A request id that is not one of theirs is not sent to Baseten."""
+    with session_scope(engine) as session:
+        if store.get_job(session, request_id, owner) is None:
+            return CancelOutcome(False, f"Job {request_id} was not found among your jobs, so "
+                                 "nothing was canceled.")
     answer = client.cancel_async_request(request_id)
     canceled, api_message = _cancel_answer(answer)
     if canceled:
         with session_scope(engine) as session:
-            store.update_job_status(session, request_id, status="CANCELED",
+            store.update_job_status(session, request_id, owner=owner, status="CANCELED",
                                     webhook_status="CANCELED", note=api_message or None)
         return CancelOutcome(True, api_message or f"Job {request_id} was canceled.")
     return CancelOutcome(False, api_message or (
@@ -277,22 +293,27 @@ def _cancel_answer(answer: Any) -> tuple[bool, str]:
 # --- reading ------------------------------------------------------------------------------
 
 
-def list_rows(engine: Engine) -> list[store.JobRow]:
-    """Every job and result, newest first. Results are summaries (the process reads each
-    stored body once, see :mod:`chatapp.services.job_results`), jobs come without inputs."""
-    summaries = job_results.shared_index(engine).summaries(engine)
+def list_rows(engine: Engine, *, owner: str) -> list[store.JobRow]:
+    """``owner``'s jobs and the results they may see, newest first. Results are summaries
+    (the process reads each stored body once, see :mod:`chatapp.services.job_results`), jobs
+    come without inputs."""
+    every = job_results.shared_index(engine).summaries(engine)
     with session_scope(engine) as session:
-        jobs = {job.request_id: job for job in store.list_jobs(session)}
+        jobs = {job.request_id: job for job in store.list_jobs(session, owner)}
+    mine = set(jobs)
+    summaries = {rid: s for rid, s in every.items()
+                 if store.result_visible(owner, s.owner, rid, mine)}
     rows = [store.JobRow(rid, jobs.get(rid), summaries.get(rid))
             for rid in jobs.keys() | summaries.keys()]
     rows.sort(key=store.row_time, reverse=True)
     return rows
 
 
-def count_unfinished(engine: Engine) -> int:
-    """How many jobs can still change (the page refreshes only while there are some)."""
+def count_unfinished(engine: Engine, *, owner: str) -> int:
+    """How many of ``owner``'s jobs can still change (the page refreshes only while there
+    are some)."""
     with session_scope(engine) as session:
-        return len(store.list_unfinished_jobs(session))
+        return len(store.list_unfinished_jobs(session, owner))
 
 
 #: Baseten's statuses in words (the table shows these, never a code cut short).

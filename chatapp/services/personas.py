@@ -4,6 +4,10 @@ A persona is a name, an avatar (one emoji or an uploaded image, see
 :mod:`chatapp.services.avatars`), a system prompt and an optional default temperature.
 Built-ins are seeded into the database on first use; they can be duplicated, not deleted.
 Functions return :class:`PersonaInfo` snapshots, so callers never hold a database session.
+
+Every function takes the current user's id as ``owner``: a person sees the built-ins (shared by
+everyone, read-only for everyone) and their own personas; another user's persona id behaves
+exactly like a missing one.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from chatapp.services import avatars
 from chatapp.services.bounded_json import JSONLimitError, loads_bounded
 from chatapp.storage import conversations as store
 from chatapp.storage.db import session_scope
+from chatapp.users import NO_OWNER
 
 NAME_MAX = 80
 AVATAR_MAX = 16
@@ -114,6 +119,7 @@ def ensure_builtins(engine: Engine) -> None:
             if store.get_persona_by_builtin_key(session, builtin.key) is None:
                 store.add_persona(
                     session,
+                    owner=NO_OWNER,
                     name=builtin.name,
                     avatar=builtin.avatar,
                     system_prompt=builtin.system_prompt,
@@ -122,18 +128,19 @@ def ensure_builtins(engine: Engine) -> None:
                 )
 
 
-def list_personas(engine: Engine) -> list[PersonaInfo]:
-    """Every persona: built-ins first, then the user's own by name."""
+def list_personas(engine: Engine, *, owner: str) -> list[PersonaInfo]:
+    """The personas ``owner`` can use: built-ins first, then their own by name."""
     ensure_builtins(engine)
     with session_scope(engine) as session:
-        return [_info(p) for p in store.list_personas(session)]
+        return [_info(p) for p in store.list_personas(session, owner)]
 
 
-def get_persona(engine: Engine, persona_id: int | None) -> PersonaInfo | None:
+def get_persona(engine: Engine, persona_id: int | None, *, owner: str) -> PersonaInfo | None:
+    """A built-in or one of ``owner``'s personas; None for a missing one or someone else's."""
     if persona_id is None:
         return None
     with session_scope(engine) as session:
-        row = store.get_persona(session, persona_id)
+        row = store.get_persona(session, persona_id, owner)
         return _info(row) if row else None
 
 
@@ -199,9 +206,10 @@ def create_persona(
     system_prompt: str,
     temperature: float | None = None,
     *,
+    owner: str,
     avatar_image: bytes | None = None,
 ) -> PersonaInfo:
-    """Create one of the user's own personas; raises :class:`PersonaError` on bad fields.
+    """Create one of ``owner``'s own personas; raises :class:`PersonaError` on bad fields.
 
     ``avatar_image`` (an uploaded file's bytes) wins over ``avatar`` when given.
     """
@@ -210,7 +218,7 @@ def create_persona(
     if problems:
         raise PersonaError(_sentence(problems))
     with session_scope(engine) as session:
-        return _info(store.add_persona(session, **fields))
+        return _info(store.add_persona(session, owner=owner, **fields))
 
 
 def update_persona(
@@ -221,15 +229,16 @@ def update_persona(
     system_prompt: str,
     temperature: float | None = None,
     *,
+    owner: str,
     avatar_image: bytes | None = None,
 ) -> PersonaInfo:
-    """Edit a persona the user made. Built-ins are read-only: duplicate them instead."""
+    """Edit a persona ``owner`` made. Built-ins are read-only: duplicate them instead."""
     avatar = _uploaded_avatar(engine, avatar_image) or avatar
     fields, problems = validate_fields(name, avatar, system_prompt, temperature)
     if problems:
         raise PersonaError(_sentence(problems))
     with session_scope(engine) as session:
-        row = _editable(session, persona_id, "edited")
+        row = _editable(session, persona_id, owner, "edited")
         for key, value in fields.items():
             setattr(row, key, value)
         session.flush()
@@ -245,14 +254,16 @@ def _uploaded_avatar(engine: Engine, image: bytes | None) -> str | None:
         raise PersonaError(_sentence([str(exc)])) from exc
 
 
-def duplicate_persona(engine: Engine, persona_id: int) -> PersonaInfo:
-    """Copy any persona (built-in or own) into a new, editable one named "... (copy)"."""
+def duplicate_persona(engine: Engine, persona_id: int, *, owner: str) -> PersonaInfo:
+    """Copy a built-in or one of ``owner``'s personas into a new one of theirs, named
+    "... (copy)"."""
     with session_scope(engine) as session:
-        row = store.get_persona(session, persona_id)
+        row = store.get_persona(session, persona_id, owner)
         if row is None:
             raise PersonaError("That persona no longer exists; pick another one.")
         copy = store.add_persona(
             session,
+            owner=owner,
             name=f"{row.name} (copy)"[:NAME_MAX],
             avatar=avatars.safe_value(row.avatar),
             system_prompt=row.system_prompt,
@@ -261,14 +272,14 @@ def duplicate_persona(engine: Engine, persona_id: int) -> PersonaInfo:
         return _info(copy)
 
 
-def delete_persona(engine: Engine, persona_id: int) -> None:
-    """Delete one of the user's personas; conversations using it keep its prompt snapshot."""
+def delete_persona(engine: Engine, persona_id: int, *, owner: str) -> None:
+    """Delete one of ``owner``'s personas; conversations using it keep its prompt snapshot."""
     with session_scope(engine) as session:
-        session.delete(_editable(session, persona_id, "deleted"))
+        session.delete(_editable(session, persona_id, owner, "deleted"))
 
 
-def _editable(session: Any, persona_id: int, verb: str) -> store.Persona:
-    row = store.get_persona(session, persona_id)
+def _editable(session: Any, persona_id: int, owner: str, verb: str) -> store.Persona:
+    row = store.get_persona(session, persona_id, owner)
     if row is None:
         raise PersonaError("That persona no longer exists; pick another one.")
     if row.is_builtin:
@@ -316,8 +327,9 @@ def export_personas(personas: list[PersonaInfo], engine: Engine | None = None) -
     )
 
 
-def import_personas(engine: Engine, raw: bytes | str) -> ImportResult:
-    """Add every valid entry of a JSON export; report each bad entry by number and name."""
+def import_personas(engine: Engine, raw: bytes | str, *, owner: str) -> ImportResult:
+    """Add every valid entry of a JSON export to ``owner``'s personas; report each bad entry by
+    number and name."""
     result = ImportResult()
     try:
         data = loads_bounded(raw, max_depth=IMPORT_MAX_DEPTH)
@@ -332,14 +344,15 @@ def import_personas(engine: Engine, raw: bytes | str) -> ImportResult:
         )
         return result
     with session_scope(engine) as session:
-        existing = {(p.name, p.system_prompt) for p in store.list_personas(session)}
+        existing = {(p.name, p.system_prompt) for p in store.list_personas(session, owner)}
         for number, entry in enumerate(entries, start=1):
-            _import_entry(session, number, entry, existing, result)
+            _import_entry(session, owner, number, entry, existing, result)
     return result
 
 
 def _import_entry(
-    session: Any, number: int, entry: Any, existing: set[tuple[str, str]], result: ImportResult
+    session: Any, owner: str, number: int, entry: Any, existing: set[tuple[str, str]],
+    result: ImportResult,
 ) -> None:
     if not isinstance(entry, dict):
         result.problems.append(f"Entry {number}: expected an object with name and system_prompt.")
@@ -357,7 +370,7 @@ def _import_entry(
         result.problems.append(f"{label}: an identical persona already exists; skipped.")
         return
     existing.add((fields["name"], fields["system_prompt"]))
-    result.imported.append(_info(store.add_persona(session, **fields)))
+    result.imported.append(_info(store.add_persona(session, owner=owner, **fields)))
 
 
 def _imported_avatar(session: Any, entry: dict[str, Any]) -> tuple[Any, str | None]:

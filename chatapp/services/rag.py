@@ -275,9 +275,11 @@ class Answering:
     and not raised further.
     """
 
-    def __init__(self, engine: Engine, collection_id: str, record: AnswerRecord) -> None:
+    def __init__(self, engine: Engine, collection_id: str, record: AnswerRecord, *,
+                 owner: str) -> None:
         self.engine = engine
         self.collection_id = collection_id
+        self.owner = owner
         self.record = record
         self._llm: LLM | None = None
         self._history: list[tuple[str, str]] = []
@@ -293,7 +295,8 @@ class Answering:
         failed = isinstance(exc, Exception)
         if failed:
             self.record.error = user_errors.describe(exc, context="documents")
-        docs.record_question(self.engine, self.collection_id, **self.record.stored_fields())
+        docs.record_question(self.engine, self.collection_id, owner=self.owner,
+                             **self.record.stored_fields())
         return failed
 
     def search(
@@ -304,7 +307,7 @@ class Answering:
         With none found, the answer is :data:`NO_CONTEXT_ANSWER` and nothing is streamed."""
         record = self.record
         self._llm = llm
-        self._history = docs.conversation(self.engine, self.collection_id)
+        self._history = docs.conversation(self.engine, self.collection_id, owner=self.owner)
         record.standalone = condense_question(llm, self._history, record.question)
         also = [record.question] if record.standalone != record.question else []
         found = retrieve(store, embedder(), record.standalone, top_k, cutoff,
@@ -334,10 +337,14 @@ class Answering:
             record.generation_s = stream.seconds
 
 
-def answer(engine: Engine, collection_id: str, question: str, *, model: str,
+def answer(engine: Engine, collection_id: str, question: str, *, owner: str, model: str,
            mode: Mode = "vector") -> Answering:
-    """Begin answering ``question`` from a collection; use it as a context manager.
+    """Begin answering ``question`` from one of ``owner``'s collections; use it as a context
+    manager. Raises :class:`~chatapp.services.documents.DocumentsError` for a collection that
+    is not theirs (or no longer exists), before anything is searched.
 
     ``model`` names the target answering, as the page shows it; ``mode`` is the search.
     """
-    return Answering(engine, collection_id, AnswerRecord(question, model, mode))
+    if docs.get_collection(engine, collection_id, owner=owner) is None:
+        raise docs.DocumentsError("This collection no longer exists.")
+    return Answering(engine, collection_id, AnswerRecord(question, model, mode), owner=owner)

@@ -8,7 +8,8 @@ history, with the images a question carried when the target takes images. It ret
 window (oldest turns first; :attr:`ReplyStream.dropped` says how many) and streams the answer
 (:func:`chatapp.services.chat.stream_reply`), each event recorded before it is handed on. When
 the client cannot even be built (no API key ...), :meth:`ReplyPlan.fail` stores the failure
-and returns the words to show.
+and returns the words to show. Everything is read and written as ``owner``'s (the current user),
+so another user's conversation cannot be answered into.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ class ReplyPlan:
 
     engine: Engine
     conversation: ConversationInfo
+    #: The user the conversation belongs to.
+    owner: str
     message_id: int
     target: Target
     #: The sidebar's settings with the persona's default temperature applied.
@@ -51,7 +54,7 @@ class ReplyPlan:
 
     def fail(self, exc: BaseException) -> str:
         """Store a failure that came before any request (e.g. no API key); the words to show."""
-        AnswerRecorder(self.engine, self.message_id).fail(exc)
+        AnswerRecorder(self.engine, self.message_id, owner=self.owner).fail(exc)
         return user_errors.describe(exc)
 
     def stream(self, llm: Any) -> ReplyStream:
@@ -60,7 +63,7 @@ class ReplyPlan:
         fitted = chat.fit_to_context(self.conversation.system_prompt, self.history, window,
                                      self.generation.max_tokens)
         recorder = AnswerRecorder(
-            self.engine, self.message_id,
+            self.engine, self.message_id, owner=self.owner,
             extra_metrics={"context_dropped": fitted.dropped} if fitted.dropped else None,
             tokens_in_estimate=chat.estimate_message_tokens(fitted.messages),
         )
@@ -105,6 +108,7 @@ def begin_reply(
     target: Target,
     generation: GenerationSettings,
     send_images: bool,
+    owner: str,
     demo: bool = False,
 ) -> ReplyPlan:
     """Start the next answer in ``conversation`` from ``target`` (see the module docstring).
@@ -112,17 +116,18 @@ def begin_reply(
     ``send_images``: the target takes images, so questions go with the images they carried.
     ``demo``: the offline demo answers, which the stored target says.
     """
-    persona = personas.get_persona(engine, conversation.persona_id)
+    persona = personas.get_persona(engine, conversation.persona_id, owner=owner)
     settings = generation.with_persona_default(persona.temperature if persona else None)
-    stored = convs.list_messages(engine, conversation.id)
-    attached = chat_images.images_by_message(engine, [m.id for m in stored if m.role == "user"])
+    stored = convs.list_messages(engine, conversation.id, owner=owner)
+    attached = chat_images.images_by_message(engine, [m.id for m in stored if m.role == "user"],
+                                             owner=owner)
     history = chat_images.request_history(stored, attached, send_images=send_images)
     record: dict[str, Any] = {**target.to_dict(), "label": target.label}
     if demo:
         record.update(label=f"{target.label} · {DEMO_LABEL}", demo=True)
-    message_id = convs.start_answer(engine, conversation.id, record)
+    message_id = convs.start_answer(engine, conversation.id, record, owner=owner)
     avatar = avatars.for_display(engine, conversation.persona_avatar)
-    return ReplyPlan(engine, conversation, message_id, target, settings, history, avatar)
+    return ReplyPlan(engine, conversation, owner, message_id, target, settings, history, avatar)
 
 
 def context_window(llm: Any) -> int | None:

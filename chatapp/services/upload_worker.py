@@ -182,7 +182,8 @@ def staged_work(target: UploadTarget, staged: StagedUpload, filename: str | None
 
 
 def _consumed_twin(target: UploadTarget, filename: str, sha: str) -> FileOutcome:
-    existing = docs.indexed_name(target.engine, target.collection.id, sha)
+    existing = docs.indexed_name(target.engine, target.collection.id, sha,
+                                 owner=target.collection.owner)
     if existing is not None:
         return FileOutcome(filename, "skipped", docs.duplicate_message(filename, existing), sha)
     return FileOutcome(filename, "failed", f"{filename}: has the same content as another "
@@ -223,7 +224,8 @@ def resume_uploads(worker: IngestWorker, target: UploadTarget) -> list[IngestJob
         if staged.state == "failed":
             outcome = FileOutcome(staged.filename, "failed", staged.message, staged.sha256)
             jobs.append(worker.add_finished(cid, outcome, resumed=True, cleanup=staged.remove))
-        elif docs.indexed_name(target.engine, cid, staged.sha256) is not None:
+        elif docs.indexed_name(target.engine, cid, staged.sha256,
+                               owner=target.collection.owner) is not None:
             staged.remove()
         else:
             jobs.append(worker.submit(cid, staged.filename, staged_work(target, staged),
@@ -233,13 +235,14 @@ def resume_uploads(worker: IngestWorker, target: UploadTarget) -> list[IngestJob
 
 def reembed_work(
     engine: Engine, collection_id: str, store: NumpyVectorStore,
-    embedder: docs.EmbedderFactory, embed: EmbedSpec,
+    embedder: docs.EmbedderFactory, embed: EmbedSpec, *, owner: str,
 ) -> Work:
-    """Re-embedding as a queued job (the model loads on the worker)."""
+    """Re-embedding one of ``owner``'s collections as a queued job (the model loads on the
+    worker)."""
 
     def work(job: IngestJob) -> FileOutcome:
         count = docs.reembed_collection(engine, collection_id, store, embedder(), embed,
-                                        job.update)
+                                        job.update, owner=owner)
         return FileOutcome("Re-index", "indexed", f"Re-embedded {count} chunk(s) with "
                            f"{embed.label}.")
 

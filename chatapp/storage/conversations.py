@@ -7,6 +7,11 @@ never a column here.
 
 Schema changes are Alembic revisions (:mod:`chatapp.storage.migrations`), so that a database
 written by an earlier version upgrades in place.
+
+Every persona a person made and every conversation carries its ``owner`` (a user id, see
+:mod:`chatapp.users`); messages belong to their conversation's owner. Built-in personas are
+owned by nobody (:data:`~chatapp.users.NO_OWNER`) and shown to everyone. Functions that look
+rows up take the owner and treat another owner's row exactly like a missing one.
 """
 
 from __future__ import annotations
@@ -33,6 +38,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from chatapp.storage.db import Base
 
+#: Room for an owner id: an e-mail address, or an OpenID issuer and subject.
+OWNER_LENGTH = 512
+
 #: Message statuses: still arriving, finished, cut short by the user, or failed.
 STATUS_STREAMING = "streaming"
 STATUS_COMPLETE = "complete"
@@ -53,6 +61,8 @@ class Persona(Base):
     __tablename__ = "chat_personas"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: Who made it; :data:`~chatapp.users.NO_OWNER` for the built-ins everyone shares.
+    owner: Mapped[str] = mapped_column(String(OWNER_LENGTH), index=True)
     name: Mapped[str] = mapped_column(String(80))
     avatar: Mapped[str] = mapped_column(String(16), default="🤖")
     system_prompt: Mapped[str] = mapped_column(Text, default="")
@@ -73,6 +83,7 @@ class Conversation(Base):
     __tablename__ = "chat_conversations"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner: Mapped[str] = mapped_column(String(OWNER_LENGTH), index=True)
     title: Mapped[str] = mapped_column(String(200), default="New chat")
     title_is_default: Mapped[bool] = mapped_column(Boolean, default=True)
     persona_id: Mapped[int | None] = mapped_column(
@@ -137,15 +148,22 @@ class AvatarImage(Base):
 # --- personas ------------------------------------------------------------------------------
 
 
-def list_personas(session: Session) -> list[Persona]:
-    """Built-ins first (in shipping order), then the user's own by name."""
-    rows = session.scalars(select(Persona)).all()
+def _visible_persona(owner: str) -> Any:
+    """Personas ``owner`` may see: the shared built-ins and their own."""
+    return or_(Persona.builtin_key.is_not(None), Persona.owner == owner)
+
+
+def list_personas(session: Session, owner: str) -> list[Persona]:
+    """Built-ins first (in shipping order), then ``owner``'s own by name."""
+    rows = session.scalars(select(Persona).where(_visible_persona(owner))).all()
     return sorted(rows, key=lambda p: (p.builtin_key is None, p.id if p.builtin_key else 0,
                                        p.name.lower()))
 
 
-def get_persona(session: Session, persona_id: int) -> Persona | None:
-    return session.get(Persona, persona_id)
+def get_persona(session: Session, persona_id: int, owner: str) -> Persona | None:
+    """A built-in or one of ``owner``'s personas; None for a missing one or someone else's."""
+    query = select(Persona).where(Persona.id == persona_id, _visible_persona(owner))
+    return session.scalars(query).first()
 
 
 def get_persona_by_builtin_key(session: Session, key: str) -> Persona | None:
@@ -153,7 +171,7 @@ def get_persona_by_builtin_key(session: Session, key: str) -> Persona | None:
 
 
 def add_persona(session: Session, **fields: Any) -> Persona:
-    """Insert a persona and return it with its id."""
+    """Insert a persona (``owner`` among the fields) and return it with its id."""
     persona = Persona(**fields)
     session.add(persona)
     session.flush()
@@ -164,19 +182,25 @@ def add_persona(session: Session, **fields: Any) -> Persona:
 
 
 def add_conversation(session: Session, **fields: Any) -> Conversation:
+    """Insert a conversation (``owner`` among the fields) and return it with its id."""
     conversation = Conversation(**fields)
     session.add(conversation)
     session.flush()
     return conversation
 
 
-def get_conversation(session: Session, conversation_id: int) -> Conversation | None:
-    return session.get(Conversation, conversation_id)
+def get_conversation(session: Session, conversation_id: int, owner: str) -> Conversation | None:
+    """``owner``'s conversation with this id; None for a missing one or someone else's."""
+    query = select(Conversation).where(Conversation.id == conversation_id,
+                                       Conversation.owner == owner)
+    return session.scalars(query).unique().first()
 
 
-def list_conversations(session: Session, query: str = "") -> list[Conversation]:
-    """Newest first; ``query`` (case-insensitive) matches titles and message text."""
-    stmt = select(Conversation).order_by(Conversation.updated_at.desc(), Conversation.id.desc())
+def list_conversations(session: Session, owner: str, query: str = "") -> list[Conversation]:
+    """``owner``'s conversations, newest first; ``query`` (case-insensitive) matches titles and
+    message text."""
+    stmt = (select(Conversation).where(Conversation.owner == owner)
+            .order_by(Conversation.updated_at.desc(), Conversation.id.desc()))
     needle = query.strip().lower()
     if needle:
         pattern = f"%{_escape_like(needle)}%"
@@ -224,8 +248,11 @@ def add_message(session: Session, conversation_id: int, **fields: Any) -> Messag
     return message
 
 
-def get_message(session: Session, message_id: int) -> Message | None:
-    return session.get(Message, message_id)
+def get_message(session: Session, message_id: int, owner: str) -> Message | None:
+    """A message of one of ``owner``'s conversations; None for a missing one or another's."""
+    query = (select(Message).join(Conversation, Message.conversation_id == Conversation.id)
+             .where(Message.id == message_id, Conversation.owner == owner))
+    return session.scalars(query).first()
 
 
 def mark_dead_writers_interrupted(session: Session, is_alive: Any) -> int:

@@ -4,6 +4,10 @@ A collection's ``id`` is a random hex string, never reused, so that its index di
 (``<data_dir>/indexes/<id>``) and any cached index can never be confused with a collection
 created later. A file is identified inside a collection by the SHA-256 of its content.
 Vectors live in the collection's vector store, not here.
+
+A collection carries its ``owner`` (a user id, see :mod:`chatapp.users`); its files and
+questions belong to it. Lookups take the owner and treat another owner's collection exactly
+like a missing one; names are unique per owner.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text,
 from sqlalchemy import UniqueConstraint
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from chatapp.storage.conversations import OWNER_LENGTH
 from chatapp.storage.db import Base
 
 
@@ -27,10 +32,12 @@ class Collection(Base):
     """A named set of indexed files sharing one embedding model and chunking."""
 
     __tablename__ = "doc_collections"
+    __table_args__ = (UniqueConstraint("owner", "name", name="uq_doc_collections_owner_name"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True,
                                     default=lambda: uuid.uuid4().hex)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    owner: Mapped[str] = mapped_column(String(OWNER_LENGTH), index=True)
+    name: Mapped[str] = mapped_column(String(200))
     embed_kind: Mapped[str] = mapped_column(String(20), default="local")
     embed_model: Mapped[str] = mapped_column(String(300))
     chunk_size: Mapped[int] = mapped_column(Integer, default=512)
@@ -81,19 +88,22 @@ class DocumentQuestion(Base):
 # --- repository ---------------------------------------------------------------------------
 
 
-def list_collections(session: Session) -> list[Collection]:
-    """Every collection, by name."""
-    return list(session.scalars(select(Collection).order_by(Collection.name)))
+def list_collections(session: Session, owner: str) -> list[Collection]:
+    """``owner``'s collections, by name."""
+    query = select(Collection).where(Collection.owner == owner).order_by(Collection.name)
+    return list(session.scalars(query))
 
 
-def get_collection(session: Session, collection_id: str) -> Collection | None:
-    """The collection with this id, or None."""
-    return session.get(Collection, collection_id)
+def get_collection(session: Session, collection_id: str, owner: str) -> Collection | None:
+    """``owner``'s collection with this id; None for a missing one or someone else's."""
+    query = select(Collection).where(Collection.id == collection_id, Collection.owner == owner)
+    return session.scalars(query).first()
 
 
-def find_collection_by_name(session: Session, name: str) -> Collection | None:
-    """The collection with this exact name, or None."""
-    return session.scalars(select(Collection).where(Collection.name == name)).first()
+def find_collection_by_name(session: Session, name: str, owner: str) -> Collection | None:
+    """``owner``'s collection with this exact name, or None."""
+    query = select(Collection).where(Collection.name == name, Collection.owner == owner)
+    return session.scalars(query).first()
 
 
 def add_collection(session: Session, **fields: Any) -> Collection:
@@ -105,7 +115,7 @@ def add_collection(session: Session, **fields: Any) -> Collection:
 
 
 def delete_collection(session: Session, collection_id: str) -> None:
-    """Delete a collection with its files and questions."""
+    """Delete a collection with its files and questions (the caller checked its owner)."""
     for model in (DocumentQuestion, DocumentFile):
         for row in session.scalars(select(model).where(model.collection_id == collection_id)):
             session.delete(row)

@@ -9,8 +9,14 @@ Two tables, written by two different callers:
   :func:`store_webhook_result` inserts with ``ON CONFLICT DO NOTHING`` so a second delivery
   changes nothing. The raw body is kept verbatim: Baseten keeps no copy of the output.
 
-The two are joined on ``request_id`` only when read; the receiver never touches ``jobs``, so a
+The two are joined on ``request_id`` only when read; the receiver never changes ``jobs``, so a
 delivery cannot race with a poll. The API key and webhook secrets are never columns.
+
+Both carry an ``owner`` (a user id, see :mod:`chatapp.users`): a job its submitter's, a result
+its job's, looked up by request id when it is stored (:data:`~chatapp.users.NO_OWNER` when no
+job here has that id: such a result is shown to no signed-in user). A result that arrives
+before its job's row is written is given to the job's owner when that row is added; reads
+also match results to the reader's jobs by request id, so neither order loses one.
 """
 
 from __future__ import annotations
@@ -21,11 +27,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import DateTime, Integer, String, Text, exists, func, select
+from sqlalchemy import DateTime, Integer, String, Text, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, defer, mapped_column
 
+from chatapp.storage.conversations import OWNER_LENGTH
 from chatapp.storage.db import Base
+from chatapp.users import LOCAL_OWNER, NO_OWNER
 
 if TYPE_CHECKING:
     from chatapp.services.job_results import ResultSummary
@@ -47,6 +55,7 @@ class Job(Base):
     __tablename__ = "jobs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner: Mapped[str] = mapped_column(String(OWNER_LENGTH), index=True)
     request_id: Mapped[str] = mapped_column(String(64), unique=True, index=True)
     submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     target_label: Mapped[str] = mapped_column(String(300))
@@ -71,6 +80,8 @@ class WebhookResult(Base):
     __tablename__ = "webhook_results"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The job's owner; :data:`~chatapp.users.NO_OWNER` for a request no job here has.
+    owner: Mapped[str] = mapped_column(String(OWNER_LENGTH), index=True)
     request_id: Mapped[str] = mapped_column(String(64), unique=True, index=True)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     model_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
@@ -129,29 +140,35 @@ class JobRow:
 
 
 def add_job(session: Session, **fields: Any) -> Job:
-    """Insert a submitted job (``request_id`` and the submission fields) and return it."""
+    """Insert a submitted job (``owner``, ``request_id`` and the submission fields) and return
+    it. A result that arrived before this row (a fast job) becomes the job owner's."""
     job = Job(**fields)
     session.add(job)
     session.flush()
+    session.execute(update(WebhookResult)
+                    .where(WebhookResult.request_id == job.request_id,
+                           WebhookResult.owner == NO_OWNER)
+                    .values(owner=job.owner))
     return job
 
 
-def get_job(session: Session, request_id: str) -> Job | None:
-    """The job with ``request_id``, if this app submitted it."""
-    return session.scalar(select(Job).where(Job.request_id == request_id))
+def get_job(session: Session, request_id: str, owner: str) -> Job | None:
+    """``owner``'s job with ``request_id``; None when no job of theirs has it."""
+    return session.scalar(select(Job).where(Job.request_id == request_id, Job.owner == owner))
 
 
 def update_job_status(
     session: Session,
     request_id: str,
     *,
+    owner: str,
     status: str | None = None,
     webhook_status: str | None = None,
     note: str | None = None,
     checked_at: datetime | None = None,
 ) -> None:
-    """Record what polling (or a cancel) learned about a job."""
-    job = get_job(session, request_id)
+    """Record what polling (or a cancel) learned about one of ``owner``'s jobs."""
+    job = get_job(session, request_id, owner)
     if job is None:
         return
     if status:
@@ -177,8 +194,12 @@ def store_webhook_result(
     sent_time: str | None = None,
     signed: bool = True,
 ) -> bool:
-    """Insert a delivered result unless one exists for ``request_id``; True when inserted."""
+    """Insert a delivered result unless one exists for ``request_id``; True when inserted.
+
+    It is stored with the owner of the job that has ``request_id`` (nobody's when none has)."""
+    owner = session.scalar(select(Job.owner).where(Job.request_id == request_id))
     values = {
+        "owner": owner if owner is not None else NO_OWNER,
         "request_id": request_id,
         "received_at": utcnow(),
         "model_id": model_id,
@@ -210,14 +231,33 @@ def _insert_ignoring_duplicate(session: Session, dialect: str, values: dict[str,
     return session.execute(statement).rowcount == 1
 
 
-def get_result(session: Session, request_id: str) -> WebhookResult | None:
-    """The stored result for ``request_id``, if its webhook arrived."""
-    return session.scalar(select(WebhookResult).where(WebhookResult.request_id == request_id))
+def visible_to(owner: str) -> Any:
+    """Which results ``owner`` may see: those stored as theirs or answering one of their
+    jobs; without sign-in (:data:`~chatapp.users.LOCAL_OWNER`) also those nobody here
+    submitted, as the single-user app always listed them."""
+    mine = or_(WebhookResult.owner == owner,
+               WebhookResult.request_id.in_(select(Job.request_id).where(Job.owner == owner)))
+    return or_(mine, WebhookResult.owner == NO_OWNER) if owner == LOCAL_OWNER else mine
 
 
-def count_results(session: Session) -> int:
-    """How many results are stored."""
-    return session.scalar(select(func.count()).select_from(WebhookResult)) or 0
+def result_visible(owner: str, result_owner: str, request_id: str, job_ids: set[str]) -> bool:
+    """:func:`visible_to` for a result already read (``job_ids``: the request ids of
+    ``owner``'s jobs)."""
+    return (result_owner == owner or request_id in job_ids
+            or (owner == LOCAL_OWNER and result_owner == NO_OWNER))
+
+
+def get_result(session: Session, request_id: str, owner: str) -> WebhookResult | None:
+    """The stored result for ``request_id`` if its webhook arrived and ``owner`` may see it."""
+    query = select(WebhookResult).where(WebhookResult.request_id == request_id,
+                                        visible_to(owner))
+    return session.scalar(query)
+
+
+def count_results(session: Session, owner: str) -> int:
+    """How many results ``owner`` may see."""
+    query = select(func.count()).select_from(WebhookResult).where(visible_to(owner))
+    return session.scalar(query) or 0
 
 
 # --- reading little at a time ------------------------------------------------------------
@@ -226,45 +266,51 @@ def count_results(session: Session) -> int:
 _BATCH = 8
 
 
-def list_jobs(session: Session) -> list[Job]:
-    """Every job, without its model input (the large column)."""
-    return list(session.scalars(select(Job).options(defer(Job.model_input_json))))
+def list_jobs(session: Session, owner: str) -> list[Job]:
+    """``owner``'s jobs, without their model input (the large column)."""
+    query = select(Job).options(defer(Job.model_input_json)).where(Job.owner == owner)
+    return list(session.scalars(query))
 
 
-def list_unfinished_jobs(session: Session) -> list[Job]:
-    """Jobs whose status can still change: not terminal and no result stored yet."""
+def list_unfinished_jobs(session: Session, owner: str | None) -> list[Job]:
+    """Jobs whose status can still change: not terminal and no result stored yet; ``owner``'s
+    (None: everyone's, for work done on behalf of every user)."""
     has_result = exists().where(WebhookResult.request_id == Job.request_id)
     query = (select(Job).options(defer(Job.model_input_json))
              .where(Job.status.not_in(TERMINAL_STATUSES), ~has_result))
+    if owner is not None:
+        query = query.where(Job.owner == owner)
     return list(session.scalars(query))
 
 
 def results_after(session: Session, last_id: int) -> Iterator[WebhookResult]:
-    """Results stored after the one with id ``last_id``, oldest first, a few at a time."""
+    """Results stored after the one with id ``last_id``, oldest first, a few at a time; every
+    owner's (for the process's summary cache, which readers filter by owner)."""
     query = select(WebhookResult).where(WebhookResult.id > last_id).order_by(WebhookResult.id)
     yield from session.scalars(query.execution_options(yield_per=_BATCH))
 
 
-def iter_results(session: Session) -> Iterator[WebhookResult]:
-    """Every result, newest first, a few at a time."""
-    query = select(WebhookResult).order_by(WebhookResult.id.desc())
+def iter_results(session: Session, owner: str) -> Iterator[WebhookResult]:
+    """The results ``owner`` may see, newest first, a few at a time."""
+    query = select(WebhookResult).where(visible_to(owner)).order_by(WebhookResult.id.desc())
     yield from session.scalars(query.execution_options(yield_per=_BATCH))
 
 
-def raw_body_start(session: Session, result_id: int, chars: int) -> str:
-    """The first ``chars`` characters of a stored body, cut by the database."""
+def raw_body_start(session: Session, result_id: int, chars: int, owner: str) -> str:
+    """The first ``chars`` characters of a stored body ``owner`` may see, cut by the database."""
     query = select(func.substr(WebhookResult.raw_body, 1, chars)).where(
-        WebhookResult.id == result_id)
+        WebhookResult.id == result_id, visible_to(owner))
     return session.scalar(query) or ""
 
 
 # --- listing -----------------------------------------------------------------------------
 
 
-def list_job_rows(session: Session) -> list[JobRow]:
-    """Every job and every stored result, newest first; results nobody here submitted too."""
-    jobs = {job.request_id: job for job in session.scalars(select(Job))}
-    results = {r.request_id: r for r in session.scalars(select(WebhookResult))}
+def list_job_rows(session: Session, owner: str) -> list[JobRow]:
+    """``owner``'s jobs and the results they may see, newest first."""
+    jobs = {job.request_id: job for job in session.scalars(select(Job).where(Job.owner == owner))}
+    results = {r.request_id: r
+               for r in session.scalars(select(WebhookResult).where(visible_to(owner)))}
     rows = [JobRow(rid, jobs.get(rid), results.get(rid)) for rid in jobs.keys() | results.keys()]
     rows.sort(key=row_time, reverse=True)
     return rows

@@ -31,8 +31,9 @@ NEW_CHAT = "new"  # what the picker is showing when no conversation is open
 def render_chat_sidebar() -> None:
     """Draw the persona section and the conversation list, and store the choices."""
     engine = resources.get_engine()
-    catalog = personas.list_personas(engine)
-    conversation = convs.get_conversation(engine, state.conversation_id())
+    owner = state.current_user().id
+    catalog = personas.list_personas(engine, owner=owner)
+    conversation = convs.get_conversation(engine, state.conversation_id(), owner=owner)
     persona = _persona_picker(engine, catalog, conversation)
     with st.expander("Manage personas", expanded=False):
         _persona_manager(engine, catalog, persona)
@@ -64,7 +65,7 @@ def _persona_picker(
     )
     chosen = by_id.get(chosen_id, by_id[current_id])
     if conversation and chosen.id != conversation.persona_id:
-        convs.set_persona(engine, conversation.id, chosen)
+        convs.set_persona(engine, conversation.id, chosen, owner=state.current_user().id)
     state.set_persona_id(chosen.id)
     temperature = (
         f" · default temperature {chosen.temperature:g}" if chosen.temperature is not None else ""
@@ -94,14 +95,14 @@ def _move_picker_if_stale(
 def _persona_manager(engine: Any, catalog: list[PersonaInfo], persona: PersonaInfo) -> None:
     left, right = st.columns(2)
     if left.button("Duplicate", key="chat_persona_duplicate", width="stretch"):
-        copy = personas.duplicate_persona(engine, persona.id)
+        copy = personas.duplicate_persona(engine, persona.id, owner=state.current_user().id)
         state.set_persona_id(copy.id)
         st.toast(f"Created “{plain_text(copy.name)}”; select it to use it.")
         st.rerun()
     if right.button("Delete", key="chat_persona_delete", width="stretch",
                     disabled=persona.builtin,
                     help="Built-in personas cannot be deleted." if persona.builtin else None):
-        _run(lambda: personas.delete_persona(engine, persona.id),
+        _run(lambda: personas.delete_persona(engine, persona.id, owner=state.current_user().id),
              f"Deleted “{plain_text(persona.name)}”.")
     if persona.builtin:
         st.caption("Built-in: duplicate it to make an editable copy.")
@@ -137,12 +138,13 @@ def _persona_form(engine: Any, persona: PersonaInfo | None) -> None:
     )
     if persona and st.button("Save changes", key="chat_persona_save", width="stretch"):
         _run(lambda: personas.update_persona(engine, persona.id, name, avatar, prompt,
-                                             temperature, avatar_image=image_bytes), "Saved.")
+                                             temperature, owner=state.current_user().id,
+                                             avatar_image=image_bytes), "Saved.")
     if persona is None and st.button("Create persona", key="chat_persona_create",
                                      width="stretch"):
         _run(lambda: state.set_persona_id(
             personas.create_persona(engine, name, avatar, prompt, temperature,
-                                    avatar_image=image_bytes).id
+                                    owner=state.current_user().id, avatar_image=image_bytes).id
         ), f"Created “{plain_text(name)}”.")
 
 
@@ -156,7 +158,7 @@ def _persona_import_export(engine: Any, catalog: list[PersonaInfo]) -> None:
     upload = st.file_uploader("Import personas (JSON)", type=["json"], key="chat_persona_import")
     if upload is not None and st.button("Import", key="chat_persona_import_go",
                                         width="stretch"):
-        result = personas.import_personas(engine, upload.getvalue())
+        result = personas.import_personas(engine, upload.getvalue(), owner=state.current_user().id)
         # shown after a rerun, so the picker above already lists the imported personas
         state.set_page_value(PAGE, "import_report", (
             [p.label for p in result.imported], list(result.problems)))
@@ -195,7 +197,7 @@ def _conversation_list(engine: Any, conversation: convs.ConversationInfo | None)
         _go_to_chat()
     query = st.text_input("Search", key="chat_search", placeholder="Search titles and messages",
                           label_visibility="collapsed")
-    found = convs.list_conversations(engine, query)
+    found = convs.list_conversations(engine, query, owner=state.current_user().id)
     if not found:
         st.caption("No conversation matches." if query.strip() else "No conversations yet.")
     for item in found[:LIST_LIMIT]:
@@ -218,7 +220,8 @@ def _manage_conversation(engine: Any, conversation: convs.ConversationInfo) -> N
                               key=f"chat_rename_{conversation.id}")
         if st.button("Rename", key="chat_rename_save", width="stretch"):
             try:
-                convs.rename_conversation(engine, conversation.id, title)
+                convs.rename_conversation(engine, conversation.id, title,
+                                          owner=state.current_user().id)
             except convs.ConversationError as exc:
                 st.warning(str(exc))
             else:
@@ -232,7 +235,7 @@ def _manage_conversation(engine: Any, conversation: convs.ConversationInfo) -> N
                    "This cannot be undone.")
         yes, no = st.columns(2)
         if yes.button("Yes, delete", key="chat_delete_confirm", type="primary"):
-            convs.delete_conversation(engine, conversation.id)
+            convs.delete_conversation(engine, conversation.id, owner=state.current_user().id)
             state.set_page_value(PAGE, "confirm_delete", None)
             state.set_conversation_id(None)
             st.rerun()

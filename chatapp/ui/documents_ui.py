@@ -172,8 +172,8 @@ def answer_question(
     with st.chat_message("user"):
         st.markdown(safe_markdown(question))
     with st.chat_message("assistant"):
-        with rag.answer(engine, collection.id, question, model=state.target().label,
-                        mode=search.mode) as answering:
+        with rag.answer(engine, collection.id, question, owner=collection.owner,
+                        model=state.target().label, mode=search.mode) as answering:
             generation = state.generation().with_persona_default(
                 getattr(persona, "temperature", None))
             llm = state.llm(generation_override=generation)

@@ -151,12 +151,12 @@ def run_reply(engine: Any, conversation: ConversationInfo) -> None:
     plan = reply_service.begin_reply(
         engine, conversation, target=target, generation=state.generation(),
         send_images=capabilities_ui.accepts_images(target, cost_ui.model_rows()),
-        demo=state.demo_active(),
+        owner=state.current_user().id, demo=state.demo_active(),
     )
     bubble = st.chat_message("assistant", avatar=plan.avatar)
     stop_slot = st.empty()
     with bubble:
-        waiter = RetryWait(st.empty(), engine, plan.message_id)
+        waiter = RetryWait(st.empty(), engine, plan.message_id, owner=plan.owner)
         try:
             llm = state.llm(target, generation_override=plan.generation,
                             **waiter.llm_overrides())

@@ -25,12 +25,13 @@ STEP_S = 0.5
 class RetryWait:
     """``on_retry`` and ``sleep`` for one answer, drawing into ``slot`` (an ``st.empty()``)."""
 
-    def __init__(self, slot: Any, engine: Any, message_id: int, *,
+    def __init__(self, slot: Any, engine: Any, message_id: int, *, owner: str,
                  clock: Callable[[], float] = time.monotonic,
                  pause: Callable[[float], None] = time.sleep) -> None:
         self.slot = slot
         self.engine = engine
         self.message_id = message_id
+        self.owner = owner
         self.clock = clock
         self.pause = pause
         self.notice: RetryNotice | None = None
@@ -45,7 +46,7 @@ class RetryWait:
 
     def sleep(self, seconds: float) -> None:
         end = self.clock() + seconds
-        convs.touch_answer(self.engine, self.message_id)
+        convs.touch_answer(self.engine, self.message_id, owner=self.owner)
         while (left := end - self.clock()) > 0:
             self.slot.info(self._text(left), icon="⏳")
             self.pause(min(STEP_S, left))

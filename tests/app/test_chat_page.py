@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from baseten_llm.emulator import EmulatorServer
 from chatapp.targets import Target
 from chatapp.ui.safe_text import has_remote_content
+from chatapp.users import LOCAL_OWNER
 
 REPO = Path(__file__).resolve().parents[2]
 # The page as app.py shows it: the chat sidebar section, then app_pages/chat.py.
@@ -145,7 +146,7 @@ def _persona_id(at: AppTest, name: str) -> int:
     from chatapp import resources
     from chatapp.services import personas
 
-    return next(p.id for p in personas.list_personas(resources.get_engine()) if p.name == name)
+    return next(p.id for p in personas.list_personas(resources.get_engine(), owner=LOCAL_OWNER) if p.name == name)
 
 
 def test_html_in_an_answer_is_shown_as_text_not_executed(data_dir, emulator) -> None:

@@ -12,6 +12,7 @@ from chatapp.services import documents as docs
 from chatapp.services import personas
 from chatapp.services import upload_worker as uploads
 from chatapp.ui import documents_ui
+from chatapp.users import LOCAL_OWNER
 from tests.pdfs import make_pdf
 
 PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "documents.py")
@@ -150,7 +151,7 @@ def test_the_picker_keeps_one_key_while_the_page_moves_the_selection(data_dir) -
     no_traceback(at)
     assert picked(at) == "Aquarium"
     at = at.selectbox(key="docs_collection").set_value(
-        next(c.id for c in docs.list_collections(resources.get_engine()) if c.name == "Zoo")).run()
+        next(c.id for c in docs.list_collections(resources.get_engine(), owner=LOCAL_OWNER) if c.name == "Zoo")).run()
     assert picked(at) == "Zoo"
     at = at.button(key="docs_delete").click().run()
     at = at.button(key="docs_delete_confirm").click().run()
@@ -164,7 +165,7 @@ def test_a_collection_deleted_in_another_tab_leaves_the_picker_on_one_that_exist
 ) -> None:
     at = create(create(open_page(), "Zoo"), "Aquarium")
     aquarium = at.selectbox(key="docs_collection").value
-    docs.delete_collection(resources.get_engine(), data_dir, aquarium)
+    docs.delete_collection(resources.get_engine(), data_dir, aquarium, owner=LOCAL_OWNER)
     at = at.run()
     no_traceback(at)
     assert picked(at) == "Zoo"
@@ -172,7 +173,7 @@ def test_a_collection_deleted_in_another_tab_leaves_the_picker_on_one_that_exist
 
 def test_files_staged_before_a_restart_are_indexed_and_shown_as_resumed(data_dir) -> None:
     create(open_page(), "Zoo")
-    [zoo] = docs.list_collections(resources.get_engine())
+    [zoo] = docs.list_collections(resources.get_engine(), owner=LOCAL_OWNER)
     uploads.stage_upload(data_dir, zoo.id, "zoo.pdf", ZOO_PDF)  # queued, then the server died
     restart_process_caches()
     at = open_page()
@@ -186,7 +187,7 @@ def test_files_staged_before_a_restart_are_indexed_and_shown_as_resumed(data_dir
 
 def test_the_persona_temperature_applies_to_document_answers(data_dir, emulator) -> None:
     at = upload(create(open_page(), "Zoo"), [("zoo.pdf", ZOO_PDF)])
-    persona = personas.create_persona(resources.get_engine(), "Cool", "🧊", "Be brief.", 0.15)
+    persona = personas.create_persona(resources.get_engine(), "Cool", "🧊", "Be brief.", 0.15, owner=LOCAL_OWNER)
     at.session_state["bc_persona_id"] = persona.id
     at.chat_input(key="docs_question").set_value("Where does the violet giraffe live?").run()
     no_traceback(at)
@@ -207,7 +208,7 @@ def test_a_citation_opens_its_pdf_page_as_an_image_and_shows_how_it_was_found(
     cited = texts(assistant.expander[0].markdown)
     assert any("[1] zoo.pdf, page 2** · found by keywords + vectors" in c for c in cited)
     engine = resources.get_engine()
-    record_id = docs.history(engine, docs.list_collections(engine)[0].id)[-1]["id"]
+    record_id = docs.history(engine, docs.list_collections(engine, owner=LOCAL_OWNER)[0].id, owner=LOCAL_OWNER)[-1]["id"]
     at.button(key=f"docs_open_{record_id}_1").click().run()
     no_traceback(at)
     dialog = [e for e in walk(at._tree) if getattr(e, "type", None) == "dialog"]

@@ -11,6 +11,7 @@ from chatapp.services import conversations as convs
 from chatapp.services import export, personas
 from chatapp.services.chat import ReplyMetrics
 from chatapp.storage.db import init_db, make_engine
+from chatapp.users import LOCAL_OWNER
 
 METRICS = ReplyMetrics(ttft_s=0.25, total_s=1.5, tokens_in=12, tokens_out=30,
                        tokens_per_s=24.0, finish_reason="stop")
@@ -21,14 +22,14 @@ TARGET = {"kind": "model_apis", "model": "deepseek-ai/DeepSeek-V3.1"}
 def saved(tmp_path: Path):
     engine = make_engine(f"sqlite:///{tmp_path / 'chat.db'}")
     init_db(engine)
-    pirate = next(p for p in personas.list_personas(engine) if p.name == "Pirate")
-    conv = convs.create_conversation(engine, pirate)
-    convs.add_user_message(engine, conv.id, "Where is the treasure?")
-    answer = convs.start_answer(engine, conv.id, TARGET)
+    pirate = next(p for p in personas.list_personas(engine, owner=LOCAL_OWNER) if p.name == "Pirate")
+    conv = convs.create_conversation(engine, pirate, owner=LOCAL_OWNER)
+    convs.add_user_message(engine, conv.id, "Where is the treasure?", owner=LOCAL_OWNER)
+    answer = convs.start_answer(engine, conv.id, TARGET, owner=LOCAL_OWNER)
     convs.finish_answer(engine, answer, text="Arr, under the `<palm>`.", reasoning="hmm",
-                        status="stopped", metrics=METRICS.to_dict())
-    conv = convs.get_conversation(engine, conv.id)
-    return conv, convs.list_messages(engine, conv.id)
+                        status="stopped", metrics=METRICS.to_dict(), owner=LOCAL_OWNER)
+    conv = convs.get_conversation(engine, conv.id, owner=LOCAL_OWNER)
+    return conv, convs.list_messages(engine, conv.id, owner=LOCAL_OWNER)
 
 
 def test_the_metrics_line_names_target_and_every_figure() -> None:

@@ -17,6 +17,7 @@ from chatapp.services import avatars, export, personas
 from chatapp.services import conversations as convs
 from chatapp.storage import conversations as store
 from chatapp.storage.db import init_db, make_engine, session_scope
+from chatapp.users import LOCAL_OWNER
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "chat_db_2026_11.sql"
 TARGET = {"kind": "model_apis", "model": "deepseek-ai/DeepSeek-V3.1"}
@@ -32,14 +33,14 @@ def old_database(tmp_path: Path) -> Engine:
 
 def answer(engine: Engine, conversation_id: int, question: str, text: str,
            target: dict | None = None) -> int:
-    convs.add_user_message(engine, conversation_id, question)
-    message_id = convs.start_answer(engine, conversation_id, target or TARGET)
-    convs.finish_answer(engine, message_id, text=text, reasoning="", status="complete")
+    convs.add_user_message(engine, conversation_id, question, owner=LOCAL_OWNER)
+    message_id = convs.start_answer(engine, conversation_id, target or TARGET, owner=LOCAL_OWNER)
+    convs.finish_answer(engine, message_id, text=text, reasoning="", status="complete", owner=LOCAL_OWNER)
     return message_id
 
 
 def persona(engine: Engine, name: str) -> personas.PersonaInfo:
-    return next(p for p in personas.list_personas(engine) if p.name == name)
+    return next(p for p in personas.list_personas(engine, owner=LOCAL_OWNER) if p.name == name)
 
 
 # --- per-answer persona --------------------------------------------------------------------
@@ -49,24 +50,24 @@ def test_a_persona_change_applies_to_the_next_answer_and_leaves_earlier_ones(
     engine: Engine
 ) -> None:
     pirate, tutor = persona(engine, "Pirate"), persona(engine, "Socratic tutor")
-    conv = convs.create_conversation(engine, pirate)
+    conv = convs.create_conversation(engine, pirate, owner=LOCAL_OWNER)
     answer(engine, conv.id, "Where is the gold?", "Arr.")
-    convs.set_persona(engine, conv.id, tutor)
+    convs.set_persona(engine, conv.id, tutor, owner=LOCAL_OWNER)
     answer(engine, conv.id, "And now?", "What do you think?")
-    first, second = [m for m in convs.list_messages(engine, conv.id) if m.role == "assistant"]
+    first, second = [m for m in convs.list_messages(engine, conv.id, owner=LOCAL_OWNER) if m.role == "assistant"]
     assert first.persona_key == (pirate.name, pirate.avatar, pirate.system_prompt)
     assert second.persona_key == (tutor.name, tutor.avatar, tutor.system_prompt)
 
 
 def test_the_markdown_export_shows_the_persona_where_it_changed(engine: Engine) -> None:
     pirate, tutor = persona(engine, "Pirate"), persona(engine, "Socratic tutor")
-    conv = convs.create_conversation(engine, pirate)
+    conv = convs.create_conversation(engine, pirate, owner=LOCAL_OWNER)
     answer(engine, conv.id, "Where is the gold?", "Arr.")
     answer(engine, conv.id, "Still gold?", "Arr again.")
-    convs.set_persona(engine, conv.id, tutor)
+    convs.set_persona(engine, conv.id, tutor, owner=LOCAL_OWNER)
     answer(engine, conv.id, "And now?", "What do you think?")
-    conv = convs.get_conversation(engine, conv.id)
-    text = export.to_markdown(conv, convs.list_messages(engine, conv.id))
+    conv = convs.get_conversation(engine, conv.id, owner=LOCAL_OWNER)
+    text = export.to_markdown(conv, convs.list_messages(engine, conv.id, owner=LOCAL_OWNER))
     header, rest = text.split("## You", 1)
     assert f"Persona: {pirate.avatar} Pirate" in header
     assert pirate.system_prompt in header and tutor.system_prompt not in header
@@ -78,12 +79,12 @@ def test_the_markdown_export_shows_the_persona_where_it_changed(engine: Engine) 
 
 def test_the_json_export_carries_each_answers_persona(engine: Engine) -> None:
     pirate, tutor = persona(engine, "Pirate"), persona(engine, "Socratic tutor")
-    conv = convs.create_conversation(engine, pirate)
+    conv = convs.create_conversation(engine, pirate, owner=LOCAL_OWNER)
     answer(engine, conv.id, "Q1", "A1")
-    convs.set_persona(engine, conv.id, tutor)
+    convs.set_persona(engine, conv.id, tutor, owner=LOCAL_OWNER)
     answer(engine, conv.id, "Q2", "A2")
-    conv = convs.get_conversation(engine, conv.id)
-    document = json.loads(export.to_json(conv, convs.list_messages(engine, conv.id)))
+    conv = convs.get_conversation(engine, conv.id, owner=LOCAL_OWNER)
+    document = json.loads(export.to_json(conv, convs.list_messages(engine, conv.id, owner=LOCAL_OWNER)))
     assert document["persona"]["name"] == "Pirate"
     assert document["next_answer_persona"]["name"] == "Socratic tutor"
     answers = [m for m in document["messages"] if m["role"] == "assistant"]
@@ -97,10 +98,10 @@ def test_the_json_export_carries_each_answers_persona(engine: Engine) -> None:
 def test_exports_say_at_the_top_when_answers_came_from_the_offline_demo(
     engine: Engine
 ) -> None:
-    conv = convs.create_conversation(engine, persona(engine, "Pirate"))
+    conv = convs.create_conversation(engine, persona(engine, "Pirate"), owner=LOCAL_OWNER)
     answer(engine, conv.id, "Q1", "A1", {**TARGET, "demo": True})
     answer(engine, conv.id, "Q2", "A2")
-    messages = convs.list_messages(engine, conv.id)
+    messages = convs.list_messages(engine, conv.id, owner=LOCAL_OWNER)
     text = export.to_markdown(conv, messages)
     assert text.split("\n")[2].startswith("> **Offline demo: 1 of 2 answers")
     document = json.loads(export.to_json(conv, messages))
@@ -110,9 +111,9 @@ def test_exports_say_at_the_top_when_answers_came_from_the_offline_demo(
 
 
 def test_exports_without_demo_answers_carry_no_demo_notice(engine: Engine) -> None:
-    conv = convs.create_conversation(engine, persona(engine, "Pirate"))
+    conv = convs.create_conversation(engine, persona(engine, "Pirate"), owner=LOCAL_OWNER)
     answer(engine, conv.id, "Q1", "A1")
-    messages = convs.list_messages(engine, conv.id)
+    messages = convs.list_messages(engine, conv.id, owner=LOCAL_OWNER)
     assert "Offline demo" not in export.to_markdown(conv, messages)
     assert json.loads(export.to_json(conv, messages))["offline_demo"] is None
 
@@ -130,11 +131,11 @@ def test_a_database_from_the_previous_version_gains_the_new_columns_and_keeps_it
     columns = {c["name"] for c in inspect(engine).get_columns("chat_messages")}
     assert {"persona_name", "persona_avatar", "system_prompt", "writer"} <= columns
     init_db(engine)  # a second start changes nothing
-    messages = convs.list_messages(engine, 1)
+    messages = convs.list_messages(engine, 1, owner=LOCAL_OWNER)
     assert [m.content for m in messages][:2] == ["Where is the treasure?",
                                                  "Arr, under the palm tree."]
     assert messages[1].persona_key is None  # made before answers recorded their persona
-    conv = convs.get_conversation(engine, 1)
+    conv = convs.get_conversation(engine, 1, owner=LOCAL_OWNER)
     assert conv is not None
     text = export.to_markdown(conv, messages)
     assert "Persona: 🤖 Old pirate" in text and "Persona changed" not in text
@@ -143,9 +144,9 @@ def test_a_database_from_the_previous_version_gains_the_new_columns_and_keeps_it
 def test_bad_avatars_stored_by_the_previous_version_show_the_default(tmp_path: Path) -> None:
     engine = old_database(tmp_path)
     init_db(engine)
-    assert {p.name: p.avatar for p in personas.list_personas(engine)}["Old pirate"] == "🤖"
-    assert {p.name: p.avatar for p in personas.list_personas(engine)}["Web face"] == "🤖"
-    for conversation in convs.list_conversations(engine):
+    assert {p.name: p.avatar for p in personas.list_personas(engine, owner=LOCAL_OWNER)}["Old pirate"] == "🤖"
+    assert {p.name: p.avatar for p in personas.list_personas(engine, owner=LOCAL_OWNER)}["Web face"] == "🤖"
+    for conversation in convs.list_conversations(engine, owner=LOCAL_OWNER):
         assert conversation.persona_avatar == avatars.DEFAULT_AVATAR
     assert avatars.for_display(engine, "/etc/passwd") == avatars.DEFAULT_AVATAR
 
@@ -154,7 +155,7 @@ def test_new_answers_in_an_upgraded_database_record_their_persona(tmp_path: Path
     engine = old_database(tmp_path)
     init_db(engine)
     answer(engine, 2, "Another face?", "Here.")
-    last = convs.list_messages(engine, 2)[-1]
+    last = convs.list_messages(engine, 2, owner=LOCAL_OWNER)[-1]
     assert last.persona_key == ("Deleted one", avatars.DEFAULT_AVATAR, "You were deleted.")
 
 
@@ -167,7 +168,7 @@ def test_an_answer_left_streaming_by_the_previous_version_is_interrupted_at_once
     engine = old_database(tmp_path)
     init_db(engine)
     assert convs.recover_interrupted(engine) == 1
-    cut = convs.list_messages(engine, 1)[3]
+    cut = convs.list_messages(engine, 1, owner=LOCAL_OWNER)[3]
     assert cut.status == "interrupted" and cut.content == "The map is in the"
 
 
@@ -178,10 +179,10 @@ def dead_pid() -> int:
 
 
 def streaming_answer(engine: Engine, writer: str | None) -> int:
-    conv = convs.create_conversation(engine, None)
-    message_id = convs.start_answer(engine, conv.id, TARGET)
+    conv = convs.create_conversation(engine, None, owner=LOCAL_OWNER)
+    message_id = convs.start_answer(engine, conv.id, TARGET, owner=LOCAL_OWNER)
     with session_scope(engine) as session:
-        store.get_message(session, message_id).writer = writer
+        store.get_message(session, message_id, LOCAL_OWNER).writer = writer
     return message_id
 
 
@@ -192,7 +193,7 @@ def test_a_dead_writer_on_this_host_is_told_from_a_live_one(engine: Engine) -> N
     reused = streaming_answer(engine, f"{host}:{os.getpid()}:000000000000")
     assert convs.recover_interrupted(engine) == 2
     with session_scope(engine) as session:
-        status = {i: store.get_message(session, i).status for i in (live, dead, reused)}
+        status = {i: store.get_message(session, i, LOCAL_OWNER).status for i in (live, dead, reused)}
     assert status == {live: "streaming", dead: "interrupted", reused: "interrupted"}
 
 

@@ -13,6 +13,7 @@ from baseten_llm.chat import messages_to_dicts
 from chatapp.services import chat_images, export
 from chatapp.services import conversations as convs
 from chatapp.services.chat_images import ImageRefused
+from chatapp.users import LOCAL_OWNER
 
 
 def picture(fmt: str = "PNG", size: tuple[int, int] = (8, 6)) -> bytes:
@@ -54,11 +55,11 @@ def test_an_image_with_too_many_pixels_is_refused_before_it_is_decoded(monkeypat
 
 
 def test_images_are_stored_with_the_question_sent_as_image_parts_and_exported(engine):
-    conversation = convs.create_conversation(engine, None)
-    question = convs.add_user_message(engine, conversation.id, "What colour is this?")
-    chat_images.save_images(engine, question.id, [chat_images.check_image("c.png", picture())])
-    messages = convs.list_messages(engine, conversation.id)
-    attached = chat_images.images_by_message(engine, [question.id])
+    conversation = convs.create_conversation(engine, None, owner=LOCAL_OWNER)
+    question = convs.add_user_message(engine, conversation.id, "What colour is this?", owner=LOCAL_OWNER)
+    chat_images.save_images(engine, question.id, [chat_images.check_image("c.png", picture())], owner=LOCAL_OWNER)
+    messages = convs.list_messages(engine, conversation.id, owner=LOCAL_OWNER)
+    attached = chat_images.images_by_message(engine, [question.id], owner=LOCAL_OWNER)
     history = chat_images.request_history(messages, attached, send_images=True)
     assert isinstance(history[0].blocks[1], ImageBlock)
     parts = messages_to_dicts(history)[0]["content"]
@@ -70,5 +71,5 @@ def test_images_are_stored_with_the_question_sent_as_image_parts_and_exported(en
     assert document["messages"][0]["images"][0]["data_url"].startswith("data:image/png")
     assert "](data:image/png;base64," in export.to_markdown(conversation, messages,
                                                             images=attached)
-    convs.delete_conversation(engine, conversation.id)
-    assert chat_images.images_by_message(engine, [question.id]) == {}
+    convs.delete_conversation(engine, conversation.id, owner=LOCAL_OWNER)
+    assert chat_images.images_by_message(engine, [question.id], owner=LOCAL_OWNER) == {}

@@ -16,6 +16,7 @@ from chatapp.services.chat import (
     ReplyTally,
 )
 from chatapp.storage.db import init_db, make_engine
+from chatapp.users import LOCAL_OWNER
 
 METRICS = ReplyMetrics(0.1, 1.0, 5, 3, 6.0, "stop")
 
@@ -33,18 +34,18 @@ class Ticker:
 def setup(tmp_path: Path):
     engine = make_engine(f"sqlite:///{tmp_path / 'chat.db'}")
     init_db(engine)
-    conv = convs.create_conversation(engine, personas.default_persona(engine))
-    convs.add_user_message(engine, conv.id, "hi")
-    return engine, conv.id, convs.start_answer(engine, conv.id, {})
+    conv = convs.create_conversation(engine, personas.default_persona(engine), owner=LOCAL_OWNER)
+    convs.add_user_message(engine, conv.id, "hi", owner=LOCAL_OWNER)
+    return engine, conv.id, convs.start_answer(engine, conv.id, {}, owner=LOCAL_OWNER)
 
 
 def last(engine, conv_id):
-    return convs.list_messages(engine, conv_id)[-1]
+    return convs.list_messages(engine, conv_id, owner=LOCAL_OWNER)[-1]
 
 
 def test_partial_text_is_saved_every_half_second_while_streaming(setup) -> None:
     engine, conv_id, message_id = setup
-    recorder = convs.AnswerRecorder(engine, message_id, clock=Ticker())
+    recorder = convs.AnswerRecorder(engine, message_id, clock=Ticker(), owner=LOCAL_OWNER)
     tally = ReplyTally()
     recorder.record(tally.answer("Hel"))  # 0.3 s after the start: not yet
     assert last(engine, conv_id).content == ""
@@ -55,7 +56,7 @@ def test_partial_text_is_saved_every_half_second_while_streaming(setup) -> None:
 
 def test_closing_without_a_final_event_keeps_the_text_marked_stopped(setup) -> None:
     engine, conv_id, message_id = setup
-    recorder = convs.AnswerRecorder(engine, message_id, clock=Ticker(), tokens_in_estimate=9)
+    recorder = convs.AnswerRecorder(engine, message_id, clock=Ticker(), tokens_in_estimate=9, owner=LOCAL_OWNER)
     tally = ReplyTally(Ticker())
     recorder.record(tally.thinking("plan"))
     recorder.record(tally.answer("Partial ans"))
@@ -68,7 +69,7 @@ def test_closing_without_a_final_event_keeps_the_text_marked_stopped(setup) -> N
 
 def test_a_finished_reply_stores_metrics_and_is_not_overwritten_by_close(setup) -> None:
     engine, conv_id, message_id = setup
-    recorder = convs.AnswerRecorder(engine, message_id, extra_metrics={"context_dropped": 2})
+    recorder = convs.AnswerRecorder(engine, message_id, extra_metrics={"context_dropped": 2}, owner=LOCAL_OWNER)
     recorder.record(ReplyTally().answer("Done"))
     recorder.record(ReplyDone("Done", "", METRICS))
     recorder.close()
@@ -80,7 +81,7 @@ def test_a_finished_reply_stores_metrics_and_is_not_overwritten_by_close(setup) 
 
 def test_an_error_event_stores_a_readable_message_and_the_partial_text(setup) -> None:
     engine, conv_id, message_id = setup
-    recorder = convs.AnswerRecorder(engine, message_id)
+    recorder = convs.AnswerRecorder(engine, message_id, owner=LOCAL_OWNER)
     exc = errors.RateLimitError("Baseten is rate limiting this key.", retry_after=30)
     recorder.record(ReplyError(exc, "Half an", "", METRICS))
     stored = last(engine, conv_id)
@@ -90,15 +91,15 @@ def test_an_error_event_stores_a_readable_message_and_the_partial_text(setup) ->
 
 def test_after_stop_a_finished_answer_is_left_as_the_interrupted_run_saved_it(setup) -> None:
     engine, conv_id, message_id = setup
-    convs.finish_answer(engine, message_id, text="Part", reasoning="", status="stopped")
-    convs.settle_stopped_answer(engine, message_id, sleep=lambda s: None)
+    convs.finish_answer(engine, message_id, text="Part", reasoning="", status="stopped", owner=LOCAL_OWNER)
+    convs.settle_stopped_answer(engine, message_id, sleep=lambda s: None, owner=LOCAL_OWNER)
     assert (last(engine, conv_id).status, last(engine, conv_id).content) == ("stopped", "Part")
 
 
 def test_after_stop_an_answer_nobody_finishes_is_marked_stopped_with_its_text(setup) -> None:
     engine, conv_id, message_id = setup
-    convs.save_partial(engine, message_id, "Half", "")
+    convs.save_partial(engine, message_id, "Half", "", owner=LOCAL_OWNER)
     ticker = Ticker()
     convs.settle_stopped_answer(engine, message_id, timeout_s=1.0, clock=ticker,
-                                sleep=lambda s: None)
+                                sleep=lambda s: None, owner=LOCAL_OWNER)
     assert (last(engine, conv_id).status, last(engine, conv_id).content) == ("stopped", "Half")

@@ -15,6 +15,7 @@ from chatapp.services import documents as docs
 from chatapp.services import embedders
 from chatapp.services.embedders import BUNDLED_MODEL, EmbedSpec
 from chatapp.services.vector_store import NumpyVectorStore
+from chatapp.users import LOCAL_OWNER
 
 FACT = "The spare key to the boathouse is kept under the blue flowerpot by the door."
 QUESTION = "Where is the spare key to the boathouse kept?"
@@ -36,27 +37,27 @@ def long_section(first_topic: int, sentences: int) -> str:
 def test_the_default_chunk_fits_what_the_bundled_model_reads(engine: Any) -> None:
     limit = embedders.max_input_tokens(EmbedSpec())
     assert limit == 256  # all-MiniLM-L6-v2 reads 256 word pieces
-    created = docs.create_collection(engine, "Manuals", EmbedSpec())
+    created = docs.create_collection(engine, "Manuals", EmbedSpec(), owner=LOCAL_OWNER)
     assert created.chunk_size == embedders.default_chunk_size(limit) == 192
     assert created.chunk_overlap == 24
 
 
 def test_chunks_longer_than_the_model_reads_are_refused_with_what_to_use(engine: Any) -> None:
     with pytest.raises(docs.DocumentsError) as refused:
-        docs.create_collection(engine, "Manuals", EmbedSpec(), chunk_size=512, chunk_overlap=64)
+        docs.create_collection(engine, "Manuals", EmbedSpec(), chunk_size=512, chunk_overlap=64, owner=LOCAL_OWNER)
     message = str(refused.value)
     assert "reads at most 256 tokens" in message and "192" in message
-    assert docs.list_collections(engine) == []
+    assert docs.list_collections(engine, owner=LOCAL_OWNER) == []
 
 
 def test_a_baseten_deployment_gets_a_conservative_limit_that_the_person_can_raise(
     engine: Any,
 ) -> None:
     spec = EmbedSpec("baseten", "emb12345")
-    assert docs.create_collection(engine, "Default", spec).chunk_size == 384
+    assert docs.create_collection(engine, "Default", spec, owner=LOCAL_OWNER).chunk_size == 384
     with pytest.raises(docs.DocumentsError, match="enter its input limit"):
-        docs.create_collection(engine, "Long", spec, chunk_size=1024)
-    raised = docs.create_collection(engine, "Long", spec, chunk_size=1024, max_tokens=8192)
+        docs.create_collection(engine, "Long", spec, chunk_size=1024, owner=LOCAL_OWNER)
+    raised = docs.create_collection(engine, "Long", spec, chunk_size=1024, max_tokens=8192, owner=LOCAL_OWNER)
     assert raised.chunk_size == 1024
 
 
@@ -68,7 +69,7 @@ def test_a_fact_in_the_last_quarter_of_a_chunk_is_retrieved(
     sections = [f"# Part {n}\n\n{long_section(n, 30)}" for n in range(5)]
     sections[2] = f"# Part 2\n\n{long_section(2, 20)} {FACT}"
     data = "\n\n".join(sections).encode()
-    collection = docs.create_collection(engine, "Handbook", EmbedSpec())  # default chunking
+    collection = docs.create_collection(engine, "Handbook", EmbedSpec(), owner=LOCAL_OWNER)  # default chunking
     store = NumpyVectorStore(docs.index_dir(tmp_path, collection.id))
     model = embedders.local_embedder(BUNDLED_MODEL)
     outcome = docs.add_file(engine, collection, store, lambda: model, "handbook.md", data)

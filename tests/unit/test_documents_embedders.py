@@ -21,6 +21,7 @@ from chatapp.services.embedders import (
 from chatapp.services.vector_store import NumpyVectorStore
 from chatapp.settings import AppConfig
 from chatapp.storage.db import init_db, make_engine
+from chatapp.users import LOCAL_OWNER
 
 
 def test_the_default_model_resolves_to_the_bundled_copy() -> None:
@@ -49,7 +50,7 @@ def test_a_collection_can_embed_through_a_baseten_deployment(tmp_path: Path, emu
     engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
     init_db(engine)
     spec = EmbedSpec("baseten", "emb12345")
-    collection = docs.create_collection(engine, "Remote", spec)
+    collection = docs.create_collection(engine, "Remote", spec, owner=LOCAL_OWNER)
     config = AppConfig(data_dir=tmp_path, database_url="sqlite://",
                        deployment_url=emulator.deployment_url)
     embedder = make_embedder(spec, config, emulator.api_key)

@@ -17,6 +17,7 @@ from chatapp.services import rag
 from chatapp.services import upload_worker as uploads
 from chatapp.services.embedders import EmbedSpec
 from chatapp.services.vector_store import NumpyVectorStore
+from chatapp.users import LOCAL_OWNER
 from tests.pdfs import make_pdf
 
 
@@ -58,7 +59,7 @@ def embedder() -> WordHashEmbedding:
 @pytest.fixture
 def collection(engine: Any) -> docs.CollectionInfo:
     return docs.create_collection(engine, "Manuals", EmbedSpec(), chunk_size=128,
-                                  chunk_overlap=16)
+                                  chunk_overlap=16, owner=LOCAL_OWNER)
 
 
 def open_store(tmp_path: Path, collection: docs.CollectionInfo) -> NumpyVectorStore:
@@ -66,23 +67,23 @@ def open_store(tmp_path: Path, collection: docs.CollectionInfo) -> NumpyVectorSt
 
 
 def test_collections_can_be_created_renamed_and_deleted(engine: Any, tmp_path: Path) -> None:
-    first = docs.create_collection(engine, "  Legal   docs ", EmbedSpec("baseten", "emb12345"))
+    first = docs.create_collection(engine, "  Legal   docs ", EmbedSpec("baseten", "emb12345"), owner=LOCAL_OWNER)
     assert first.name == "Legal docs" and first.embed.kind == "baseten"
-    docs.rename_collection(engine, first.id, "Contracts")
-    assert [c.name for c in docs.list_collections(engine)] == ["Contracts"]
+    docs.rename_collection(engine, first.id, "Contracts", owner=LOCAL_OWNER)
+    assert [c.name for c in docs.list_collections(engine, owner=LOCAL_OWNER)] == ["Contracts"]
     index = docs.index_dir(tmp_path, first.id)
     index.mkdir(parents=True)
-    docs.delete_collection(engine, tmp_path, first.id)
-    assert docs.list_collections(engine) == [] and not index.exists()
+    docs.delete_collection(engine, tmp_path, first.id, owner=LOCAL_OWNER)
+    assert docs.list_collections(engine, owner=LOCAL_OWNER) == [] and not index.exists()
 
 
 def test_collection_names_must_be_present_and_unique(engine: Any, collection: Any) -> None:
     with pytest.raises(docs.DocumentsError, match="already exists"):
-        docs.create_collection(engine, "Manuals", EmbedSpec())
+        docs.create_collection(engine, "Manuals", EmbedSpec(), owner=LOCAL_OWNER)
     with pytest.raises(docs.DocumentsError, match="name"):
-        docs.create_collection(engine, "   ", EmbedSpec())
+        docs.create_collection(engine, "   ", EmbedSpec(), owner=LOCAL_OWNER)
     with pytest.raises(docs.DocumentsError, match="overlap"):
-        docs.create_collection(engine, "Other", EmbedSpec(), chunk_size=128, chunk_overlap=128)
+        docs.create_collection(engine, "Other", EmbedSpec(), chunk_size=128, chunk_overlap=128, owner=LOCAL_OWNER)
 
 
 def test_uploading_the_same_content_again_does_no_work_and_says_so(
@@ -100,7 +101,7 @@ def test_uploading_the_same_content_again_does_no_work_and_says_so(
     assert first.status == "indexed" and again.status == "skipped"
     assert "Already in this collection (as pump.pdf)" in again.message
     assert embedder.embedded == embedded
-    assert len(docs.list_files(engine, collection.id)) == 1
+    assert len(docs.list_files(engine, collection.id, owner=LOCAL_OWNER)) == 1
 
 
 def test_a_fresh_process_sees_the_index_without_re_embedding(
@@ -124,8 +125,8 @@ def test_removing_a_file_takes_its_chunks_out_of_the_index(
     store = open_store(tmp_path, collection)
     keep = docs.add_file(engine, collection, store, lambda: embedder, "a.txt", b"Apples are red.")
     gone = docs.add_file(engine, collection, store, lambda: embedder, "b.txt", b"Bananas are yellow.")
-    docs.remove_file(engine, store, collection.id, gone.sha256)
-    assert [f.filename for f in docs.list_files(engine, collection.id)] == ["a.txt"]
+    docs.remove_file(engine, store, collection.id, gone.sha256, owner=LOCAL_OWNER)
+    assert [f.filename for f in docs.list_files(engine, collection.id, owner=LOCAL_OWNER)] == ["a.txt"]
     assert store.ref_doc_ids() == {keep.sha256}
     assert open_store(tmp_path, collection).ref_doc_ids() == {keep.sha256}
 
@@ -135,7 +136,7 @@ def test_bad_files_fail_alone_and_leave_the_collection_untouched(
 ) -> None:
     store = open_store(tmp_path, collection)
     docs.add_file(engine, collection, store, lambda: embedder, "ok.md", b"# Title\nBody text.")
-    before = (len(store), docs.list_files(engine, collection.id))
+    before = (len(store), docs.list_files(engine, collection.id, owner=LOCAL_OWNER))
     outcomes = [
         docs.add_file(engine, collection, store, lambda: embedder, name, data, max_bytes=10_000)
         for name, data in [("x.pdf", b"%PDF-1.4 garbage"), ("e.txt", b""), ("z.exe", b"MZ"),
@@ -143,7 +144,7 @@ def test_bad_files_fail_alone_and_leave_the_collection_untouched(
     ]
     assert [o.status for o in outcomes] == ["failed"] * 5
     assert len({o.message for o in outcomes}) == 5
-    assert (len(store), docs.list_files(engine, collection.id)) == before
+    assert (len(store), docs.list_files(engine, collection.id, owner=LOCAL_OWNER)) == before
 
 
 def test_an_embedding_failure_is_reported_and_nothing_is_stored(
@@ -157,7 +158,7 @@ def test_an_embedding_failure_is_reported_and_nothing_is_stored(
     store = open_store(tmp_path, collection)
     outcome = docs.add_file(engine, collection, store, broken, "a.txt", b"Some text.")
     assert outcome.status == "failed" and "offline" in outcome.message
-    assert len(store) == 0 and docs.list_files(engine, collection.id) == []
+    assert len(store) == 0 and docs.list_files(engine, collection.id, owner=LOCAL_OWNER) == []
 
 
 def test_the_worker_indexes_queued_files_in_order_and_reports_each(
@@ -182,18 +183,18 @@ def test_changing_the_embedding_model_re_embeds_every_chunk_and_records_it(
     docs.add_file(engine, collection, store, lambda: embedder, "a.txt", b"Alpha beta gamma.")
     new_model = WordHashEmbedding(model_name="other")
     count = docs.reembed_collection(engine, collection.id, store, new_model,
-                                    EmbedSpec("baseten", "emb12345"))
+                                    EmbedSpec("baseten", "emb12345"), owner=LOCAL_OWNER)
     assert count == 1 and new_model.embedded == 1
-    assert docs.get_collection(engine, collection.id).embed == EmbedSpec("baseten", "emb12345")
+    assert docs.get_collection(engine, collection.id, owner=LOCAL_OWNER).embed == EmbedSpec("baseten", "emb12345")
     assert rag.retrieve(store, new_model, "alpha", 1, 0.0).sources[0].file_name == "a.txt"
 
 
 def test_questions_are_kept_per_collection_in_order(engine: Any, collection: Any) -> None:
-    other = docs.create_collection(engine, "Other", EmbedSpec())
-    docs.record_question(engine, collection.id, question="Q1", answer="A1", sources=[])
-    docs.record_question(engine, other.id, question="X", answer="Y", sources=[])
-    docs.record_question(engine, collection.id, question="Q2", answer="", error="boom")
-    assert [h["question"] for h in docs.history(engine, collection.id)] == ["Q1", "Q2"]
-    assert docs.conversation(engine, collection.id) == [("Q1", "A1")]
-    docs.clear_history(engine, collection.id)
-    assert docs.history(engine, collection.id) == [] and len(docs.history(engine, other.id)) == 1
+    other = docs.create_collection(engine, "Other", EmbedSpec(), owner=LOCAL_OWNER)
+    docs.record_question(engine, collection.id, question="Q1", answer="A1", sources=[], owner=LOCAL_OWNER)
+    docs.record_question(engine, other.id, question="X", answer="Y", sources=[], owner=LOCAL_OWNER)
+    docs.record_question(engine, collection.id, question="Q2", answer="", error="boom", owner=LOCAL_OWNER)
+    assert [h["question"] for h in docs.history(engine, collection.id, owner=LOCAL_OWNER)] == ["Q1", "Q2"]
+    assert docs.conversation(engine, collection.id, owner=LOCAL_OWNER) == [("Q1", "A1")]
+    docs.clear_history(engine, collection.id, owner=LOCAL_OWNER)
+    assert docs.history(engine, collection.id, owner=LOCAL_OWNER) == [] and len(docs.history(engine, other.id, owner=LOCAL_OWNER)) == 1

@@ -15,13 +15,14 @@ from chatapp.services import documents as docs
 from chatapp.services import upload_worker as uploads
 from chatapp.services.embedders import EmbedderUnavailableError, EmbedSpec
 from chatapp.services.vector_store import NumpyVectorStore
+from chatapp.users import LOCAL_OWNER
 from tests.unit.test_documents_service import WordHashEmbedding
 
 
 @pytest.fixture
 def collection(engine: Any) -> docs.CollectionInfo:
     return docs.create_collection(engine, "Manuals", EmbedSpec(), chunk_size=128,
-                                  chunk_overlap=16)
+                                  chunk_overlap=16, owner=LOCAL_OWNER)
 
 
 def make_target(engine: Any, tmp_path: Path, collection: Any,
@@ -86,7 +87,7 @@ def test_uploads_queued_before_a_crash_are_indexed_by_the_next_worker(
     assert worker.wait_idle(30)
     assert [j.outcome.status for j in jobs] == ["indexed", "indexed"]
     assert staging_contents(tmp_path, collection) == []
-    names = sorted(f.filename for f in docs.list_files(engine, collection.id))
+    names = sorted(f.filename for f in docs.list_files(engine, collection.id, owner=LOCAL_OWNER))
     assert names == ["a.txt", "b.md", "old.txt"]
     assert uploads.resume_uploads(worker, after) == []  # once per worker and collection
 
@@ -118,7 +119,7 @@ def test_a_failing_file_keeps_only_its_message_on_disk_until_dismissed(
     kept = uploads.staged_uploads(tmp_path, collection.id)
     assert [(s.filename, s.state, s.path.exists()) for s in kept] == [
         ("setup.exe", "failed", False), ("a.txt", "failed", False)]
-    assert docs.list_files(engine, collection.id) == []
+    assert docs.list_files(engine, collection.id, owner=LOCAL_OWNER) == []
     worker.dismiss(collection.id)
     assert staging_contents(tmp_path, collection) == []
 
@@ -127,5 +128,5 @@ def test_deleting_a_collection_deletes_its_staged_uploads(
     engine: Any, tmp_path: Path, collection: Any
 ) -> None:
     uploads.stage_upload(tmp_path, collection.id, "a.txt", b"Alpha.")
-    docs.delete_collection(engine, tmp_path, collection.id)
+    docs.delete_collection(engine, tmp_path, collection.id, owner=LOCAL_OWNER)
     assert not docs.staging_dir(tmp_path, collection.id).exists()

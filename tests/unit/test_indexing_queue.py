@@ -18,6 +18,7 @@ from chatapp.services import upload_worker as uploads
 from chatapp.services.embedders import EmbedSpec
 from chatapp.services.ingest_queue import IngestWorker
 from chatapp.services.vector_store import NumpyVectorStore
+from chatapp.users import LOCAL_OWNER
 from tests.unit.test_documents_service import WordHashEmbedding
 
 WAIT_S = 60
@@ -56,7 +57,7 @@ def big_text(sentences: int = 400) -> bytes:
 
 
 def new_target(engine: Any, tmp_path: Path, name: str, model: Any) -> uploads.UploadTarget:
-    collection = docs.create_collection(engine, name, EmbedSpec(), 64, 8)
+    collection = docs.create_collection(engine, name, EmbedSpec(), 64, 8, owner=LOCAL_OWNER)
     store = NumpyVectorStore(docs.index_dir(tmp_path, collection.id))
     return uploads.UploadTarget(engine, collection, store, lambda: model, tmp_path, 10_000_000)
 
@@ -125,7 +126,7 @@ def test_a_queued_file_is_canceled_at_once_and_its_staged_copy_deleted(
         "first.txt"]
     gated.open()
     assert worker.wait_idle(WAIT_S)
-    assert [f.filename for f in docs.list_files(engine, target.collection.id)] == ["first.txt"]
+    assert [f.filename for f in docs.list_files(engine, target.collection.id, owner=LOCAL_OWNER)] == ["first.txt"]
 
 
 def test_a_running_file_stops_at_its_next_batch_and_leaves_nothing_behind(
@@ -140,7 +141,7 @@ def test_a_running_file_stops_at_its_next_batch_and_leaves_nothing_behind(
     assert worker.wait_idle(WAIT_S)
 
     assert job.outcome.status == "canceled"
-    assert len(target.store) == 0 and docs.list_files(engine, target.collection.id) == []
+    assert len(target.store) == 0 and docs.list_files(engine, target.collection.id, owner=LOCAL_OWNER) == []
     assert uploads.staged_uploads(tmp_path, target.collection.id) == []
     assert gated.embedded < 100  # it did not embed the rest of the file first
 
@@ -157,10 +158,10 @@ def test_a_collection_with_queued_and_running_files_can_be_deleted(
     stopping.start()
     assert worker.cancel_collection(target.collection.id, wait_s=WAIT_S)
     stopping.join()
-    docs.delete_collection(engine, tmp_path, target.collection.id)
+    docs.delete_collection(engine, tmp_path, target.collection.id, owner=LOCAL_OWNER)
 
     assert [j.outcome.status for j in jobs] == ["canceled"] * 3
-    assert docs.get_collection(engine, target.collection.id) is None
+    assert docs.get_collection(engine, target.collection.id, owner=LOCAL_OWNER) is None
     assert not docs.staging_dir(tmp_path, target.collection.id).exists()
     assert not worker.busy()
 
@@ -199,7 +200,7 @@ def test_a_file_being_indexed_when_the_server_died_is_marked_failed_not_run_agai
                                                               ("next.txt", "indexed")]
     assert "server stopped while this file was being indexed" in jobs[0].outcome.message
     assert "Upload it again" in jobs[0].outcome.message
-    assert [f.filename for f in docs.list_files(engine, target.collection.id)] == ["next.txt"]
+    assert [f.filename for f in docs.list_files(engine, target.collection.id, owner=LOCAL_OWNER)] == ["next.txt"]
     assert not bomb.path.exists() and not waiting.path.exists()
     assert model.embedded == 1  # only next.txt's one chunk: the bomb never ran again
 
@@ -277,4 +278,4 @@ def test_canceling_a_file_while_it_is_parsed_stops_its_parse_worker(
     worker.cancel(job.id)
     assert worker.wait_for(job, WAIT_S)
     assert job.outcome.status == "canceled" and model.embedded == 0
-    assert docs.list_files(engine, target.collection.id) == []
+    assert docs.list_files(engine, target.collection.id, owner=LOCAL_OWNER) == []

@@ -18,6 +18,7 @@ from chatapp.services import embedders
 from chatapp.services.embedders import BUNDLED_MODEL, EmbedSpec
 from chatapp.settings import AppConfig
 from chatapp.storage.db import init_db, make_engine
+from chatapp.users import LOCAL_OWNER
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -44,7 +45,7 @@ def test_the_server_starts_loading_a_collections_model_before_any_page_is_opened
     config = AppConfig.load({}, {"BASETEN_CHAT_DATA_DIR": str(tmp_path)})
     engine = make_engine(config.database_url)
     init_db(engine)
-    docs.create_collection(engine, "Manuals", EmbedSpec())
+    docs.create_collection(engine, "Manuals", EmbedSpec(), owner=LOCAL_OWNER)
     engine.dispose()
     # A fresh process, as at server start: nothing is loaded until the thread asks for it.
     script = textwrap.dedent(f"""

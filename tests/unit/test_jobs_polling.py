@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from chatapp.services.job_polling import StatusPoller, TokenBucket
 from chatapp.storage.jobs import Job, JobRow, WebhookResult
+from chatapp.users import LOCAL_OWNER
 
 
 @dataclass
@@ -92,14 +93,14 @@ def test_a_poll_that_cannot_build_a_client_reports_it_in_plain_words(engine) -> 
     from tests.plain_words import assert_plain
 
     with session_scope(engine) as session:
-        store.add_job(session, request_id="b" * 32, status="QUEUED", target_label="t",
+        store.add_job(session, owner=LOCAL_OWNER, request_id="b" * 32, status="QUEUED", target_label="t",
                       target_json='{"kind": "dedicated", "model": "abcd1234"}',
                       model_input_json="{}")
 
     def no_key(_target):
         raise errors.MissingAPIKeyError("No Baseten API key. Pass api_key=... or set it.")
 
-    report = StatusPoller(clock=FakeClock()).poll(engine, no_key)
+    report = StatusPoller(clock=FakeClock()).poll(engine, no_key, owner=LOCAL_OWNER)
     assert isinstance(report, PollReport) and len(report.problems) == 1
     assert "No Baseten API key" in report.problems[0] and "sidebar" in report.problems[0]
     assert_plain(report.problems[0])

@@ -17,6 +17,7 @@ from chatapp.services.batch_inputs import BatchRow, InputError, parse_batch
 from chatapp.storage import jobs as store
 from chatapp.storage.db import make_engine, session_scope
 from chatapp.targets import Target
+from chatapp.users import LOCAL_OWNER
 
 TARGET = Target(kind="dedicated", model="abcd1234")
 OPTIONS = jobs.SubmitOptions(webhook_endpoint="https://chat.example.com/hooks/baseten")
@@ -64,13 +65,13 @@ def test_a_submitted_job_is_recorded_with_its_target_and_settings(engine):
     client = FakeJobsClient()
     options = jobs.SubmitOptions(webhook_endpoint=OPTIONS.webhook_endpoint, priority=2,
                                  max_time_in_queue_s=3600, max_attempts=5)
-    rid = jobs.submit_job(engine, client, TARGET, {"prompt": "hi"}, options)
-    (row,) = jobs.list_rows(engine)
+    rid = jobs.submit_job(engine, client, TARGET, {"prompt": "hi"}, options, owner=LOCAL_OWNER)
+    (row,) = jobs.list_rows(engine, owner=LOCAL_OWNER)
     assert row.request_id == rid
     assert row.status == "QUEUED"
     assert row.job.target_label == "Dedicated · abcd1234 · production"
     with session_scope(engine) as session:
-        assert json.loads(store.get_job(session, rid).model_input_json) == {"prompt": "hi"}
+        assert json.loads(store.get_job(session, rid, LOCAL_OWNER).model_input_json) == {"prompt": "hi"}
     sent = client.submitted[0]
     assert sent["priority"] == 2 and sent["max_time_in_queue_seconds"] == 3600
     assert sent["inference_retry_config"] == {"max_attempts": 5, "initial_delay_ms": 1000,
@@ -82,8 +83,8 @@ def test_a_refused_submission_raises_the_client_error_and_stores_no_job(engine):
     client = FakeJobsClient(refuse={"hi": errors.NotFoundError("No model abcd1234: check the "
                                                                "model id.", status_code=404)})
     with pytest.raises(errors.NotFoundError, match="check the model id"):
-        jobs.submit_job(engine, client, TARGET, {"prompt": "hi"}, OPTIONS)
-    assert jobs.list_rows(engine) == []
+        jobs.submit_job(engine, client, TARGET, {"prompt": "hi"}, OPTIONS, owner=LOCAL_OWNER)
+    assert jobs.list_rows(engine, owner=LOCAL_OWNER) == []
 
 
 @pytest.mark.parametrize(
@@ -99,7 +100,7 @@ def test_out_of_range_settings_are_refused_before_anything_is_sent(engine, chang
     client = FakeJobsClient()
     options = jobs.SubmitOptions(**{**OPTIONS.__dict__, **change})
     with pytest.raises(InputError, match=message):
-        jobs.submit_job(engine, client, TARGET, {"prompt": "hi"}, options)
+        jobs.submit_job(engine, client, TARGET, {"prompt": "hi"}, options, owner=LOCAL_OWNER)
     assert client.submitted == []
 
 
@@ -119,7 +120,7 @@ def test_the_request_body_shown_before_sending_is_the_one_the_client_sends(engin
     options = jobs.SubmitOptions(webhook_endpoint=OPTIONS.webhook_endpoint, priority=1)
     llm = Baseten(model_id="abcd1234", model_apis=False, api_key=emulator.api_key,
                   deployment_url=emulator.deployment_url)
-    jobs.submit_job(engine, llm, TARGET, {"prompt": "hi"}, options)
+    jobs.submit_job(engine, llm, TARGET, {"prompt": "hi"}, options, owner=LOCAL_OWNER)
     (sent,) = [r["body"] for r in emulator.requests() if r["path"].endswith("/async_predict")]
     assert options.request_body({"prompt": "hi"}) == sent
 
@@ -130,78 +131,78 @@ def test_a_batch_submits_good_rows_and_reports_bad_and_refused_rows_by_number(en
     rows = parse_batch("b.jsonl", b'"one"\n{oops\n"boom"\n"four"\n')
     progress: list[tuple[int, int]] = []
     report = jobs.submit_batch(engine, client, TARGET, rows, OPTIONS, batch_name="b.jsonl",
-                               on_progress=lambda done, total: progress.append((done, total)))
+                               on_progress=lambda done, total: progress.append((done, total)), owner=LOCAL_OWNER)
     assert [n for n, _ in report.submitted] == [1, 4]
     assert [n for n, _ in report.failed] == [2, 3]
     assert "(429 Too Many Requests)" in dict(report.failed)[3]
     assert progress[-1] == (4, 4) and len(progress) == 4
-    assert len(jobs.list_rows(engine)) == 2
+    assert len(jobs.list_rows(engine, owner=LOCAL_OWNER)) == 2
 
 
 def test_polling_records_baseten_status_and_stops_once_the_result_arrived(engine):
     client = FakeJobsClient()
-    rid = jobs.submit_job(engine, client, TARGET, {"prompt": "hi"}, OPTIONS)
+    rid = jobs.submit_job(engine, client, TARGET, {"prompt": "hi"}, OPTIONS, owner=LOCAL_OWNER)
     client.statuses[rid] = "IN_PROGRESS"
     poller = job_polling.StatusPoller(job_polling.TokenBucket(100, 100), interval_s=0)
-    poller.poll(engine, lambda target: client)
-    assert jobs.list_rows(engine)[0].status == "IN_PROGRESS"
+    poller.poll(engine, lambda target: client, owner=LOCAL_OWNER)
+    assert jobs.list_rows(engine, owner=LOCAL_OWNER)[0].status == "IN_PROGRESS"
     deliver(engine, rid, data={"output": "You said: hi"})
-    poller.poll(engine, lambda target: client)
+    poller.poll(engine, lambda target: client, owner=LOCAL_OWNER)
     assert client.status_calls == [rid]
-    (row,) = jobs.list_rows(engine)
+    (row,) = jobs.list_rows(engine, owner=LOCAL_OWNER)
     assert (row.status, row.webhook_status) == ("SUCCEEDED", "SUCCEEDED")
 
 
 def test_polling_uses_the_client_for_the_target_each_job_was_submitted_to(engine):
     client = FakeJobsClient()
     other = Target(kind="dedicated", model="efgh5678", scope="development")
-    jobs.submit_job(engine, client, other, {"prompt": "hi"}, OPTIONS)
+    jobs.submit_job(engine, client, other, {"prompt": "hi"}, OPTIONS, owner=LOCAL_OWNER)
     asked: list[Target] = []
     job_polling.StatusPoller(job_polling.TokenBucket(100, 100), interval_s=0).poll(
-        engine, lambda target: asked.append(target) or client)
+        engine, lambda target: asked.append(target) or client, owner=LOCAL_OWNER)
     assert asked == [other]
 
 
 def test_a_rate_limited_poll_pauses_polling_and_keeps_the_job_unfinished(engine):
     client = FakeJobsClient()
-    rid = jobs.submit_job(engine, client, TARGET, {"prompt": "hi"}, OPTIONS)
-    jobs.submit_job(engine, client, TARGET, {"prompt": "again"}, OPTIONS)
+    rid = jobs.submit_job(engine, client, TARGET, {"prompt": "hi"}, OPTIONS, owner=LOCAL_OWNER)
+    jobs.submit_job(engine, client, TARGET, {"prompt": "again"}, OPTIONS, owner=LOCAL_OWNER)
     client.statuses[rid] = errors.RateLimitError("slow down", status_code=429, retry_after=30)
     poller = job_polling.StatusPoller(job_polling.TokenBucket(100, 100), interval_s=0)
-    report = poller.poll(engine, lambda target: client)
+    report = poller.poll(engine, lambda target: client, owner=LOCAL_OWNER)
     assert report.rate_limited
     assert not poller.bucket.try_take()
-    assert all(row.is_unfinished for row in jobs.list_rows(engine))
+    assert all(row.is_unfinished for row in jobs.list_rows(engine, owner=LOCAL_OWNER))
 
 
 def test_a_status_error_is_kept_as_a_note_on_the_job(engine):
     client = FakeJobsClient()
-    rid = jobs.submit_job(engine, client, TARGET, {"prompt": "hi"}, OPTIONS)
+    rid = jobs.submit_job(engine, client, TARGET, {"prompt": "hi"}, OPTIONS, owner=LOCAL_OWNER)
     client.statuses[rid] = errors.AuthenticationError("The API key was refused; check it.",
                                                       status_code=401)
     report = job_polling.StatusPoller(job_polling.TokenBucket(100, 100), interval_s=0).poll(
-        engine, lambda target: client)
+        engine, lambda target: client, owner=LOCAL_OWNER)
     assert report.problems and "refused the API key" in report.problems[0]
-    note = jobs.list_rows(engine)[0].job.status_note
+    note = jobs.list_rows(engine, owner=LOCAL_OWNER)[0].job.status_note
     assert note.startswith("Its status could not be checked: ") and "refused the API key" in note
 
 
 def test_a_queued_job_is_canceled_and_recorded(engine):
     client = FakeJobsClient()
-    rid = jobs.submit_job(engine, client, TARGET, {"prompt": "hi"}, OPTIONS)
-    outcome = jobs.cancel_job(engine, client, rid)
+    rid = jobs.submit_job(engine, client, TARGET, {"prompt": "hi"}, OPTIONS, owner=LOCAL_OWNER)
+    outcome = jobs.cancel_job(engine, client, rid, owner=LOCAL_OWNER)
     assert outcome.canceled
-    assert jobs.list_rows(engine)[0].status == "CANCELED"
+    assert jobs.list_rows(engine, owner=LOCAL_OWNER)[0].status == "CANCELED"
 
 
 def test_a_job_that_is_no_longer_queued_is_not_canceled_and_the_reason_is_given(engine):
     client = FakeJobsClient()
-    rid = jobs.submit_job(engine, client, TARGET, {"prompt": "hi"}, OPTIONS)
+    rid = jobs.submit_job(engine, client, TARGET, {"prompt": "hi"}, OPTIONS, owner=LOCAL_OWNER)
     client.statuses[rid] = "IN_PROGRESS"
-    outcome = jobs.cancel_job(engine, client, rid)
+    outcome = jobs.cancel_job(engine, client, rid, owner=LOCAL_OWNER)
     assert not outcome.canceled
     assert "only queued jobs can be canceled" in outcome.message
-    assert jobs.list_rows(engine)[0].status == "QUEUED"
+    assert jobs.list_rows(engine, owner=LOCAL_OWNER)[0].status == "QUEUED"
 
 
 def test_the_api_message_is_shown_when_the_client_returns_one(engine):
@@ -210,13 +211,13 @@ def test_the_api_message_is_shown_when_the_client_returns_one(engine):
             return {"canceled": False, "message": "Only QUEUED requests can be canceled."}
 
     client = Wordy()
-    rid = jobs.submit_job(engine, client, TARGET, {"prompt": "hi"}, OPTIONS)
-    assert jobs.cancel_job(engine, client, rid).message == "Only QUEUED requests can be canceled."
+    rid = jobs.submit_job(engine, client, TARGET, {"prompt": "hi"}, OPTIONS, owner=LOCAL_OWNER)
+    assert jobs.cancel_job(engine, client, rid, owner=LOCAL_OWNER).message == "Only QUEUED requests can be canceled."
 
 
 def test_results_from_requests_submitted_elsewhere_are_listed_too(engine):
     deliver(engine, "e" * 32, data={"output": "from elsewhere"})
-    (row,) = jobs.list_rows(engine)
+    (row,) = jobs.list_rows(engine, owner=LOCAL_OWNER)
     record = jobs.table_records([row])[0]
     assert record["Target"] == "(not submitted here)"
     assert record["Result preview"] == "from elsewhere"
@@ -225,7 +226,7 @@ def test_results_from_requests_submitted_elsewhere_are_listed_too(engine):
 def test_a_duplicate_delivery_stores_nothing_new(engine):
     assert deliver(engine, "d" * 32, data="first")
     assert not deliver(engine, "d" * 32, data="second")
-    (row,) = jobs.list_rows(engine)
+    (row,) = jobs.list_rows(engine, owner=LOCAL_OWNER)
     assert row.result.preview == "first"
 
 
@@ -234,27 +235,27 @@ def test_the_table_preview_shows_output_text_errors_and_truncates_long_text(engi
     deliver(engine, "2" * 32, data=None, errs=[{"code": "MODEL_PREDICT_ERROR",
                                                 "message": "boom"}])
     previews = {r["Request id"]: r["Result preview"] for r in
-                jobs.table_records(jobs.list_rows(engine))}
+                jobs.table_records(jobs.list_rows(engine, owner=LOCAL_OWNER))}
     assert len(previews["1" * 32]) == job_results.PREVIEW_CHARS and previews["1" * 32].endswith("…")
     assert previews["2" * 32] == "Error: MODEL_PREDICT_ERROR: boom"
 
 
 def test_jobs_and_results_survive_a_new_engine_on_the_same_database(engine):
     client = FakeJobsClient()
-    rid = jobs.submit_job(engine, client, TARGET, {"prompt": "hi"}, OPTIONS)
+    rid = jobs.submit_job(engine, client, TARGET, {"prompt": "hi"}, OPTIONS, owner=LOCAL_OWNER)
     deliver(engine, rid, data={"output": "kept"})
     engine.dispose()
     again = make_engine(engine.url.render_as_string(hide_password=False))
-    (row,) = jobs.list_rows(again)
+    (row,) = jobs.list_rows(again, owner=LOCAL_OWNER)
     assert row.result.preview == "kept" and row.job is not None
 
 
 def test_export_jsonl_has_one_parsed_record_per_result(engine):
     client = FakeJobsClient()
-    rid = jobs.submit_job(engine, client, TARGET, {"prompt": "hi"}, OPTIONS)
-    jobs.submit_job(engine, client, TARGET, {"prompt": "pending"}, OPTIONS)
+    rid = jobs.submit_job(engine, client, TARGET, {"prompt": "hi"}, OPTIONS, owner=LOCAL_OWNER)
+    jobs.submit_job(engine, client, TARGET, {"prompt": "pending"}, OPTIONS, owner=LOCAL_OWNER)
     deliver(engine, rid, data={"output": "You said: hi"})
-    lines = job_results.export_jsonl(engine).decode().splitlines()
+    lines = job_results.export_jsonl(engine, owner=LOCAL_OWNER).decode().splitlines()
     assert len(lines) == 1
     record = json.loads(lines[0])
     assert record["request_id"] == rid
@@ -265,7 +266,7 @@ def test_export_jsonl_has_one_parsed_record_per_result(engine):
 def test_export_csv_has_a_header_and_keeps_structured_output_as_json(engine):
     deliver(engine, "1" * 32, data={"output": "a, \"quoted\"\nline"})
     deliver(engine, "2" * 32, data="plain text")
-    table = list(csv.DictReader(io.StringIO(job_results.export_csv(engine).decode())))
+    table = list(csv.DictReader(io.StringIO(job_results.export_csv(engine, owner=LOCAL_OWNER).decode())))
     by_id = {r["request_id"]: r for r in table}
     assert json.loads(by_id["1" * 32]["data"]) == {"output": "a, \"quoted\"\nline"}
     assert by_id["2" * 32]["data"] == "plain text"
@@ -273,12 +274,12 @@ def test_export_csv_has_a_header_and_keeps_structured_output_as_json(engine):
 
 
 def test_exports_with_no_results_are_empty_but_valid(engine):
-    assert job_results.export_jsonl(engine) == b""
-    assert job_results.export_csv(engine).decode().strip() == ",".join(job_results.EXPORT_FIELDS)
+    assert job_results.export_jsonl(engine, owner=LOCAL_OWNER) == b""
+    assert job_results.export_csv(engine, owner=LOCAL_OWNER).decode().strip() == ",".join(job_results.EXPORT_FIELDS)
 
 
 def test_a_bad_row_in_a_batch_never_reaches_the_client(engine):
     client = FakeJobsClient()
     rows = [BatchRow(1, error="not valid JSON"), BatchRow(2, model_input={"prompt": "ok"})]
-    report = jobs.submit_batch(engine, client, TARGET, rows, OPTIONS, batch_name="x")
+    report = jobs.submit_batch(engine, client, TARGET, rows, OPTIONS, batch_name="x", owner=LOCAL_OWNER)
     assert len(client.submitted) == 1 and report.failed == [(1, "not valid JSON")]

@@ -20,6 +20,7 @@ from chatapp.services import documents
 from chatapp.storage import migrations
 from chatapp.storage.db import Base, import_feature_modules, init_db, make_engine, session_scope
 from chatapp.storage import jobs as job_store
+from chatapp.users import LOCAL_OWNER
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -81,10 +82,10 @@ def test_a_new_database_gets_exactly_the_schema_the_models_describe(empty_engine
 
 def test_a_second_start_changes_nothing(empty_engine: Engine) -> None:
     init_db(empty_engine)
-    conversation = convs.create_conversation(empty_engine, None)
+    conversation = convs.create_conversation(empty_engine, None, owner=LOCAL_OWNER)
     init_db(empty_engine)
     assert revision(empty_engine) == migrations.head_revision()
-    assert [c.id for c in convs.list_conversations(empty_engine)] == [conversation.id]
+    assert [c.id for c in convs.list_conversations(empty_engine, owner=LOCAL_OWNER)] == [conversation.id]
 
 
 def test_the_chat_database_of_november_2026_is_upgraded_in_place(tmp_path: Path) -> None:
@@ -93,7 +94,7 @@ def test_the_chat_database_of_november_2026_is_upgraded_in_place(tmp_path: Path)
     init_db(engine)
     assert revision(engine) == migrations.head_revision()
     assert differences(engine) == []
-    assert [m.content for m in convs.list_messages(engine, 1)][:2] == [
+    assert [m.content for m in convs.list_messages(engine, 1, owner=LOCAL_OWNER)][:2] == [
         "Where is the treasure?", "Arr, under the palm tree."]
 
 
@@ -102,10 +103,10 @@ def test_a_database_made_by_create_all_before_alembic_keeps_every_row(tmp_path: 
     init_db(engine)
     assert revision(engine) == migrations.head_revision()
     assert differences(engine) == []
-    messages = convs.list_messages(engine, 1)
+    messages = convs.list_messages(engine, 1, owner=LOCAL_OWNER)
     assert [m.content for m in messages] == ["Summarise the notes", "Three changes."]
     assert messages[1].persona_key == ("Reviewer", "🧐", "You review.")
-    [collection] = documents.list_collections(engine)
+    [collection] = documents.list_collections(engine, owner=LOCAL_OWNER)
     assert collection.name == "Handbook"
     with session_scope(engine) as session:
         result = job_store.get_result(session, "req_1")

@@ -21,6 +21,7 @@ from chatapp.services import documents as docs
 from chatapp.services import ingest, rag
 from chatapp.services.embedders import EmbedSpec, make_embedder
 from chatapp.services.vector_store import NumpyVectorStore
+from chatapp.users import LOCAL_OWNER
 from tests.pdfs import make_pdf
 from tests.plain_words import assert_plain
 
@@ -184,7 +185,7 @@ def emulator_llm(emulator: Any) -> Baseten:
 def ask(engine: Any, collection_id: str, question: str, llm: Any, store: Any, minilm: Any,
         ) -> rag.AnswerRecord:
     texts: list[str] = []
-    with rag.answer(engine, collection_id, question, model="Model API · test") as answering:
+    with rag.answer(engine, collection_id, question, model="Model API · test", owner=LOCAL_OWNER) as answering:
         answering.search(llm, store, lambda: minilm, top_k=2, cutoff=0.3)
         texts.extend(answering.stream("You are terse."))
     assert not texts or texts[-1].startswith(answering.record.answer[:10])
@@ -193,7 +194,7 @@ def ask(engine: Any, collection_id: str, question: str, llm: Any, store: Any, mi
 
 @pytest.fixture
 def collection(engine: Any) -> Any:
-    return docs.create_collection(engine, "Zoo", EmbedSpec())
+    return docs.create_collection(engine, "Zoo", EmbedSpec(), owner=LOCAL_OWNER)
 
 
 def test_a_question_is_answered_from_its_sources_and_stored_with_them(
@@ -207,7 +208,7 @@ def test_a_question_is_answered_from_its_sources_and_stored_with_them(
     system = [r for r in emulator.requests() if r["path"].endswith("/chat/completions")][-1][
         "body"]["messages"][0]["content"]
     assert system.startswith("You are terse.") and "acacia leaves" in system
-    stored = docs.history(engine, collection.id)[-1]
+    stored = docs.history(engine, collection.id, owner=LOCAL_OWNER)[-1]
     assert (stored["question"], stored["answer"]) == (record.question, record.answer)
     assert stored["sources"] == [s.to_dict() for s in record.sources]
 
@@ -219,7 +220,7 @@ def test_a_question_nothing_matches_is_answered_without_the_model_and_stored(
                  emulator_llm(emulator), store, minilm)
     assert (record.answer, record.sources) == (rag.NO_CONTEXT_ANSWER, [])
     assert not [r for r in emulator.requests() if r["path"].endswith("/chat/completions")]
-    assert docs.history(engine, collection.id)[-1]["answer"] == rag.NO_CONTEXT_ANSWER
+    assert docs.history(engine, collection.id, owner=LOCAL_OWNER)[-1]["answer"] == rag.NO_CONTEXT_ANSWER
 
 
 def test_a_failing_model_leaves_a_stored_question_with_the_error_in_plain_words(
@@ -230,4 +231,4 @@ def test_a_failing_model_leaves_a_stored_question_with_the_error_in_plain_words(
                  emulator_llm(emulator), store, minilm)
     assert record.error and record.answer == ""
     assert_plain(record.error)
-    assert docs.history(engine, collection.id)[-1]["error"] == record.error
+    assert docs.history(engine, collection.id, owner=LOCAL_OWNER)[-1]["error"] == record.error

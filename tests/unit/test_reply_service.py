@@ -13,6 +13,7 @@ from chatapp.services import chat, personas, reply
 from chatapp.services import conversations as convs
 from chatapp.settings import AppConfig
 from chatapp.targets import GenerationSettings, Target, make_llm
+from chatapp.users import LOCAL_OWNER
 from tests.plain_words import assert_plain
 
 
@@ -27,22 +28,22 @@ def chat_requests(emulator: Any) -> list[dict[str, Any]]:
 
 @pytest.fixture()
 def chef_chat(engine: Engine) -> convs.ConversationInfo:
-    chef = personas.create_persona(engine, "Chef", "👩‍🍳", "You are a chef.", 0.35)
-    conversation = convs.create_conversation(engine, chef)
-    convs.add_user_message(engine, conversation.id, "How long do I knead bread?")
+    chef = personas.create_persona(engine, "Chef", "👩‍🍳", "You are a chef.", 0.35, owner=LOCAL_OWNER)
+    conversation = convs.create_conversation(engine, chef, owner=LOCAL_OWNER)
+    convs.add_user_message(engine, conversation.id, "How long do I knead bread?", owner=LOCAL_OWNER)
     return conversation
 
 
 def begin(engine: Engine, conversation: convs.ConversationInfo, **settings: Any) -> Any:
     return reply.begin_reply(engine, conversation, target=Target(),
-                             generation=GenerationSettings(**settings), send_images=False)
+                             generation=GenerationSettings(**settings), send_images=False, owner=LOCAL_OWNER)
 
 
 def test_an_answer_streams_from_the_model_and_is_stored_complete_with_its_figures(
     engine: Engine, emulator: Any, chef_chat: convs.ConversationInfo
 ) -> None:
     plan = begin(engine, chef_chat, max_tokens=200)
-    assert convs.list_messages(engine, chef_chat.id)[-1].status == "streaming"
+    assert convs.list_messages(engine, chef_chat.id, owner=LOCAL_OWNER)[-1].status == "streaming"
     stream = plan.stream(client(emulator, plan.generation))
     try:
         events = list(stream)
@@ -50,7 +51,7 @@ def test_an_answer_streams_from_the_model_and_is_stored_complete_with_its_figure
         stream.close()
     done = events[-1]
     assert isinstance(done, chat.ReplyDone) and done.text
-    stored = convs.list_messages(engine, chef_chat.id)[-1]
+    stored = convs.list_messages(engine, chef_chat.id, owner=LOCAL_OWNER)[-1]
     assert (stored.status, stored.content) == ("complete", done.text)
     assert stored.reply_metrics is not None and stored.reply_metrics.tokens_out > 0
     assert stored.target is not None and stored.target["label"] == Target().label
@@ -71,7 +72,7 @@ def test_a_long_conversation_leaves_out_the_oldest_turns_and_records_how_many(
     engine: Engine, emulator: Any, chef_chat: convs.ConversationInfo, monkeypatch: Any
 ) -> None:
     for number in range(4):
-        convs.add_user_message(engine, chef_chat.id, f"question {number} " + "words " * 60)
+        convs.add_user_message(engine, chef_chat.id, f"question {number} " + "words " * 60, owner=LOCAL_OWNER)
     monkeypatch.setattr(reply, "context_window", lambda llm: 400)
     plan = begin(engine, chef_chat)
     stream = plan.stream(client(emulator, plan.generation))
@@ -82,7 +83,7 @@ def test_a_long_conversation_leaves_out_the_oldest_turns_and_records_how_many(
     assert stream.dropped > 0
     sent = chat_requests(emulator)[-1]["body"]["messages"]
     assert sent[-1]["content"].startswith("question 3")
-    assert convs.list_messages(engine, chef_chat.id)[-1].metrics["context_dropped"] == (
+    assert convs.list_messages(engine, chef_chat.id, owner=LOCAL_OWNER)[-1].metrics["context_dropped"] == (
         stream.dropped)
 
 
@@ -98,7 +99,7 @@ def test_an_answer_stopped_part_way_keeps_its_text_marked_stopped(
             shown = event.so_far.text
             break
     stream.close()
-    stored = convs.list_messages(engine, chef_chat.id)[-1]
+    stored = convs.list_messages(engine, chef_chat.id, owner=LOCAL_OWNER)[-1]
     assert (stored.status, stored.content) == ("stopped", shown)
     assert stored.reply_metrics is not None and stored.reply_metrics.finish_reason == "stopped"
 
@@ -109,5 +110,5 @@ def test_a_client_that_cannot_be_built_leaves_a_stored_failure_in_plain_words(
     plan = begin(engine, chef_chat)
     words = plan.fail(errors.ConfigurationError("No Baseten API key: set BASETEN_API_KEY."))
     assert_plain(words)
-    stored = convs.list_messages(engine, chef_chat.id)[-1]
+    stored = convs.list_messages(engine, chef_chat.id, owner=LOCAL_OWNER)[-1]
     assert stored.status == "error" and stored.error
