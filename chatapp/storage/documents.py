@@ -32,7 +32,7 @@ class Collection(Base):
     """A named set of indexed files sharing one embedding model and chunking."""
 
     __tablename__ = "doc_collections"
-    __table_args__ = (UniqueConstraint("owner", "name", name="uq_doc_collections_owner_name"),)
+    __table_args__ = (UniqueConstraint("owner", "name"),)  # names are unique per owner
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True,
                                     default=lambda: uuid.uuid4().hex)

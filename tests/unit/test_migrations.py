@@ -109,10 +109,10 @@ def test_a_database_made_by_create_all_before_alembic_keeps_every_row(tmp_path: 
     [collection] = documents.list_collections(engine, owner=LOCAL_OWNER)
     assert collection.name == "Handbook"
     with session_scope(engine) as session:
-        result = job_store.get_result(session, "req_1")
+        result = job_store.get_result(session, "req_1", LOCAL_OWNER)
         assert result is not None and result.data == "hi"
     with session_scope(engine) as session:
-        assert [job.request_id for job in job_store.list_jobs(session)] == ["req_1"]
+        assert [job.request_id for job in job_store.list_jobs(session, LOCAL_OWNER)] == ["req_1"]
 
 
 def test_deleting_a_collection_in_an_upgraded_database_still_cascades(tmp_path: Path) -> None:

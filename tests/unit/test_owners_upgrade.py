@@ -7,6 +7,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+from alembic import command
 from sqlalchemy import Engine, inspect, text
 
 from chatapp.services import documents as docs
@@ -14,6 +16,7 @@ from chatapp.services import jobs, personas
 from chatapp.services import conversations as convs
 from chatapp.services.embedders import EmbedSpec
 from chatapp.settings import AppConfig
+from chatapp.storage import migrations
 from chatapp.storage.db import init_db, make_engine
 from chatapp.storage.owners import OWNED_TABLES, claim_local_data
 from chatapp.users import LOCAL_OWNER
@@ -127,3 +130,55 @@ def test_the_admin_setting_applies_only_when_sign_in_is_configured() -> None:
     assert laptop.local_data_owner is None
     unnamed = AppConfig.load({"auth": {"redirect_uri": "x"}}, environ={})
     assert unnamed.local_data_owner is None
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_at_baseline(request: pytest.FixtureRequest, tmp_path: Path) -> Engine:
+    """A database at the schema before owners (revision 0001), with rows of each kind."""
+    url = (f"sqlite:///{tmp_path / 'baseline.db'}" if request.param == "sqlite"
+           else request.getfixturevalue("postgres_url"))
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        command.upgrade(migrations.alembic_config(connection), "0001")
+        for statement in BASELINE_ROWS:
+            connection.execute(text(statement))
+    return engine
+
+
+BASELINE_ROWS = (
+    "INSERT INTO chat_personas (id, name, avatar, system_prompt, builtin_key, created_at, "
+    "updated_at) VALUES (1, 'Pirate', 'P', 'Arr.', 'pirate', '2026-12-01', '2026-12-01'), "
+    "(2, 'Mine', 'M', 'Mine.', NULL, '2026-12-01', '2026-12-01')",
+    "INSERT INTO chat_conversations (id, title, title_is_default, persona_name, "
+    "persona_avatar, system_prompt, created_at, updated_at) VALUES (1, 'Old chat', false, "
+    "'', 'P', '', '2026-12-01', '2026-12-01')",
+    "INSERT INTO doc_collections (id, name, embed_kind, embed_model, chunk_size, "
+    "chunk_overlap, created_at) VALUES ('c1', 'Handbook', 'local', 'm', 256, 32, "
+    "'2026-12-01')",
+    "INSERT INTO jobs (id, request_id, submitted_at, target_label, target_json, "
+    "model_input_json, priority, max_time_in_queue_s, status, webhook_status) VALUES "
+    "(1, 'r1', '2026-12-01', 't', '{}', '{}', 0, 600, 'SUCCEEDED', 'SUCCEEDED')",
+    "INSERT INTO webhook_results (id, request_id, received_at, data_json, errors_json, "
+    "signed, raw_body) VALUES (1, 'r1', '2026-12-01', '1', '[]', 1, '{}'), "
+    "(2, 'r2', '2026-12-01', '2', '[]', 1, '{}')",
+)
+
+
+def test_the_owner_migration_keeps_rows_and_gives_them_owners_on_sqlite_and_postgresql(
+    database_at_baseline: Engine
+) -> None:
+    engine = database_at_baseline
+    init_db(engine)
+    assert owners_of(engine, "chat_personas") == ["", LOCAL_OWNER]
+    assert owners_of(engine, "chat_conversations") == [LOCAL_OWNER]
+    assert owners_of(engine, "jobs") == [LOCAL_OWNER]
+    assert owners_of(engine, "webhook_results") == [LOCAL_OWNER, ""]
+    with engine.connect() as connection:
+        assert connection.scalar(text("SELECT owner FROM doc_collections")) == LOCAL_OWNER
+    docs.create_collection(engine, "Handbook", EmbedSpec(), owner=ADMIN)  # unique per owner
+    moved = claim_local_data(engine, ADMIN)
+    assert moved["doc_collections"] == 1
+    assert sorted(c.name for c in docs.list_collections(engine, owner=ADMIN)) == [
+        "Handbook", "Handbook (from before sign-in)"]
+    assert [c.title for c in convs.list_conversations(engine, owner=ADMIN)] == ["Old chat"]
+    engine.dispose()
