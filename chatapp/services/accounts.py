@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     remove = sub.add_parser("delete", help="delete everything one user made")
     remove.add_argument("user", help="their owner id: the e-mail address they sign in with")
     args = parser.parse_args(argv)
-    from chatapp.services.webhook_receiver import load_config_without_streamlit
+    from chatapp.settings import load_config_without_streamlit
 
     config = load_config_without_streamlit()
     engine = make_engine(config.database_url)

@@ -110,7 +110,7 @@ def test_out_of_range_settings_are_refused_before_anything_is_sent(engine, chang
 def test_plain_http_is_accepted_for_a_loopback_webhook(engine, url):
     client = FakeJobsClient()
     options = jobs.SubmitOptions(**{**OPTIONS.__dict__, "webhook_endpoint": url})
-    jobs.submit_job(engine, client, TARGET, {"prompt": "hi"}, options)
+    jobs.submit_job(engine, client, TARGET, {"prompt": "hi"}, options, owner=LOCAL_OWNER)
     assert [sent["webhook_endpoint"] for sent in client.submitted] == [url]
 
 
