@@ -89,7 +89,7 @@ def signin_app_server(
 def expect_sign_in_screen_only(page: Page) -> None:
     """The page shows the sign-in screen and nothing of the app (no sidebar, no pages)."""
     wait_for_app_idle(page)
-    main = page.locator('[data-testid="stMain"]')
+    main = page.locator('[data-testid="stMainBlockContainer"]')
     expect(main.get_by_text(SIGN_IN_TEXT)).to_be_visible()
     expect(main.get_by_role("button", name=SIGN_IN_BUTTON, exact=True)).to_be_visible()
     expect(sidebar(page)).to_have_count(0)

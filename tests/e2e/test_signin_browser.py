@@ -7,9 +7,12 @@ the app's button, the provider's authorization page, the callback, the identity 
 
 from __future__ import annotations
 
-import pytest
-from playwright.sync_api import expect
+import re
 
+import pytest
+from playwright.sync_api import Page, expect
+
+from baseten_llm.emulator import EmulatorServer
 from tests.e2e.conftest import AppServer, goto_page, sidebar, wait_for_app_idle
 from tests.e2e.signin import (
     SignInAppServer,
@@ -71,7 +74,7 @@ def test_someone_outside_the_allow_list_is_refused_with_a_way_to_sign_out(
     page = new_page()
     page.goto(signin_server.url + "/documents")
     sign_in_as(page, EVE)
-    main = page.locator('[data-testid="stMain"]')
+    main = page.locator('[data-testid="stMainBlockContainer"]')
     expect(main).to_contain_text(f"{EVE.email} is not allowed to use this app")
     expect(sidebar(page)).to_have_count(0)
     expect(page.locator('[data-testid="stChatInput"]')).to_have_count(0)
@@ -112,3 +115,54 @@ def test_no_sign_in_secret_key_or_token_reaches_the_page_or_the_servers_log(
     for secret in (*signin_server.secrets, *tokens):
         assert secret not in shown
         assert secret not in log
+
+
+def _send(page: Page, text: str) -> None:
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.fill(text)
+    box.press("Enter")
+    expect(page.get_by_test_id("stChatMessage").last).to_contain_text(f"You said: {text}")
+    wait_for_app_idle(page)
+
+
+def _use_own_key(page: Page, key: str) -> None:
+    box = sidebar(page).locator(".st-key-sb_api_key input")
+    box.fill(key)
+    box.press("Enter")
+    wait_for_app_idle(page)
+    expect(sidebar(page)).to_contain_text("Using your key, this session only.")
+
+
+def _chat_id(page: Page) -> str:
+    match = re.search(r"[?&]chat=(\d+)", page.url)
+    assert match, page.url
+    return match.group(1)
+
+
+def test_each_person_sees_only_their_own_conversations_and_not_the_others_by_address(
+    signin_server: AppServer, e2e_emulator: EmulatorServer, new_page
+):
+    ann, bob = new_page(), new_page()
+    for page, person in ((ann, ANN), (bob, BOB)):
+        page.goto(signin_server.url)
+        sign_in_as(page, person)
+        _use_own_key(page, e2e_emulator.api_key)
+    _send(ann, "Ann's plans for the owl survey")
+    expect(ann).to_have_url(re.compile(r"[?&]chat=\d+"))
+    anns_chat = _chat_id(ann)
+    _send(bob, "Bob's notes on bats")
+    bobs_chat = _chat_id(bob)
+    assert bobs_chat != anns_chat
+
+    ann.reload()
+    wait_for_app_idle(ann)
+    expect(sidebar(ann)).to_contain_text("owl survey")
+    expect(sidebar(ann)).not_to_contain_text("bats")
+    expect(sidebar(bob)).to_contain_text("bats")
+    expect(sidebar(bob)).not_to_contain_text("owl survey")
+
+    bob.goto(f"{signin_server.url}/?chat={anns_chat}")
+    wait_for_app_idle(bob)
+    expect(bob.get_by_text("was not found")).to_be_visible()
+    expect(bob.locator('[data-testid="stMainBlockContainer"]')).not_to_contain_text("owl survey")
+    expect(bob.get_by_test_id("stChatMessage")).to_have_count(0)
