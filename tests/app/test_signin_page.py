@@ -167,3 +167,43 @@ def test_a_key_typed_by_a_signed_in_person_is_named_as_theirs_and_never_shown(ap
     at.chat_input(key="chat_input").set_value("Hello with my own key").run()
     sent = [r for r in app_env.requests() if r["path"].endswith("/chat/completions")]
     assert sent and sent[-1]["status"] == 200
+
+
+def _who_is_it() -> None:
+    import streamlit as st
+
+    from chatapp import state
+
+    try:
+        st.write(f"owner={state.current_user().id}")
+    except state.SignInRequired:
+        st.write("refused")
+
+
+@pytest.mark.parametrize(
+    ("user", "allowed", "expected"),
+    [
+        ({"is_logged_in": False}, None, "refused"),
+        (ANN, None, "owner=ann.archer@example.com"),
+        ({**ANN, "email_verified": False}, None, "owner=http://127.0.0.1:9|ann"),
+        (ANN, "example.org", "refused"),
+        ({**ANN, "email_verified": False}, "example.com", "refused"),
+    ],
+)
+def test_the_current_user_is_derived_from_the_claims_and_refused_when_not_let_in(
+    app_env, user, allowed, expected
+):
+    at = AppTest.from_function(_who_is_it, default_timeout=TIMEOUT)
+    at.secrets["auth"] = AUTH
+    if allowed:
+        at.secrets["BASETEN_CHAT_ALLOWED_USERS"] = allowed
+    at.user = user
+    _run(at)
+    assert [m.value for m in at.markdown] == [expected]
+
+
+def test_without_sign_in_the_current_user_is_the_local_one_whoever_st_user_names(app_env):
+    at = AppTest.from_function(_who_is_it, default_timeout=TIMEOUT)
+    at.user = ANN
+    _run(at)
+    assert [m.value for m in at.markdown] == ["owner=local"]
