@@ -228,7 +228,8 @@ def _insert_ignoring_duplicate(session: Session, dialect: str, values: dict[str,
         from sqlalchemy.dialects.postgresql import insert
     statement = insert(WebhookResult).values(**values)
     statement = statement.on_conflict_do_nothing(index_elements=["request_id"])
-    return session.execute(statement).rowcount == 1
+    # RETURNING says whether a row went in: an ORM session reports no rowcount on PostgreSQL
+    return session.execute(statement.returning(WebhookResult.id)).first() is not None
 
 
 def visible_to(owner: str) -> Any:
