@@ -21,15 +21,15 @@ from chatapp.ui import capabilities_ui, cost_ui, pricing_ui
 from chatapp.ui import messages as ui
 from chatapp.ui.safe_text import plain_text, safe_markdown
 
-PAGE = "chat"
 engine = resources.get_engine()
 owner = state.current_user().id  # every read and write below is this user's
 personas.ensure_builtins(engine)
 convs.recover_interrupted_once(engine)  # answers a crashed or killed process left streaming
 
-stopping = state.page_value(PAGE, "stopping")
+page = state.chat_page()
+stopping = page.stopping
 if stopping is not None:  # Stop was clicked: let the interrupted run save the partial answer
-    state.set_page_value(PAGE, "stopping", None)
+    page.stopping = None
     convs.settle_stopped_answer(engine, stopping, owner=owner)
 
 bad_reference = state.take_url_problem()
@@ -84,7 +84,7 @@ if total:
     st.caption(f"💲 {total}")
 
 # --- actions on the last exchange ------------------------------------------------------------
-editing = bool(conversation and state.page_value(PAGE, "editing", False))
+editing = bool(conversation and page.editing)
 last = history[-1] if history else None
 if conversation and last and editing:
     last_question = next((m.content for m in reversed(history) if m.role == "user"), "")
@@ -96,11 +96,10 @@ if conversation and last and editing:
         except convs.ConversationError as exc:
             st.warning(str(exc))
         else:
-            state.set_page_value(PAGE, "editing", False)
-            state.set_page_value(PAGE, "pending", conversation.id)
+            page.editing, page.pending = False, conversation.id
             st.rerun()
     if cancel_col.button("Cancel", key="chat_edit_cancel"):
-        state.set_page_value(PAGE, "editing", False)
+        page.editing = False
         st.rerun()
 elif conversation and last:
     failed = last.role == "user" or last.status in ("error", "interrupted")
@@ -108,14 +107,14 @@ elif conversation and last:
     row = st.container(horizontal=True)
     if "retry" in actions and row.button("🔁 Retry", key="chat_retry", type="primary"):
         convs.drop_last_answer(engine, conversation.id, owner=owner)
-        state.set_page_value(PAGE, "pending", conversation.id)
+        page.pending = conversation.id
         st.rerun()
     if "regenerate" in actions and row.button("♻️ Regenerate", key="chat_regenerate"):
         convs.drop_last_answer(engine, conversation.id, owner=owner)
-        state.set_page_value(PAGE, "pending", conversation.id)
+        page.pending = conversation.id
         st.rerun()
     if row.button("✏️ Edit question", key="chat_edit"):
-        state.set_page_value(PAGE, "editing", True)
+        page.editing = True
         st.rerun()
 
 # --- a new question, or a queued resend ------------------------------------------------------
@@ -134,18 +133,18 @@ submitted = st.chat_input(
     accept_file="multiple" if images_ok else False,
     file_type=chat_images.FILE_TYPES if images_ok else None)
 prompt, files = chat_images.split_submission(submitted)
-pending = None if blocked else state.page_value(PAGE, "pending")
+pending = None if blocked else page.pending
 images: list[chat_images.ChatImage] = []
 if submitted is not None:  # a new submission replaces the last refusal
-    state.set_page_value(PAGE, "image_refusal", None)
+    page.image_refusal = None
 if files:
     try:
         images = chat_images.check_images([(f.name, f.getvalue()) for f in files])
     except chat_images.ImageRefused as exc:
         # kept until the next submission: a rerun (the sidebar, a reload) must not hide it
-        state.set_page_value(PAGE, "image_refusal", f"Not sent: {exc}")
+        page.image_refusal = f"Not sent: {exc}"
         prompt, files = None, []
-refusal = state.page_value(PAGE, "image_refusal")
+refusal = page.image_refusal
 if refusal:
     st.error(refusal, icon="🖼️")
 if (prompt and prompt.strip() or images) and not blocked:
@@ -155,7 +154,7 @@ if (prompt and prompt.strip() or images) and not blocked:
         conversation = convs.create_conversation(engine, chosen, owner=owner)
         state.set_conversation_id(conversation.id)
         state.show_conversation_in_url(conversation.id)
-    state.set_page_value(PAGE, "editing", False)
+    page.editing = False
     question = convs.add_user_message(engine, conversation.id, prompt or "", owner=owner)
     chat_images.save_images(engine, question.id, images, owner=owner)
     with st.chat_message("user", avatar=ui.USER_AVATAR):
@@ -164,6 +163,6 @@ if (prompt and prompt.strip() or images) and not blocked:
     ui.run_reply(engine, conversation)
     st.rerun()
 elif conversation and pending == conversation.id:
-    state.set_page_value(PAGE, "pending", None)
+    page.pending = None
     ui.run_reply(engine, conversation)
     st.rerun()

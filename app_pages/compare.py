@@ -38,9 +38,9 @@ from chatapp.targets import GenerationSettings, Target
 from chatapp.ui import capabilities_ui, pricing_ui, sweep_ui, target_picker
 from chatapp.ui.safe_text import safe_markdown
 
-PAGE = "compare"
 DEFAULT_PROMPT = "Explain what a KV cache is in two sentences."
 engine = resources.get_engine()
+page = state.compare_page()
 persona_list = personas.list_personas(engine, owner=state.current_user().id)
 catalog = state.model_catalog()
 model_rows = {row.id: row for row in catalog.rows}
@@ -48,7 +48,7 @@ model_rows = {row.id: row for row in catalog.rows}
 
 def default_targets() -> list[Target]:
     """The sides' last picks, else: the sidebar's Model API, a dedicated model, another API."""
-    saved = state.page_value(PAGE, "targets")
+    saved = page.targets
     if saved:
         return list(saved) + [Target()] * (compare.MAX_SIDES - len(saved))
     current = state.target()
@@ -132,8 +132,8 @@ def run_comparison(targets: list[Target], persona: personas.PersonaInfo, prompt:
     """Stream every side at once, redrawing the columns as events arrive."""
     comparison = compare.Comparison.new(targets, prompt, persona.name, persona.system_prompt,
                                         repeats)
-    state.set_page_value(PAGE, "last", comparison)
-    state.set_page_value(PAGE, "last_demo", state.demo_active())  # marked in its reports
+    page.last = comparison
+    page.last_demo = state.demo_active()  # marked in its reports
     messages = [ChatMessage(role=MessageRole.SYSTEM, content=persona.system_prompt),
                 ChatMessage(role=MessageRole.USER, content=prompt)]
     generation = state.generation().with_persona_default(persona.temperature)
@@ -180,11 +180,11 @@ def draw_results(comparison: compare.Comparison) -> None:
     """Verdict, p50/p95 table, charts, per-run table, cold-start notes and the exports."""
     exclude = st.checkbox(
         "Leave likely cold starts out of the statistics", key="cmp_exclude_cold",
-        value=state.page_value(PAGE, "exclude_cold", False),
+        value=page.exclude_cold,
         help=f"A first run whose time to first token is over {compare.COLD_START_FACTOR:g}× "
              f"the median of the later runs and over {compare.COLD_START_MIN_S:g} s.",
     )
-    state.set_page_value(PAGE, "exclude_cold", exclude)
+    page.exclude_cold = exclude
     summaries = compare.summarize_all(comparison, exclude)
     st.subheader("Verdict")
     for line in compare_report.verdict(summaries) or ["Not enough finished runs to compare."]:
@@ -202,9 +202,9 @@ def draw_results(comparison: compare.Comparison) -> None:
     costs = report_sections.cost_rows(comparison, prices)
     st.subheader("Cost")
     st.table(pd.DataFrame(costs).set_index("Target"))
-    sweep = state.page_value(PAGE, "sweep")
+    sweep = page.sweep
     sweep_price = pricing_ui.price_of(sweep.target, model_rows) if sweep else None
-    demo = bool(state.page_value(PAGE, "last_demo", False)) or (
+    demo = page.last_demo or (
         sweep is not None and state.demo_active())
     extras = {"costs": costs, "sweep": sweep, "sweep_price": sweep_price, "offline_demo": demo}
     secrets = [state.api_key()]
@@ -225,14 +225,14 @@ def side_by_side() -> None:
     """The side-by-side comparison tab."""
     defaults = default_targets()
     count = st.radio("Number of targets", [2, 3], horizontal=True, key="cmp_count",
-                     index=0 if len(state.page_value(PAGE, "targets") or [1, 2]) <= 2 else 1)
+                     index=0 if len(page.targets or [1, 2]) <= 2 else 1)
     columns = st.columns(count)
     targets = []
     for i, column in enumerate(columns):
         with column:
             st.markdown(f"**Target {compare.SIDE_NAMES[i]}**")
             targets.append(pick_target(i, defaults[i]))
-    state.set_page_value(PAGE, "targets", targets)
+    page.targets = targets
     if catalog.note:
         st.caption(catalog.note)
     with st.expander("💲 Prices", expanded=False):
@@ -241,19 +241,19 @@ def side_by_side() -> None:
 
     by_id = {p.id: p for p in persona_list}
     persona_ids = list(by_id)
-    chosen_persona = state.page_value(PAGE, "persona", state.persona_id())
+    chosen_persona = page.persona if page.persona is not None else state.persona_id()
     persona_id = st.selectbox(
         "Persona", persona_ids, format_func=lambda pid: by_id[pid].label, key="cmp_persona",
         index=persona_ids.index(chosen_persona) if chosen_persona in by_id else 0)
-    state.set_page_value(PAGE, "persona", persona_id)
+    page.persona = persona_id
     # A real first prompt, not a placeholder: one that looked typed made "Run" answer "Type a
     # prompt first" for a new user.
     prompt = st.text_area("Prompt", key="cmp_prompt",
-                          value=state.page_value(PAGE, "prompt", DEFAULT_PROMPT))
-    state.set_page_value(PAGE, "prompt", prompt)
+                          value=DEFAULT_PROMPT if page.prompt is None else page.prompt)
+    page.prompt = prompt
     repeats = st.number_input("Runs per target (N)", min_value=1, max_value=compare.MAX_REPEATS,
-                              value=state.page_value(PAGE, "repeats", 3), step=1, key="cmp_repeats")
-    state.set_page_value(PAGE, "repeats", int(repeats))
+                              value=page.repeats, step=1, key="cmp_repeats")
+    page.repeats = int(repeats)
 
     run_col, wake_col, _ = st.columns([1, 1, 3])
     run_clicked = run_col.button("▶ Run comparison", key="cmp_run", type="primary")
@@ -270,7 +270,7 @@ def side_by_side() -> None:
     elif run_clicked:
         run_comparison(targets, by_id[persona_id], prompt.strip(), int(repeats), slots)
 
-    last: compare.Comparison | None = state.page_value(PAGE, "last")
+    last = page.last
     if last is not None:
         if not run_clicked:
             st.caption(f"Last comparison: {last.created_at:%Y-%m-%d %H:%M:%S} UTC, "

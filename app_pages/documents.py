@@ -36,12 +36,12 @@ from chatapp.services.rerank import DEFAULT_LOCAL_MODEL, RerankSpec
 from chatapp.ui import documents_ui as ui
 from chatapp.ui.safe_text import plain_text
 
-PAGE = "documents"
 KINDS = {"local": "Local model (runs here)", "baseten": "Baseten embeddings deployment"}
 RERANK_KINDS = {"baseten": "Baseten reranker deployment", "local": "Local cross-encoder"}
 DEMO_RERANKER_ID = "rrk12345"  # the reranker deployment the offline demo's emulator serves
 engine = resources.get_engine()
 owner = state.current_user().id  # only this user's collections are listed, opened or changed
+page = state.documents_page()
 config = state.config()
 worker = ui.get_worker()
 max_bytes = int(st.get_option("server.maxUploadSize")) * 1024 * 1024
@@ -57,27 +57,25 @@ if linked is not None and linked not in collections:
     st.warning("The collection this page's address points to was not found; it may have been "
                "deleted. Pick one below or create a new one.", icon="🔎")
     state.set_url_value(state.URL_COLLECTION, None)
-elif linked is not None and linked != state.page_value(PAGE, "collection_id"):
-    state.set_page_value(PAGE, "collection_id", linked)
-    state.set_page_value(PAGE, "move_picker_to", linked)
-selected_id = state.page_value(PAGE, "collection_id")
+elif linked is not None and linked != page.collection_id:
+    page.collection_id = page.move_picker_to = linked
+selected_id = page.collection_id
 if selected_id not in collections:
     selected_id = next(iter(collections), None)
 # The page moves its own selection (after create or delete) at the top of the next run: a
 # keyed widget's value cannot be preset once it has been drawn in the current run. It is then
 # drawn without a default, so Streamlit does not see two sources for its value.
-moved_to = state.page_value(PAGE, "move_picker_to")
+moved_to = page.move_picker_to
 picker_preset = moved_to in collections
 if picker_preset:
     state.set_widget_value("docs_collection", moved_to)
     selected_id = moved_to
-state.set_page_value(PAGE, "move_picker_to", None)
+page.move_picker_to = None
 
 
 def select_collection(collection_id: str | None) -> None:
     """Move the picker to ``collection_id`` on the next run (None: the first collection)."""
-    state.set_page_value(PAGE, "collection_id", collection_id)
-    state.set_page_value(PAGE, "move_picker_to", collection_id)
+    page.collection_id = page.move_picker_to = collection_id
     state.set_url_value(state.URL_COLLECTION, collection_id)
 
 
@@ -88,7 +86,7 @@ if collections:
         "Collection", ids, index=None if picker_preset else ids.index(selected_id),
         format_func=lambda cid: collections[cid].name, key="docs_collection",
     ) or selected_id
-    state.set_page_value(PAGE, "collection_id", selected_id)
+    page.collection_id = selected_id
     state.set_url_value(state.URL_COLLECTION, selected_id)
 else:
     pick_col.info("No collections yet: create one to upload files into.")
@@ -179,9 +177,9 @@ with st.expander("Manage collection"):
                 engine, collection.id, store, new_embedder, spec, owner=owner))
             st.rerun()
     st.divider()
-    if not state.page_value(PAGE, "confirm_delete", False):
+    if not page.confirm_delete:
         if st.button("🗑 Delete collection", key="docs_delete"):
-            state.set_page_value(PAGE, "confirm_delete", True)
+            page.confirm_delete = True
             st.rerun()
     else:
         waiting = " Files still queued or being indexed are canceled." if busy else ""
@@ -196,17 +194,17 @@ with st.expander("Manage collection"):
                 worker.dismiss(collection.id)
                 ui.drop_store(collection.id, store_dir)
                 docs.delete_collection(engine, config.data_dir, collection.id, owner=owner)
-                state.set_page_value(PAGE, "confirm_delete", False)
+                page.confirm_delete = False
                 select_collection(next((c for c in collections if c != collection.id), None))
                 st.rerun()
         if no.button("Cancel", key="docs_delete_cancel"):
-            state.set_page_value(PAGE, "confirm_delete", False)
+            page.confirm_delete = False
             st.rerun()
 
 # --- files -------------------------------------------------------------------------------------
 jobs_shown = bool(worker.jobs(collection.id))
 with st.expander(f"Files ({len(files)})", expanded=not files or jobs_shown, icon="📁"):
-    upload_version = state.page_value(PAGE, "upload_version", 0)
+    upload_version = page.upload_version
     files_in = st.file_uploader(
         "Add files: PDF, DOCX, TXT, Markdown, HTML, CSV, JSON", accept_multiple_files=True,
         key=f"docs_upload_{upload_version}",
@@ -215,7 +213,7 @@ with st.expander(f"Files ({len(files)})", expanded=not files or jobs_shown, icon
     )
     if st.button("Index files", key="docs_index", type="primary", disabled=not files_in):
         uploads.queue_uploads(worker, target, [(f.name, f.getvalue()) for f in files_in])
-        state.set_page_value(PAGE, "upload_version", upload_version + 1)
+        page.upload_version = upload_version + 1
         st.rerun()
 
     if jobs_shown:

@@ -28,7 +28,6 @@ from chatapp.services.batch_inputs import InputError, parse_batch, parse_json_in
 from chatapp.storage.jobs import JobRow
 from chatapp.targets import Target
 
-PAGE = "jobs"
 #: The emulator's dedicated LLM deployment, for the offline demo.
 DEMO_MODEL_ID = "abcd1234"
 REFRESH_EVERY_S = 2.0
@@ -204,8 +203,8 @@ else:
                 st.error(user_errors.describe(exc, context="jobs"))
             else:
                 # Kept for this upload: the page reruns as results arrive.
-                state.set_page_value(PAGE, "batch_report", (upload.file_id, len(rows), report))
-        kept = state.page_value(PAGE, "batch_report")
+                state.jobs_page().batch_report = (upload.file_id, len(rows), report)
+        kept = state.jobs_page().batch_report
         if kept and upload is not None and kept[0] == upload.file_id:
             show_batch_report(kept[1], kept[2])
 
@@ -219,7 +218,7 @@ def cancel(row: JobRow) -> None:
         result = ("error", user_errors.describe(exc, context="jobs"))
     else:
         result = ("success" if outcome.canceled else "warning", outcome.message)
-    state.set_page_value(PAGE, "cancel_outcome", result)
+    state.jobs_page().cancel_outcome = result
 
 
 def jobs_section(refresh_s: float | None) -> None:
@@ -234,9 +233,9 @@ def jobs_section(refresh_s: float | None) -> None:
     rows = jobs.list_rows(engine, owner=owner)
     results = [r for r in rows if r.result is not None]
     waiting = sum(r.is_unfinished for r in rows)
-    drawn = state.page_value(PAGE, "results_drawn")
+    drawn = state.jobs_page().results_drawn
     if drawn is None:  # this is the page's full run
-        state.set_page_value(PAGE, "results_drawn", len(results))
+        state.jobs_page().results_drawn = len(results)
     elif refresh_s is not None and (waiting == 0 or len(results) != drawn):
         st.rerun(scope="app")
     st.subheader("Jobs")
@@ -266,9 +265,9 @@ def jobs_section(refresh_s: float | None) -> None:
                                    key="jobs_cancel_id")
         right.button("Cancel job", key="jobs_cancel", on_click=cancel,
                      args=(next(r for r in queued if r.request_id == cancel_id),))
-    outcome = state.page_value(PAGE, "cancel_outcome")
+    outcome = state.jobs_page().cancel_outcome
     if outcome:
-        state.set_page_value(PAGE, "cancel_outcome", None)
+        state.jobs_page().cancel_outcome = None
         getattr(st, outcome[0])(outcome[1])
 
 
@@ -308,7 +307,7 @@ def results_section() -> None:
                           key="jobs_export_csv", on_click="ignore")
 
 
-state.set_page_value(PAGE, "results_drawn", None)
+state.jobs_page().results_drawn = None
 refresh_every = REFRESH_EVERY_S if jobs.count_unfinished(engine, owner=owner) else None
 st.fragment(jobs_section, run_every=refresh_every)(refresh_every)
 if refresh_every is None:

@@ -2,17 +2,31 @@
 
 Durable choices (target, persona, conversation, generation settings, demo mode) live under
 keys of their own, never under widget keys, so a widget that is not drawn on a page does not
-drop them. Everything durable beyond the session lives in the database instead.
+drop them. What one page keeps between its runs is one typed record per page
+(:mod:`chatapp.page_state`), each under one key. Everything durable beyond the session lives in
+the database instead.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import streamlit as st
 
 from chatapp import resources, signin
+from chatapp.page_state import (
+    CHAT_KEY,
+    COMPARE_KEY,
+    DOCUMENTS_KEY,
+    JOBS_KEY,
+    SHARED_KEY,
+    ChatPage,
+    ComparePage,
+    DocumentsPage,
+    JobsPage,
+    SharedChoices,
+)
 from chatapp.settings import AppConfig, KeySource
 from chatapp.targets import GenerationSettings, Target, make_llm
 from chatapp.users import LOCAL_USER, User
@@ -263,16 +277,39 @@ def take_url_problem() -> str | None:
     return problem
 
 
-# --- page-scoped values ----------------------------------------------------------------
+# --- page state ------------------------------------------------------------------------
+
+_Record = TypeVar("_Record", ChatPage, DocumentsPage, ComparePage, JobsPage, SharedChoices)
 
 
-def page_value(page: str, name: str, default: Any = None) -> Any:
-    """A durable value owned by one page (e.g. the selected collection on Documents)."""
-    return _get(f"bc_{page}_{name}", default)
+def _record(key: str, kind: type[_Record]) -> _Record:
+    value = _get(key, None)
+    if not isinstance(value, kind):
+        value = kind()
+        _set(key, value)
+    return value
 
 
-def set_page_value(page: str, name: str, value: Any) -> None:
-    _set(f"bc_{page}_{name}", value)
+def chat_page() -> ChatPage:
+    """What the chat page keeps between runs; set its fields to change them."""
+    return _record(CHAT_KEY, ChatPage)
+
+
+def documents_page() -> DocumentsPage:
+    return _record(DOCUMENTS_KEY, DocumentsPage)
+
+
+def compare_page() -> ComparePage:
+    return _record(COMPARE_KEY, ComparePage)
+
+
+def jobs_page() -> JobsPage:
+    return _record(JOBS_KEY, JobsPage)
+
+
+def shared_choices() -> SharedChoices:
+    """Choices several pages share (the dedicated models that take images, your prices)."""
+    return _record(SHARED_KEY, SharedChoices)
 
 
 # --- widgets ---------------------------------------------------------------------------

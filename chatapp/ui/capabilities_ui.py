@@ -23,18 +23,16 @@ from chatapp.targets import Target
 from chatapp.ui import pricing_ui
 from chatapp.ui.target_picker import pick_target
 
-PAGE = "compare"
 
 
 def dedicated_accepts_images(model_id: str) -> bool:
     """The person's setting: this dedicated model takes images (shared with the chat page)."""
-    return model_id in (state.page_value("images", "dedicated") or set())
+    return model_id in state.shared_choices().dedicated_images
 
 
 def set_dedicated_accepts_images(model_id: str, accepts: bool) -> None:
-    chosen = set(state.page_value("images", "dedicated") or set())
+    chosen = state.shared_choices().dedicated_images
     (chosen.add if accepts else chosen.discard)(model_id)
-    state.set_page_value("images", "dedicated", chosen)
 
 
 def accepts_images(target: Target, model_rows: Mapping[str, Any]) -> bool:
@@ -99,21 +97,21 @@ def draw_tab(model_rows: Mapping[str, Any]) -> None:
     st.caption("Can this model do what the demo needs? A fixed set of short probes: "
                "streaming, usage, tools, JSON schema, reasoning on/off, an image (if it takes "
                "images) and a prompt near its context limit.")
-    current = state.page_value(PAGE, "cap_target") or state.target()
+    page = state.compare_page()
+    current = page.cap_target or state.target()
     target = pick_target(current, model_rows, key=lambda n: f"cap_{n}", where="above")
-    state.set_page_value(PAGE, "cap_target", target)
+    page.cap_target = target
     if target.is_dedicated and not target.problem():
         vision = st.checkbox("This deployment takes images", key="cap_vision",
                              value=dedicated_accepts_images(target.model))
         set_dedicated_accepts_images(target.model, vision)
     st.caption(_cost_note(target, model_rows))
-    reports: dict[str, CapabilityReport] = state.page_value(PAGE, "capabilities") or {}
+    reports = page.capabilities
     clicked = st.button("🔎 Check this model", key="cap_run", type="primary",
                         disabled=bool(target.problem()))
     table = st.empty()
     if clicked:
         reports[target.label] = run_check(target, model_rows, table)
-        state.set_page_value(PAGE, "capabilities", reports)
         table.empty()
     if target.label in reports:
         draw_report(reports[target.label])

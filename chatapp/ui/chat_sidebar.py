@@ -22,7 +22,6 @@ from chatapp.services import conversations as convs
 from chatapp.services.personas import PersonaInfo
 from chatapp.ui.safe_text import plain_text
 
-PAGE = "chat"
 LIST_LIMIT = 50
 PICKER = "chat_persona"
 NEW_CHAT = "new"  # what the picker is showing when no conversation is open
@@ -84,11 +83,11 @@ def _move_picker_if_stale(
     Returns whether it was moved.
     """
     showing_for = conversation.id if conversation else NEW_CHAT
-    if (state.page_value(PAGE, "persona_picker_for") == showing_for
+    if (state.chat_page().persona_picker_for == showing_for
             and state.persona_id() in by_id):
         return False
     state.set_widget_value(PICKER, current_id)
-    state.set_page_value(PAGE, "persona_picker_for", showing_for)
+    state.chat_page().persona_picker_for = showing_for
     return True
 
 
@@ -160,11 +159,11 @@ def _persona_import_export(engine: Any, catalog: list[PersonaInfo]) -> None:
                                         width="stretch"):
         result = personas.import_personas(engine, upload.getvalue(), owner=state.current_user().id)
         # shown after a rerun, so the picker above already lists the imported personas
-        state.set_page_value(PAGE, "import_report", (
-            [p.label for p in result.imported], list(result.problems)))
+        state.chat_page().import_report = (
+            [p.label for p in result.imported], list(result.problems))
         st.rerun()
-    imported, problems = state.page_value(PAGE, "import_report", None) or ([], [])
-    state.set_page_value(PAGE, "import_report", None)
+    imported, problems = state.chat_page().import_report or ([], [])
+    state.chat_page().import_report = None
     if imported:
         st.success(f"Imported {len(imported)}: " + ", ".join(plain_text(p) for p in imported))
     for problem in problems:
@@ -193,7 +192,7 @@ def _conversation_list(engine: Any, conversation: convs.ConversationInfo | None)
     st.markdown("**Conversations**")
     if st.button("➕ New chat", key="chat_new", width="stretch"):
         state.set_conversation_id(None)
-        state.set_page_value(PAGE, "editing", False)
+        state.chat_page().editing = False
         _go_to_chat()
     query = st.text_input("Search", key="chat_search", placeholder="Search titles and messages",
                           label_visibility="collapsed")
@@ -206,7 +205,7 @@ def _conversation_list(engine: Any, conversation: convs.ConversationInfo | None)
                      key=f"chat_open_{item.id}",
                      type="primary" if current else "secondary", width="stretch"):
             state.set_conversation_id(item.id)
-            state.set_page_value(PAGE, "editing", False)
+            state.chat_page().editing = False
             _go_to_chat()
     if len(found) > LIST_LIMIT:
         st.caption(f"Showing the newest {LIST_LIMIT}; search to find older ones.")
@@ -226,9 +225,9 @@ def _manage_conversation(engine: Any, conversation: convs.ConversationInfo) -> N
                 st.warning(str(exc))
             else:
                 st.rerun()
-        if state.page_value(PAGE, "confirm_delete") != conversation.id:
+        if state.chat_page().confirm_delete != conversation.id:
             if st.button("🗑 Delete conversation", key="chat_delete", width="stretch"):
-                state.set_page_value(PAGE, "confirm_delete", conversation.id)
+                state.chat_page().confirm_delete = conversation.id
                 st.rerun()
             return
         st.warning(f"Delete “{plain_text(conversation.title)}” and all its messages? "
@@ -236,11 +235,11 @@ def _manage_conversation(engine: Any, conversation: convs.ConversationInfo) -> N
         yes, no = st.columns(2)
         if yes.button("Yes, delete", key="chat_delete_confirm", type="primary"):
             convs.delete_conversation(engine, conversation.id, owner=state.current_user().id)
-            state.set_page_value(PAGE, "confirm_delete", None)
+            state.chat_page().confirm_delete = None
             state.set_conversation_id(None)
             st.rerun()
         if no.button("Cancel", key="chat_delete_cancel"):
-            state.set_page_value(PAGE, "confirm_delete", None)
+            state.chat_page().confirm_delete = None
             st.rerun()
 
 

@@ -121,6 +121,11 @@ class StreamView:
             self._answer_slot.markdown(safe_markdown(event.partial_text))
 
 
+def _stop(message_id: int) -> None:
+    """The Stop button's callback: the next run settles this answer (see the chat page)."""
+    state.chat_page().stopping = message_id
+
+
 def stream_into_page(reply: ReplyStream, stop_slot: Any) -> None:
     """Show the answer as it arrives (the service stores it); a Stop click keeps the partial
     text.
@@ -132,7 +137,7 @@ def stream_into_page(reply: ReplyStream, stop_slot: Any) -> None:
     view = StreamView()
     stop_slot.button(
         "⏹ Stop", key="chat_stop", help="Stop this answer and keep what arrived",
-        on_click=state.set_page_value, args=("chat", "stopping", reply.message_id),
+        on_click=_stop, args=(reply.message_id,),
     )
     try:
         for event in reply:

@@ -20,11 +20,10 @@ from chatapp.targets import Target
 
 
 def settings() -> PriceSettings:
-    current = state.page_value("pricing", "settings")
-    if current is None:
-        current = PriceSettings()
-        state.set_page_value("pricing", "settings", current)
-    return current
+    choices = state.shared_choices()
+    if choices.prices is None:
+        choices.prices = PriceSettings()
+    return choices.prices
 
 
 def price_of(target: Target, model_rows: Mapping[str, Any]) -> Price | None:

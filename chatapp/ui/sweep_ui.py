@@ -33,7 +33,6 @@ from chatapp.targets import Target, make_llm
 from chatapp.ui import pricing_ui
 from chatapp.ui.target_picker import pick_target
 
-PAGE = "compare"
 CHART_HEIGHT = 320
 DEFAULT_PROMPT = "Write a short paragraph about why the sky is blue."
 
@@ -97,7 +96,7 @@ def draw_results(sweep: Sweep, model_rows: Mapping[str, Any]) -> None:
 def stop_running_sweep() -> None:
     """The Stop button's callback. It runs in the next script run, which Streamlit may start
     before the interrupted one has left its loop, so it stops the runner itself."""
-    runner: SweepRunner | None = state.page_value(PAGE, "sweep_runner")
+    runner = state.compare_page().sweep_runner
     if runner is not None:
         runner.stop()
 
@@ -105,7 +104,7 @@ def stop_running_sweep() -> None:
 def run_sweep(sweep: Sweep, stop_slot: Any, progress: Any) -> None:
     messages = [ChatMessage(role=MessageRole.USER, content=sweep.prompt)]
     runner = SweepRunner(sweep, client_factory(sweep.target), messages)
-    state.set_page_value(PAGE, "sweep_runner", runner)
+    state.compare_page().sweep_runner = runner
     stop_slot.button("■ Stop sweep", key="sweep_stop", type="secondary",
                      on_click=stop_running_sweep)
     with runner:
@@ -125,10 +124,11 @@ def draw_tab(model_rows: Mapping[str, Any]) -> None:
     st.caption("How many people can this target serve at once? Each step keeps N streams "
                "going for the step's duration; time to first token climbing (or 429s) marks "
                "the knee. The sweep never retries a 429: it counts it.")
-    saved: Sweep | None = state.page_value(PAGE, "sweep")
-    current = state.page_value(PAGE, "sweep_target") or state.target()
+    page = state.compare_page()
+    saved = page.sweep
+    current = page.sweep_target or state.target()
     target = pick_target(current, model_rows, key=lambda n: f"sweep_{n}", where="above")
-    state.set_page_value(PAGE, "sweep_target", target)
+    page.sweep_target = target
     prompt = st.text_area("Prompt", value=saved.prompt if saved else DEFAULT_PROMPT,
                           key="sweep_prompt", height=80)
     cols = st.columns(4)
@@ -157,7 +157,7 @@ def draw_tab(model_rows: Mapping[str, Any]) -> None:
             return
         plan = SweepPlan(concurrencies, float(step_s), int(max_requests), float(max_total))
         saved = Sweep(target, prompt.strip(), plan)
-        state.set_page_value(PAGE, "sweep", saved)
+        page.sweep = saved
         run_sweep(saved, stop_col, progress)
     if saved is not None:
         draw_results(saved, model_rows)

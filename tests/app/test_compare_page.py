@@ -7,6 +7,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from baseten_llm.emulator import EmulatorServer
+from chatapp.page_state import COMPARE_KEY
 
 PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "compare.py")
 
@@ -154,7 +155,7 @@ def test_results_survive_a_rerun_and_reports_are_offered(
     assert any(c.value.startswith("Last comparison:") for c in at.caption)
     assert list(at.table[0].value["Runs used"]) == ["2", "2"]
     assert len([m for m in at.markdown if m.value.startswith("You said:")]) == 2
-    assert at.session_state["bc_compare_last"].repeats == 2
+    assert at.session_state[COMPARE_KEY].last.repeats == 2
 
 
 def test_wake_posts_to_the_dedicated_target_only(data_dir: Path, emulator: EmulatorServer) -> None:

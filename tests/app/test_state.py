@@ -29,3 +29,30 @@ def test_every_llm_the_app_builds_reuses_one_connection_pool(monkeypatch, tmp_pa
     assert "shared=True" in texts
     assert "temperature=0.15" in texts
     st.cache_resource.clear()
+
+
+def _page_state_script() -> None:
+    import streamlit as st
+
+    from chatapp import state
+
+    state.chat_page().pending = 7
+    state.documents_page().upload_version += 1
+    try:
+        state.chat_page().pendng = 8  # type: ignore[attr-defined]
+    except AttributeError:
+        st.write("typo refused")
+    st.write(f"pending={state.chat_page().pending}")
+    st.write(f"upload_version={state.documents_page().upload_version}")
+
+
+def test_each_page_keeps_one_typed_record_and_a_misspelt_field_is_an_error():
+    from chatapp.page_state import CHAT_KEY, DOCUMENTS_KEY, ChatPage
+
+    at = AppTest.from_function(_page_state_script, default_timeout=30).run().run()
+    assert not at.exception, at.exception
+    texts = [m.value for m in at.markdown]
+    assert "typo refused" in texts and "pending=7" in texts
+    assert "upload_version=2" in texts, "the record lasts from one run to the next"
+    assert isinstance(at.session_state[CHAT_KEY], ChatPage)
+    assert at.session_state[DOCUMENTS_KEY].upload_version == 2
