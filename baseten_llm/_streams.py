@@ -211,7 +211,7 @@ class _StreamState:
         return self._progress.metrics()
 
 
-class ChatStream(_StreamState, collections.abc.Generator):
+class ChatStream(_StreamState, collections.abc.Generator[Any, None, None]):
     """A streamed reply: iterate it for ``ChatResponse`` chunks (``CompletionResponse`` from
     ``stream_complete``), each with the increment in ``delta`` and the text so far; the last
     one has ``delta=""`` and carries ``usage`` and ``finish_reason`` in ``additional_kwargs``.
@@ -224,7 +224,7 @@ class ChatStream(_StreamState, collections.abc.Generator):
     _completions_of = staticmethod(_completions)
 
     def __iter__(self) -> Generator[Any, None, None]:
-        return self._items  # type: ignore[no-any-return]
+        return self._items
 
     def __next__(self) -> Any:
         return next(self._items)
@@ -250,7 +250,7 @@ class ChatStream(_StreamState, collections.abc.Generator):
         self.close()
 
 
-class AsyncChatStream(_StreamState, collections.abc.AsyncGenerator):
+class AsyncChatStream(_StreamState, collections.abc.AsyncGenerator[Any, None]):
     """Async twin of :class:`ChatStream`: ``async for`` it; ``await aclose()`` (or leaving an
     ``async with`` block) closes the HTTP response before it returns, read or not."""
 
@@ -259,16 +259,16 @@ class AsyncChatStream(_StreamState, collections.abc.AsyncGenerator):
     _completions_of = staticmethod(_acompletions)
 
     def __aiter__(self) -> AsyncGenerator[Any, None]:
-        return self._items  # type: ignore[no-any-return]
+        return self._items
 
     def __anext__(self) -> Coroutine[Any, Any, Any]:
-        return self._items.__anext__()  # type: ignore[no-any-return]
+        return self._items.__anext__()
 
     def asend(self, value: Any) -> Coroutine[Any, Any, Any]:
-        return self._items.asend(value)  # type: ignore[no-any-return]
+        return self._items.asend(value)
 
     def athrow(self, *args: Any) -> Coroutine[Any, Any, Any]:
-        return self._items.athrow(*args)  # type: ignore[no-any-return]
+        return self._items.athrow(*args)
 
     async def aclose(self) -> None:
         """Close LlamaIndex's generator, then ours, then the HTTP response, even if one raises.

@@ -63,7 +63,7 @@ class _ChatRequest(NamedTuple):
     headers: Optional[Dict[str, str]]
 
 
-def _resolve_tool_choice(tool_choice: Optional[Union[str, dict]], tool_required: bool) -> Union[str, dict]:
+def _resolve_tool_choice(tool_choice: Optional[Union[str, Dict[str, Any]]], tool_required: bool) -> Union[str, Dict[str, Any]]:
     if tool_choice is None:
         return "required" if tool_required else "auto"
     if isinstance(tool_choice, dict) or tool_choice in ("none", "auto", "required"):
@@ -155,10 +155,12 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
             timeout_s=self.timeout, connect_timeout_s=self.connect_timeout, max_retries=self.max_retries,
             default_headers=self.default_headers,
         )
-        retry = {"on_retry": self.on_retry, "max_total_retry_wait_s": self.max_total_retry_wait_s}
-        self._transport = HTTPTransport(self._config, client=http_client, **retry,
-                                        **({"sleep": self.retry_sleep} if self.retry_sleep else {}))
-        self._atransport = AsyncHTTPTransport(self._config, client=async_http_client, **retry)
+        self._transport = HTTPTransport(
+            self._config, client=http_client, sleep=self.retry_sleep or time.sleep,
+            on_retry=self.on_retry, max_total_retry_wait_s=self.max_total_retry_wait_s)
+        self._atransport = AsyncHTTPTransport(
+            self._config, client=async_http_client, on_retry=self.on_retry,
+            max_total_retry_wait_s=self.max_total_retry_wait_s)
 
     def _check_settings(self) -> None:
         if self.api_style not in ("openai", "predict"):
@@ -238,7 +240,8 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
         self._model_info = info
         return info
 
-    def validate(self) -> Optional[ModelInfo]:
+    # Overrides pydantic's deprecated classmethod BaseModel.validate; the public name stays.
+    def validate(self) -> Optional[ModelInfo]:  # type: ignore[override]
         """Check the key and (Model APIs) that the catalog lists the slug; return its row.
 
         Requests never need this: a slug missing from the list is still sent (the server may
@@ -378,7 +381,7 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
         started = time.perf_counter()
         response = await self._asend_chat(self._chat_request(messages, True, kwargs), stream=True)
         stream = AsyncChatStream(response, self._assembler(response), completions=completions, started_at=started)
-        return stream.chunks()  # type: ignore[return-value]
+        return stream.chunks()
 
     def _assembler(self, response: httpx.Response) -> StreamAssembler:
         sse = self.api_style == "openai" or self.model_apis or predict_mod.is_sse(response.headers.get("content-type"))
@@ -452,7 +455,7 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
         verbose: bool = False,
         allow_parallel_tool_calls: bool = False,
         tool_required: bool = False,
-        tool_choice: Optional[Union[str, dict]] = None,
+        tool_choice: Optional[Union[str, Dict[str, Any]]] = None,
         **kwargs: Any,
     ) -> Dict[str, Any]:
         """Messages plus OpenAI-style ``tools`` and ``tool_choice`` for :meth:`chat`."""

@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import logging
 import os
-import tomllib
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +58,11 @@ from typing import Any, Literal
 
 from chatapp.services.parse_limits import ParseLimits
 from chatapp.signin import AllowList, sign_in_providers
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # the project supports Python 3.10, where tomllib is the tomli package
+    import tomli as tomllib
 
 logger = logging.getLogger("chatapp.settings")
 

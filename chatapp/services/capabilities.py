@@ -32,7 +32,7 @@ Status = Literal["pass", "fail", "skip"]
 CONTEXT_FILL = 0.85
 PROBE_MAX_TOKENS = 64
 SYMBOLS = {"pass": "✅ pass", "fail": "❌ fail", "skip": "➖ skipped"}
-CITY_SCHEMA = {"type": "object", "required": ["city", "country"], "additionalProperties": False,
+CITY_SCHEMA: dict[str, Any] = {"type": "object", "required": ["city", "country"], "additionalProperties": False,
                "properties": {"city": {"type": "string"}, "country": {"type": "string"}}}
 
 

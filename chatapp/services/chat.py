@@ -13,7 +13,7 @@ person reads about a failed reply is worded by :mod:`chatapp.services.user_error
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Union
 
@@ -46,7 +46,7 @@ class ReplyMetrics:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ReplyMetrics:
-        known = {k: data.get(k) for k in cls.__dataclass_fields__}
+        known: dict[str, Any] = {k: data.get(k) for k in cls.__dataclass_fields__}
         known["estimated"] = bool(known.get("estimated"))
         known["total_s"] = known.get("total_s") or 0.0
         known["tokens_in"] = known.get("tokens_in") or 0
@@ -179,7 +179,7 @@ class ReplyTally:
         if partial_text and len(partial_text) > len(self.progress.text):
             self.progress = replace(self.progress, text=partial_text)
 
-    def _advance(self, **changes: str) -> None:
+    def _advance(self, **changes: Any) -> None:
         now = self.progress.clock()
         first = self.progress.first_token_at
         self.progress = replace(self.progress, **changes, chunks=self.progress.chunks + 1,
@@ -224,7 +224,7 @@ def stream_reply(
     *,
     clock: Clock = time.perf_counter,
     **call_kwargs: Any,
-) -> Iterator[StreamEvent]:
+) -> Generator[StreamEvent, None, None]:
     """Stream one reply from ``llm`` as typed events (see the module docstring).
 
     Errors raised by the client become a final :class:`ReplyError`; they are not re-raised.

@@ -55,7 +55,7 @@ def verdict(summaries: Sequence[SideSummary]) -> list[str]:
 def _best_line(
     summaries: Sequence[SideSummary], metric: str, word: str, lower_is_better: bool
 ) -> str | None:
-    rated = [(s, s.p50[metric]) for s in summaries if s.p50.get(metric)]
+    rated = [(s, value) for s in summaries if (value := s.p50.get(metric))]
     if len(rated) < 2:
         return None
     rated.sort(key=lambda item: item[1], reverse=not lower_is_better)

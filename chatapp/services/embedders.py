@@ -33,7 +33,7 @@ import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     import httpx
@@ -115,7 +115,7 @@ def _baseten_embedder(
 ) -> BaseEmbedding:
     from baseten_llm import BasetenEmbedding
 
-    kwargs: dict[str, object] = {"model_id": model_id, "api_key": api_key, "http_client": http_client}
+    kwargs: dict[str, Any] = {"model_id": model_id, "api_key": api_key, "http_client": http_client}
     if config is not None and config.deployment_url:
         kwargs["deployment_url"] = config.deployment_url
     return BasetenEmbedding(**kwargs)

@@ -292,12 +292,11 @@ class Answering:
                  tb: TracebackType | None) -> bool:
         if self._streaming is not None:  # left mid-stream: the answer so far is kept
             self._streaming.close()
-        failed = isinstance(exc, Exception)
-        if failed:
+        if isinstance(exc, Exception):
             self.record.error = user_errors.describe(exc, context="documents")
         docs.record_question(self.engine, self.collection_id, owner=self.owner,
                              **self.record.stored_fields())
-        return failed
+        return isinstance(exc, Exception)
 
     def search(
         self, llm: LLM, store: BasePydanticVectorStore, embedder: Callable[[], BaseEmbedding],

@@ -182,10 +182,9 @@ class WebhookReceiver:
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body_bytes:
             raise Rejected(413, f"body over {self.max_body_bytes} bytes")
-        try:
-            async with asyncio.timeout(self.body_timeout_s):
-                body = await self._read_chunks(request)
-        except TimeoutError:
+        try:  # asyncio.timeout() is Python 3.11+; wait_for works on 3.10 too
+            body = await asyncio.wait_for(self._read_chunks(request), self.body_timeout_s)
+        except asyncio.TimeoutError:
             raise Rejected(408, f"the body did not arrive within {self.body_timeout_s:g} s") \
                 from None
         try:
