@@ -13,8 +13,9 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any, cast
 
-from sqlalchemy import Engine, delete, or_, select
+from sqlalchemy import CursorResult, Engine, Result, delete, or_, select
 
 from chatapp.services import documents
 from chatapp.storage import conversations as chat_store
@@ -40,11 +41,16 @@ def delete_user_data(engine: Engine, data_dir: Path, *, owner: str) -> dict[str,
         deleted["conversations"] = len(conversations)
         results = job_store.WebhookResult
         their_jobs = select(job_store.Job.request_id).where(job_store.Job.owner == owner)
-        deleted["results"] = session.execute(delete(results).where(
-            or_(results.owner == owner, results.request_id.in_(their_jobs)))).rowcount
+        deleted["results"] = _rowcount(session.execute(delete(results).where(
+            or_(results.owner == owner, results.request_id.in_(their_jobs)))))
         for name, model in (("jobs", job_store.Job), ("personas", chat_store.Persona)):
-            deleted[name] = session.execute(delete(model).where(model.owner == owner)).rowcount
+            deleted[name] = _rowcount(session.execute(delete(model).where(model.owner == owner)))
     return deleted
+
+
+def _rowcount(result: Result[Any]) -> int:
+    """The rows a DELETE matched (its result is a CursorResult; execute() is typed as Result)."""
+    return cast("CursorResult[Any]", result).rowcount
 
 
 def main(argv: list[str] | None = None) -> int:
