@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from chatapp.services import accounts, personas
+from chatapp.services import accounts, jobs, personas
 from chatapp.services import conversations as convs
 from chatapp.services import documents as docs
-from chatapp.services import jobs
 from chatapp.storage import jobs as job_store
 from chatapp.storage.db import session_scope
 from tests.unit.test_jobs_service import OPTIONS, TARGET, FakeJobsClient

@@ -119,10 +119,10 @@ def test_each_user_sees_the_built_ins_and_only_their_own_personas(engine: Engine
     personas.create_persona(engine, "Ann's editor", "📝", "Edit like Ann.", owner=ANN)
     personas.create_persona(engine, "Bob's coach", "🏋️", "Coach like Bob.", owner=BOB)
     builtins = [b.name for b in personas.BUILTINS]
-    assert [p.name for p in personas.list_personas(engine, owner=ANN)] == builtins + [
-        "Ann's editor"]
-    assert [p.name for p in personas.list_personas(engine, owner=BOB)] == builtins + [
-        "Bob's coach"]
+    assert [p.name for p in personas.list_personas(engine, owner=ANN)] == [*builtins,
+                                                                          "Ann's editor"]
+    assert [p.name for p in personas.list_personas(engine, owner=BOB)] == [*builtins,
+                                                                          "Bob's coach"]
 
 
 def test_another_users_persona_behaves_like_a_missing_one(engine: Engine) -> None:

@@ -69,18 +69,18 @@ def test_another_user_cannot_view_download_or_export_a_result(engine: Engine) ->
 
 
 def test_another_user_cannot_cancel_a_job_and_baseten_is_not_asked(engine: Engine) -> None:
-    class Recording(FakeJobsClient):
-        canceled: list[str] = []
+    canceled: list[str] = []
 
+    class Recording(FakeJobsClient):
         def cancel_async_request(self, request_id: str) -> Any:
-            self.canceled.append(request_id)
+            canceled.append(request_id)
             return super().cancel_async_request(request_id)
 
     client = Recording()
     rid = jobs.submit_job(engine, client, TARGET, {"prompt": "hi"}, OPTIONS, owner=ANN)
     outcome = jobs.cancel_job(engine, client, rid, owner=BOB)
     assert not outcome.canceled and "not found" in outcome.message
-    assert client.canceled == []
+    assert canceled == []
     assert jobs.list_rows(engine, owner=ANN)[0].status == "QUEUED"
     assert jobs.cancel_job(engine, client, rid, owner=ANN).canceled
 

@@ -11,9 +11,9 @@ import pytest
 from alembic import command
 from sqlalchemy import Engine, inspect, text
 
+from chatapp.services import conversations as convs
 from chatapp.services import documents as docs
 from chatapp.services import jobs, personas
-from chatapp.services import conversations as convs
 from chatapp.services.embedders import EmbedSpec
 from chatapp.settings import AppConfig
 from chatapp.storage import migrations
