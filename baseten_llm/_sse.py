@@ -16,8 +16,9 @@ that uses ``\r`` is decoded by them from then on.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator, List, Optional
+from typing import Any
 
 __all__ = ["ServerSentEvent", "SSEDecoder", "DONE"]
 
@@ -31,8 +32,8 @@ class ServerSentEvent:
 
     data: str
     event: str = "message"
-    id: Optional[str] = None
-    retry: Optional[int] = None
+    id: str | None = None
+    retry: int | None = None
 
     @property
     def is_done(self) -> bool:
@@ -46,16 +47,16 @@ class SSEDecoder:
     def __init__(self) -> None:
         self._buffer = b""
         self._lf_only = True  # no "\r" seen yet: events can be split on b"\n\n"
-        self._data: List[str] = []
-        self._event: Optional[str] = None
-        self._id: Optional[str] = None
-        self._retry: Optional[int] = None
+        self._data: list[str] = []
+        self._event: str | None = None
+        self._id: str | None = None
+        self._retry: int | None = None
 
-    def feed(self, chunk: bytes) -> List[ServerSentEvent]:
+    def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         """Add bytes; return the events completed by them."""
         return self._decode(chunk, True)
 
-    def feed_data(self, chunk: bytes) -> List[bytes]:
+    def feed_data(self, chunk: bytes) -> list[bytes]:
         """Add bytes; return the ``data`` of each event completed by them, undecoded.
 
         The same events as :meth:`feed`, cheaper: ``d.decode("utf-8", errors="replace")`` of
@@ -63,7 +64,7 @@ class SSEDecoder:
         """
         return self._decode(chunk, False)
 
-    def flush(self) -> List[ServerSentEvent]:
+    def flush(self) -> list[ServerSentEvent]:
         """End of stream: treat any unterminated line as complete, dispatch a pending event."""
         events = []
         if self._buffer:
@@ -77,17 +78,17 @@ class SSEDecoder:
             events.append(event)
         return events
 
-    def flush_data(self) -> List[bytes]:
+    def flush_data(self) -> list[bytes]:
         """End of stream for :meth:`feed_data` users."""
         return [event.data.encode() for event in self.flush()]
 
-    def _decode(self, chunk: bytes, as_events: bool) -> List[Any]:
+    def _decode(self, chunk: bytes, as_events: bool) -> list[Any]:
         """The one decoding path: events (``as_events``) or their data as bytes."""
         if not self._lf_only or b"\r" in chunk:
             self._lf_only = False
             return self._line_events(chunk, as_events)
         *blocks, self._buffer = (self._buffer + chunk).split(b"\n\n")
-        out: List[Any] = []
+        out: list[Any] = []
         for block in blocks:
             if block[:5] == b"data:" and b"\n" not in block:  # one data line: no state to keep
                 data = block[6:] if block[5:6] == b" " else block[5:]
@@ -99,17 +100,17 @@ class SSEDecoder:
                     out.append(event if as_events else event.data.encode())
         return out
 
-    def _line_events(self, chunk: bytes, as_events: bool) -> List[Any]:
+    def _line_events(self, chunk: bytes, as_events: bool) -> list[Any]:
         """The general rules, line by line (any line endings)."""
         self._buffer += chunk
-        out: List[Any] = []
+        out: list[Any] = []
         for line in self._complete_lines():
             event = self._process_line(line)
             if event is not None:
                 out.append(event if as_events else event.data.encode())
         return out
 
-    def _block_event(self, block: bytes) -> Optional[ServerSentEvent]:
+    def _block_event(self, block: bytes) -> ServerSentEvent | None:
         """The general rules for one complete ``\\n``-separated event (without its blank line)."""
         for line in block.split(b"\n"):
             self._process_line(line.decode("utf-8", errors="replace"))
@@ -130,7 +131,7 @@ class SSEDecoder:
             self._buffer = self._buffer[end + skip:]
             yield line.decode("utf-8", errors="replace")
 
-    def _process_line(self, line: str) -> Optional[ServerSentEvent]:
+    def _process_line(self, line: str) -> ServerSentEvent | None:
         if line == "":
             return self._dispatch()
         if line.startswith(":"):
@@ -148,7 +149,7 @@ class SSEDecoder:
             self._retry = int(value)
         return None
 
-    def _dispatch(self) -> Optional[ServerSentEvent]:
+    def _dispatch(self) -> ServerSentEvent | None:
         if not self._data and self._event is None:
             return None
         event = ServerSentEvent(
@@ -158,7 +159,7 @@ class SSEDecoder:
         return event
 
 
-def _line_end(buffer: bytes) -> Optional[tuple[int, int]]:
+def _line_end(buffer: bytes) -> tuple[int, int] | None:
     """(index, terminator length) of the first complete line ending, or None.
 
     A trailing ``\\r`` is not complete yet: the next chunk may start with ``\\n``.
@@ -171,6 +172,6 @@ def _line_end(buffer: bytes) -> Optional[tuple[int, int]]:
     return cr, 2 if buffer[cr + 1] == 0x0A else 1
 
 
-def _split_lines(raw: bytes) -> List[str]:
+def _split_lines(raw: bytes) -> list[str]:
     text = raw.decode("utf-8", errors="replace")
     return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")

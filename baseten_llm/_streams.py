@@ -23,10 +23,13 @@ import collections.abc
 import functools
 import inspect
 import time
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Generator, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import (Any, AsyncGenerator, AsyncIterator, Callable, Coroutine, Dict, Generator, Iterator, List, Optional,
-                    TypeVar, Union)
+from typing import (
+    Any,
+    TypeVar,
+)
 
 import httpx
 from llama_index.core.base.llms.types import ChatResponse, CompletionResponse
@@ -40,7 +43,7 @@ Clock = Callable[[], float]
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: The streams opened by the current ``returns_stream`` call (filled by the stream constructors).
-_opening: ContextVar[Optional[List[Any]]] = ContextVar("baseten_llm_opening_streams", default=None)
+_opening: ContextVar[list[Any] | None] = ContextVar("baseten_llm_opening_streams", default=None)
 
 
 @dataclass(frozen=True)
@@ -53,27 +56,27 @@ class StreamMetrics:
     over the time from the first to the last token; None until the server reported usage.
     """
 
-    time_to_first_token_s: Optional[float]
+    time_to_first_token_s: float | None
     elapsed_s: float
-    usage: Optional[Dict[str, int]]
-    finish_reason: Optional[str]
-    tokens_per_s: Optional[float]
+    usage: dict[str, int] | None
+    finish_reason: str | None
+    tokens_per_s: float | None
 
 
 class _Progress:
     """The decoder of one stream and when its text arrived (shared by a stream and its reader)."""
 
-    __slots__ = ("assembler", "clock", "started_at", "first_at", "last_at", "ended_at")
+    __slots__ = ("assembler", "clock", "ended_at", "first_at", "last_at", "started_at")
 
-    def __init__(self, assembler: StreamAssembler, clock: Clock, started_at: Optional[float]) -> None:
+    def __init__(self, assembler: StreamAssembler, clock: Clock, started_at: float | None) -> None:
         self.assembler = assembler
         self.clock = clock
         self.started_at = clock() if started_at is None else started_at
-        self.first_at: Optional[float] = None
-        self.last_at: Optional[float] = None
-        self.ended_at: Optional[float] = None
+        self.first_at: float | None = None
+        self.last_at: float | None = None
+        self.ended_at: float | None = None
 
-    def finish(self) -> List[ChatResponse]:
+    def finish(self) -> list[ChatResponse]:
         """End of the bytes: the last responses (or StreamInterruptedError)."""
         self.ended_at = self.clock()
         return self.assembler.finish()
@@ -167,13 +170,13 @@ class _StreamState:
     Subclasses name their reader (:func:`_read` / :func:`_aread`) and completion mapping.
     """
 
-    __slots__ = ("_progress", "_response", "_reader", "_chunks", "_items")
+    __slots__ = ("_chunks", "_items", "_progress", "_reader", "_response")
     _read_with: Callable[..., Any]
     _completions_of: Callable[..., Any]
     _items: Any
 
     def __init__(self, response: httpx.Response, assembler: StreamAssembler, *, completions: bool = False,
-                 started_at: Optional[float] = None, clock: Clock = time.perf_counter) -> None:
+                 started_at: float | None = None, clock: Clock = time.perf_counter) -> None:
         self._response = response
         self._progress = _Progress(assembler, clock, started_at)
         self._reader = self._read_with(response, self._progress)
@@ -243,7 +246,7 @@ class ChatStream(_StreamState, collections.abc.Generator[Any, None, None]):
         finally:
             self._response.close()
 
-    def __enter__(self) -> "ChatStream":
+    def __enter__(self) -> ChatStream:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
@@ -275,27 +278,27 @@ class AsyncChatStream(_StreamState, collections.abc.AsyncGenerator[Any, None]):
 
         LlamaIndex's async wrapper does not close the generator it wraps, so this does.
         """
-        first_error: Optional[BaseException] = None
+        first_error: BaseException | None = None
         closers = (self._items.aclose, self._chunks.aclose, self._reader.aclose, self._response.aclose)
         for close in closers:
             try:
                 await close()
-            except BaseException as exc:  # close the rest, then raise the first
+            except BaseException as exc:  # noqa: BLE001 - close the rest, then raise the first
                 first_error = first_error or exc
         if first_error is not None:
             raise first_error
 
-    async def __aenter__(self) -> "AsyncChatStream":
+    async def __aenter__(self) -> AsyncChatStream:
         return self
 
     async def __aexit__(self, *exc_info: Any) -> None:
         await self.aclose()
 
 
-AnyStream = Union[ChatStream, AsyncChatStream]
+AnyStream = ChatStream | AsyncChatStream
 
 
-def _adopt(result: Any, opened: List[AnyStream]) -> Any:
+def _adopt(result: Any, opened: list[AnyStream]) -> Any:
     """The stream the call opened, iterating through ``result`` (LlamaIndex's generator)."""
     if len(opened) != 1:
         return result
@@ -310,7 +313,7 @@ def returns_stream(method: F) -> F:
 
         @functools.wraps(method)
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-            opened: List[AnyStream] = []
+            opened: list[AnyStream] = []
             token = _opening.set(opened)
             try:
                 result = await method(*args, **kwargs)
@@ -326,7 +329,7 @@ def returns_stream(method: F) -> F:
 
     @functools.wraps(method)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        opened: List[AnyStream] = []
+        opened: list[AnyStream] = []
         token = _opening.set(opened)
         try:
             result = method(*args, **kwargs)

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 import httpx
 from llama_index.core.base.llms.types import (
@@ -40,9 +41,26 @@ from llama_index.core.llms.llm import ToolSelection
 from . import predict as predict_mod
 from ._http import AsyncHTTPTransport, HTTPTransport, decode_json
 from ._streams import AsyncChatStream, ChatStream, returns_stream
-from .catalog import SNAPSHOT, ModelCatalog, ModelInfo, ModelList, find_model, suggest_models, unknown_model_error
-from .chat import (ChatResult, StreamAssembler, build_chat_payload, chat_response, completion_from_chat, generation_params,
-                   messages_to_dicts, parse_chat_response, request_options)
+from .catalog import (
+    SNAPSHOT,
+    ModelCatalog,
+    ModelInfo,
+    ModelList,
+    find_model,
+    suggest_models,
+    unknown_model_error,
+)
+from .chat import (
+    ChatResult,
+    StreamAssembler,
+    build_chat_payload,
+    chat_response,
+    completion_from_chat,
+    generation_params,
+    messages_to_dicts,
+    parse_chat_response,
+    request_options,
+)
 from .config import ClientConfig
 from .errors import AsyncModeError, ConfigurationError, NotFoundError
 from .jobs import AsyncQueueStatus, AsyncRequestInfo, JobsClient, build_async_body
@@ -59,11 +77,11 @@ DEFAULT_NUM_OUTPUT = 4096
 
 class _ChatRequest(NamedTuple):
     url: str
-    body: Dict[str, Any]
-    headers: Optional[Dict[str, str]]
+    body: dict[str, Any]
+    headers: dict[str, str] | None
 
 
-def _resolve_tool_choice(tool_choice: Optional[Union[str, Dict[str, Any]]], tool_required: bool) -> Union[str, Dict[str, Any]]:
+def _resolve_tool_choice(tool_choice: str | dict[str, Any] | None, tool_required: bool) -> str | dict[str, Any]:
     if tool_choice is None:
         return "required" if tool_required else "auto"
     if isinstance(tool_choice, dict) or tool_choice in ("none", "auto", "required"):
@@ -71,13 +89,15 @@ def _resolve_tool_choice(tool_choice: Optional[Union[str, Dict[str, Any]]], tool
     return {"type": "function", "function": {"name": tool_choice}}
 
 
-def _parse_arguments(arguments: Any) -> Dict[str, Any]:
+def _parse_arguments(arguments: Any) -> dict[str, Any]:
     if isinstance(arguments, dict):
         return arguments
     try:
         value = json.loads(arguments or "{}")
     except (TypeError, ValueError):
-        from llama_index.core.llms.utils import parse_partial_json  # tolerate truncated JSON (streamed calls)
+        from llama_index.core.llms.utils import (
+            parse_partial_json,  # tolerate truncated JSON (streamed calls)
+        )
 
         try:
             value = parse_partial_json(arguments)
@@ -102,48 +122,48 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
 
     model_id: str = Field(description="Model APIs slug, or the dedicated deployment's model id.")
     model_apis: bool = Field(default=True, description="True for Model APIs, False for a dedicated deployment.")
-    environment: Optional[str] = Field(default=None, description="Dedicated environment (default production).")
-    deployment_id: Optional[str] = Field(default=None, description="A specific dedicated deployment.")
+    environment: str | None = Field(default=None, description="Dedicated environment (default production).")
+    deployment_id: str | None = Field(default=None, description="A specific dedicated deployment.")
     development: bool = Field(default=False, description="Call the development deployment.")
     api_style: str = Field(default="openai", description="'openai' (/sync/v1) or 'predict' (custom Truss).")
-    webhook_endpoint: Optional[str] = Field(default=None, description="Async-job mode: where results go.")
-    model_apis_url: Optional[str] = Field(default=None, description="Model APIs base URL override.")
-    deployment_url: Optional[str] = Field(default=None, description="Template with {model_id}.")
-    temperature: Optional[float] = Field(default=None, description="Sampling temperature.")
-    max_tokens: Optional[int] = Field(default=None, description="Maximum tokens to generate.")
-    additional_kwargs: Dict[str, Any] = Field(default_factory=dict, description="Extra body parameters.")
+    webhook_endpoint: str | None = Field(default=None, description="Async-job mode: where results go.")
+    model_apis_url: str | None = Field(default=None, description="Model APIs base URL override.")
+    deployment_url: str | None = Field(default=None, description="Template with {model_id}.")
+    temperature: float | None = Field(default=None, description="Sampling temperature.")
+    max_tokens: int | None = Field(default=None, description="Maximum tokens to generate.")
+    additional_kwargs: dict[str, Any] = Field(default_factory=dict, description="Extra body parameters.")
     max_retries: int = Field(default=3, ge=0, description="Retries for 429/5xx/connection errors.")
     timeout: float = Field(default=600.0, description="Read timeout in seconds.")
     connect_timeout: float = Field(default=10.0, description="Connect timeout in seconds.")
-    context_window: Optional[int] = Field(default=None, description="Override of the context window.")
-    max_total_retry_wait_s: Optional[float] = Field(
+    context_window: int | None = Field(default=None, description="Override of the context window.")
+    max_total_retry_wait_s: float | None = Field(
         default=None, description="Give up instead of waiting longer than this, in all, between retries.")
-    on_retry: Optional[Callable[..., None]] = Field(
+    on_retry: Callable[..., None] | None = Field(
         default=None, exclude=True, repr=False,
         description="Called with a RetryNotice before each wait between retries (e.g. to show it).")
-    retry_sleep: Optional[Callable[[float], None]] = Field(
+    retry_sleep: Callable[[float], None] | None = Field(
         default=None, exclude=True, repr=False,
         description="How the sync client waits between retries (default time.sleep); may raise to stop.")
-    default_headers: Optional[Dict[str, str]] = Field(default=None, exclude=True, repr=False)
-    predict_input_builder: Optional[Callable[..., Dict[str, Any]]] = Field(default=None, exclude=True)
-    predict_output_parser: Optional[Callable[[Any], str]] = Field(default=None, exclude=True)
+    default_headers: dict[str, str] | None = Field(default=None, exclude=True, repr=False)
+    predict_input_builder: Callable[..., dict[str, Any]] | None = Field(default=None, exclude=True)
+    predict_output_parser: Callable[[Any], str] | None = Field(default=None, exclude=True)
 
     _config: ClientConfig = PrivateAttr()
     _transport: HTTPTransport = PrivateAttr()
     _atransport: AsyncHTTPTransport = PrivateAttr()
-    _target: Optional[DedicatedTarget] = PrivateAttr(default=None)
-    _model_info: Optional[ModelInfo] = PrivateAttr(default=None)
-    _jobs_client: Optional[JobsClient] = PrivateAttr(default=None)
+    _target: DedicatedTarget | None = PrivateAttr(default=None)
+    _model_info: ModelInfo | None = PrivateAttr(default=None)
+    _jobs_client: JobsClient | None = PrivateAttr(default=None)
 
     def __init__(
         self,
         model_id: str,
-        model_apis: Optional[bool] = None,
-        webhook_endpoint: Optional[str] = None,
-        api_key: Optional[str] = None,
+        model_apis: bool | None = None,
+        webhook_endpoint: str | None = None,
+        api_key: str | None = None,
         *,
-        http_client: Optional[httpx.Client] = None,
-        async_http_client: Optional[httpx.AsyncClient] = None,
+        http_client: httpx.Client | None = None,
+        async_http_client: httpx.AsyncClient | None = None,
         **kwargs: Any,
     ) -> None:
         if model_apis is None:
@@ -205,14 +225,14 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
             return f"{self._config.model_apis_url}/chat/completions"
         return self._target_url("predict" if self.api_style == "predict" else "sync/v1/chat/completions")
 
-    def _not_found_hint(self) -> Tuple[str, Sequence[str]]:
+    def _not_found_hint(self) -> tuple[str, Sequence[str]]:
         """What to check after a 404 from a dedicated deployment (Model APIs: :meth:`_slug_not_found`)."""
         if self._target is None:
             return "", ()
         return (f"Check the model id {self.model_id!r} and {self._target.describe()} on the model's page "
                 "in the Baseten dashboard (a scaled-to-zero development deployment can also 404)."), ()
 
-    def _slug_not_found(self, error: NotFoundError, listed: Tuple[List[ModelInfo], str]) -> NotFoundError:
+    def _slug_not_found(self, error: NotFoundError, listed: tuple[list[ModelInfo], str]) -> NotFoundError:
         """A Model APIs 404, explained with the catalog: the closest slugs, or that it is listed."""
         models, source = listed
         names = [m.id for m in models]
@@ -233,7 +253,7 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
     async def _afetch_json(self, url: str) -> Any:
         return await self._atransport.request_json("GET", url)
 
-    def _use_models(self, models: List[ModelInfo], source: str) -> ModelInfo:
+    def _use_models(self, models: list[ModelInfo], source: str) -> ModelInfo:
         info = find_model(self.model_id, models)
         if info is None:
             raise unknown_model_error(self.model_id, models, source=source)
@@ -241,7 +261,7 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
         return info
 
     # Overrides pydantic's deprecated classmethod BaseModel.validate; the public name stays.
-    def validate(self) -> Optional[ModelInfo]:  # type: ignore[override]
+    def validate(self) -> ModelInfo | None:  # type: ignore[override]
         """Check the key and (Model APIs) that the catalog lists the slug; return its row.
 
         Requests never need this: a slug missing from the list is still sent (the server may
@@ -252,7 +272,7 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
             self._use_models(*self._catalog.models(self._fetch_json))
         return self._model_info
 
-    async def avalidate(self) -> Optional[ModelInfo]:
+    async def avalidate(self) -> ModelInfo | None:
         """Async twin of :meth:`validate`."""
         self._config.require_api_key()
         if self.model_apis and self._model_info is None:
@@ -271,7 +291,7 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
         models, source = self._catalog.models(self._fetch_json)
         return ModelList(models, source=source, live=source.startswith("live"))
 
-    def served_models(self) -> List[Dict[str, Any]]:
+    def served_models(self) -> list[dict[str, Any]]:
         """The rows of the OpenAI-style model list the target serves, as served (one request,
         not cached): ``{model_apis_url}/models``, or a dedicated deployment's
         ``{target}/sync/v1/models``, whose rows may say ``max_model_len``. For the Model APIs
@@ -286,7 +306,7 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
         return [row for row in rows or () if isinstance(row, dict)]
 
     @property
-    def available_models(self) -> List[ModelInfo]:
+    def available_models(self) -> list[ModelInfo]:
         """Same as :meth:`list_models` (the seed package's property)."""
         return self.list_models()
 
@@ -308,17 +328,17 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
                            is_chat_model=True, is_function_calling_model=True)
 
     # ------------------------------------------------------------------ request building (pure)
-    def _params(self, kwargs: Dict[str, Any]) -> Dict[str, Any]:
+    def _params(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         return generation_params(temperature=self.temperature, max_tokens=self.max_tokens,
                                  additional_kwargs=self.additional_kwargs, call_kwargs=kwargs)
 
-    def _chat_body(self, messages: Sequence[ChatMessage], stream: bool, kwargs: Dict[str, Any]) -> Dict[str, Any]:
+    def _chat_body(self, messages: Sequence[ChatMessage], stream: bool, kwargs: dict[str, Any]) -> dict[str, Any]:
         if self.api_style == "predict" and not self.model_apis:
             return predict_mod.build_predict_input(messages_to_dicts(messages), stream=stream,
                                                    params=self._params(kwargs), builder=self.predict_input_builder)
         return build_chat_payload(self.model_id, messages, stream=stream, params=self._params(kwargs))
 
-    def _chat_request(self, messages: Sequence[ChatMessage], stream: bool, kwargs: Dict[str, Any]) -> _ChatRequest:
+    def _chat_request(self, messages: Sequence[ChatMessage], stream: bool, kwargs: dict[str, Any]) -> _ChatRequest:
         """URL, JSON body and per-call headers of one chat call (``extra_headers`` / ``extra_body``)."""
         options = request_options(kwargs)
         body = self._chat_body(messages, stream, options.call_kwargs)
@@ -332,7 +352,7 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
         parse = self.predict_output_parser or predict_mod.extract_predict_text
         return ChatResult(content=parse(data), finish_reason="stop")
 
-    def _prompt_messages(self, prompt: str) -> List[ChatMessage]:
+    def _prompt_messages(self, prompt: str) -> list[ChatMessage]:
         messages = [ChatMessage(role=MessageRole.USER, content=prompt)]
         if self.system_prompt:
             messages.insert(0, ChatMessage(role=MessageRole.SYSTEM, content=self.system_prompt))
@@ -353,7 +373,7 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
         data = decode_json(self._send_chat(self._chat_request(messages, False, kwargs), stream=False))
         return chat_response(self._result(data), raw=data)
 
-    def _open_stream(self, messages: Sequence[ChatMessage], kwargs: Dict[str, Any], *,
+    def _open_stream(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any], *,
                      completions: bool) -> ChatResponseGen:
         """Send a streamed chat; the :class:`ChatStream` that owns the response gives its chunks."""
         started = time.perf_counter()
@@ -375,7 +395,7 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
         data = decode_json(await self._asend_chat(self._chat_request(messages, False, kwargs), stream=False))
         return chat_response(self._result(data), raw=data)
 
-    async def _aopen_stream(self, messages: Sequence[ChatMessage], kwargs: Dict[str, Any], *,
+    async def _aopen_stream(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any], *,
                             completions: bool) -> ChatResponseAsyncGen:
         """Async twin of :meth:`_open_stream` (an :class:`AsyncChatStream`)."""
         started = time.perf_counter()
@@ -450,14 +470,14 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
     def _prepare_chat_with_tools(
         self,
         tools: Sequence[Any],
-        user_msg: Optional[Union[str, ChatMessage]] = None,
-        chat_history: Optional[List[ChatMessage]] = None,
+        user_msg: str | ChatMessage | None = None,
+        chat_history: list[ChatMessage] | None = None,
         verbose: bool = False,
         allow_parallel_tool_calls: bool = False,
         tool_required: bool = False,
-        tool_choice: Optional[Union[str, Dict[str, Any]]] = None,
+        tool_choice: str | dict[str, Any] | None = None,
         **kwargs: Any,
-    ) -> Dict[str, Any]:
+    ) -> dict[str, Any]:
         """Messages plus OpenAI-style ``tools`` and ``tool_choice`` for :meth:`chat`."""
         specs = [tool.metadata.to_openai_tool(skip_length_check=True) for tool in tools]
         messages = list(chat_history or [])
@@ -465,7 +485,7 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
             user_msg = ChatMessage(role=MessageRole.USER, content=user_msg)
         if user_msg is not None:
             messages.append(user_msg)
-        prepared: Dict[str, Any] = {"messages": messages, **kwargs}
+        prepared: dict[str, Any] = {"messages": messages, **kwargs}
         if specs:
             prepared["tools"] = specs
             prepared["tool_choice"] = _resolve_tool_choice(tool_choice, tool_required)
@@ -486,7 +506,7 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
 
     def get_tool_calls_from_response(
         self, response: ChatResponse, error_on_no_tool_call: bool = True, **kwargs: Any
-    ) -> List[ToolSelection]:
+    ) -> list[ToolSelection]:
         """The tool calls of a response (its ``ToolCallBlock``s, else ``tool_calls``) as ``ToolSelection``s."""
         selections = [ToolSelection(tool_id=b.tool_call_id or "", tool_name=b.tool_name,
                                     tool_kwargs=_parse_arguments(b.tool_kwargs))
@@ -508,13 +528,13 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
                                            self._atransport, not_found_hint=self._not_found_hint)
         return self._jobs_client
 
-    def _job_body(self, model_input: Any, webhook_endpoint: Optional[str], priority: int,
-                  max_time_in_queue_seconds: int, inference_retry_config: Optional[Dict[str, int]]) -> Dict[str, Any]:
+    def _job_body(self, model_input: Any, webhook_endpoint: str | None, priority: int,
+                  max_time_in_queue_seconds: int, inference_retry_config: dict[str, int] | None) -> dict[str, Any]:
         return build_async_body(model_input, webhook_endpoint=webhook_endpoint or self.webhook_endpoint,
                                 priority=priority, max_time_in_queue_seconds=max_time_in_queue_seconds,
                                 inference_retry_config=inference_retry_config)
 
-    def _prompt_job_body(self, prompt: str, kwargs: Dict[str, Any]) -> Dict[str, Any]:
+    def _prompt_job_body(self, prompt: str, kwargs: dict[str, Any]) -> dict[str, Any]:
         model_input = {"prompt": prompt, **self._params(kwargs)}
         return build_async_body(model_input, webhook_endpoint=self.webhook_endpoint)
 
@@ -523,17 +543,17 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
         reply = await self.jobs.asubmit(self._prompt_job_body(prompt, kwargs))
         return CompletionResponse(text=str(reply["request_id"]), raw=reply, additional_kwargs={"async_request": True})
 
-    def submit_async_request(self, model_input: Any, *, webhook_endpoint: Optional[str] = None, priority: int = 0,
+    def submit_async_request(self, model_input: Any, *, webhook_endpoint: str | None = None, priority: int = 0,
                              max_time_in_queue_seconds: int = 600,
-                             inference_retry_config: Optional[Dict[str, int]] = None) -> str:
+                             inference_retry_config: dict[str, int] | None = None) -> str:
         """Queue an async job on this deployment; return its request id."""
         body = self._job_body(model_input, webhook_endpoint, priority, max_time_in_queue_seconds,
                               inference_retry_config)
         return str(self.jobs.submit(body)["request_id"])
 
-    async def asubmit_async_request(self, model_input: Any, *, webhook_endpoint: Optional[str] = None, priority: int = 0,
+    async def asubmit_async_request(self, model_input: Any, *, webhook_endpoint: str | None = None, priority: int = 0,
                                     max_time_in_queue_seconds: int = 600,
-                                    inference_retry_config: Optional[Dict[str, int]] = None) -> str:
+                                    inference_retry_config: dict[str, int] | None = None) -> str:
         """Async twin of :meth:`submit_async_request`."""
         body = self._job_body(model_input, webhook_endpoint, priority, max_time_in_queue_seconds,
                               inference_retry_config)

@@ -102,7 +102,7 @@ def _local_embedder(model: str) -> BaseEmbedding:
     name = bundled_model_path() if bundled else model
     try:
         return HuggingFaceEmbedding(model_name=name, embed_batch_size=LOCAL_BATCH_SIZE)
-    except Exception as exc:  # noqa: BLE001 - HF raises OSError, ValueError, HTTP errors ...
+    except Exception as exc:  # HF raises OSError, ValueError, HTTP errors ...
         raise EmbedderUnavailableError(
             f"Could not load the embedding model '{model}': {_first_line(exc)}. Use the bundled "
             f"'{BUNDLED_MODEL}', a local path to a sentence-transformers model, or make sure "
