@@ -17,7 +17,10 @@ database on it for one test, with the `vector` extension installed, as a SQLAlch
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -37,12 +40,16 @@ def emulator(emulator_session: EmulatorServer) -> Iterator[EmulatorServer]:
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def postgres_server() -> Iterator[object]:
     from tests.postgres import start_server
 
-    server = start_server(tmp_path_factory.mktemp("postgres"))
+    # A directory of its own, not under pytest's basetemp: pytest prunes older basetemps when
+    # several runs share the machine, which would delete a running cluster's data directory.
+    directory = Path(tempfile.mkdtemp(prefix="bc-postgres-"))
+    server = start_server(directory)
     yield server
     server.cleanup()
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture
