@@ -16,6 +16,7 @@ parsers (PDFium, lxml, Tesseract's wrapper), not LlamaIndex or torch.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -85,7 +86,8 @@ def parse_isolated(
         except (BrokenPipeError, EOFError, OSError):  # an idle worker died: use a fresh one
             worker.kill()
             worker = _Worker()
-            worker.send(request, data)
+            with contextlib.suppress(OSError):  # it died at once too: _wait reports how
+                worker.send(request, data)
         del data
         parsed = _wait(worker, filename, limits, on_progress, should_cancel)
     except (ParseMemoryError, ParseTimeoutError, IngestCanceled):

@@ -100,3 +100,13 @@ def test_a_worker_that_cannot_start_is_reported_as_an_installation_problem(
     with pytest.raises(ingest.IngestError, match="did not start.*not with the file") as caught:
         parse_worker.parse_isolated("notes.md", b"# Notes\nText.")
     assert not isinstance(caught.value, ingest.ParseMemoryError)
+
+
+def test_a_worker_that_exits_while_a_large_file_is_sent_is_reported_as_an_installation_problem(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # 4 MB does not fit the socket's buffer, so the send is still under way when /bin/false exits
+    monkeypatch.setattr(parse_worker.sys, "executable", "/bin/false")
+    monkeypatch.setattr(parse_worker, "MAX_IDLE_WORKERS", 0)
+    parse_worker.shutdown()
+    with pytest.raises(ingest.IngestError, match="did not start.*not with the file"):
+        parse_worker.parse_isolated("notes.md", b"# Notes\n" + b"Text. " * 700_000)
