@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, ClassVar, Dict, List, Optional, Sequence, Tuple
 
 from .errors import BasetenError, ConfigurationError, UnknownModelError
 
@@ -150,7 +150,7 @@ def unknown_model_error(slug: str, models: Sequence[ModelInfo], *, source: str) 
 class ModelCatalog:
     """Process-wide cache of ``/models`` per base URL; fetch functions are injected."""
 
-    _cache: Dict[str, Tuple[float, List[ModelInfo], str]] = {}
+    _cache: ClassVar[Dict[str, Tuple[float, List[ModelInfo], str]]] = {}
     _lock = threading.Lock()
 
     def __init__(self, base_url: str, *, ttl_s: float = CATALOG_TTL_S, clock: Callable[[], float] = time.monotonic) -> None:

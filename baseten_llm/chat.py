@@ -398,7 +398,7 @@ class StreamAssembler:
         else:
             out = self._raw(self._text.flush())  # type: ignore[union-attr]
             self.state.result.finish_reason = self.state.result.finish_reason or "stop"
-        return out + [chat_response(self.state.result, raw=self.state.usage_chunk, delta="", reasoning_delta="", final=True)]
+        return [*out, chat_response(self.state.result, raw=self.state.usage_chunk, delta="", reasoning_delta="", final=True)]
 
     def _events(self, datas: List[bytes]) -> List[ChatResponse]:
         out = []

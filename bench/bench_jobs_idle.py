@@ -23,6 +23,7 @@ The machine may be shared: compare the rows of one run, not runs of different da
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import shutil
@@ -75,7 +76,7 @@ def seed(data_dir: Path, count: int) -> None:
     for n in range(count):
         big = n % (count // len(LARGE_MB)) == 0 and n // (count // len(LARGE_MB)) < len(LARGE_MB)
         size = int(LARGE_MB[n // (count // len(LARGE_MB))] * 1_000_000) if big else 1500
-        data = {"output": ("result %d " % n) + "lorem ipsum dolor sit amet " * (size // 27)}
+        data = {"output": f"result {n} " + "lorem ipsum dolor sit amet " * (size // 27)}
         body = {"request_id": f"{n:032x}", "model_id": "abcd1234", "deployment_id": "dep12345",
                 "type": "async_request_completed", "time": sent, "data": data, "errors": []}
         with session_scope(engine) as session:
@@ -140,10 +141,8 @@ def cpu_seconds(pid: int) -> float:
     proc = psutil.Process(pid)
     total = sum(proc.cpu_times()[:2])
     for child in proc.children(recursive=True):
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             total += sum(child.cpu_times()[:2])
-        except psutil.NoSuchProcess:
-            pass
     return total
 
 

@@ -34,7 +34,7 @@ from chatapp.services.embedders import EmbedSpec  # noqa: E402
 from chatapp.services.vector_store import NumpyVectorStore  # noqa: E402
 from chatapp.settings import AppConfig  # noqa: E402
 from chatapp.storage.db import init_db, make_engine  # noqa: E402
-from chatapp.users import LOCAL_OWNER
+from chatapp.users import LOCAL_OWNER  # noqa: E402
 from tests.e2e.conftest import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,

@@ -120,7 +120,7 @@ def test_a_question_the_documents_do_not_cover_gets_no_invented_answer(data_dir,
 
 def test_removing_a_file_takes_its_chunks_out_of_the_index(data_dir) -> None:
     at = upload(create(open_page(), "Zoo"), [("zoo.pdf", ZOO_PDF), ("a.txt", b"Apples.")])
-    remove = [b for b in at.button if b.key and b.key.startswith("docs_remove_")][0]
+    remove = next(b for b in at.button if b.key and b.key.startswith("docs_remove_"))
     at = remove.click().run()
     no_traceback(at)
     assert any("1 file, 1 chunk" in c for c in texts(at.caption))

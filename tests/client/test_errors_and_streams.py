@@ -123,9 +123,8 @@ def test_async_mode_refuses_achat_and_model_apis_refuse_webhooks(model_api, dedi
 
 def test_the_read_timeout_holds_with_an_injected_http_client_sync_and_async(emulator, dedicated):
     emulator.fault(first_token_delay_s=2)
-    with httpx.Client(timeout=60.0) as shared:
-        with pytest.raises(errors.APITimeoutError):
-            list(dedicated(timeout=0.3, http_client=shared).stream_chat(HI))
+    with httpx.Client(timeout=60.0) as shared, pytest.raises(errors.APITimeoutError):
+        list(dedicated(timeout=0.3, http_client=shared).stream_chat(HI))
 
     async def run():
         async with httpx.AsyncClient(timeout=60.0) as shared:

@@ -1,6 +1,7 @@
 """Model APIs over real loopback HTTP: every LlamaIndex method, sync and async."""
 
 import asyncio
+import itertools
 
 import pytest
 from llama_index.core.llms import ChatMessage
@@ -52,7 +53,7 @@ def test_stream_chat_deltas_rebuild_the_answer_and_the_last_chunk_has_usage(emul
 def test_stream_complete_text_is_the_answer_so_far(model_api):
     chunks = list(model_api("zai-org/GLM-4.6").stream_complete("Paul Graham is"))
     texts = [c.text for c in chunks]
-    assert all(later.startswith(earlier) for earlier, later in zip(texts, texts[1:]))
+    assert all(later.startswith(earlier) for earlier, later in itertools.pairwise(texts))
     assert "".join(c.delta for c in chunks) == texts[-1]
     assert chunks[-1].additional_kwargs["usage"]["completion_tokens"] == 24
 

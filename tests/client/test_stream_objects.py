@@ -95,7 +95,7 @@ def test_an_async_stream_reports_its_metrics_and_closes_when_its_block_ends(emul
 
 
 class _InProgress(BaseEventHandler):
-    seen: list = []
+    seen: list = []  # noqa: RUF012 - a pydantic field: each instance gets its own copy
 
     @classmethod
     def class_name(cls) -> str:

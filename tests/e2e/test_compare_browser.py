@@ -119,7 +119,7 @@ def test_the_markdown_report_carries_the_figures_and_chart_and_never_the_key(
     run_comparison(page)
     with page.expect_download() as download_info:
         page.locator(".st-key-cmp_download_md button").click()
-    report = open(download_info.value.path(), encoding="utf-8").read()
+    report = Path(download_info.value.path()).read_text(encoding="utf-8")
     assert f"B · Dedicated · {DEDICATED} · production" in report
     assert "Report <this> & that" in report
     assert "data:image/svg+xml;base64," in report
@@ -127,7 +127,7 @@ def test_the_markdown_report_carries_the_figures_and_chart_and_never_the_key(
     assert e2e_emulator.api_key not in report
     with page.expect_download() as download_info:
         page.locator(".st-key-cmp_download_html button").click()
-    page_html = open(download_info.value.path(), encoding="utf-8").read()
+    page_html = Path(download_info.value.path()).read_text(encoding="utf-8")
     assert "<svg" in page_html and "Report &lt;this&gt; &amp; that" in page_html
     assert e2e_emulator.api_key not in page_html
 

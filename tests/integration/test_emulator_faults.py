@@ -67,11 +67,11 @@ def test_faults_come_after_auth(emulator):
 def test_a_cut_stream_drops_the_connection_after_k_chunks_without_done(emulator):
     emulator.fault(cut_after_chunks=3)
     lines: list[str] = []
-    with pytest.raises(httpx.RemoteProtocolError):
-        with httpx.stream("POST", chat_url(emulator), json={**BODY, "stream": True},
-                          headers=auth(emulator), timeout=10) as response:
-            for line in response.iter_lines():
-                lines.append(line)
+    with pytest.raises(httpx.RemoteProtocolError), httpx.stream(
+            "POST", chat_url(emulator), json={**BODY, "stream": True}, headers=auth(emulator),
+            timeout=10) as response:
+        for line in response.iter_lines():
+            lines.append(line)
     contents = [line for line in lines if '"content":"' in line and '"content":""' not in line]
     assert len(contents) == 3
     assert not any("[DONE]" in line for line in lines)
@@ -91,7 +91,7 @@ def test_pace_can_be_set_per_model(emulator):
     emulator.configure(reply_tokens=10, models={MODEL: {"tokens_per_second": 50,
                                                         "first_token_delay_s": 0.2}})
     slow_first, slow_total = time_to_first_content(emulator, chat_url(emulator), BODY)
-    fast_first, fast_total = time_to_first_content(
+    _fast_first, fast_total = time_to_first_content(
         emulator, chat_url(emulator), {**BODY, "model": "zai-org/GLM-4.7"})
     assert slow_first >= 0.2 and slow_total >= 0.2 + 9 / 50
     assert fast_total < slow_total
@@ -154,9 +154,9 @@ def test_unknown_config_keys_and_faults_are_refused(emulator):
 def test_a_cut_counts_answer_chunks_not_reasoning_chunks(emulator):
     emulator.fault(cut_after_chunks=2)
     lines: list[str] = []
-    with pytest.raises(httpx.RemoteProtocolError):
-        with httpx.stream("POST", chat_url(emulator), headers=auth(emulator), timeout=10, json={
-                **BODY, "model": "deepseek-ai/DeepSeek-V3.1", "stream": True}) as response:
-            lines.extend(response.iter_lines())
+    with pytest.raises(httpx.RemoteProtocolError), httpx.stream(
+            "POST", chat_url(emulator), headers=auth(emulator), timeout=10,
+            json={**BODY, "model": "deepseek-ai/DeepSeek-V3.1", "stream": True}) as response:
+        lines.extend(response.iter_lines())
     assert sum('"reasoning_content":' in line for line in lines) == 4
     assert sum('"content":"' in line and '"content":""' not in line for line in lines) == 2

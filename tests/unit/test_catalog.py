@@ -51,7 +51,11 @@ def test_parse_models_reads_rows_with_optional_fields():
 def test_fetch_happens_once_per_base_url_until_the_ttl_expires():
     now = [0.0]
     fetched = []
-    fetch = lambda url: fetched.append(url) or LIVE
+
+    def fetch(url):
+        fetched.append(url)
+        return LIVE
+
     catalog = ModelCatalog("https://a.example/v1/", ttl_s=100, clock=lambda: now[0])
     models, source = catalog.models(fetch)
     assert [m.id for m in models] == ["zai-org/GLM-4.7", "openai/gpt-oss-120b"] and "live" in source

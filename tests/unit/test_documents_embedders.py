@@ -34,7 +34,7 @@ def test_a_model_that_cannot_be_loaded_fails_with_an_actionable_message(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # never reach for the network in tests
-    with pytest.raises(EmbedderUnavailableError, match="no-such/model.*bundled"):
+    with pytest.raises(EmbedderUnavailableError, match=r"no-such/model.*bundled"):
         make_embedder(EmbedSpec("local", "no-such/model"))
 
 

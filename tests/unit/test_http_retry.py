@@ -70,7 +70,10 @@ def test_rate_limit_carries_retry_after_and_404_carries_the_hint():
 
 
 def test_which_errors_are_retried():
-    make = lambda s: error_from_response(s, b"", httpx.Headers())
+
+    def make(s):
+        return error_from_response(s, b"", httpx.Headers())
+
     assert [s for s in (400, 401, 404, 413, 422, 429, 500, 501, 502, 503, 504) if is_retryable(make(s))] == [429, 500, 502, 503, 504]
     assert is_retryable(errors.APIConnectionError("down"))
     assert not is_retryable(errors.APITimeoutError("read timeout"))

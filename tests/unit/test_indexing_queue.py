@@ -115,7 +115,7 @@ def test_a_queued_file_is_canceled_at_once_and_its_staged_copy_deleted(
 ) -> None:
     gated = GatedEmbedding()
     target = new_target(engine, tmp_path, "Manuals", gated)
-    running, queued = uploads.queue_uploads(
+    _running, queued = uploads.queue_uploads(
         worker, target, [("first.txt", big_text()), ("second.txt", b"Second file.")])
     gated.wait_until_embedding()
     assert worker.cancel(queued.id)

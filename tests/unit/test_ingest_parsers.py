@@ -148,7 +148,7 @@ def test_json_arrays_are_cited_by_item_range_and_objects_by_key() -> None:
 
 
 def test_invalid_json_is_refused_with_the_position_of_the_error() -> None:
-    with pytest.raises(ingest.CorruptFileError, match="not valid JSON.*line 1, column 9"):
+    with pytest.raises(ingest.CorruptFileError, match=r"not valid JSON.*line 1, column 9"):
         ingest.parse_file("bad.json", b'{"a": 1,,}')
 
 
@@ -172,9 +172,9 @@ def test_an_empty_file_is_refused() -> None:
 
 
 def test_an_unsupported_type_is_refused_naming_what_is_supported() -> None:
-    with pytest.raises(ingest.UnsupportedTypeError, match="'.exe' files are not supported.*PDF"):
+    with pytest.raises(ingest.UnsupportedTypeError, match=r"'.exe' files are not supported.*PDF"):
         ingest.parse_file("setup.exe", b"MZ")
-    with pytest.raises(ingest.UnsupportedTypeError, match="Save it as .docx"):
+    with pytest.raises(ingest.UnsupportedTypeError, match=r"Save it as .docx"):
         ingest.parse_file("old.doc", b"data")
 
 

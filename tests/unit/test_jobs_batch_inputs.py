@@ -81,7 +81,7 @@ def test_a_csv_row_with_more_cells_than_headers_is_reported():
 
 
 def test_a_file_of_another_type_or_without_rows_is_refused():
-    with pytest.raises(InputError, match=".jsonl or .csv"):
+    with pytest.raises(InputError, match=r".jsonl or .csv"):
         parse_batch("inputs.xlsx", b"")
     with pytest.raises(InputError, match="no rows"):
         parse_batch("inputs.jsonl", b"\n\n")

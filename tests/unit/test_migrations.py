@@ -141,7 +141,7 @@ def test_two_replicas_starting_at_once_on_postgresql_migrate_one_after_the_other
         engine = make_engine(postgres_url)
         try:
             init_db(engine)
-        except BaseException as exc:  # reported below
+        except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
         finally:
             engine.dispose()
@@ -179,7 +179,7 @@ def test_the_app_and_the_webhook_receiver_starting_at_once_on_sqlite_both_start(
         try:
             ready.wait()
             init_db(engine)
-        except BaseException as exc:  # reported below
+        except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
         finally:
             engine.dispose()

@@ -97,7 +97,7 @@ def test_a_worker_that_cannot_start_is_reported_as_an_installation_problem(
     # a worker that an earlier test's thread checks in late must not be reused here
     monkeypatch.setattr(parse_worker, "MAX_IDLE_WORKERS", 0)
     parse_worker.shutdown()
-    with pytest.raises(ingest.IngestError, match="did not start.*not with the file") as caught:
+    with pytest.raises(ingest.IngestError, match=r"did not start.*not with the file") as caught:
         parse_worker.parse_isolated("notes.md", b"# Notes\nText.")
     assert not isinstance(caught.value, ingest.ParseMemoryError)
 
@@ -108,5 +108,5 @@ def test_a_worker_that_exits_while_a_large_file_is_sent_is_reported_as_an_instal
     monkeypatch.setattr(parse_worker.sys, "executable", "/bin/false")
     monkeypatch.setattr(parse_worker, "MAX_IDLE_WORKERS", 0)
     parse_worker.shutdown()
-    with pytest.raises(ingest.IngestError, match="did not start.*not with the file"):
+    with pytest.raises(ingest.IngestError, match=r"did not start.*not with the file"):
         parse_worker.parse_isolated("notes.md", b"# Notes\n" + b"Text. " * 700_000)

@@ -30,7 +30,7 @@ class ScriptedLLM(CustomLLM):
     """Replies with a fixed text and remembers the prompts it was sent."""
 
     reply: str = "What colour is the giraffe?"
-    prompts: list[str] = []
+    prompts: list[str] = []  # noqa: RUF012 - a pydantic field: each instance gets its own copy
 
     @property
     def metadata(self) -> LLMMetadata:

@@ -19,7 +19,7 @@ from tests.unit.test_webhook_receiver import (  # noqa: F401 - setup is a fixtur
     make_config,
     post,
     rows,
-    setup,
+    setup as setup,  # a fixture: the tests take it by name
     sign,
 )
 
@@ -27,9 +27,8 @@ from tests.unit.test_webhook_receiver import (  # noqa: F401 - setup is a fixtur
 def envelope_text(data_json: str, request_id: str = "d" * 32) -> str:
     """A Baseten webhook body with ``data`` spliced in as raw JSON text."""
     sent = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return ('{"request_id":"%s","model_id":"abcd1234","deployment_id":"dep12345",'
-            '"type":"async_request_completed","time":"%s","data":%s,"errors":[]}'
-            % (request_id, sent, data_json))
+    return (f'{{"request_id":"{request_id}","model_id":"abcd1234","deployment_id":"dep12345",'
+            f'"type":"async_request_completed","time":"{sent}","data":{data_json},"errors":[]}}')
 
 
 @pytest.mark.parametrize("data_json, reason", [
