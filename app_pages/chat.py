@@ -15,7 +15,7 @@ from __future__ import annotations
 import streamlit as st
 
 from chatapp import resources, state
-from chatapp.services import avatars, chat_images, export, personas
+from chatapp.services import avatars, chat_images, export, personas, reply
 from chatapp.services import conversations as convs
 from chatapp.ui import capabilities_ui, cost_ui, pricing_ui
 from chatapp.ui import messages as ui
@@ -147,16 +147,14 @@ if files:
 refusal = page.image_refusal
 if refusal:
     st.error(refusal, icon="🖼️")
-if (prompt and prompt.strip() or images) and not blocked:
-    if conversation is None:
-        chosen = (personas.get_persona(engine, state.persona_id(), owner=owner)
-                  or personas.default_persona(engine))
-        conversation = convs.create_conversation(engine, chosen, owner=owner)
+if ((prompt and prompt.strip()) or images) and not blocked:
+    started = conversation is None
+    conversation = reply.add_question(engine, conversation, prompt or "", images,
+                                      owner=owner, persona_id=state.persona_id())
+    if started:
         state.set_conversation_id(conversation.id)
         state.show_conversation_in_url(conversation.id)
     page.editing = False
-    question = convs.add_user_message(engine, conversation.id, prompt or "", owner=owner)
-    chat_images.save_images(engine, question.id, images, owner=owner)
     with st.chat_message("user", avatar=ui.USER_AVATAR):
         st.markdown(safe_markdown(prompt or ""))
         ui.render_images(images)

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from baseten_llm import Baseten
-
     from chatapp.settings import AppConfig
 
 TargetKind = Literal["model_apis", "dedicated"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Union
+from typing import Any
 
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
@@ -140,7 +140,7 @@ class ReplyError:
     metrics: ReplyMetrics
 
 
-StreamEvent = Union[AnswerDelta, ReasoningDelta, ReplyDone, ReplyError]
+StreamEvent = AnswerDelta | ReasoningDelta | ReplyDone | ReplyError
 
 
 def estimate_tokens(text: str) -> int:
@@ -166,12 +166,12 @@ class ReplyTally:
 
     def answer(self, text: str) -> AnswerDelta:
         """Take a piece of the answer; the event to hand on."""
-        self._advance(text=self.progress.text + text)
+        self._advance(self.progress.text + text, self.progress.reasoning)
         return AnswerDelta(text, self.progress)
 
     def thinking(self, text: str) -> ReasoningDelta:
         """Take a piece of the thinking; the event to hand on."""
-        self._advance(reasoning=self.progress.reasoning + text)
+        self._advance(self.progress.text, self.progress.reasoning + text)
         return ReasoningDelta(text, self.progress)
 
     def cut_short(self, partial_text: str) -> None:
@@ -179,10 +179,11 @@ class ReplyTally:
         if partial_text and len(partial_text) > len(self.progress.text):
             self.progress = replace(self.progress, text=partial_text)
 
-    def _advance(self, **changes: Any) -> None:
+    def _advance(self, text: str, reasoning: str) -> None:
         now = self.progress.clock()
         first = self.progress.first_token_at
-        self.progress = replace(self.progress, **changes, chunks=self.progress.chunks + 1,
+        self.progress = replace(self.progress, text=text, reasoning=reasoning,
+                                chunks=self.progress.chunks + 1,
                                 first_token_at=now if first is None else first,
                                 last_token_at=now)
 

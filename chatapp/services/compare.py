@@ -24,10 +24,11 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Union
+from typing import Any
 
 from llama_index.core.base.llms.types import ChatMessage
 
+from chatapp.services import user_errors
 from chatapp.services.chat import (
     AnswerDelta,
     ReasoningDelta,
@@ -38,7 +39,6 @@ from chatapp.services.chat import (
     StreamEvent,
     stream_reply,
 )
-from chatapp.services import user_errors
 from chatapp.targets import Target
 
 Clock = Callable[[], float]
@@ -78,7 +78,7 @@ class SideEvent:
 
     side: int
     run: int
-    event: Union[StreamEvent, RunStarted, SideFinished]
+    event: StreamEvent | RunStarted | SideFinished
     at: float
 
 

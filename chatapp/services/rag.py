@@ -37,9 +37,9 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from llama_index.core.base.embeddings.base import BaseEmbedding
-    from sqlalchemy import Engine
     from llama_index.core.llms import LLM
     from llama_index.core.vector_stores.types import BasePydanticVectorStore
+    from sqlalchemy import Engine
 
 
 NO_CONTEXT_ANSWER = (

@@ -1,4 +1,7 @@
-"""The next answer in a conversation, as one use case the chat page runs and only draws.
+"""A question and the next answer in a conversation, as the use case the chat page runs and
+only draws.
+
+:func:`add_question` stores what the person asked (starting a conversation when none is open).
 
 :func:`begin_reply` writes the answer's row (status ``streaming``, with the target that makes
 it) and gathers what the request is made of: the conversation's persona and its default
@@ -14,7 +17,7 @@ so another user's conversation cannot be answered into.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +33,7 @@ from chatapp.services import (
     user_errors,
 )
 from chatapp.services import conversations as convs
+from chatapp.services.chat_images import ChatImage
 from chatapp.services.conversations import AnswerRecorder, ConversationInfo
 from chatapp.targets import GenerationSettings, Target
 
@@ -79,7 +83,7 @@ class ReplyStream:
     """
 
     def __init__(self, dropped: int, recorder: AnswerRecorder,
-                 events: Iterator[chat.StreamEvent]) -> None:
+                 events: Generator[chat.StreamEvent, None, None]) -> None:
         #: How many earlier messages were left out to fit the context window.
         self.dropped = dropped
         self.recorder = recorder
@@ -95,10 +99,32 @@ class ReplyStream:
             yield event
 
     def close(self) -> None:
-        close = getattr(self._events, "close", None)
-        if close is not None:
-            close()
+        self._events.close()
         self.recorder.close()
+
+
+def add_question(
+    engine: Engine,
+    conversation: ConversationInfo | None,
+    text: str,
+    images: Sequence[ChatImage] = (),
+    *,
+    owner: str,
+    persona_id: int | None = None,
+) -> ConversationInfo:
+    """Store a question and the images it carries; the conversation it went to.
+
+    With no ``conversation``, a new one of ``owner``'s starts with persona ``persona_id`` (the
+    default persona when none is chosen, or it is not one ``owner`` may use); its first
+    question names it.
+    """
+    if conversation is None:
+        persona = (personas.get_persona(engine, persona_id, owner=owner)
+                   or personas.default_persona(engine))
+        conversation = convs.create_conversation(engine, persona, owner=owner)
+    question = convs.add_user_message(engine, conversation.id, text, owner=owner)
+    chat_images.save_images(engine, question.id, images, owner=owner)
+    return conversation
 
 
 def begin_reply(

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 
 from chatapp import resources, state
-from chatapp.services import rag
 from chatapp.services import documents as docs
+from chatapp.services import rag
 from chatapp.services import upload_worker as uploads
 from chatapp.services.hybrid import DEFAULT_MODE, Mode
 from chatapp.services.rerank import RerankSpec, make_reranker

@@ -16,8 +16,8 @@ from chatapp.services import avatars, chat
 from chatapp.services import reply as reply_service
 from chatapp.services.chat_images import ChatImage
 from chatapp.services.conversations import ConversationInfo, MessageInfo
-from chatapp.services.reply import ReplyStream
 from chatapp.services.export import metrics_line
+from chatapp.services.reply import ReplyStream
 from chatapp.ui import capabilities_ui, cost_ui
 from chatapp.ui.retry_wait import RetryWait
 from chatapp.ui.safe_text import plain_text, safe_markdown

@@ -112,3 +112,31 @@ def test_a_client_that_cannot_be_built_leaves_a_stored_failure_in_plain_words(
     assert_plain(words)
     stored = convs.list_messages(engine, chef_chat.id, owner=LOCAL_OWNER)[-1]
     assert stored.status == "error" and stored.error
+
+
+def test_a_first_question_starts_a_conversation_with_the_chosen_persona_and_its_images(
+    engine: Engine,
+) -> None:
+    import io
+
+    from PIL import Image
+
+    from chatapp.services import chat_images
+
+    chef = personas.create_persona(engine, "Chef", "👩‍🍳", "You are a chef.", owner=LOCAL_OWNER)
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 10, 10)).save(buffer, format="PNG")
+    image = chat_images.check_images([("tomato.png", buffer.getvalue())])
+    started = reply.add_question(engine, None, "Is this ripe?", image, owner=LOCAL_OWNER,
+                                 persona_id=chef.id)
+    assert started.persona_name == "Chef"
+    assert convs.get_conversation(engine, started.id, owner=LOCAL_OWNER).title == "Is this ripe?"
+    again = reply.add_question(engine, started, "And this one?", owner=LOCAL_OWNER)
+    assert again.id == started.id
+    questions = convs.list_messages(engine, started.id, owner=LOCAL_OWNER)
+    assert [m.content for m in questions] == ["Is this ripe?", "And this one?"]
+    stored = chat_images.images_by_message(engine, [questions[0].id], owner=LOCAL_OWNER)[
+        questions[0].id]
+    assert [i.name for i in stored] == ["tomato.png"]
+    unknown = reply.add_question(engine, None, "Hello", owner=LOCAL_OWNER)
+    assert unknown.persona_name == personas.default_persona(engine).name
