@@ -7,7 +7,8 @@
   route of :class:`streamlit.App`.
 
 When the server imports this file at start, it also starts loading, in the background, every
-local embedding model a document collection uses, so the first upload does not wait for it.
+local embedding model a document collection uses, so the first upload does not wait for it,
+and starts this replica's indexing workers, which take uploads queued in the database.
 
 Streamlit finds the module-level ``app`` and serves it with uvicorn; when it then runs this
 file as the page script there is a script context, and the UI is drawn.
@@ -27,6 +28,9 @@ if get_script_run_ctx(suppress_warning=True) is not None:
     run()
 else:  # the server importing this file as it starts
     from chatapp.services.documents import load_local_models_in_background
+    from chatapp.services.upload_worker import start_in_background
     from chatapp.settings import load_config_without_streamlit
 
-    load_local_models_in_background(load_config_without_streamlit())
+    server_config = load_config_without_streamlit()
+    load_local_models_in_background(server_config)
+    start_in_background(server_config)  # this replica takes queued uploads from the start

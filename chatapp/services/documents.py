@@ -4,9 +4,9 @@ Adding a file: the cheap checks (type, size, empty) run first, then the file's S
 looked up in the collection: a file already there is skipped without parsing or loading the
 embedding model. Otherwise it is parsed, chunked and embedded in memory, its vectors written to
 the collection's store, and only then is the file recorded in the database. A failure at any
-step leaves the collection as it was. Uploads are staged on disk and run on the background
-worker of :mod:`chatapp.services.upload_worker`, so that a big upload never holds up a script
-run and a restart loses none.
+step leaves the collection as it was. Uploads are staged in the database's queue and run by
+the workers of :mod:`chatapp.services.upload_worker`, so that a big upload never holds up a
+script run and a restart, or a replica that dies, loses none.
 
 No Streamlit here: the page passes in the engine, the collection's store and an embedder
 factory (both cached per process by ``chatapp.ui.documents_ui``).
@@ -237,9 +237,12 @@ def delete_collection(engine: Engine, data_dir: Path, collection_id: str, *, own
 
     Close the collection's cached store before calling this.
     """
+    from chatapp.storage import upload_queue
+
     with session_scope(engine) as session:
         if repo.get_collection(session, collection_id, owner) is None:
             return
+        upload_queue.delete_for_collection(session, collection_id)
         repo.delete_collection(session, collection_id)
     shutil.rmtree(index_dir(data_dir, collection_id), ignore_errors=True)
     shutil.rmtree(staging_dir(data_dir, collection_id), ignore_errors=True)

@@ -5,6 +5,12 @@ Every session of the process shares one :class:`StatusPoller`
 than 10 in any second, and each job is asked about at most once every :data:`POLL_INTERVAL_S`
 seconds, only while it is unfinished and its result has not arrived. A 429 pauses polling for
 its ``Retry-After``. A session polls only its own user's jobs, with its own client.
+
+With several replicas on one database, a job is claimed before it is asked about
+(:func:`chatapp.storage.jobs.claim_due_jobs`: ``FOR UPDATE SKIP LOCKED`` on its row, and
+``status_checked_at`` moved to now as a lease), so no two replicas poll the same job within an
+interval. Each replica keeps its own token bucket: N replicas make at most N times 10 status
+calls per second in all.
 """
 
 from __future__ import annotations
@@ -106,13 +112,13 @@ class StatusPoller:
             return claimed
 
     def poll(self, engine: Engine, client_for: ClientFactory, *, owner: str) -> PollReport:
-        """Ask about every job of ``owner``'s that is due and record the answers."""
+        """Claim ``owner``'s jobs that are due (in the database, so that no other replica asks
+        about them within ``interval_s``), ask about each, and record the answers."""
         with session_scope(engine) as session:
-            rows = [store.JobRow(job.request_id, job, None)
-                    for job in store.list_unfinished_jobs(session, owner)]
+            due = store.claim_due_jobs(session, self.interval_s, self.claim_due, owner=owner)
         report = PollReport()
         clients: dict[Target, JobsClient] = {}
-        for row in self.claim_due(rows):
+        for row in due:
             target = job_target(row)
             try:
                 client = clients.get(target) or clients.setdefault(target, client_for(target))

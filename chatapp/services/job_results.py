@@ -1,7 +1,7 @@
 """Stored webhook results, read as little as possible: summaries, previews and exports.
 
 A stored result never changes (the receiver inserts once per request id and never updates),
-so each one is read whole once per process, summarised (:class:`ResultSummary`: a one-line
+so each one is read whole once per process (whichever replica's receiver stored it), summarised (:class:`ResultSummary`: a one-line
 preview, its size, whether it failed) and kept in a :class:`ResultIndex`. A page that
 refreshes then asks the database only for results newer than the last one it knows, not for
 every body again. The page shows a large result as a preview (:func:`load_view`) and builds an
@@ -122,13 +122,25 @@ class ResultIndex:
 
     def summaries(self, engine: Engine) -> dict[str, ResultSummary]:
         """Every result's summary by request id; only results stored since the last call are
-        read from the database."""
+        read from the database.
+
+        Ids are not committed in order when several receivers (replicas) insert at once: a
+        result with a smaller id can become visible after a larger one was read. When the
+        count of stored results says one was missed, the missing ids are looked up and read.
+        """
         with self._lock:
             with session_scope(engine) as session:
                 for result in store.results_after(session, self._last_id):
-                    self._by_request[result.request_id] = summarise(result)
-                    self._last_id = max(self._last_id, result.id)
+                    self._add(result)
+                if store.count_every_result(session) != len(self._by_request):
+                    known = {s.id for s in self._by_request.values()}
+                    for result in store.results_not_in(session, known):
+                        self._add(result)
             return dict(self._by_request)
+
+    def _add(self, result: store.WebhookResult) -> None:
+        self._by_request[result.request_id] = summarise(result)
+        self._last_id = max(self._last_id, result.id)
 
 
 _INDEXES: dict[str, ResultIndex] = {}

@@ -1,205 +1,208 @@
-"""Uploads that survive a restart: staged on disk, then indexed by the background queue.
+"""What a queued upload becomes: its file indexed into its collection, by whichever replica
+claimed it (:mod:`chatapp.services.ingest_queue`).
 
-"Index files" stages each upload first: its bytes go to ``<data_dir>/staging/<collection
-id>/<sha256>`` with a JSON sidecar (``<sha256>.json``: original file name, time staged, state,
-message), each written under a temporary name and moved into place with ``os.replace``,
-sidecar first. Only then is the file queued on the process's
-:class:`~chatapp.services.ingest_queue.IngestWorker`, whose job reads the bytes back from
-disk. The sidecar's state follows the file: ``queued``, ``running`` once a worker starts on
-it, ``failed`` (the bytes are deleted and the message kept) when it could not be indexed. The
-staged copy is deleted once the file's chunks and database row are committed, when it was
-already in the collection, or when a person cancels it.
+Uploads are staged in the database (``upload_queue``, the bytes in the row), so every replica
+can read them and a restart or a dead replica loses none. Once its row is claimed, the file is
+indexed with :func:`chatapp.services.documents.add_file` (parsed in a capped process, then
+embedded with the collection's model); the outcome goes back into the row, the bytes are
+dropped. Re-indexing a collection with another embedding model is queued the same way
+(:func:`queue_reembed`), behind the collection's files.
 
-So a restart loses nothing and repeats no harm: the first time a process opens a collection
-(:func:`resume_uploads`), every file still ``queued`` is queued again and marked as resumed;
-one whose content is already indexed is removed; a ``failed`` one is listed with its message
-(until dismissed) and never run again; and one that was ``running`` when the server stopped is
-marked failed, not retried: it may be what took the server down.
+Which key embeds for a Baseten embeddings collection: the one typed in the sidebar of the
+session that queued the file, kept in that process's memory only (never in a row); when another
+replica runs the file (its first one died), the server's own key (secrets or environment).
+
+Upgrading from the version that staged uploads on disk (``<data_dir>/staging/<collection>/``,
+bytes plus a JSON sidecar): :func:`import_disk_staging` moves what it finds into the queue once
+per process: a waiting file is queued again ("resumed after a restart"), a failed one keeps
+its message, one that was running when the server stopped is failed (it may be what stopped
+it), and the folder is removed.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import time
-import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+import shutil
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chatapp.services import documents as docs
-from chatapp.services import ingest, page_view
-from chatapp.services.documents import FileOutcome, IndexingCanceled
-from chatapp.services.ingest_queue import KEPT_NOTE, RESUMED_NOTE, IngestJob, IngestWorker, Work
+from sqlalchemy import select
 
-__all__ = ["KEPT_NOTE", "RESUMED_NOTE", "IngestJob", "IngestWorker", "StagedUpload",
-           "UploadTarget", "queue_uploads", "reembed_work", "resume_uploads", "stage_upload",
-           "staged_uploads", "staged_work"]
+from chatapp.services import documents as docs
+from chatapp.services import embedders, ingest, page_view
+from chatapp.services.documents import FileOutcome
+from chatapp.services.embedders import EmbedSpec
+from chatapp.services.ingest_queue import (
+    CANCELED_MESSAGE,
+    RESUMED_NOTE,
+    TAKEN_OVER_NOTE,
+    Claimed,
+    IngestJob,
+    IngestWorker,
+)
+from chatapp.storage import upload_queue as rows
+from chatapp.storage.documents import Collection
+from chatapp.storage.db import init_db, make_engine, session_scope
+
+__all__ = ["CANCELED_MESSAGE", "RESUMED_NOTE", "TAKEN_OVER_NOTE", "IngestJob", "IngestWorker",
+           "Indexer", "import_disk_staging", "queue_reembed", "queue_uploads", "shared_worker"]
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from chatapp.services.embedders import EmbedSpec
     from chatapp.services.vector_store import NumpyVectorStore
+    from chatapp.settings import AppConfig
+
+EmbedderFor = Callable[[EmbedSpec, str | None], docs.EmbedderFactory]
+REEMBED = "reembed"
 
 
+@dataclass
+class Indexer:
+    """Runs claimed rows: the collection's store (one per collection and process) and
+    embedder, the data directory, the parse limits."""
 
-# --- staging ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StagedUpload:
-    """One upload on disk: its bytes (gone once failed) and its sidecar."""
-
-    path: Path
-    filename: str
-    sha256: str
-    staged_at: float
-    state: str = "queued"  # "queued" | "running" | "failed"
-    message: str = ""
-
-    @property
-    def sidecar(self) -> Path:
-        return self.path.with_name(f"{self.sha256}.json")
-
-    def read(self) -> bytes:
-        return self.path.read_bytes()
-
-    def remove(self) -> None:
-        """Delete the bytes, then the sidecar (a lone sidecar is tidied by the next scan)."""
-        self.path.unlink(missing_ok=True)
-        self.sidecar.unlink(missing_ok=True)
-
-    def mark(self, state: str, message: str = "") -> StagedUpload:
-        """Record the file's new state in its sidecar; a failed file's bytes are deleted."""
-        marked = replace(self, state=state, message=message)
-        _write_atomically(self.sidecar, json.dumps(marked.meta()).encode())
-        if state == "failed":
-            self.path.unlink(missing_ok=True)
-        return marked
-
-    def meta(self) -> dict[str, object]:
-        return {"filename": self.filename, "staged_at": self.staged_at, "state": self.state,
-                "message": self.message}
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(temporary, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
-def stage_upload(data_dir: Path, collection_id: str, filename: str, data: bytes) -> StagedUpload:
-    """Write one upload to the collection's staging folder and return where it is."""
-    folder = docs.staging_dir(data_dir, collection_id)
-    folder.mkdir(parents=True, exist_ok=True)
-    sha = ingest.sha256_of(data)
-    staged = StagedUpload(folder / sha, filename, sha, time.time())
-    _write_atomically(staged.sidecar, json.dumps(staged.meta()).encode())
-    _write_atomically(staged.path, data)
-    return staged
-
-
-def staged_uploads(data_dir: Path, collection_id: str) -> list[StagedUpload]:
-    """The collection's staged files (failed ones too), oldest first; leftovers are deleted."""
-    folder = docs.staging_dir(data_dir, collection_id)
-    if not folder.is_dir():
-        return []
-    found: list[StagedUpload] = []
-    for entry in folder.iterdir():
-        if entry.name.startswith("."):  # a temporary file a crash left behind
-            entry.unlink(missing_ok=True)
-        elif entry.suffix == ".json":
-            staged = _read_staged(entry.with_suffix(""))
-            if staged is not None and (staged.state == "failed" or staged.path.exists()):
-                found.append(staged)
-            else:  # unreadable, or the sidecar of a file never written or being removed
-                entry.unlink(missing_ok=True)
-        elif not entry.with_name(f"{entry.name}.json").exists():
-            entry.unlink(missing_ok=True)  # bytes whose sidecar is gone: being removed
-    return sorted(found, key=lambda s: (s.staged_at, s.filename))
-
-
-def _read_staged(path: Path) -> StagedUpload | None:
-    try:
-        meta = json.loads(path.with_name(f"{path.name}.json").read_text())
-        return StagedUpload(path, str(meta["filename"]), path.name, float(meta["staged_at"]),
-                            str(meta.get("state", "queued")), str(meta.get("message", "")))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-# --- work for the queue -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class UploadTarget:
-    """Where uploads go: the collection, its store and embedder, the data directory."""
-
-    engine: Engine
-    collection: docs.CollectionInfo
-    store: NumpyVectorStore
-    embedder: docs.EmbedderFactory
     data_dir: Path
-    max_bytes: int = ingest.DEFAULT_MAX_BYTES
-    limits: ingest.ParseLimits | None = None  # None: the environment's (parse_limits.py)
+    config: AppConfig | None = None
+    limits: ingest.ParseLimits | None = None
+    #: ``(spec, api key or None) -> embedder factory``; default: the process's loaded models.
+    embedder_for: EmbedderFor | None = None
+    _stores: dict[str, NumpyVectorStore] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    def store(self, collection_id: str) -> NumpyVectorStore:
+        """The collection's vector store, opened once per process (the page uses it too)."""
+        from chatapp.services.vector_store import NumpyVectorStore
 
-def staged_work(target: UploadTarget, staged: StagedUpload, filename: str | None = None) -> Work:
-    """Index a staged file; delete its staged copy, or keep only its failure, when done."""
-    name = filename or staged.filename
+        with self._lock:
+            if collection_id not in self._stores:
+                directory = docs.index_dir(self.data_dir, collection_id)
+                self._stores[collection_id] = NumpyVectorStore(directory)
+            return self._stores[collection_id]
 
-    def work(job: IngestJob) -> FileOutcome:
-        try:
-            data = staged.read()
-        except FileNotFoundError:  # another upload with the same content took it first
-            return _consumed_twin(target, name, staged.sha256)
-        running = staged.mark("running")
-        try:
-            outcome = docs.add_file(target.engine, target.collection, target.store,
-                                    target.embedder, name, data, max_bytes=target.max_bytes,
-                                    on_stage=job.update, should_cancel=job.cancel_requested,
-                                    limits=target.limits)
-        except IndexingCanceled:
-            staged.remove()
-            raise
-        if outcome.status == "failed":
-            running.mark("failed", outcome.message)
-            return outcome
-        if outcome.status == "indexed" and ingest.file_type_of(name) == "pdf":
-            page_view.keep_original(target.data_dir, target.collection.id, outcome.sha256, data)
-        staged.remove()
+    def drop_store(self, collection_id: str) -> None:
+        """Close and forget a collection's store (before its directory is deleted)."""
+        with self._lock:
+            store = self._stores.pop(collection_id, None)
+        if store is not None:
+            store.close()
+
+    def embedder(self, spec: EmbedSpec, api_key: str | None) -> docs.EmbedderFactory:
+        if self.embedder_for is not None:
+            return self.embedder_for(spec, api_key)
+        if spec.kind == "local":
+            return lambda: embedders.local_embedder(spec.model)
+        key = api_key or (self.config.api_key if self.config else None)
+        return lambda: embedders.make_embedder(spec, self.config, key)
+
+    def __call__(self, worker: IngestWorker, claimed: Claimed) -> FileOutcome:
+        collection = docs.get_collection(worker.engine, claimed.collection_id,
+                                         owner=claimed.owner)
+        if collection is None:  # deleted meanwhile (or, never: queued by someone else)
+            return FileOutcome(claimed.filename, "failed", "This collection no longer exists.")
+        key = worker.session_keys.get(claimed.id)
+        if claimed.kind == REEMBED:
+            return self._reembed(worker.engine, collection, claimed, key)
+        with session_scope(worker.engine) as session:
+            data = rows.load_content(session, claimed.id)
+        if data is None:
+            return FileOutcome(claimed.filename, "failed", f"{claimed.filename}: its upload "
+                               "was lost. Upload it again.")
+        outcome = docs.add_file(
+            worker.engine, collection, self.store(collection.id),
+            self.embedder(collection.embed, key), claimed.filename, data,
+            max_bytes=claimed.max_bytes or ingest.DEFAULT_MAX_BYTES, on_stage=claimed.update,
+            should_cancel=claimed.cancel_requested, limits=self.limits)
+        if outcome.status == "indexed" and ingest.file_type_of(claimed.filename) == "pdf":
+            page_view.keep_original(self.data_dir, collection.id, outcome.sha256, data)
         return outcome
 
-    return work
+    def _reembed(self, engine: Engine, collection: docs.CollectionInfo, claimed: Claimed,
+                 key: str | None) -> FileOutcome:
+        kind, _, model = (claimed.payload or "").partition(":")
+        spec = EmbedSpec(kind, model)  # type: ignore[arg-type]
+        count = docs.reembed_collection(engine, collection.id, self.store(collection.id),
+                                        self.embedder(spec, key)(), spec, claimed.update,
+                                        owner=collection.owner)
+        return FileOutcome(claimed.filename, "indexed",
+                           f"Re-embedded {count} chunk(s) with {spec.label}.")
 
 
-def _consumed_twin(target: UploadTarget, filename: str, sha: str) -> FileOutcome:
-    existing = docs.indexed_name(target.engine, target.collection.id, sha,
-                                 owner=target.collection.owner)
-    if existing is not None:
-        return FileOutcome(filename, "skipped", docs.duplicate_message(filename, existing), sha)
-    return FileOutcome(filename, "failed", f"{filename}: has the same content as another "
-                       "upload that just failed or was canceled (see its message).", sha)
+def owner_of(engine: Engine, collection_id: str) -> str | None:
+    """Who owns a collection (for uploads an earlier version staged on disk), or None."""
+    with session_scope(engine) as session:
+        return session.scalar(select(Collection.owner).where(Collection.id == collection_id))
 
 
-def queue_uploads(
-    worker: IngestWorker, target: UploadTarget, uploads: Iterable[tuple[str, bytes]]
-) -> list[IngestJob]:
-    """Stage each ``(file name, bytes)`` upload on disk, then queue it."""
-    jobs = []
-    for filename, data in uploads:
-        staged = stage_upload(target.data_dir, target.collection.id, filename, data)
-        jobs.append(worker.submit(target.collection.id, filename,
-                                  staged_work(target, staged, filename), cleanup=staged.remove))
-    return jobs
+def queue_uploads(worker: IngestWorker, collection_id: str, uploads: list[tuple[str, bytes]],
+                  *, owner: str, max_bytes: int = ingest.DEFAULT_MAX_BYTES,
+                  api_key: str | None = None) -> list[int]:
+    """Stage each ``(file name, bytes)`` upload for ``owner``'s collection; the row ids."""
+    return worker.queue_files(collection_id, uploads, owner=owner, max_bytes=max_bytes,
+                              api_key=api_key)
+
+
+def queue_reembed(worker: IngestWorker, collection_id: str, spec: EmbedSpec, *, owner: str,
+                  api_key: str | None = None) -> int:
+    """Queue re-embedding ``owner``'s collection with ``spec`` behind its files."""
+    return worker.queue_task(collection_id, REEMBED, f"Re-index with {spec.label}",
+                             f"{spec.kind}:{spec.model}", owner=owner, api_key=api_key)
+
+
+# --- one worker per process and database --------------------------------------------------------
+
+_WORKERS: dict[tuple[str, str], IngestWorker] = {}
+_WORKERS_LOCK = threading.Lock()
+
+
+def shared_worker(config: AppConfig, engine: Engine | None = None) -> IngestWorker:
+    """This process's worker for ``config``'s database and data directory, started."""
+    key = (config.database_url, str(config.data_dir))
+    with _WORKERS_LOCK:
+        worker = _WORKERS.get(key)
+        if worker is None:
+            if engine is None:
+                if config.database_url.startswith("sqlite:///"):
+                    config.data_dir.mkdir(parents=True, exist_ok=True)
+                engine = make_engine(config.database_url)
+                init_db(engine)
+            indexer = Indexer(config.data_dir, config, config.parse_limits)
+            worker = IngestWorker(engine, indexer)
+            import_disk_staging(worker, config.data_dir)
+            worker.start()
+            _WORKERS[key] = worker
+        return worker
+
+
+def indexer_of(worker: IngestWorker) -> Indexer:
+    """The indexer a worker runs (for its stores)."""
+    run = worker._run
+    if not isinstance(run, Indexer):
+        raise TypeError("this worker does not run an Indexer")
+    return run
+
+
+def release_worker(worker: IngestWorker) -> None:
+    """Stop a shared worker and forget it (tests that start over)."""
+    with _WORKERS_LOCK:
+        for key, known in list(_WORKERS.items()):
+            if known is worker:
+                del _WORKERS[key]
+    worker.close()
+
+
+def start_in_background(config: AppConfig) -> threading.Thread:
+    """At server start: this replica's worker, so it takes queued files before anyone visits."""
+    thread = threading.Thread(target=shared_worker, args=(config,), name="ingest-at-start",
+                              daemon=True)
+    thread.start()
+    return thread
+
+
+# --- the on-disk staging of earlier versions ----------------------------------------------------
 
 
 def interrupted_message(filename: str) -> str:
@@ -208,42 +211,46 @@ def interrupted_message(filename: str) -> str:
             "be what stopped it), so it was not tried again. Upload it again to retry.")
 
 
-def resume_uploads(worker: IngestWorker, target: UploadTarget) -> list[IngestJob]:
-    """Queue the collection's waiting staged files again (once per worker), list its failures.
+def import_disk_staging(worker: IngestWorker, data_dir: Path) -> int:
+    """Move uploads staged on disk by an earlier version into the queue; how many."""
+    root = Path(data_dir) / "staging"
+    if not root.is_dir():
+        return 0
+    moved = 0
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        owner = owner_of(worker.engine, folder.name)
+        if owner is not None:
+            moved += _import_folder(worker, folder, owner)
+        shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(root, ignore_errors=True)
+    return moved
 
-    Already indexed ones are dropped; failed ones and the one that was running when the
-    server stopped are listed as failed, never run again.
-    """
-    if not worker.claim_resume(target.collection.id):
-        return []
-    jobs = []
-    cid = target.collection.id
-    for staged in staged_uploads(target.data_dir, cid):
-        if staged.state == "running":
-            staged = staged.mark("failed", interrupted_message(staged.filename))
-        if staged.state == "failed":
-            outcome = FileOutcome(staged.filename, "failed", staged.message, staged.sha256)
-            jobs.append(worker.add_finished(cid, outcome, resumed=True, cleanup=staged.remove))
-        elif docs.indexed_name(target.engine, cid, staged.sha256,
-                               owner=target.collection.owner) is not None:
-            staged.remove()
+
+def _import_folder(worker: IngestWorker, folder: Path, owner: str) -> int:
+    found = []
+    for sidecar in folder.glob("*.json"):
+        try:
+            meta = json.loads(sidecar.read_text())
+            found.append((float(meta["staged_at"]), str(meta["filename"]),
+                          str(meta.get("state", "queued")), str(meta.get("message", "")),
+                          sidecar.with_suffix("")))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    for _, filename, state, message, path in sorted(found):
+        fields: dict[str, object] = {"collection_id": folder.name, "owner": owner,
+                                     "filename": filename,
+                                     "sha256": path.name}
+        if state == "running":
+            state, message = "failed", interrupted_message(filename)
+        if state == "failed":
+            fields.update(state="done", status="failed", message=message, stage="done",
+                          fraction=1.0, detail=message, note="kept from before a restart")
+        elif path.is_file():
+            data = path.read_bytes()
+            fields.update(content=data, size_bytes=len(data), note=RESUMED_NOTE,
+                          detail=f"Queued again: {RESUMED_NOTE}")
         else:
-            jobs.append(worker.submit(cid, staged.filename, staged_work(target, staged),
-                                      resumed=True, cleanup=staged.remove))
-    return jobs
-
-
-def reembed_work(
-    engine: Engine, collection_id: str, store: NumpyVectorStore,
-    embedder: docs.EmbedderFactory, embed: EmbedSpec, *, owner: str,
-) -> Work:
-    """Re-embedding one of ``owner``'s collections as a queued job (the model loads on the
-    worker)."""
-
-    def work(job: IngestJob) -> FileOutcome:
-        count = docs.reembed_collection(engine, collection_id, store, embedder(), embed,
-                                        job.update, owner=owner)
-        return FileOutcome("Re-index", "indexed", f"Re-embedded {count} chunk(s) with "
-                           f"{embed.label}.")
-
-    return work
+            continue
+        with session_scope(worker.engine) as session:
+            rows.enqueue(session, **fields)
+    return len(found)

@@ -22,6 +22,7 @@ FEATURE_MODULES = (
     "chatapp.storage.documents",
     "chatapp.storage.jobs",
     "chatapp.storage.images",
+    "chatapp.storage.upload_queue",
 )
 
 

@@ -22,9 +22,9 @@ also match results to the reader's jobs by request id, so neither order loses on
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import DateTime, Integer, String, Text, exists, func, or_, select, update
@@ -284,11 +284,56 @@ def list_unfinished_jobs(session: Session, owner: str | None) -> list[Job]:
     return list(session.scalars(query))
 
 
+def claim_due_jobs(
+    session: Session, interval_s: float, pick: Callable[[list[JobRow]], list[JobRow]],
+    now: datetime | None = None, limit: int = 50, *, owner: str | None,
+) -> list[JobRow]:
+    """Claim unfinished jobs (``owner``'s; None: everyone's) whose status nobody asked for
+    within ``interval_s``.
+
+    The candidates are locked with ``FOR UPDATE SKIP LOCKED`` (on PostgreSQL; another replica
+    claiming at the same moment skips them), ``pick`` chooses which to ask about now (the
+    caller's rate limit), and those get ``status_checked_at = now``: the lease that keeps every
+    other replica from asking about them again for ``interval_s``. The caller commits.
+    """
+    from chatapp.storage.upload_queue import db_now
+
+    now = now or db_now(session)
+    has_result = exists().where(WebhookResult.request_id == Job.request_id)
+    checked = Job.status_checked_at
+    query = (select(Job).options(defer(Job.model_input_json))
+             .where(Job.status.not_in(TERMINAL_STATUSES), ~has_result,
+                    or_(checked.is_(None), checked <= now - timedelta(seconds=interval_s)))
+             .order_by(checked.is_not(None), checked, Job.id).limit(limit)
+             .with_for_update(skip_locked=True))
+    if owner is not None:
+        query = query.where(Job.owner == owner)
+    candidates = [JobRow(job.request_id, job, None) for job in session.scalars(query)]
+    chosen = pick(candidates)
+    for row in chosen:
+        row.job.status_checked_at = now  # type: ignore[union-attr]
+    session.flush()
+    return chosen
+
+
 def results_after(session: Session, last_id: int) -> Iterator[WebhookResult]:
     """Results stored after the one with id ``last_id``, oldest first, a few at a time; every
     owner's (for the process's summary cache, which readers filter by owner)."""
     query = select(WebhookResult).where(WebhookResult.id > last_id).order_by(WebhookResult.id)
     yield from session.scalars(query.execution_options(yield_per=_BATCH))
+
+
+def results_not_in(session: Session, known_ids: set[int]) -> Iterator[WebhookResult]:
+    """Results (every owner's) whose id is not in ``known_ids``: ids first, then those rows."""
+    missing = sorted(set(session.scalars(select(WebhookResult.id))) - known_ids)
+    for start in range(0, len(missing), 500):
+        query = select(WebhookResult).where(WebhookResult.id.in_(missing[start:start + 500]))
+        yield from session.scalars(query.order_by(WebhookResult.id))
+
+
+def count_every_result(session: Session) -> int:
+    """How many results are stored, every owner's."""
+    return session.scalar(select(func.count()).select_from(WebhookResult)) or 0
 
 
 def iter_results(session: Session, owner: str) -> Iterator[WebhookResult]:

@@ -2,16 +2,16 @@
 
 Caches (``st.cache_resource``, one per server process, shared by every tab):
 
-- :func:`get_worker`: the background :class:`~chatapp.services.upload_worker.IngestWorker`.
-- :func:`get_store`: one vector store per collection, keyed by the collection's id *and* its
-  directory, so a store is never handed to a collection it does not belong to; dropped with
-  :func:`drop_store` when its collection is deleted.
+- :func:`get_worker`: this process's :class:`~chatapp.services.upload_worker.IngestWorker`,
+  which indexes the uploads queued in the database (by any replica).
+- :func:`get_store`: one vector store per collection, opened once per process and shared with
+  the worker; dropped with :func:`drop_store` when its collection is deleted.
 
 The collection's embedder comes from :mod:`chatapp.resources` (``preload_embedder``,
 ``embedder_factory``), with the process's other singletons.
 
 While files are indexing, :func:`render_jobs` runs as a fragment every :data:`POLL_SECONDS`. A
-rerun is cheap (it reads the jobs' progress from memory) and the server's configuration turns
+rerun is cheap (it reads the files' progress rows from the queue table) and the server's configuration turns
 off Streamlit's full garbage collection after every run (``runner.postScriptGC``), which with
 torch loaded would starve the embedding thread.
 """
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import streamlit as st
@@ -52,25 +51,22 @@ STAGE_LABELS = {
 POLL_SECONDS = 1.0
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, on_release=uploads.release_worker)
 def get_worker() -> uploads.IngestWorker:
-    """The process's ingest worker."""
-    return uploads.IngestWorker()
+    """The process's ingest worker (started at server start by ``app.py``)."""
+    from chatapp import resources
+
+    return uploads.shared_worker(state.config(), resources.get_engine())
 
 
-@st.cache_resource(show_spinner=False)
 def get_store(collection_id: str, directory: str) -> NumpyVectorStore:
-    """The vector store of one collection, opened once per process."""
-    from chatapp.services.vector_store import NumpyVectorStore
-
-    return NumpyVectorStore(directory)
+    """The vector store of one collection, opened once per process (shared with the worker)."""
+    return uploads.indexer_of(get_worker()).store(collection_id)
 
 
 def drop_store(collection_id: str, directory: str) -> None:
     """Close and forget a collection's cached store (before its directory is deleted)."""
-    if Path(directory).exists():
-        get_store(collection_id, directory).close()
-    get_store.clear(collection_id, directory)
+    uploads.indexer_of(get_worker()).drop_store(collection_id)
 
 
 # --- rendering ----------------------------------------------------------------------------------

@@ -164,16 +164,19 @@ def test_an_embedding_failure_is_reported_and_nothing_is_stored(
 def test_the_worker_indexes_queued_files_in_order_and_reports_each(
     engine: Any, tmp_path: Path, collection: Any, embedder: WordHashEmbedding
 ) -> None:
-    store, worker = open_store(tmp_path, collection), uploads.IngestWorker()
-    target = uploads.UploadTarget(engine, collection, store, lambda: embedder, tmp_path, 10_000)
-    uploads.queue_uploads(worker, target, [("a.txt", b"Alpha."), ("b.exe", b"MZ"),
-                                           ("a2.txt", b"Alpha.")])
+    indexer = uploads.Indexer(tmp_path, embedder_for=lambda _spec, _key: lambda: embedder)
+    worker = uploads.IngestWorker(engine, indexer, workers=2, idle_poll_s=0.05)
+    uploads.queue_uploads(worker, collection.id, [("a.txt", b"Alpha."), ("b.exe", b"MZ"),
+                                                  ("a2.txt", b"Alpha.")],
+                          owner=LOCAL_OWNER, max_bytes=10_000)
+    worker.start()
     assert worker.wait_idle(30)
     jobs = worker.jobs(collection.id)
     assert [j.outcome.status for j in jobs] == ["indexed", "failed", "skipped"]
     assert all(j.fraction == 1.0 for j in jobs)
     worker.dismiss(collection.id)
     assert worker.jobs(collection.id) == []
+    worker.close()
 
 
 def test_changing_the_embedding_model_re_embeds_every_chunk_and_records_it(

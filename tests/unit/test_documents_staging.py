@@ -1,11 +1,11 @@
-"""Uploads survive a restart: staged on disk before they are queued, queued again by the next
-process's worker, and the staged copy deleted once indexed, skipped or failed."""
+"""Uploads are staged in the database, where every replica can read them: the bytes live in
+the queue row until the file is done. Uploads that an earlier version staged on disk are moved
+into the queue when the server starts, and nothing is left behind."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +13,14 @@ import pytest
 
 from chatapp.services import documents as docs
 from chatapp.services import upload_worker as uploads
-from chatapp.services.embedders import EmbedderUnavailableError, EmbedSpec
-from chatapp.services.vector_store import NumpyVectorStore
+from chatapp.services.embedders import EmbedSpec
+from chatapp.services.ingest_queue import IngestWorker
+from chatapp.storage import upload_queue as rows
+from chatapp.storage.db import session_scope
 from chatapp.users import LOCAL_OWNER
 from tests.unit.test_documents_service import WordHashEmbedding
+
+WAIT_S = 60
 
 
 @pytest.fixture
@@ -25,108 +29,75 @@ def collection(engine: Any) -> docs.CollectionInfo:
                                   chunk_overlap=16, owner=LOCAL_OWNER)
 
 
-def make_target(engine: Any, tmp_path: Path, collection: Any,
-                embedder: Any = None) -> uploads.UploadTarget:
-    """What a process opens for a collection: its own store and embedder."""
-    model = WordHashEmbedding(model_name="word-hash")
-    store = NumpyVectorStore(docs.index_dir(tmp_path, collection.id))
-    return uploads.UploadTarget(engine, collection, store, embedder or (lambda: model),
-                                tmp_path, 10_000)
+def indexer(tmp_path: Path, model: Any) -> uploads.Indexer:
+    return uploads.Indexer(tmp_path, embedder_for=lambda _spec, _key: lambda: model)
 
 
-def staging_contents(tmp_path: Path, collection: Any) -> list[str]:
+def stage_on_disk(tmp_path: Path, collection: Any, filename: str, data: bytes | None,
+                  state: str = "queued", message: str = "", at: float = 1.0) -> str:
+    """What the earlier version wrote: the bytes under their hash, and a JSON sidecar."""
     folder = docs.staging_dir(tmp_path, collection.id)
-    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+    folder.mkdir(parents=True, exist_ok=True)
+    sha = hashlib.sha256(data or filename.encode()).hexdigest()
+    if data is not None:
+        (folder / sha).write_bytes(data)
+    (folder / f"{sha}.json").write_text(json.dumps(
+        {"filename": filename, "staged_at": at, "state": state, "message": message}))
+    return sha
 
 
-def test_an_upload_is_staged_as_its_bytes_and_a_sidecar_with_its_name(
-    tmp_path: Path, collection: Any
-) -> None:
-    staged = uploads.stage_upload(tmp_path, collection.id, "notes.txt", b"Pumps need oil.")
-    sha = hashlib.sha256(b"Pumps need oil.").hexdigest()
-    assert staged.path == tmp_path / "staging" / collection.id / sha
-    assert staged.path.read_bytes() == b"Pumps need oil."
-    meta = json.loads(staged.sidecar.read_text())
-    assert meta["filename"] == "notes.txt" and meta["staged_at"] > 0
-    assert staging_contents(tmp_path, collection) == [sha, f"{sha}.json"]
-
-
-def test_half_written_leftovers_are_tidied_and_not_resumed(
-    tmp_path: Path, collection: Any
-) -> None:
-    kept = uploads.stage_upload(tmp_path, collection.id, "a.txt", b"Alpha.")
-    folder = docs.staging_dir(tmp_path, collection.id)
-    (folder / f".{'b' * 64}.0123.tmp").write_bytes(b"partial")
-    (folder / f"{'c' * 64}.json").write_text('{"filename": "c.txt", "staged_at": 1}')
-    (folder / ("d" * 64)).write_bytes(b"no sidecar")
-    assert [s.filename for s in uploads.staged_uploads(tmp_path, collection.id)] == ["a.txt"]
-    assert staging_contents(tmp_path, collection) == [kept.sha256, f"{kept.sha256}.json"]
-
-
-def test_uploads_queued_before_a_crash_are_indexed_by_the_next_worker(
+def test_an_upload_is_staged_as_its_bytes_in_the_queue_and_dropped_once_indexed(
     engine: Any, tmp_path: Path, collection: Any
 ) -> None:
-    before = make_target(engine, tmp_path, collection)
-    docs.add_file(engine, collection, before.store, before.embedder, "old.txt", b"Old news.")
-    crashed, gate = uploads.IngestWorker(), threading.Event()
-
-    def hold(_: Any) -> docs.FileOutcome:  # keeps the queue behind it waiting
-        gate.wait(30)
-        return docs.FileOutcome("busy", "indexed", "done")
-
-    crashed.submit(collection.id, "busy", hold)
-    uploads.queue_uploads(crashed, before, [("a.txt", b"Alpha beta."), ("b.md", b"# B\nBeta."),
-                                            ("old-copy.txt", b"Old news.")])
-    crashed.close()  # the process dies: nothing queued behind "busy" runs
-    gate.set()
-    assert len(staging_contents(tmp_path, collection)) == 6
-
-    after, worker = make_target(engine, tmp_path, collection), uploads.IngestWorker()
-    jobs = uploads.resume_uploads(worker, after)
-    assert [(j.filename, j.resumed) for j in jobs] == [("a.txt", True), ("b.md", True)]
-    assert worker.wait_idle(30)
-    assert [j.outcome.status for j in jobs] == ["indexed", "indexed"]
-    assert staging_contents(tmp_path, collection) == []
-    names = sorted(f.filename for f in docs.list_files(engine, collection.id, owner=LOCAL_OWNER))
-    assert names == ["a.txt", "b.md", "old.txt"]
-    assert uploads.resume_uploads(worker, after) == []  # once per worker and collection
-
-
-def test_a_staged_file_already_indexed_is_removed_without_a_job(
-    engine: Any, tmp_path: Path, collection: Any
-) -> None:
-    target = make_target(engine, tmp_path, collection)
-    docs.add_file(engine, collection, target.store, target.embedder, "a.txt", b"Alpha.")
-    uploads.stage_upload(tmp_path, collection.id, "a-again.txt", b"Alpha.")
-    worker = uploads.IngestWorker()
-    assert uploads.resume_uploads(worker, target) == []
-    assert staging_contents(tmp_path, collection) == [] and not worker.busy()
-
-
-def test_a_failing_file_keeps_only_its_message_on_disk_until_dismissed(
-    engine: Any, tmp_path: Path, collection: Any
-) -> None:
-    def offline() -> Any:
-        raise EmbedderUnavailableError("Could not load the embedding model 'x': offline.")
-
-    worker = uploads.IngestWorker()
-    target = make_target(engine, tmp_path, collection, embedder=offline)
-    jobs = uploads.queue_uploads(worker, target, [("setup.exe", b"MZ"), ("a.txt", b"Alpha.")])
-    assert worker.wait_idle(30)
-    assert [j.outcome.status for j in jobs] == ["failed", "failed"]
-    assert "not supported" in jobs[0].outcome.message
-    assert jobs[1].outcome.message == "Could not load the embedding model 'x': offline."
-    kept = uploads.staged_uploads(tmp_path, collection.id)
-    assert [(s.filename, s.state, s.path.exists()) for s in kept] == [
-        ("setup.exe", "failed", False), ("a.txt", "failed", False)]
-    assert docs.list_files(engine, collection.id, owner=LOCAL_OWNER) == []
-    worker.dismiss(collection.id)
-    assert staging_contents(tmp_path, collection) == []
-
-
-def test_deleting_a_collection_deletes_its_staged_uploads(
-    engine: Any, tmp_path: Path, collection: Any
-) -> None:
-    uploads.stage_upload(tmp_path, collection.id, "a.txt", b"Alpha.")
-    docs.delete_collection(engine, tmp_path, collection.id, owner=LOCAL_OWNER)
+    model = WordHashEmbedding(model_name="words")
+    worker = IngestWorker(engine, indexer(tmp_path, model), workers=1, idle_poll_s=0.05)
+    [row_id] = uploads.queue_uploads(worker, collection.id, [("notes.txt", b"Pumps need oil.")],
+                                     owner=LOCAL_OWNER)
+    with session_scope(engine) as session:  # any replica can read it, nothing is on disk
+        assert rows.load_content(session, row_id) == b"Pumps need oil."
     assert not docs.staging_dir(tmp_path, collection.id).exists()
+    [queued] = worker.jobs(collection.id)
+    assert (queued.filename, queued.stage, queued.done) == ("notes.txt", "queued", False)
+
+    worker.start()
+    assert worker.wait_idle(WAIT_S)
+    [done] = worker.jobs(collection.id)
+    assert done.outcome.status == "indexed"
+    with session_scope(engine) as session:
+        assert rows.load_content(session, row_id) is None
+    assert [f.filename for f in docs.list_files(engine, collection.id, owner=LOCAL_OWNER)] == ["notes.txt"]
+    worker.close()
+
+
+def test_uploads_staged_on_disk_by_the_earlier_version_are_moved_into_the_queue(
+    engine: Any, tmp_path: Path, collection: Any
+) -> None:
+    model = WordHashEmbedding(model_name="words")
+    stage_on_disk(tmp_path, collection, "a.txt", b"Alpha beta.", at=1)
+    stage_on_disk(tmp_path, collection, "bad.exe", None, "failed", "bad.exe: not supported.", 2)
+    stage_on_disk(tmp_path, collection, "bomb.txt", b"Boom.", "running", at=3)
+    stage_on_disk(tmp_path, collection, "b.md", b"# B\nBeta.", at=4)
+    worker = IngestWorker(engine, indexer(tmp_path, model), workers=1, idle_poll_s=0.05)
+
+    assert uploads.import_disk_staging(worker, tmp_path) == 4
+    assert not (tmp_path / "staging").exists()
+    worker.start()
+    assert worker.wait_idle(WAIT_S)
+    got = [(j.filename, j.outcome.status, j.note) for j in worker.jobs(collection.id)]
+    assert got == [("a.txt", "indexed", uploads.RESUMED_NOTE),
+                   ("bad.exe", "failed", "kept from before a restart"),
+                   ("bomb.txt", "failed", "kept from before a restart"),
+                   ("b.md", "indexed", uploads.RESUMED_NOTE)]
+    bomb = worker.jobs(collection.id)[2].outcome.message
+    assert "server stopped while this file was being indexed" in bomb
+    assert sorted(f.filename for f in docs.list_files(engine, collection.id, owner=LOCAL_OWNER)) == ["a.txt", "b.md"]
+    worker.close()
+
+
+def test_deleting_a_collection_deletes_its_queued_uploads(
+    engine: Any, tmp_path: Path, collection: Any
+) -> None:
+    worker = IngestWorker(engine, indexer(tmp_path, None), workers=1)  # never started
+    uploads.queue_uploads(worker, collection.id, [("a.txt", b"Alpha.")], owner=LOCAL_OWNER)
+    docs.delete_collection(engine, tmp_path, collection.id, owner=LOCAL_OWNER)
+    assert worker.jobs(collection.id) == [] and not worker.busy()

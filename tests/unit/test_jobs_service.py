@@ -283,3 +283,20 @@ def test_a_bad_row_in_a_batch_never_reaches_the_client(engine):
     rows = [BatchRow(1, error="not valid JSON"), BatchRow(2, model_input={"prompt": "ok"})]
     report = jobs.submit_batch(engine, client, TARGET, rows, OPTIONS, batch_name="x", owner=LOCAL_OWNER)
     assert len(client.submitted) == 1 and report.failed == [(1, "not valid JSON")]
+
+
+def test_a_result_committed_by_another_replica_after_a_newer_one_is_still_listed(engine):
+    """Two receivers insert at once: the row with the smaller id becomes visible last."""
+    from chatapp.services.job_results import ResultIndex
+    from chatapp.storage.jobs import WebhookResult
+
+    def deliver(row_id: int, rid: str) -> None:
+        with session_scope(engine) as session:
+            session.add(WebhookResult(id=row_id, request_id=rid, owner=LOCAL_OWNER, data_json='"out"',
+                                      errors_json="[]", raw_body='{"data": "out"}'))
+
+    index = ResultIndex()
+    deliver(2, "b" * 32)  # replica B's commit lands first
+    assert list(index.summaries(engine)) == ["b" * 32]
+    deliver(1, "a" * 32)  # replica A's, with the smaller id, a moment later
+    assert sorted(index.summaries(engine)) == ["a" * 32, "b" * 32]

@@ -107,10 +107,14 @@ def test_deleting_a_collection_deletes_its_vectors(engine: Engine, tmp_path: Pat
 def test_a_reindex_queued_for_another_users_collection_changes_nothing(
     engine: Engine, tmp_path: Path
 ) -> None:
-    collection, store = anns_collection(engine, tmp_path)
-    work = uploads.reembed_work(engine, collection.id, store,
-                                lambda: WordHashEmbedding(model_name="other"),
-                                EmbedSpec("baseten", "emb12345"), owner=BOB)
-    with pytest.raises(docs.DocumentsError, match="no longer exists"):
-        work(uploads.IngestJob(1, collection.id, "Re-index"))
+    collection, _store = anns_collection(engine, tmp_path)
+    other = WordHashEmbedding(model_name="other")
+    indexer = uploads.Indexer(tmp_path, embedder_for=lambda _spec, _key: lambda: other)
+    worker = uploads.IngestWorker(engine, indexer, workers=1, idle_poll_s=0.05)
+    uploads.queue_reembed(worker, collection.id, EmbedSpec("baseten", "emb12345"), owner=BOB)
+    assert worker.start().wait_idle(30)
+    [job] = worker.jobs(collection.id)
+    assert job.outcome.status == "failed" and "no longer exists" in job.outcome.message
     assert docs.get_collection(engine, collection.id, owner=ANN).embed == EmbedSpec()
+    assert other.embedded == 0
+    worker.close()
