@@ -10,6 +10,11 @@ steer it with `emulator.requests()`, `emulator.configure(...)`, `emulator.fault(
 Unix socket in a temporary directory (see `tests/postgres.py`). `postgres_url`: a new empty
 database on it for one test, with the `vector` extension installed, as a SQLAlchemy URL.
 
+`database_url`: the database of a storage or service test, once per kind (ids `sqlite`,
+`postgresql`): a new SQLite file, or a new PostgreSQL database copied from one migrated to the
+newest schema once per session (dropped after the test). Use it (or the unit `engine` fixture
+built on it) wherever a test stores something, so that every such test runs on both.
+
 `oidc_provider`: a real OpenID Connect provider (`oidc-provider-mock`), one per test session on
 127.0.0.1 and a free port, that signs in the people of `tests/oidc.py` (`ANN`, `BOB`, `EVE`);
 `oidc_provider.register_client(redirect_uri)` registers an app with it (see `tests/oidc.py`).
@@ -57,6 +62,32 @@ def postgres_url(postgres_server: object) -> str:
     from tests.postgres import create_database
 
     return create_database(postgres_server)
+
+
+@pytest.fixture(scope="session")
+def postgres_schema_template(postgres_server: object) -> str:
+    """The name of a database migrated to the newest schema, to copy for each test."""
+    from chatapp.storage.db import init_db, make_engine
+    from tests.postgres import create_database, database_name
+
+    url = create_database(postgres_server, prefix="schema")
+    engine = make_engine(url)
+    init_db(engine)
+    engine.dispose()
+    return database_name(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'app.db'}"
+        return
+    from tests.postgres import create_database, drop_database
+
+    server = request.getfixturevalue("postgres_server")
+    url = create_database(server, template=request.getfixturevalue("postgres_schema_template"))
+    yield url
+    drop_database(server, url)
 
 
 @pytest.fixture(scope="session")

@@ -39,12 +39,34 @@ def database_url(server: Any, name: str) -> str:
     return f"postgresql+psycopg://postgres@/{name}?host={socket_dir(server)}"
 
 
-def create_database(server: Any, prefix: str = "t") -> str:
-    """Create a new empty database with the ``vector`` extension; return its SQLAlchemy URL."""
+def create_database(server: Any, prefix: str = "t", template: str | None = None) -> str:
+    """Create a new empty database with the ``vector`` extension; return its SQLAlchemy URL.
+
+    With ``template`` (a database name), the new database is a copy of that one instead (a
+    schema migrated once per session is copied in milliseconds).
+    """
     name = f"{prefix}_{os.getpid()}_{next(_counter)}"
-    server.psql(f'CREATE DATABASE "{name}";')
     import psycopg
 
-    with psycopg.connect(dbname=name, user="postgres", host=socket_dir(server), autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+    with psycopg.connect(dbname="postgres", user="postgres", host=socket_dir(server),
+                         autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    if template is None:
+        with psycopg.connect(dbname=name, user="postgres", host=socket_dir(server),
+                             autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
     return database_url(server, name)
+
+
+def database_name(url: str) -> str:
+    """The database name in a URL made by :func:`database_url`."""
+    return urlsplit(url).path.lstrip("/")
+
+
+def drop_database(server: Any, url: str) -> None:
+    """Drop the database of ``url``, closing whatever connections are still open to it."""
+    import psycopg
+
+    with psycopg.connect(dbname="postgres", user="postgres", host=socket_dir(server),
+                         autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{database_name(url)}" WITH (FORCE)')

@@ -43,12 +43,24 @@ class Base(DeclarativeBase):
 
 
 def make_engine(url: str) -> Engine:
-    """Create an engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys."""
+    """Create an engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys.
+
+    A PostgreSQL URL without a driver (``postgresql://`` or ``postgres://``, as hosting
+    providers print them) uses psycopg 3, the driver the app ships with.
+    """
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(postgres_driver_url(url), pool_pre_ping=True)
+
+
+def postgres_driver_url(url: str) -> str:
+    """``url`` with the psycopg 3 driver named when it is a PostgreSQL URL without one."""
+    for bare in ("postgresql://", "postgres://"):
+        if url.startswith(bare):
+            return "postgresql+psycopg://" + url[len(bare):]
+    return url
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

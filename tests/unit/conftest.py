@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine
@@ -11,8 +11,9 @@ from chatapp.storage.db import init_db, make_engine
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    """A fresh SQLite database with every table of the app."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'app.db'}")
+def engine(database_url: str) -> Iterator[Engine]:
+    """A fresh database with every table of the app, on SQLite and on PostgreSQL."""
+    engine = make_engine(database_url)
     init_db(engine)
-    return engine
+    yield engine
+    engine.dispose()

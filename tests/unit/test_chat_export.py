@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -19,8 +18,8 @@ TARGET = {"kind": "model_apis", "model": "deepseek-ai/DeepSeek-V3.1"}
 
 
 @pytest.fixture()
-def saved(tmp_path: Path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'chat.db'}")
+def saved(database_url: str):
+    engine = make_engine(database_url)
     init_db(engine)
     pirate = next(p for p in personas.list_personas(engine, owner=LOCAL_OWNER) if p.name == "Pirate")
     conv = convs.create_conversation(engine, pirate, owner=LOCAL_OWNER)

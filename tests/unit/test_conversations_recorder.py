@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from baseten_llm import errors
@@ -31,8 +29,8 @@ class Ticker:
 
 
 @pytest.fixture()
-def setup(tmp_path: Path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'chat.db'}")
+def setup(database_url: str):
+    engine = make_engine(database_url)
     init_db(engine)
     conv = convs.create_conversation(engine, personas.default_persona(engine), owner=LOCAL_OWNER)
     convs.add_user_message(engine, conv.id, "hi", owner=LOCAL_OWNER)

@@ -17,9 +17,15 @@ from sqlalchemy import Engine, UniqueConstraint, create_engine, inspect, text
 
 from chatapp.services import conversations as convs
 from chatapp.services import documents
-from chatapp.storage import migrations
-from chatapp.storage.db import Base, import_feature_modules, init_db, make_engine, session_scope
 from chatapp.storage import jobs as job_store
+from chatapp.storage import migrations
+from chatapp.storage.db import (
+    Base,
+    import_feature_modules,
+    init_db,
+    make_engine,
+    session_scope,
+)
 from chatapp.users import LOCAL_OWNER
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

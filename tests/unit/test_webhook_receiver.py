@@ -21,8 +21,10 @@ SECRET = "whsec_" + "A" * 40
 OLD_SECRET = "whsec_" + "B" * 40
 
 
-def make_config(tmp_path: Path, secrets: tuple[str, ...] = (SECRET,), unsigned: bool = False):
-    return AppConfig(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
+def make_config(tmp_path: Path, secrets: tuple[str, ...] = (SECRET,), unsigned: bool = False,
+                database_url: str | None = None):
+    return AppConfig(data_dir=tmp_path,
+                     database_url=database_url or f"sqlite:///{tmp_path / 'db.sqlite'}",
                      webhook_secrets=secrets, allow_unsigned_webhooks=unsigned)
 
 
@@ -46,12 +48,18 @@ def rows(engine: Engine) -> list[WebhookResult]:
 
 
 @pytest.fixture()
-def setup(tmp_path: Path):
+def setup(tmp_path: Path, database_url: str):
+    """Builds the receiver on a database of each kind (SQLite and PostgreSQL)."""
+    engines: list[Engine] = []
+
     def build(**kwargs):
-        config = make_config(tmp_path, **kwargs)
+        config = make_config(tmp_path, database_url=database_url, **kwargs)
         engine = make_receiver_engine(config)
+        engines.append(engine)
         return TestClient(make_webhook_app(config, engine)), engine
-    return build
+    yield build
+    for engine in engines:
+        engine.dispose()
 
 
 def post(client: TestClient, body: bytes, signature: str | None, **headers: str):
@@ -201,14 +209,15 @@ def test_a_request_id_with_path_characters_is_refused(setup):
 
 
 def test_a_stored_result_is_committed_before_the_answer_and_visible_to_another_engine(
-    setup, tmp_path
+    setup, tmp_path, database_url
 ):
     client, _ = setup()
     body = body_for("6" * 32)
     assert post(client, body, sign(body, SECRET)).status_code == 200
-    other = make_receiver_engine(make_config(tmp_path))
+    other = make_receiver_engine(make_config(tmp_path, database_url=database_url))
     with session_scope(other) as session:
         assert session.scalar(select(func.count()).select_from(WebhookResult)) == 1
+    other.dispose()
 
 
 def test_refusals_are_logged_without_the_secret_or_the_body(setup, caplog):

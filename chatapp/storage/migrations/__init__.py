@@ -50,8 +50,14 @@ from sqlalchemy import Connection, Engine, text
 
 from chatapp.storage.db import NAMING_CONVENTION
 
-__all__ = ["LOCK_KEY", "NAMING_CONVENTION", "upgrade", "current_revision", "head_revision",
-           "alembic_config"]
+__all__ = [
+    "LOCK_KEY",
+    "NAMING_CONVENTION",
+    "alembic_config",
+    "current_revision",
+    "head_revision",
+    "upgrade",
+]
 
 #: The PostgreSQL advisory lock held while migrating (any constant the app alone uses).
 LOCK_KEY = 0x62617365_74656E  # "baseten" in ASCII, fits a bigint
