@@ -12,6 +12,7 @@ from chatapp.storage import conversations as chat_store
 from chatapp.storage import documents as doc_store
 from chatapp.storage.conversations import get_avatar_image, put_avatar_image
 from chatapp.storage.db import make_engine, session_scope
+from chatapp.users import LOCAL_OWNER
 
 
 def test_postgresql_urls_without_a_driver_use_psycopg(postgres_url: str) -> None:
@@ -35,21 +36,22 @@ def test_stored_values_read_back_the_same_on_every_database(engine: Engine) -> N
     with session_scope(engine) as session:
         put_avatar_image(session, "a" * 16, png)
         row = doc_store.add_collection(session, name="Ünïcode ✓", embed_model="m",
-                                       created_at=created)
+                                       created_at=created, owner=LOCAL_OWNER)
         collection_id = row.id
-    conversation = convs.create_conversation(engine, None)
-    convs.add_user_message(engine, conversation.id, "hi")
-    answer = convs.start_answer(engine, conversation.id, {"kind": "model_apis", "n": [1, 2.5]})
+    conversation = convs.create_conversation(engine, None, owner=LOCAL_OWNER)
+    convs.add_user_message(engine, conversation.id, "hi", owner=LOCAL_OWNER)
+    answer = convs.start_answer(engine, conversation.id, {"kind": "model_apis", "n": [1, 2.5]},
+                                owner=LOCAL_OWNER)
     convs.finish_answer(engine, answer, text="ok", reasoning="", status="complete",
-                        metrics={"ttft_s": 0.25, "nested": {"ok": True}})
+                        metrics={"ttft_s": 0.25, "nested": {"ok": True}}, owner=LOCAL_OWNER)
     with session_scope(engine) as session:
         assert get_avatar_image(session, "a" * 16) == png
-        stored = doc_store.get_collection(session, collection_id)
+        stored = doc_store.get_collection(session, collection_id, LOCAL_OWNER)
         assert stored is not None and stored.name == "Ünïcode ✓"
         when = stored.created_at
         assert (when if when.tzinfo else when.replace(tzinfo=timezone.utc)) == created
-    [question, reply] = convs.list_messages(engine, conversation.id)
+    [question, reply] = convs.list_messages(engine, conversation.id, owner=LOCAL_OWNER)
     assert question.id < reply.id
     assert reply.metrics is not None and reply.metrics["nested"] == {"ok": True}
     with session_scope(engine) as session:
-        assert chat_store.get_conversation(session, conversation.id).title_is_default is False  # titled by "hi"
+        assert chat_store.get_conversation(session, conversation.id, LOCAL_OWNER).title_is_default is False  # titled by "hi"

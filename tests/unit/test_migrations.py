@@ -26,6 +26,7 @@ from chatapp.storage.db import (
     make_engine,
     session_scope,
 )
+from chatapp.storage.vectors import POSTGRES_METADATA
 from chatapp.users import LOCAL_OWNER
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -53,8 +54,11 @@ def differences(engine: Engine) -> list[object]:
     rename one without copying the table); one on the same columns counts as the same.
     """
     import_feature_modules()
+    models = [Base.metadata]
+    if engine.dialect.name == "postgresql":
+        models.append(POSTGRES_METADATA)  # document vectors: pgvector on PostgreSQL only
     with engine.connect() as connection:
-        found = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        found = compare_metadata(MigrationContext.configure(connection), models)  # type: ignore[arg-type]
         inspector = inspect(connection)
         return [d for d in found if not _same_unnamed_unique(inspector, d)]
 
