@@ -70,17 +70,23 @@ class Indexer:
     limits: ingest.ParseLimits | None = None
     #: ``(spec, api key or None) -> embedder factory``; default: the process's loaded models.
     embedder_for: EmbedderFor | None = None
+    #: The database: with PostgreSQL, stores are pgvector (else NumPy in the data directory).
+    engine: Engine | None = None
     _stores: dict[str, NumpyVectorStore] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def store(self, collection_id: str) -> NumpyVectorStore:
-        """The collection's vector store, opened once per process (the page uses it too)."""
-        from chatapp.services.vector_store import NumpyVectorStore
+    def store(self, collection_id: str, engine: Engine | None = None) -> NumpyVectorStore:
+        """The collection's vector store, opened once per process (the page uses it too):
+        pgvector when the database (``engine``, else this indexer's) is PostgreSQL."""
+        from chatapp.services.vector_store import open_store
 
         with self._lock:
             if collection_id not in self._stores:
                 directory = docs.index_dir(self.data_dir, collection_id)
-                self._stores[collection_id] = NumpyVectorStore(directory)
+                database = engine or self.engine
+                self._stores[collection_id] = (
+                    open_store(database, collection_id, directory) if database is not None
+                    else open_store_numpy(directory))
             return self._stores[collection_id]
 
     def drop_store(self, collection_id: str) -> None:
@@ -112,7 +118,7 @@ class Indexer:
             return FileOutcome(claimed.filename, "failed", f"{claimed.filename}: its upload "
                                "was lost. Upload it again.")
         outcome = docs.add_file(
-            worker.engine, collection, self.store(collection.id),
+            worker.engine, collection, self.store(collection.id, worker.engine),
             self.embedder(collection.embed, key), claimed.filename, data,
             max_bytes=claimed.max_bytes or ingest.DEFAULT_MAX_BYTES, on_stage=claimed.update,
             should_cancel=claimed.cancel_requested, limits=self.limits)
@@ -124,11 +130,17 @@ class Indexer:
                  key: str | None) -> FileOutcome:
         kind, _, model = (claimed.payload or "").partition(":")
         spec = EmbedSpec(kind, model)  # type: ignore[arg-type]
-        count = docs.reembed_collection(engine, collection.id, self.store(collection.id),
+        count = docs.reembed_collection(engine, collection.id, self.store(collection.id, engine),
                                         self.embedder(spec, key)(), spec, claimed.update,
                                         owner=collection.owner)
         return FileOutcome(claimed.filename, "indexed",
                            f"Re-embedded {count} chunk(s) with {spec.label}.")
+
+
+def open_store_numpy(directory: Path) -> NumpyVectorStore:
+    from chatapp.services.vector_store import NumpyVectorStore
+
+    return NumpyVectorStore(directory)
 
 
 def owner_of(engine: Engine, collection_id: str) -> str | None:
@@ -169,7 +181,7 @@ def shared_worker(config: AppConfig, engine: Engine | None = None) -> IngestWork
                     config.data_dir.mkdir(parents=True, exist_ok=True)
                 engine = make_engine(config.database_url)
                 init_db(engine)
-            indexer = Indexer(config.data_dir, config, config.parse_limits)
+            indexer = Indexer(config.data_dir, config, config.parse_limits, engine=engine)
             worker = IngestWorker(engine, indexer)
             import_disk_staging(worker, config.data_dir)
             worker.start()

@@ -355,3 +355,17 @@ def _atomic_write(path: Path, text: str) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
+
+
+def open_store(engine: Any, collection_id: str, directory: str | Path) -> Any:
+    """The vector store of a collection: pgvector when ``engine`` is PostgreSQL (every replica
+    sees the same vectors), else the NumPy store in ``directory`` (the embedded default).
+
+    ``directory`` is the collection's index directory; with pgvector it only caches the
+    keyword index.
+    """
+    if engine.dialect.name == "postgresql":
+        from chatapp.services.pg_vector_store import PgVectorStore
+
+        return PgVectorStore(engine, collection_id, directory)
+    return NumpyVectorStore(directory)

@@ -13,10 +13,9 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.bridge.pydantic import PrivateAttr
 
 from chatapp.services import documents as docs
-from chatapp.services import rag
+from chatapp.services import rag, vector_store
 from chatapp.services import upload_worker as uploads
 from chatapp.services.embedders import EmbedSpec
-from chatapp.services.vector_store import NumpyVectorStore
 from chatapp.users import LOCAL_OWNER
 from tests.pdfs import make_pdf
 
@@ -62,8 +61,14 @@ def collection(engine: Any) -> docs.CollectionInfo:
                                   chunk_overlap=16, owner=LOCAL_OWNER)
 
 
-def open_store(tmp_path: Path, collection: docs.CollectionInfo) -> NumpyVectorStore:
-    return NumpyVectorStore(docs.index_dir(tmp_path, collection.id))
+@pytest.fixture
+def open_store(engine: Any, tmp_path: Path) -> Any:
+    """Opens a collection's store the way the app does: pgvector on PostgreSQL, else NumPy."""
+
+    def opened(collection: docs.CollectionInfo) -> Any:
+        directory = docs.index_dir(tmp_path, collection.id)
+        return vector_store.open_store(engine, collection.id, directory)
+    return opened
 
 
 def test_collections_can_be_created_renamed_and_deleted(engine: Any, tmp_path: Path) -> None:
@@ -87,9 +92,9 @@ def test_collection_names_must_be_present_and_unique(engine: Any, collection: An
 
 
 def test_uploading_the_same_content_again_does_no_work_and_says_so(
-    engine: Any, tmp_path: Path, collection: Any, embedder: WordHashEmbedding
+    open_store: Any, engine: Any, tmp_path: Path, collection: Any, embedder: WordHashEmbedding
 ) -> None:
-    store = open_store(tmp_path, collection)
+    store = open_store(collection)
     data = make_pdf(["The pump needs oil every week."])
     first = docs.add_file(engine, collection, store, lambda: embedder, "pump.pdf", data)
     embedded = embedder.embedded
@@ -105,13 +110,13 @@ def test_uploading_the_same_content_again_does_no_work_and_says_so(
 
 
 def test_a_fresh_process_sees_the_index_without_re_embedding(
-    engine: Any, tmp_path: Path, collection: Any, embedder: WordHashEmbedding
+    open_store: Any, engine: Any, tmp_path: Path, collection: Any, embedder: WordHashEmbedding
 ) -> None:
     data = make_pdf(["Valves open clockwise.", "Filters are changed in March."])
-    store = open_store(tmp_path, collection)
+    store = open_store(collection)
     docs.add_file(engine, collection, store, lambda: embedder, "valves.pdf", data)
     store.close()
-    fresh_store, fresh_embedder = open_store(tmp_path, collection), WordHashEmbedding()
+    fresh_store, fresh_embedder = open_store(collection), WordHashEmbedding()
     found = rag.retrieve(fresh_store, fresh_embedder, "When are filters changed", 1, 0.0)
     assert found.sources[0].citation == "valves.pdf, page 2"
     again = docs.add_file(engine, collection, fresh_store, lambda: fresh_embedder,
@@ -120,21 +125,21 @@ def test_a_fresh_process_sees_the_index_without_re_embedding(
 
 
 def test_removing_a_file_takes_its_chunks_out_of_the_index(
-    engine: Any, tmp_path: Path, collection: Any, embedder: WordHashEmbedding
+    open_store: Any, engine: Any, tmp_path: Path, collection: Any, embedder: WordHashEmbedding
 ) -> None:
-    store = open_store(tmp_path, collection)
+    store = open_store(collection)
     keep = docs.add_file(engine, collection, store, lambda: embedder, "a.txt", b"Apples are red.")
     gone = docs.add_file(engine, collection, store, lambda: embedder, "b.txt", b"Bananas are yellow.")
     docs.remove_file(engine, store, collection.id, gone.sha256, owner=LOCAL_OWNER)
     assert [f.filename for f in docs.list_files(engine, collection.id, owner=LOCAL_OWNER)] == ["a.txt"]
     assert store.ref_doc_ids() == {keep.sha256}
-    assert open_store(tmp_path, collection).ref_doc_ids() == {keep.sha256}
+    assert open_store(collection).ref_doc_ids() == {keep.sha256}
 
 
 def test_bad_files_fail_alone_and_leave_the_collection_untouched(
-    engine: Any, tmp_path: Path, collection: Any, embedder: WordHashEmbedding
+    open_store: Any, engine: Any, tmp_path: Path, collection: Any, embedder: WordHashEmbedding
 ) -> None:
-    store = open_store(tmp_path, collection)
+    store = open_store(collection)
     docs.add_file(engine, collection, store, lambda: embedder, "ok.md", b"# Title\nBody text.")
     before = (len(store), docs.list_files(engine, collection.id, owner=LOCAL_OWNER))
     outcomes = [
@@ -148,21 +153,21 @@ def test_bad_files_fail_alone_and_leave_the_collection_untouched(
 
 
 def test_an_embedding_failure_is_reported_and_nothing_is_stored(
-    engine: Any, tmp_path: Path, collection: Any
+    open_store: Any, engine: Any, tmp_path: Path, collection: Any
 ) -> None:
     from chatapp.services.embedders import EmbedderUnavailableError
 
     def broken() -> BaseEmbedding:
         raise EmbedderUnavailableError("Could not load the embedding model 'x': offline.")
 
-    store = open_store(tmp_path, collection)
+    store = open_store(collection)
     outcome = docs.add_file(engine, collection, store, broken, "a.txt", b"Some text.")
     assert outcome.status == "failed" and "offline" in outcome.message
     assert len(store) == 0 and docs.list_files(engine, collection.id, owner=LOCAL_OWNER) == []
 
 
 def test_the_worker_indexes_queued_files_in_order_and_reports_each(
-    engine: Any, tmp_path: Path, collection: Any, embedder: WordHashEmbedding
+    open_store: Any, engine: Any, tmp_path: Path, collection: Any, embedder: WordHashEmbedding
 ) -> None:
     indexer = uploads.Indexer(tmp_path, embedder_for=lambda _spec, _key: lambda: embedder)
     worker = uploads.IngestWorker(engine, indexer, workers=2, idle_poll_s=0.05)
@@ -180,9 +185,9 @@ def test_the_worker_indexes_queued_files_in_order_and_reports_each(
 
 
 def test_changing_the_embedding_model_re_embeds_every_chunk_and_records_it(
-    engine: Any, tmp_path: Path, collection: Any, embedder: WordHashEmbedding
+    open_store: Any, engine: Any, tmp_path: Path, collection: Any, embedder: WordHashEmbedding
 ) -> None:
-    store = open_store(tmp_path, collection)
+    store = open_store(collection)
     docs.add_file(engine, collection, store, lambda: embedder, "a.txt", b"Alpha beta gamma.")
     new_model = WordHashEmbedding(model_name="other")
     count = docs.reembed_collection(engine, collection.id, store, new_model,

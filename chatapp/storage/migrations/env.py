@@ -11,9 +11,14 @@ from chatapp.storage.db import Base, import_feature_modules
 import_feature_modules()
 
 connection = context.config.attributes["connection"]
+models = [Base.metadata]
+if connection.dialect.name == "postgresql":
+    from chatapp.storage.vectors import POSTGRES_METADATA
+
+    models.append(POSTGRES_METADATA)
 context.configure(
     connection=connection,
-    target_metadata=Base.metadata,
+    target_metadata=models,
     render_as_batch=True,  # SQLite cannot ALTER most things: Alembic copies the table instead
     compare_type=True,
 )
