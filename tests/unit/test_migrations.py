@@ -118,6 +118,11 @@ def test_a_database_made_by_create_all_before_alembic_keeps_every_row(tmp_path: 
     assert messages[1].persona_key == ("Reviewer", "🧐", "You review.")
     [collection] = documents.list_collections(engine, owner=LOCAL_OWNER)
     assert collection.name == "Handbook"
+    # Revisions copy doc_collections (SQLite batch mode); its files and questions survive.
+    assert [f.filename for f in documents.list_files(engine, collection.id,
+                                                     owner=LOCAL_OWNER)] == ["handbook.pdf"]
+    assert [q["question"] for q in documents.history(engine, collection.id,
+                                                      owner=LOCAL_OWNER)] == ["Holidays?"]
     with session_scope(engine) as session:
         result = job_store.get_result(session, "req_1", LOCAL_OWNER)
         assert result is not None and result.data == "hi"
