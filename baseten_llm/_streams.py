@@ -213,6 +213,26 @@ class _StreamState:
         """Time to first token, usage and tokens per second, so far (see :class:`StreamMetrics`)."""
         return self._progress.metrics()
 
+    @property
+    def clock(self) -> Clock:
+        """The clock this stream is timed with (``time.perf_counter`` unless one was injected)."""
+        return self._progress.clock
+
+    @property
+    def started_at(self) -> float:
+        """The clock reading when the request was sent."""
+        return self._progress.started_at
+
+    @property
+    def first_token_at(self) -> float | None:
+        """The clock reading when the first text arrived (None before it)."""
+        return self._progress.first_at
+
+    @property
+    def last_token_at(self) -> float | None:
+        """The clock reading when the latest text arrived (None before the first)."""
+        return self._progress.last_at
+
 
 class ChatStream(_StreamState, collections.abc.Generator[Any, None, None]):
     """A streamed reply: iterate it for ``ChatResponse`` chunks (``CompletionResponse`` from

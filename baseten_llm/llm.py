@@ -144,6 +144,9 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
     retry_sleep: Callable[[float], None] | None = Field(
         default=None, exclude=True, repr=False,
         description="How the sync client waits between retries (default time.sleep); may raise to stop.")
+    stream_clock: Callable[[], float] | None = Field(
+        default=None, exclude=True, repr=False,
+        description="The clock streams are timed with (default time.perf_counter), e.g. a fake one in tests.")
     default_headers: dict[str, str] | None = Field(default=None, exclude=True, repr=False)
     predict_input_builder: Callable[..., dict[str, Any]] | None = Field(default=None, exclude=True)
     predict_output_parser: Callable[[Any], str] | None = Field(default=None, exclude=True)
@@ -376,9 +379,11 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
     def _open_stream(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any], *,
                      completions: bool) -> ChatResponseGen:
         """Send a streamed chat; the :class:`ChatStream` that owns the response gives its chunks."""
-        started = time.perf_counter()
+        clock = self.stream_clock or time.perf_counter
+        started = clock()
         response = self._send_chat(self._chat_request(messages, True, kwargs), stream=True)
-        return ChatStream(response, self._assembler(response), completions=completions, started_at=started).chunks()
+        return ChatStream(response, self._assembler(response), completions=completions, started_at=started,
+                          clock=clock).chunks()
 
     # ------------------------------------------------------------------ network: async
     async def _asend_chat(self, request: _ChatRequest, stream: bool) -> httpx.Response:
@@ -398,9 +403,11 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
     async def _aopen_stream(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any], *,
                             completions: bool) -> ChatResponseAsyncGen:
         """Async twin of :meth:`_open_stream` (an :class:`AsyncChatStream`)."""
-        started = time.perf_counter()
+        clock = self.stream_clock or time.perf_counter
+        started = clock()
         response = await self._asend_chat(self._chat_request(messages, True, kwargs), stream=True)
-        stream = AsyncChatStream(response, self._assembler(response), completions=completions, started_at=started)
+        stream = AsyncChatStream(response, self._assembler(response), completions=completions, started_at=started,
+                                 clock=clock)
         return stream.chunks()
 
     def _assembler(self, response: httpx.Response) -> StreamAssembler:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
@@ -56,11 +56,13 @@ class ReplyMetrics:
 
 @dataclass(frozen=True)
 class ReplyProgress:
-    """The reply so far, as of one event: text, thinking, timings and chunks counted once.
+    """The reply so far, as of one event: text, thinking and timings, as the stream reports them.
 
-    Every reader of a stream (the recorder that stores it, the view that draws it, a Compare
-    side) reads these figures instead of adding the deltas up again. ``clock`` is the one the
-    stream is timed with, so :meth:`stopped_metrics` measures on the same scale.
+    The library's stream (:class:`baseten_llm.ChatStream`) adds the reply up; every reader (the
+    recorder that stores it, the view that draws it, a Compare side) reads this copy of its
+    figures instead of adding the deltas up again. ``clock`` is the one the stream is timed
+    with, so :meth:`stopped_metrics` measures on the same scale; ``chunks`` counts the delta
+    events handed on.
     """
 
     text: str = ""
@@ -76,23 +78,38 @@ class ReplyProgress:
         """Nothing received yet; the reply's time counts from now."""
         return cls(started_at=clock(), clock=clock)
 
+    @classmethod
+    def of(cls, stream: Any, chunks: int) -> ReplyProgress:
+        """What ``stream`` (a :class:`baseten_llm.ChatStream`) has received so far."""
+        return cls(stream.text, stream.reasoning, stream.started_at, stream.first_token_at,
+                   stream.last_token_at, chunks, stream.clock)
+
+    @property
+    def generation_s(self) -> float:
+        """From the first to the latest token (0 before the second)."""
+        first, last = self.first_token_at, self.last_token_at
+        return (last - first) if first is not None and last is not None else 0.0
+
     def live_figures(self, now: float | None = None) -> dict[str, float | None]:
         """TTFT, tokens/s (chunks per second) and elapsed time, while the reply streams."""
         now = self.clock() if now is None else now
-        first, last = self.first_token_at, self.last_token_at
-        span = (last - first) if first is not None and last is not None else 0.0
+        span = self.generation_s
         return {
-            "ttft_s": None if first is None else first - self.started_at,
+            "ttft_s": self.ttft_s,
             "tokens_per_s": self.chunks / span if span > 0 else None,
             "total_s": now - self.started_at,
         }
 
+    @property
+    def ttft_s(self) -> float | None:
+        return None if self.first_token_at is None else self.first_token_at - self.started_at
+
     def stopped_metrics(self, tokens_in: int) -> ReplyMetrics:
         """Estimated figures of a reply stopped before its end (no usage was reported)."""
         tokens_out = estimate_tokens(self.text) + estimate_tokens(self.reasoning)
-        span = (self.last_token_at or 0.0) - (self.first_token_at or 0.0)
+        span = self.generation_s
         return ReplyMetrics(
-            ttft_s=None if self.first_token_at is None else self.first_token_at - self.started_at,
+            ttft_s=self.ttft_s,
             total_s=self.clock() - self.started_at,
             tokens_in=tokens_in,
             tokens_out=tokens_out,
@@ -155,59 +172,47 @@ def estimate_message_tokens(messages: Sequence[ChatMessage]) -> int:
     return sum(estimate_tokens(m.content or "") + MESSAGE_OVERHEAD_TOKENS for m in messages)
 
 
-class ReplyTally:
-    """Adds up one streamed reply, once: every delta event it makes carries the reply so far
-    (:class:`ReplyProgress`), and :meth:`metrics` gives the final figures."""
+class _StreamReading:
+    """Turns the chunks of one library stream into events; the text and timings they carry are
+    the stream's own (:class:`ReplyProgress`), nothing is added up here."""
 
-    def __init__(self, clock: Clock = time.perf_counter) -> None:
-        self.progress = ReplyProgress.starting(clock)
-        self.usage: dict[str, Any] = {}
-        self.finish_reason: str | None = None
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.chunks = 0
 
-    def answer(self, text: str) -> AnswerDelta:
-        """Take a piece of the answer; the event to hand on."""
-        self._advance(self.progress.text + text, self.progress.reasoning)
-        return AnswerDelta(text, self.progress)
-
-    def thinking(self, text: str) -> ReasoningDelta:
-        """Take a piece of the thinking; the event to hand on."""
-        self._advance(self.progress.text, self.progress.reasoning + text)
-        return ReasoningDelta(text, self.progress)
-
-    def cut_short(self, partial_text: str) -> None:
-        """A broken stream's own partial text, when it holds more than the deltas did."""
-        if partial_text and len(partial_text) > len(self.progress.text):
-            self.progress = replace(self.progress, text=partial_text)
-
-    def _advance(self, text: str, reasoning: str) -> None:
-        now = self.progress.clock()
-        first = self.progress.first_token_at
-        self.progress = replace(self.progress, text=text, reasoning=reasoning,
-                                chunks=self.progress.chunks + 1,
-                                first_token_at=now if first is None else first,
-                                last_token_at=now)
+    def events_of(self, chunk: Any) -> Iterator[StreamEvent]:
+        kwargs = getattr(chunk, "additional_kwargs", None) or {}
+        reasoning = kwargs.get("reasoning_delta") or ""
+        delta = getattr(chunk, "delta", None) or ""
+        if reasoning:
+            self.chunks += 1
+            yield ReasoningDelta(reasoning, ReplyProgress.of(self.stream, self.chunks))
+        if delta:
+            self.chunks += 1
+            yield AnswerDelta(delta, ReplyProgress.of(self.stream, self.chunks))
 
     def metrics(self, messages: Sequence[ChatMessage]) -> ReplyMetrics:
-        progress = self.progress
-        end = progress.clock()
-        tokens_in = self.usage.get("prompt_tokens")
-        tokens_out = self.usage.get("completion_tokens")
+        """The final figures: the stream's, with token counts estimated where none came."""
+        stream = self.stream
+        reported = stream.metrics
+        usage = reported.usage or {}
+        tokens_in = usage.get("prompt_tokens")
+        tokens_out = usage.get("completion_tokens")
         estimated = tokens_in is None or tokens_out is None
         if tokens_in is None:
             tokens_in = estimate_message_tokens(messages)
         if tokens_out is None:
-            tokens_out = estimate_tokens(progress.text) + estimate_tokens(progress.reasoning)
-        first, last = progress.first_token_at, progress.last_token_at
-        span = (last - first) if first is not None and last else 0.0
+            tokens_out = estimate_tokens(stream.text) + estimate_tokens(stream.reasoning)
+        span = ReplyProgress.of(stream, self.chunks).generation_s
         return ReplyMetrics(
-            ttft_s=None if first is None else first - progress.started_at,
-            total_s=end - progress.started_at,
+            ttft_s=reported.time_to_first_token_s,
+            total_s=reported.elapsed_s,
             tokens_in=int(tokens_in),
             tokens_out=int(tokens_out),
             tokens_per_s=(tokens_out / span) if span > 0 and tokens_out else None,
-            finish_reason=self.finish_reason,
+            finish_reason=reported.finish_reason,
             estimated=estimated,
-            cached_tokens=_cached_tokens(self.usage),
+            cached_tokens=_cached_tokens(usage),
         )
 
 
@@ -219,47 +224,44 @@ def _cached_tokens(usage: dict[str, Any]) -> int | None:
     return None if value is None else int(value)
 
 
+def _unsent(messages: Sequence[ChatMessage], started_at: float) -> ReplyMetrics:
+    """The figures of a reply whose stream never opened (refused, unreachable): the time it
+    took to fail, on ``time.perf_counter`` (the streams' own clock unless one is injected)."""
+    return ReplyMetrics(None, time.perf_counter() - started_at, estimate_message_tokens(messages),
+                        0, None, None, estimated=True)
+
+
 def stream_reply(
     llm: Any,
     messages: Sequence[ChatMessage],
-    *,
-    clock: Clock = time.perf_counter,
     **call_kwargs: Any,
 ) -> Generator[StreamEvent, None, None]:
     """Stream one reply from ``llm`` as typed events (see the module docstring).
 
-    Errors raised by the client become a final :class:`ReplyError`; they are not re-raised.
-    tokens/s is completion tokens over the time from the first to the last token.
+    ``llm.stream_chat`` returns the library's stream object (:class:`baseten_llm.ChatStream`),
+    which adds the reply up and times it with its own clock (``Baseten(stream_clock=...)``);
+    every event reads its figures from there. Errors raised by the client become a final
+    :class:`ReplyError`; they are not re-raised. tokens/s is completion tokens over the time
+    from the first to the last token.
     """
-    tally = ReplyTally(clock)
-    stream = None
+    started_at = time.perf_counter()
+    reading: _StreamReading | None = None
     try:
-        stream = llm.stream_chat(list(messages), **call_kwargs)
-        for chunk in stream:
-            yield from _events_of(chunk, tally)
+        reading = _StreamReading(llm.stream_chat(list(messages), **call_kwargs))
+        for chunk in reading.stream:
+            yield from reading.events_of(chunk)
     except Exception as exc:  # noqa: BLE001 - every failure becomes an event
-        tally.cut_short(getattr(exc, "partial_text", "") or "")
-        so_far = tally.progress
-        yield ReplyError(exc, so_far.text, so_far.reasoning, tally.metrics(messages))
+        if reading is None:
+            yield ReplyError(exc, "", "", _unsent(messages, started_at))
+        else:
+            stream = reading.stream
+            yield ReplyError(exc, stream.text, stream.reasoning, reading.metrics(messages))
         return
     finally:
-        if stream is not None and hasattr(stream, "close"):
-            stream.close()
-    yield ReplyDone(tally.progress.text, tally.progress.reasoning, tally.metrics(messages))
-
-
-def _events_of(chunk: Any, tally: ReplyTally) -> Iterator[StreamEvent]:
-    kwargs = getattr(chunk, "additional_kwargs", None) or {}
-    reasoning = kwargs.get("reasoning_delta") or ""
-    delta = getattr(chunk, "delta", None) or ""
-    if kwargs.get("usage"):
-        tally.usage = dict(kwargs["usage"])
-    if kwargs.get("finish_reason"):
-        tally.finish_reason = kwargs["finish_reason"]
-    if reasoning:
-        yield tally.thinking(reasoning)
-    if delta:
-        yield tally.answer(delta)
+        if reading is not None:
+            reading.stream.close()
+    stream = reading.stream
+    yield ReplyDone(stream.text, stream.reasoning, reading.metrics(messages))
 
 
 # --- context window ------------------------------------------------------------------------

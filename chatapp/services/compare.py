@@ -194,7 +194,7 @@ class ComparisonRunner:
     def _one_run(self, side: int, run: int, client: Any) -> bool:
         """Stream one reply; False when the side should not go on."""
         self._put(side, run, RunStarted())
-        events = stream_reply(client, self.messages, clock=self.clock, **self.call_kwargs)
+        events = stream_reply(client, self.messages, **self.call_kwargs)
         try:
             for event in events:
                 self._put(side, run, event)

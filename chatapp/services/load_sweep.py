@@ -331,7 +331,7 @@ class SweepRunner:
     def _one(self, client: Any) -> RequestResult:
         from baseten_llm import errors
 
-        events = stream_reply(client, self.messages, clock=self.clock, **self.call_kwargs)
+        events = stream_reply(client, self.messages, **self.call_kwargs)
         try:
             for event in events:
                 if isinstance(event, ReplyDone):

@@ -112,27 +112,39 @@ class Retrieval:
     queries: list[str] = field(default_factory=list)
 
 
-@dataclass
 class AnswerStream:
-    """A streamed answer: iterate :meth:`deltas`; ``text`` and ``seconds`` fill in as it goes."""
+    """A streamed answer: iterate :meth:`deltas`. ``text`` and ``seconds`` are the library's
+    stream's own figures (:class:`baseten_llm.ChatStream`), read as it goes, never added up here."""
 
-    chunks: Iterator[Any]
-    text: str = ""
-    seconds: float = 0.0
-    usage: dict[str, Any] = field(default_factory=dict)
+    def __init__(self, start: Callable[[], Any]) -> None:
+        self._start = start
+        self.stream: Any = None
+        self._refused_after = 0.0
 
     def deltas(self) -> Iterator[str]:
-        """The answer's text increments, timing the generation as they arrive."""
+        """The answer's text increments (the request goes out on the first iteration)."""
         started = time.perf_counter()
         try:
-            for chunk in self.chunks:
-                delta = chunk.delta or ""
-                self.text += delta
-                self.usage = chunk.additional_kwargs.get("usage") or self.usage
-                if delta:
-                    yield delta
+            self.stream = self._start()
+        except Exception:
+            self._refused_after = time.perf_counter() - started  # no stream, no figures of its own
+            raise
+        try:
+            for chunk in self.stream:
+                if chunk.delta:
+                    yield chunk.delta
         finally:
-            self.seconds = time.perf_counter() - started
+            self.stream.close()
+
+    @property
+    def text(self) -> str:
+        """The answer so far."""
+        return "" if self.stream is None else self.stream.text
+
+    @property
+    def seconds(self) -> float:
+        """From sending the request to the end of the answer (or to now, while it streams)."""
+        return self._refused_after if self.stream is None else self.stream.metrics.elapsed_s
 
 
 def history_text(history: Sequence[tuple[str, str]]) -> str:
@@ -225,11 +237,7 @@ def stream_answer(
     if not sources:
         raise ValueError("stream_answer needs at least one source; use NO_CONTEXT_ANSWER.")
     messages = answer_messages(question, sources, history, persona_prompt)
-    return AnswerStream(chunks=_lazy(lambda: llm.stream_chat(messages)))
-
-
-def _lazy(start: Any) -> Iterator[Any]:
-    yield from start()
+    return AnswerStream(lambda: llm.stream_chat(messages))
 
 
 # --- one question, as a use case ----------------------------------------------------------------

@@ -6,40 +6,40 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from llama_index.core.base.llms.types import ChatMessage, ChatResponse, MessageRole
+from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
 from baseten_llm import errors
 from chatapp.services.chat import AnswerDelta, ReplyDone, ReplyError
 from chatapp.services.compare import Comparison, ComparisonRunner, RunStarted, SideEvent
 from chatapp.targets import Target
+from tests.sse_llm import DONE, scripted_baseten, sse_chunk
 
 MESSAGES = [ChatMessage(role=MessageRole.USER, content="hello")]
 TARGETS = [Target(), Target(kind="dedicated", model="abcd1234"), Target(model="zai-org/GLM-4.6")]
 
 
-def chunk(delta: str, **extra: Any) -> ChatResponse:
-    return ChatResponse(
-        message=ChatMessage(role=MessageRole.ASSISTANT, content=""), delta=delta,
-        additional_kwargs=extra,
-    )
+def chunk(delta: str, **extra: Any) -> bytes:
+    return sse_chunk(delta, **extra)
 
 
 class FakeLLM:
-    """Streams ``words`` (waiting at ``barrier`` before each one, if given), or raises."""
+    """Streams ``words`` (waiting at ``barrier`` before each one, if given) through a real
+    Baseten client, or raises."""
 
     def __init__(self, words: list[str], *, fail: Exception | None = None,
                  barrier: threading.Barrier | None = None) -> None:
         self.words, self.fail, self.barrier = words, fail, barrier
         self.calls = 0
         self.closed = 0
+        self.client = scripted_baseten(self._gen)
 
-    def stream_chat(self, messages: list[ChatMessage], **kwargs: Any) -> Iterator[ChatResponse]:
+    def stream_chat(self, messages: list[ChatMessage], **kwargs: Any) -> Any:
         self.calls += 1
         if self.fail is not None:
             raise self.fail
-        return self._gen()
+        return self.client.stream_chat(messages, **kwargs)
 
-    def _gen(self) -> Iterator[ChatResponse]:
+    def _gen(self) -> Iterator[bytes]:
         try:
             for word in self.words:
                 if self.barrier is not None:
@@ -47,6 +47,7 @@ class FakeLLM:
                 yield chunk(word)
             usage = {"prompt_tokens": 3, "completion_tokens": len(self.words)}
             yield chunk("", usage=usage, finish_reason="stop")
+            yield DONE
         finally:
             self.closed += 1
 
@@ -102,11 +103,11 @@ def test_a_failing_side_does_not_stop_the_others() -> None:
 
 def test_a_transient_error_fails_one_run_and_the_side_goes_on() -> None:
     class FlakyLLM(FakeLLM):
-        def stream_chat(self, messages: list[ChatMessage], **kwargs: Any) -> Iterator[ChatResponse]:
+        def stream_chat(self, messages: list[ChatMessage], **kwargs: Any) -> Any:
             self.calls += 1
             if self.calls == 2:
                 raise errors.RateLimitError("Too many requests (429).", retry_after=2)
-            return self._gen()
+            return self.client.stream_chat(messages, **kwargs)
 
     comparison = Comparison.new(TARGETS[:1], "hello", "p", "", 3)
     for event in run_all(ComparisonRunner([FlakyLLM(["a "])], MESSAGES, repeats=3)):
@@ -132,7 +133,7 @@ def test_stopping_the_runner_closes_the_streams_in_progress() -> None:
     gate = threading.Event()
 
     class SlowLLM(FakeLLM):
-        def _gen(self) -> Iterator[ChatResponse]:
+        def _gen(self) -> Iterator[bytes]:
             try:
                 for word in self.words:
                     yield chunk(word)

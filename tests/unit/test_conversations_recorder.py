@@ -8,10 +8,12 @@ from baseten_llm import errors
 from chatapp.services import conversations as convs
 from chatapp.services import personas
 from chatapp.services.chat import (
+    AnswerDelta,
+    ReasoningDelta,
     ReplyDone,
     ReplyError,
     ReplyMetrics,
-    ReplyTally,
+    ReplyProgress,
 )
 from chatapp.storage.db import init_db, make_engine
 from chatapp.users import LOCAL_OWNER
@@ -26,6 +28,15 @@ class Ticker:
     def __call__(self) -> float:
         self.now += 0.3
         return self.now
+
+
+def answer(delta: str, so_far: str, reasoning: str = "", clock: Ticker | None = None) -> AnswerDelta:
+    """A delta as a stream hands it on: the piece, and the reply so far."""
+    return AnswerDelta(delta, ReplyProgress(so_far, reasoning, clock=clock or Ticker()))
+
+
+def thinking(delta: str, so_far: str, clock: Ticker | None = None) -> ReasoningDelta:
+    return ReasoningDelta(delta, ReplyProgress("", so_far, clock=clock or Ticker()))
 
 
 @pytest.fixture()
@@ -44,10 +55,9 @@ def last(engine, conv_id):
 def test_partial_text_is_saved_every_half_second_while_streaming(setup) -> None:
     engine, conv_id, message_id = setup
     recorder = convs.AnswerRecorder(engine, message_id, clock=Ticker(), owner=LOCAL_OWNER)
-    tally = ReplyTally()
-    recorder.record(tally.answer("Hel"))  # 0.3 s after the start: not yet
+    recorder.record(answer("Hel", "Hel"))  # 0.3 s after the start: not yet
     assert last(engine, conv_id).content == ""
-    recorder.record(tally.answer("lo"))  # 0.6 s after the start: saved
+    recorder.record(answer("lo", "Hello"))  # 0.6 s after the start: saved
     assert last(engine, conv_id).content == "Hello"
     assert last(engine, conv_id).status == "streaming"
 
@@ -55,9 +65,9 @@ def test_partial_text_is_saved_every_half_second_while_streaming(setup) -> None:
 def test_closing_without_a_final_event_keeps_the_text_marked_stopped(setup) -> None:
     engine, conv_id, message_id = setup
     recorder = convs.AnswerRecorder(engine, message_id, clock=Ticker(), tokens_in_estimate=9, owner=LOCAL_OWNER)
-    tally = ReplyTally(Ticker())
-    recorder.record(tally.thinking("plan"))
-    recorder.record(tally.answer("Partial ans"))
+    stream_clock = Ticker()
+    recorder.record(thinking("plan", "plan", stream_clock))
+    recorder.record(answer("Partial ans", "Partial ans", "plan", stream_clock))
     recorder.close()
     stored = last(engine, conv_id)
     assert (stored.content, stored.reasoning, stored.status) == ("Partial ans", "plan", "stopped")
@@ -68,7 +78,7 @@ def test_closing_without_a_final_event_keeps_the_text_marked_stopped(setup) -> N
 def test_a_finished_reply_stores_metrics_and_is_not_overwritten_by_close(setup) -> None:
     engine, conv_id, message_id = setup
     recorder = convs.AnswerRecorder(engine, message_id, extra_metrics={"context_dropped": 2}, owner=LOCAL_OWNER)
-    recorder.record(ReplyTally().answer("Done"))
+    recorder.record(answer("Done", "Done"))
     recorder.record(ReplyDone("Done", "", METRICS))
     recorder.close()
     stored = last(engine, conv_id)
