@@ -3,6 +3,7 @@ relevant means no model call, and the passages reach the model (checked in the e
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from llama_index.core.llms import (
 )
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 
-from baseten_llm import Baseten
+from baseten_llm import Baseten, ChatStream
 from chatapp.services import documents as docs
 from chatapp.services import ingest, rag
 from chatapp.services.embedders import EmbedSpec, make_embedder
@@ -24,6 +25,7 @@ from chatapp.services.vector_store import NumpyVectorStore
 from chatapp.users import LOCAL_OWNER
 from tests.pdfs import make_pdf
 from tests.plain_words import assert_plain
+from tests.sse_llm import DONE, scripted_baseten, sse_chunk
 
 
 class ScriptedLLM(CustomLLM):
@@ -232,3 +234,18 @@ def test_a_failing_model_leaves_a_stored_question_with_the_error_in_plain_words(
     assert record.error and record.answer == ""
     assert_plain(record.error)
     assert docs.history(engine, collection.id, owner=LOCAL_OWNER)[-1]["error"] == record.error
+
+
+def test_the_answer_text_and_time_are_the_ones_its_stream_reports() -> None:
+    ticks = iter([10.0, 10.5, 11.0, 12.5])  # request sent, "In Oslo", " [1].", end
+
+    def body() -> Iterator[bytes]:
+        yield sse_chunk("In Oslo")
+        yield sse_chunk(" [1].", finish_reason="stop")
+        yield DONE
+
+    llm = scripted_baseten(body, clock=lambda: next(ticks))
+    answer = rag.stream_answer(llm, "Where?", [rag.Source("zoo.pdf", "Oslo.", 0.9, page=2)])
+    assert list(answer.deltas()) == ["In Oslo", " [1]."]
+    assert isinstance(answer.stream, ChatStream)
+    assert (answer.text, answer.seconds) == (answer.stream.text, 2.5) == ("In Oslo [1].", 2.5)
