@@ -157,7 +157,7 @@ def test_a_webhook_delivered_to_one_replica_shows_on_the_others_jobs_page_and_no
         hook.press("Enter")
         wait_for_app_idle(on_b)
         first = submit_prompt(on_b, "first job from replica B")
-        second = submit_prompt(on_b, "second job from replica B")
+        second = submit_another(on_b, "second job from replica B", first)
         open_jobs_on_dedicated(on_a)  # A's page refreshes and polls the same jobs too
         for page in (on_a, on_b):
             expect(page.get_by_text(re.compile(r"2 jobs · 0 results received · 2 waiting"))
@@ -177,12 +177,39 @@ def test_a_webhook_delivered_to_one_replica_shows_on_the_others_jobs_page_and_no
                ).to_be_visible(timeout=60_000)
         wait_for_app_idle(on_b)
         for request_id, prompt in ((first, "first job"), (second, "second job")):
-            choose(on_b, "Result", request_id)
-            expect(on_b.get_by_test_id("stJson")).to_contain_text(
-                f"You said: {prompt} from replica B")
+            show_result(on_b, request_id, f"You said: {prompt} from replica B")
         delivered = {(w["url"], w["request_id"], w["status_code"]) for w in emulator.webhooks()}
         assert delivered == {(f"{replicas.a.url}/hooks/baseten", rid, 200)
                              for rid in (first, second)}
+
+
+def submit_another(page: Page, prompt: str, previous: str) -> str:
+    """Submit a second job; its id, once the page has replaced the first job's message."""
+    box = page.locator(".st-key-jobs_prompt textarea")
+    box.fill(prompt)
+    box.press("Control+Enter")
+    wait_for_app_idle(page)
+    page.locator(".st-key-jobs_submit button").click()
+    success = page.get_by_test_id("stAlertContentSuccess").filter(has_text="Job submitted")
+    expect(success).not_to_contain_text(previous)
+    expect(success).to_contain_text(re.compile(r"[0-9a-f]{32}"))
+    found = re.search(r"[0-9a-f]{32}", success.inner_text())
+    assert found and found.group(0) != previous, success.inner_text()
+    return found.group(0)
+
+
+def show_result(page: Page, request_id: str, text: str) -> None:
+    """Pick a result in the viewer and see its text (picked again if a refresh of the page
+    raced with the first pick)."""
+    viewer = page.get_by_test_id("stJson")
+    for _ in range(3):
+        choose(page, "Result", request_id)
+        try:
+            expect(viewer).to_contain_text(text, timeout=10_000)
+            return
+        except AssertionError:
+            wait_for_app_idle(page)
+    expect(viewer).to_contain_text(text)
 
 
 def open_collection(page: Page, url: str, collection_id: str) -> None:
