@@ -274,14 +274,15 @@ def test_an_upload_made_on_one_replica_is_indexed_exactly_once(
         upload(on_a, [("keeper-log.txt", text)])
         done = on_a.get_by_test_id("stAlertContentSuccess").filter(has_text="keeper-log.txt")
         expect(done).to_contain_text("Indexed", timeout=INDEX_TIMEOUT_MS)
-    with open_app_page(browser, replicas.b.url, screenshot(artifacts_dir, "upload_b")) as on_b:
-        open_collection(on_b, replicas.b.url, collection_id)
-        expect(on_b.get_by_text("keeper-log.txt").first).to_be_visible()
-
     [row] = queue_rows(replicas.engine, "keeper-log.txt")
     assert (row.state, row.status, row.attempts) == ("done", "indexed", 1)
     [indexed] = file_rows(replicas.engine, "keeper-log.txt")
     assert indexed.chunks > 10 and embedded_texts(emulator) == indexed.chunks
+    with open_app_page(browser, replicas.b.url, screenshot(artifacts_dir, "upload_b")) as on_b:
+        open_collection(on_b, replicas.b.url, collection_id)
+        expect(on_b.get_by_text("keeper-log.txt").first).to_be_visible()
+        # B reads the vectors A's worker wrote (pgvector): the same chunks on both replicas
+        expect(on_b.get_by_text(f"1 file, {indexed.chunks} chunks")).to_be_visible()
 
 
 def test_a_replica_killed_in_the_middle_of_a_file_leaves_it_to_the_other_which_finishes_it(
