@@ -10,6 +10,8 @@ made and upgraded by the Alembic revisions in :mod:`chatapp.storage.migrations`,
 from __future__ import annotations
 
 import importlib
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -65,11 +67,28 @@ def postgres_driver_url(url: str) -> str:
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _switch_to_wal(cursor)
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _switch_to_wal(cursor: sqlite3.Cursor, wait_s: float = 30.0) -> None:
+    """Turn on WAL, waiting while another connection writes to a file not in WAL yet.
+
+    Changing the journal mode needs the file to itself and SQLite reports "locked" at once
+    instead of waiting (two processes starting on a new database at the same moment).
+    """
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def import_feature_modules() -> None:
