@@ -28,7 +28,7 @@ import streamlit as st
 
 from chatapp import resources, state
 from chatapp.services import documents as docs
-from chatapp.services import embedders, page_view, personas
+from chatapp.services import embedders, originals, personas
 from chatapp.services import upload_worker as uploads
 from chatapp.services.embedders import BUNDLED_MODEL, EmbedSpec
 from chatapp.services.hybrid import DEFAULT_MODE, MODES
@@ -228,7 +228,7 @@ with st.expander(f"Files ({len(files)})", expanded=not files or jobs_shown, icon
             name_col.caption(f"⚠️ {plain_text(info.warning)}")
         if remove_col.button("Remove", key=f"docs_remove_{info.sha256[:12]}", disabled=busy):
             docs.remove_file(engine, store, collection.id, info.sha256, owner=owner)
-            page_view.remove_original(config.data_dir, collection.id, info.sha256)
+            originals.remove(engine, config.data_dir, collection.id, info.sha256, owner=owner)
             st.rerun()
     if not files and not busy:
         st.info("No files in this collection yet.")
@@ -266,7 +266,10 @@ records = docs.history(engine, collection.id, owner=owner)
 if clear_col.button("Clear history", key="docs_clear_history", disabled=not records):
     docs.clear_history(engine, collection.id, owner=owner)
     st.rerun()
-context = ui.SourceContext(config.data_dir, collection.id, store.file_nodes)
+context = ui.SourceContext(
+    lambda sha256, cid=collection.id: originals.load(engine, config.data_dir, cid, sha256,
+                                                     owner=owner),
+    store.file_nodes)
 for record in records:
     ui.render_record(record, context)
 if not records:

@@ -34,6 +34,7 @@ from chatapp.services import embedders, ingest, page_view, user_errors
 from chatapp.services.embedders import EmbedSpec
 from chatapp.services.parse_worker import parse_isolated
 from chatapp.storage import documents as repo
+from chatapp.storage import originals as originals_repo
 from chatapp.storage.db import init_db, make_engine, session_scope
 
 if TYPE_CHECKING:
@@ -243,6 +244,7 @@ def delete_collection(engine: Engine, data_dir: Path, collection_id: str, *, own
         if repo.get_collection(session, collection_id, owner) is None:
             return
         upload_queue.delete_for_collection(session, collection_id)
+        originals_repo.delete_for_collection(session, collection_id)
         repo.delete_collection(session, collection_id)
     shutil.rmtree(index_dir(data_dir, collection_id), ignore_errors=True)
     shutil.rmtree(staging_dir(data_dir, collection_id), ignore_errors=True)
@@ -398,13 +400,14 @@ def remove_file(
     engine: Engine, store: NumpyVectorStore, collection_id: str, sha256: str, *, owner: str
 ) -> None:
     """Remove a file of one of ``owner``'s collections: its vectors leave the index first,
-    then its record."""
+    then its record and its kept original."""
     with session_scope(engine) as session:
         if repo.get_collection(session, collection_id, owner) is None:
             return
     store.delete(sha256)
     with session_scope(engine) as session:
         repo.delete_file(session, collection_id, sha256)
+        originals_repo.delete(session, collection_id, sha256)
 
 
 def reembed_collection(

@@ -1,8 +1,9 @@
 """The cited page of a PDF as an image, with the quoted passage highlighted (pypdfium2).
 
-An indexed PDF is kept under ``<data_dir>/originals/<collection id>/<sha256>.pdf`` (written
-by the upload worker, removed with its file or collection), so a citation can open its page
-later. The page is rendered to PNG bytes here and handed to the page as an image: no file
+An indexed PDF's bytes are kept in the database (:mod:`chatapp.services.originals`), so a
+citation can open its page later on any replica. Older versions kept them on disk under
+``<data_dir>/originals/<collection id>/<sha256>.pdf``; the disk helpers here
+(:func:`original_path` and its neighbours) remain to find and move such copies. The page is rendered to PNG bytes here and handed to the page as an image: no file
 path and no remote address ever reaches the browser.
 
 The passage is found on the page line by line with PDFium's own text search (the passage's

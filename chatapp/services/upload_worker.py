@@ -16,7 +16,8 @@ Upgrading from the version that staged uploads on disk (``<data_dir>/staging/<co
 bytes plus a JSON sidecar): :func:`import_disk_staging` moves what it finds into the queue once
 per process: a waiting file is queued again ("resumed after a restart"), a failed one keeps
 its message, one that was running when the server stopped is failed (it may be what stopped
-it), and the folder is removed.
+it), and the folder is removed. PDF originals it kept on disk move into the database
+(:func:`chatapp.services.originals.import_disk_originals`) at the same time.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from chatapp.services import documents as docs
-from chatapp.services import embedders, ingest, page_view
+from chatapp.services import embedders, ingest, originals
 from chatapp.services.documents import FileOutcome
 from chatapp.services.embedders import EmbedSpec
 from chatapp.services.ingest_queue import (
@@ -123,7 +124,8 @@ class Indexer:
             max_bytes=claimed.max_bytes or ingest.DEFAULT_MAX_BYTES, on_stage=claimed.update,
             should_cancel=claimed.cancel_requested, limits=self.limits)
         if outcome.status == "indexed" and ingest.file_type_of(claimed.filename) == "pdf":
-            page_view.keep_original(self.data_dir, collection.id, outcome.sha256, data)
+            originals.keep(worker.engine, collection.id, outcome.sha256, data,
+                           owner=claimed.owner)
         return outcome
 
     def _reembed(self, engine: Engine, collection: docs.CollectionInfo, claimed: Claimed,
@@ -184,6 +186,7 @@ def shared_worker(config: AppConfig, engine: Engine | None = None) -> IngestWork
             indexer = Indexer(config.data_dir, config, config.parse_limits, engine=engine)
             worker = IngestWorker(engine, indexer)
             import_disk_staging(worker, config.data_dir)
+            originals.import_disk_originals(engine, config.data_dir)
             worker.start()
             _WORKERS[key] = worker
         return worker

@@ -25,6 +25,7 @@ FEATURE_MODULES = (
     "chatapp.storage.jobs",
     "chatapp.storage.images",
     "chatapp.storage.upload_queue",
+    "chatapp.storage.originals",
 )
 
 

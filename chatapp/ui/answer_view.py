@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -23,10 +22,10 @@ FOUND_BY = {"both": "keywords + vectors", "keywords": "keywords (BM25)", "vector
 
 @dataclass(frozen=True)
 class SourceContext:
-    """What opening a source needs: where originals are kept and the collection's chunks."""
+    """What opening a source needs: a file's kept original PDF (its bytes, or None) and the
+    collection's chunks of a file, both by the file's hash."""
 
-    data_dir: Path
-    collection_id: str
+    original: Callable[[str], bytes | None]
     file_nodes: Callable[[str], list[Any]]
 
 
@@ -85,16 +84,13 @@ def show_source(source: rag.Source, number: int, context: SourceContext) -> None
 
 
 def _show_page(source: rag.Source, context: SourceContext) -> None:
-    try:
-        path = page_view.original_path(context.data_dir, context.collection_id, source.sha256)
-    except ValueError:
-        path = None
-    if path is None or not path.exists():
+    data = context.original(source.sha256)
+    if data is None:
         st.info("This file was indexed before pages were kept for previews: remove it and "
                 "upload it again to see its pages. The quoted passage is under the answer.")
         return
     try:
-        rendered = page_view.render_page(path, int(source.page or 0), source.text)
+        rendered = page_view.render_page(data, int(source.page or 0), source.text)
     except Exception:  # noqa: BLE001 - a damaged or changed file: say so, never a traceback
         st.warning(f"Page {source.page} of this file could not be drawn. The quoted passage "
                    "is under the answer.")
