@@ -11,6 +11,7 @@ Every function takes ``owner=`` and touches only that user's collections.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 
@@ -56,10 +57,8 @@ def remove(engine: Engine, data_dir: Path, collection_id: str, sha256: str, *,
         if repo.get_collection(session, collection_id, owner) is None:
             return
         rows.delete(session, collection_id, sha256)
-    try:
+    with contextlib.suppress(ValueError):  # not a file hash: there is no such disk copy
         page_view.remove_original(data_dir, collection_id, sha256)
-    except ValueError:  # not a file hash: there is no such disk copy
-        pass
 
 
 def import_disk_originals(engine: Engine, data_dir: Path) -> int:
@@ -75,10 +74,8 @@ def import_disk_originals(engine: Engine, data_dir: Path) -> int:
         for path in sorted(folder.glob("*.pdf")):
             if _move_from_disk(engine, data_dir, folder.name, path.stem) is not None:
                 moved += 1
-        try:
+        with contextlib.suppress(OSError):
             folder.rmdir()  # only when empty
-        except OSError:
-            pass
     return moved
 
 

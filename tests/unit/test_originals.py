@@ -13,9 +13,8 @@ import pytest
 from PIL import Image
 from sqlalchemy import Engine, func, select
 
-from chatapp.services import accounts, page_view
+from chatapp.services import accounts, originals, page_view
 from chatapp.services import documents as docs
-from chatapp.services import originals
 from chatapp.services import upload_worker as uploads
 from chatapp.services.embedders import EmbedSpec
 from chatapp.services.ingest_queue import IngestWorker
