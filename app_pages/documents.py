@@ -213,12 +213,17 @@ with st.expander(f"Files ({len(files)})", expanded=not files or jobs_shown, icon
         page.upload_version = upload_version + 1
         st.rerun()
 
+    # One slot whether or not there are results, so what follows keeps its place from one
+    # collection to the next: a run that opens another collection redraws "No files…" in place
+    # instead of drawing a second box while the previous collection's one is still on screen.
+    jobs_box = st.container()
     if jobs_shown:
-        st.fragment(run_every=ui.POLL_SECONDS if busy else None)(ui.render_jobs)(
-            worker, collection.id, busy)
-        if not busy and st.button("Clear these results", key="docs_dismiss"):
-            worker.dismiss(collection.id)
-            st.rerun()
+        with jobs_box:
+            st.fragment(run_every=ui.POLL_SECONDS if busy else None)(ui.render_jobs)(
+                worker, collection.id, busy)
+            if not busy and st.button("Clear these results", key="docs_dismiss"):
+                worker.dismiss(collection.id)
+                st.rerun()
 
     for info in files:
         name_col, meta_col, remove_col = st.columns([4, 4, 1], vertical_alignment="center")

@@ -268,3 +268,29 @@ def test_a_small_file_shows_its_size_in_bytes_not_zero_kb(data_dir) -> None:
     no_traceback(at)
     facts = [c for c in texts(at.caption) if c.startswith("TXT ·")]
     assert facts == [f"TXT · {len(notes)} bytes · 1 section · 1 chunk"]
+
+
+def place_of(node, text: str, path: tuple[int, ...] = ()) -> list[tuple[int, ...]]:
+    """Where on the page (block indexes from the top) each alert saying ``text`` is drawn."""
+    found = []
+    if getattr(node, "type", None) == "info" and text in str(getattr(node, "value", "")):
+        found.append(path)
+    for index, child in (getattr(node, "children", None) or {}).items():
+        found.extend(place_of(child, text, (*path, index)))
+    return found
+
+
+def test_an_empty_collection_says_so_in_the_same_place_after_one_with_finished_uploads(
+    data_dir
+) -> None:
+    """While the run that opens another collection draws, what the previous one showed stays
+    on screen until it is replaced in its place: both collections must draw "No files…" in the
+    same place, or a person sees two of them (a second one below the listed results)."""
+    at = upload(create(open_page(), "Broken"), [("broken.pdf", b"%PDF-1.4 broken")])
+    assert any("broken.pdf" in e for e in texts(at.error))
+    listed = place_of(at.main, "No files in this collection yet.")
+    at = create(at, "Empty")
+    assert picked(at) == "Empty"
+    no_traceback(at)
+    assert len(listed) == 1
+    assert place_of(at.main, "No files in this collection yet.") == listed

@@ -24,6 +24,12 @@ def big_pdf(pages: int = 300) -> bytes:
     return make_pdf([f"Page {n}. " + SENTENCE * 40 for n in range(pages)])
 
 
+def long_text(sections: int = 3000) -> bytes:
+    """About 9 MB of text, some 8,000 chunks: ten times the work of :func:`big_pdf`, so it is
+    still being embedded however slowly the page is driven, until the test deletes it."""
+    return "".join(f"Section {n}. " + SENTENCE * 40 + "\n\n" for n in range(sections)).encode()
+
+
 def upload(page: Page, files: list[tuple[str, bytes]]) -> None:
     page.locator('[class*="st-key-docs_upload_"] input[type=file]').set_input_files(
         [{"name": name, "mimeType": "application/octet-stream", "buffer": data}
@@ -67,15 +73,19 @@ def test_a_queued_file_is_canceled_and_the_collection_deleted_while_one_runs(
 ) -> None:
     goto_page(page, "Documents")
     create_collection(page, "Busy shelf")
-    upload(page, [("harbour.pdf", big_pdf()), ("note.txt", b"Lunch is at noon.")])
-    expect(progress_text(page, "harbour.pdf")).to_contain_text(
-        re.compile(r"chunks embedded|pages parsed|Parsing"), timeout=INDEX_TIMEOUT_MS)
+    # The long file must still run when Delete is pressed (a 300-page PDF could finish first
+    # on a slow run, and then nothing is left to cancel): it is far too long to finish here.
+    upload(page, [("harbour.txt", long_text()), ("note.txt", b"Lunch is at noon.")])
+    expect(progress_text(page, "harbour.txt")).to_contain_text(
+        re.compile(r"chunks embedded|Chunking|Parsing"), timeout=INDEX_TIMEOUT_MS)
     queued = progress_text(page, "note.txt")
     expect(queued).to_contain_text("Queued")
     cancel_button(page, "note.txt").click()
     expect(page.get_by_test_id("stAlertContentInfo").filter(has_text="note.txt")).to_contain_text(
         "Canceled", timeout=UI_TIMEOUT_MS)
-    expect(progress_text(page, "harbour.pdf")).to_be_visible()  # the big one still runs
+    # The big one still runs, past chunking (which cannot stop half-way), so Delete stops it.
+    expect(progress_text(page, "harbour.txt")).to_contain_text("chunks embedded",
+                                                               timeout=INDEX_TIMEOUT_MS)
 
     page.get_by_text("Manage collection").click()
     page.locator(".st-key-docs_delete button").click()

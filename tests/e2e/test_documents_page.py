@@ -46,6 +46,11 @@ def create_collection(page: Page, name: str) -> None:
     box.press("Enter")
     wait_for_app_idle(page)
     page.locator(".st-key-docs_create button").click()
+    # The previous collection's page (its model, its "No files…") is still on screen until the
+    # run that opens the new one draws the picker on it: wait for that, then for the run's end.
+    expect(page.locator(".st-key-docs_collection input")).to_have_value(
+        name, timeout=UI_TIMEOUT_MS)
+    wait_for_app_idle(page)
     expect(page.get_by_text("all-MiniLM-L6-v2").first).to_be_visible(timeout=UI_TIMEOUT_MS)
     # Shown only once the run that opens the new, empty collection has finished: setting files
     # on an uploader that a still-pending rerun redraws would lose them.
