@@ -86,7 +86,7 @@ def use_demo_deployment() -> None:
     state.set_widget_value("sb_model_id", DEMO_MODEL_ID)
 
 
-def client_for(job_target: Target):  # noqa: ANN201 - a baseten_llm.Baseten
+def client_for(job_target: Target):  # returns a baseten_llm.Baseten
     """A client for the target a job was submitted to."""
     return state.llm(target_override=job_target)
 

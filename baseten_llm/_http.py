@@ -16,8 +16,9 @@ import json
 import logging
 import random
 import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Mapping, Optional, Sequence, Tuple
+from typing import Any
 
 import httpx
 
@@ -56,11 +57,11 @@ BACKOFF_CAP_S = 8.0
 RETRY_AFTER_CAP_S = 60.0
 
 #: Called on a 404 to explain it: returns (hint text, suggested names).
-NotFoundHint = Callable[[], Tuple[str, Sequence[str]]]
+NotFoundHint = Callable[[], tuple[str, Sequence[str]]]
 
 
 # ----------------------------------------------------------------------------- pure policy
-def parse_retry_after(value: Optional[str], *, now: Optional[float] = None) -> Optional[float]:
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date), or None."""
     if not value:
         return None
@@ -82,7 +83,7 @@ def parse_retry_after(value: Optional[str], *, now: Optional[float] = None) -> O
 def retry_delay(
     attempt: int,
     *,
-    retry_after: Optional[float] = None,
+    retry_after: float | None = None,
     base: float = BACKOFF_BASE_S,
     cap: float = BACKOFF_CAP_S,
     retry_after_cap: float = RETRY_AFTER_CAP_S,
@@ -128,7 +129,7 @@ def error_from_response(
     headers: httpx.Headers,
     *,
     url: str = "",
-    not_found_hint: Optional[NotFoundHint] = None,
+    not_found_hint: NotFoundHint | None = None,
 ) -> APIStatusError:
     """Translate an error response into the matching :mod:`errors` class."""
     request_id = headers.get("x-baseten-request-id")
@@ -161,7 +162,7 @@ def _error_from_exception(exc: httpx.HTTPError, url: str) -> BasetenError:
     return APIConnectionError(f"Could not reach {url}: {type(exc).__name__}: {exc}")
 
 
-def _redact(error: BasetenError, secret: Optional[str]) -> BasetenError:
+def _redact(error: BasetenError, secret: str | None) -> BasetenError:
     """Belt and braces: strip the key from an error message should a server echo it."""
     if secret and secret in str(error):
         error.args = (str(error).replace(secret, "***"),)
@@ -179,7 +180,7 @@ class RetryNotice:
     delay_s: float
     error: BasetenError
     waited_s: float
-    max_total_wait_s: Optional[float]
+    max_total_wait_s: float | None
 
 
 @dataclass
@@ -190,11 +191,11 @@ class _Attempt:
     rand: Callable[[], float]
     number: int = 0
     #: Give up rather than wait longer than this in all (None: no cap).
-    max_total_wait_s: Optional[float] = None
+    max_total_wait_s: float | None = None
     waited_s: float = 0.0
-    on_retry: Optional[Callable[[RetryNotice], None]] = None
+    on_retry: Callable[[RetryNotice], None] | None = None
 
-    def delay_after(self, error: BasetenError) -> Optional[float]:
+    def delay_after(self, error: BasetenError) -> float | None:
         """Seconds to wait before retrying, or None to give up and raise.
 
         Giving up because the total wait would pass its cap sets ``error.gave_up_after_s``.
@@ -229,8 +230,8 @@ def encode_json_body(body: Any) -> bytes:
 
 class _TransportBase:
     def __init__(self, config: ClientConfig, *, rand: Callable[[], float] = random.random,
-                 on_retry: Optional[Callable[[RetryNotice], None]] = None,
-                 max_total_retry_wait_s: Optional[float] = None) -> None:
+                 on_retry: Callable[[RetryNotice], None] | None = None,
+                 max_total_retry_wait_s: float | None = None) -> None:
         self.config = config
         self._rand = rand
         self._timeout = config.httpx_timeout()
@@ -242,7 +243,7 @@ class _TransportBase:
                         on_retry=self.on_retry)
 
     def _build(self, client: Any, method: str, url: str, json_body: Any,
-               extra_headers: Optional[Mapping[str, str]]) -> httpx.Request:
+               extra_headers: Mapping[str, str] | None) -> httpx.Request:
         # The client's own timeout is overridden per request, so that ``timeout=`` and
         # ``connect_timeout=`` hold even for an injected ``http_client``.
         headers = httpx.Headers(self.config.request_headers(extra_headers))
@@ -264,11 +265,11 @@ class HTTPTransport(_TransportBase):
         self,
         config: ClientConfig,
         *,
-        client: Optional[httpx.Client] = None,
+        client: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rand: Callable[[], float] = random.random,
-        on_retry: Optional[Callable[[RetryNotice], None]] = None,
-        max_total_retry_wait_s: Optional[float] = None,
+        on_retry: Callable[[RetryNotice], None] | None = None,
+        max_total_retry_wait_s: float | None = None,
     ) -> None:
         super().__init__(config, rand=rand, on_retry=on_retry, max_total_retry_wait_s=max_total_retry_wait_s)
         self._client = client
@@ -283,7 +284,7 @@ class HTTPTransport(_TransportBase):
 
     def send(
         self, method: str, url: str, *, json_body: Any = None, stream: bool = False,
-        not_found_hint: Optional[NotFoundHint] = None, headers: Optional[Mapping[str, str]] = None,
+        not_found_hint: NotFoundHint | None = None, headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """Send with retries; return a 2xx response (open, if ``stream``) or raise."""
         attempt = self._attempt()
@@ -304,8 +305,8 @@ class HTTPTransport(_TransportBase):
                 raise _redact(error, self.config.api_key)
             self._sleep(delay)
 
-    def request_json(self, method: str, url: str, *, json_body: Any = None, not_found_hint: Optional[NotFoundHint] = None,
-                     headers: Optional[Mapping[str, str]] = None) -> Any:
+    def request_json(self, method: str, url: str, *, json_body: Any = None, not_found_hint: NotFoundHint | None = None,
+                     headers: Mapping[str, str] | None = None) -> Any:
         """Send and decode a JSON reply (None for an empty body)."""
         response = self.send(method, url, json_body=json_body, not_found_hint=not_found_hint, headers=headers)
         return decode_json(response)
@@ -324,16 +325,16 @@ class AsyncHTTPTransport(_TransportBase):
         self,
         config: ClientConfig,
         *,
-        client: Optional[httpx.AsyncClient] = None,
+        client: httpx.AsyncClient | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rand: Callable[[], float] = random.random,
-        on_retry: Optional[Callable[[RetryNotice], None]] = None,
-        max_total_retry_wait_s: Optional[float] = None,
+        on_retry: Callable[[RetryNotice], None] | None = None,
+        max_total_retry_wait_s: float | None = None,
     ) -> None:
         super().__init__(config, rand=rand, on_retry=on_retry, max_total_retry_wait_s=max_total_retry_wait_s)
         self._client = client
         self._owned = False
-        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._sleep = sleep
 
     @property
@@ -351,7 +352,7 @@ class AsyncHTTPTransport(_TransportBase):
 
     async def send(
         self, method: str, url: str, *, json_body: Any = None, stream: bool = False,
-        not_found_hint: Optional[NotFoundHint] = None, headers: Optional[Mapping[str, str]] = None,
+        not_found_hint: NotFoundHint | None = None, headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """Send with retries; return a 2xx response (open, if ``stream``) or raise."""
         attempt = self._attempt()
@@ -372,8 +373,8 @@ class AsyncHTTPTransport(_TransportBase):
                 raise _redact(error, self.config.api_key)
             await self._sleep(delay)
 
-    async def request_json(self, method: str, url: str, *, json_body: Any = None, not_found_hint: Optional[NotFoundHint] = None,
-                           headers: Optional[Mapping[str, str]] = None) -> Any:
+    async def request_json(self, method: str, url: str, *, json_body: Any = None, not_found_hint: NotFoundHint | None = None,
+                           headers: Mapping[str, str] | None = None) -> Any:
         """Send and decode a JSON reply (None for an empty body)."""
         response = await self.send(method, url, json_body=json_body, not_found_hint=not_found_hint, headers=headers)
         return decode_json(response)

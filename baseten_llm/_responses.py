@@ -21,7 +21,7 @@ once, compares against validated construction, and otherwise every response is v
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 from llama_index.core.base.llms.types import (
     ChatMessage,
@@ -44,7 +44,7 @@ _TOOL_CALL_SET = frozenset({"tool_call_id", "tool_name", "tool_kwargs"})
 _MESSAGE_SET = frozenset({"role", "additional_kwargs", "blocks"})
 _RESPONSE_SET = frozenset({"message", "raw", "delta", "additional_kwargs"})
 _COMPLETION_SET = frozenset({"text", "delta", "raw", "additional_kwargs"})
-_KNOWN_MODELS: Dict[type[BaseModel], Tuple[Tuple[str, ...], Tuple[str, ...]]] = {
+_KNOWN_MODELS: dict[type[BaseModel], tuple[tuple[str, ...], tuple[str, ...]]] = {
     TextBlock: (("block_type", "text"), ()),
     ThinkingBlock: (("block_type", "content", "num_tokens", "additional_information"), ()),
     ToolCallBlock: (("block_type", "tool_call_id", "tool_name", "tool_kwargs"), ()),
@@ -55,10 +55,10 @@ _KNOWN_MODELS: Dict[type[BaseModel], Tuple[Tuple[str, ...], Tuple[str, ...]]] = 
 
 
 def validated_assistant_response(
-    content: str, message_kwargs: Dict[str, Any], raw: Any, delta: Optional[str], extra: Dict[str, Any]
+    content: str, message_kwargs: dict[str, Any], raw: Any, delta: str | None, extra: dict[str, Any]
 ) -> ChatResponse:
     """``ChatResponse(message=ChatMessage(role=ASSISTANT, blocks=[...]), ...)``, fully validated."""
-    blocks: List[Any] = [TextBlock(text=content)]
+    blocks: list[Any] = [TextBlock(text=content)]
     if message_kwargs:
         reasoning = message_kwargs.get("reasoning_content")
         if reasoning:
@@ -71,12 +71,12 @@ def validated_assistant_response(
     return ChatResponse(message=message, raw=raw, delta=delta, additional_kwargs=extra)
 
 
-def validated_completion_response(text: str, delta: Optional[str], raw: Any, extra: Dict[str, Any]) -> CompletionResponse:
+def validated_completion_response(text: str, delta: str | None, raw: Any, extra: dict[str, Any]) -> CompletionResponse:
     """``CompletionResponse(text=..., delta=..., raw=..., additional_kwargs=...)``, fully validated."""
     return CompletionResponse(text=text, delta=delta, raw=raw, additional_kwargs=extra)
 
 
-def _filled(cls: type, values: Dict[str, Any], fields_set: frozenset[str]) -> Any:
+def _filled(cls: type, values: dict[str, Any], fields_set: frozenset[str]) -> Any:
     """An instance of ``cls`` holding ``values``, as ``cls.model_construct`` would leave it."""
     instance = cls.__new__(cls)  # type: ignore[call-overload]
     _set(instance, "__dict__", values)
@@ -87,7 +87,7 @@ def _filled(cls: type, values: Dict[str, Any], fields_set: frozenset[str]) -> An
 
 
 def _constructed_assistant_response(
-    content: str, message_kwargs: Dict[str, Any], raw: Any, delta: Optional[str], extra: Dict[str, Any]
+    content: str, message_kwargs: dict[str, Any], raw: Any, delta: str | None, extra: dict[str, Any]
 ) -> ChatResponse:
     """Same result as :func:`validated_assistant_response` for fresh dicts of plain values."""
     blocks = [_filled(TextBlock, {"block_type": "text", "text": content}, _BLOCK_SET)]
@@ -107,7 +107,7 @@ def _constructed_assistant_response(
                                   "additional_kwargs": extra}, _RESPONSE_SET)
 
 
-def _constructed_completion_response(text: str, delta: Optional[str], raw: Any, extra: Dict[str, Any]) -> CompletionResponse:
+def _constructed_completion_response(text: str, delta: str | None, raw: Any, extra: dict[str, Any]) -> CompletionResponse:
     """Same result as :func:`validated_completion_response` for a fresh dict of plain values."""
     return _filled(CompletionResponse, {"text": text, "additional_kwargs": extra, "raw": raw, "logprobs": None,
                                         "delta": delta}, _COMPLETION_SET)
@@ -129,11 +129,11 @@ def _fast_path_is_equivalent() -> bool:
     """True when constructed responses equal validated ones (checked once, at import)."""
     if not _models_are_as_expected():
         return False
-    sample: Tuple[Any, ...] = ("Hello", {"reasoning_content": "hmm", "tool_calls": [{"id": "c1", "type": "function",
+    sample: tuple[Any, ...] = ("Hello", {"reasoning_content": "hmm", "tool_calls": [{"id": "c1", "type": "function",
               "function": {"name": "f", "arguments": "{}"}}]}, {"choices": []}, "lo",
               {"reasoning_delta": "", "usage": None, "finish_reason": None})
     built, checked = _constructed_assistant_response(*sample), validated_assistant_response(*sample)
-    completion: Tuple[Any, ...] = ("Hello", "lo", {"choices": []}, {"reasoning_content": "hmm", "usage": None})
+    completion: tuple[Any, ...] = ("Hello", "lo", {"choices": []}, {"reasoning_content": "hmm", "usage": None})
     built_c, checked_c = _constructed_completion_response(*completion), validated_completion_response(*completion)
     return (built_c == checked_c and built_c.model_fields_set == checked_c.model_fields_set
             and built_c.model_dump_json() == checked_c.model_dump_json()

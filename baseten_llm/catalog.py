@@ -11,8 +11,9 @@ import difflib
 import logging
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Dict, List, Optional, Sequence, Tuple
+from typing import Any, ClassVar
 
 from .errors import BasetenError, ConfigurationError, UnknownModelError
 
@@ -44,16 +45,16 @@ class ModelInfo:
 
     id: str
     name: str
-    context_length: Optional[int] = None
-    max_completion_tokens: Optional[int] = None
+    context_length: int | None = None
+    max_completion_tokens: int | None = None
     #: The row's ``pricing`` object as served (unit unconfirmed), and its input modalities.
-    pricing: Optional[Dict[str, Any]] = field(default=None, hash=False)
-    input_modalities: Optional[Tuple[str, ...]] = None
+    pricing: dict[str, Any] | None = field(default=None, hash=False)
+    input_modalities: tuple[str, ...] | None = None
 
 
 _VISION = ("text", "image")
 
-SNAPSHOT: Tuple[ModelInfo, ...] = (
+SNAPSHOT: tuple[ModelInfo, ...] = (
     # Listed since early 2026 (docs "development/model-apis/overview").
     ModelInfo("deepseek-ai/DeepSeek-V3-0324", "DeepSeek V3 0324", 163_840),
     ModelInfo("deepseek-ai/DeepSeek-V3.1", "DeepSeek V3.1", 163_840),
@@ -76,7 +77,7 @@ SNAPSHOT: Tuple[ModelInfo, ...] = (
 )
 
 
-class ModelList(List[ModelInfo]):
+class ModelList(list[ModelInfo]):
     """The rows of a model list, with where they came from."""
 
     def __init__(self, rows: Sequence[ModelInfo] = (), *, source: str = "", live: bool = False) -> None:
@@ -87,7 +88,7 @@ class ModelList(List[ModelInfo]):
         self.live = live
 
 
-def parse_models(payload: Any) -> List[ModelInfo]:
+def parse_models(payload: Any) -> list[ModelInfo]:
     """Rows of an OpenAI-style ``{"object": "list", "data": [...]}`` reply."""
     rows = payload.get("data") if isinstance(payload, dict) else payload
     if not isinstance(rows, list):
@@ -106,29 +107,29 @@ def parse_models(payload: Any) -> List[ModelInfo]:
     return models
 
 
-def _modalities(value: Any) -> Optional[Tuple[str, ...]]:
+def _modalities(value: Any) -> tuple[str, ...] | None:
     if not isinstance(value, list):
         return None
     return tuple(str(v) for v in value)
 
 
-def _int_or_none(value: Any) -> Optional[int]:
+def _int_or_none(value: Any) -> int | None:
     try:
         return int(value) if value is not None else None
     except (TypeError, ValueError):
         return None
 
 
-def suggest_models(name: str, candidates: Sequence[str], n: int = 3) -> List[str]:
+def suggest_models(name: str, candidates: Sequence[str], n: int = 3) -> list[str]:
     """Up to ``n`` candidates closest to ``name``, compared case-insensitively."""
-    by_lower: Dict[str, str] = {c.lower(): c for c in candidates}
+    by_lower: dict[str, str] = {c.lower(): c for c in candidates}
     wanted = name.lower()
     if wanted in by_lower:
         return [by_lower[wanted]]
     tails = {c.lower().rsplit("/", 1)[-1]: c for c in candidates}
     close = difflib.get_close_matches(wanted, list(by_lower), n=n, cutoff=0.5)
     close += [tails[t].lower() for t in difflib.get_close_matches(wanted.rsplit("/", 1)[-1], list(tails), n=n, cutoff=0.6)]
-    seen: List[str] = []
+    seen: list[str] = []
     for lower in close:
         if by_lower[lower] not in seen:
             seen.append(by_lower[lower])
@@ -150,7 +151,7 @@ def unknown_model_error(slug: str, models: Sequence[ModelInfo], *, source: str) 
 class ModelCatalog:
     """Process-wide cache of ``/models`` per base URL; fetch functions are injected."""
 
-    _cache: ClassVar[Dict[str, Tuple[float, List[ModelInfo], str]]] = {}
+    _cache: ClassVar[dict[str, tuple[float, list[ModelInfo], str]]] = {}
     _lock = threading.Lock()
 
     def __init__(self, base_url: str, *, ttl_s: float = CATALOG_TTL_S, clock: Callable[[], float] = time.monotonic) -> None:
@@ -163,7 +164,7 @@ class ModelCatalog:
         """The catalog endpoint."""
         return f"{self.base_url}/models"
 
-    def cached(self, *, stale_ok: bool = False) -> Optional[Tuple[List[ModelInfo], str]]:
+    def cached(self, *, stale_ok: bool = False) -> tuple[list[ModelInfo], str] | None:
         """(models, source) if fresh in the cache (or, with ``stale_ok``, held at all), else None."""
         with self._lock:
             entry = self._cache.get(self.base_url)
@@ -171,9 +172,9 @@ class ModelCatalog:
             return entry[1], entry[2]
         return None
 
-    def store(self, payload: Any = None, error: Optional[BaseException] = None) -> Tuple[List[ModelInfo], str]:
+    def store(self, payload: Any = None, error: BaseException | None = None) -> tuple[list[ModelInfo], str]:
         """Cache a fetched payload, or the snapshot after ``error``; return (models, source)."""
-        models: List[ModelInfo] = []
+        models: list[ModelInfo] = []
         if error is None:
             try:
                 models = parse_models(payload)
@@ -188,7 +189,7 @@ class ModelCatalog:
             self._cache[self.base_url] = entry
         return entry[1], entry[2]
 
-    def models(self, fetch: Callable[[str], Any]) -> Tuple[List[ModelInfo], str]:
+    def models(self, fetch: Callable[[str], Any]) -> tuple[list[ModelInfo], str]:
         """(models, source): cached, else ``fetch(url)``, else the snapshot."""
         hit = self.cached()
         if hit:
@@ -200,7 +201,7 @@ class ModelCatalog:
         except (BasetenError, OSError) as exc:
             return self.store(error=exc)
 
-    async def amodels(self, afetch: Callable[[str], Any]) -> Tuple[List[ModelInfo], str]:
+    async def amodels(self, afetch: Callable[[str], Any]) -> tuple[list[ModelInfo], str]:
         """Async twin of :meth:`models`."""
         hit = self.cached()
         if hit:
@@ -219,6 +220,6 @@ class ModelCatalog:
             cls._cache.clear()
 
 
-def find_model(slug: str, models: Sequence[ModelInfo]) -> Optional[ModelInfo]:
+def find_model(slug: str, models: Sequence[ModelInfo]) -> ModelInfo | None:
     """The row whose id is exactly ``slug``."""
     return next((m for m in models if m.id == slug), None)

@@ -7,13 +7,10 @@ Shared by the sync and async paths of :class:`baseten_llm.Baseten` (Model APIs a
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any
 
-from ._responses import assistant_response, completion_response
-from ._sse import DONE, SSEDecoder
-from .errors import StreamInterruptedError
-from .predict import TextStreamDecoder
 from llama_index.core.base.llms.types import (
     AudioBlock,
     ChatMessage,
@@ -26,6 +23,11 @@ from llama_index.core.base.llms.types import (
     ThinkingBlock,
     ToolCallBlock,
 )
+
+from ._responses import assistant_response, completion_response
+from ._sse import DONE, SSEDecoder
+from .errors import StreamInterruptedError
+from .predict import TextStreamDecoder
 
 __all__ = [
     "message_to_dict",
@@ -67,7 +69,7 @@ def _content_parts(message: ChatMessage) -> Any:
     if all(isinstance(b, (TextBlock, *_NOT_CONTENT)) for b in blocks):
         texts = [b.text for b in blocks if isinstance(b, TextBlock)]
         return "\n".join(texts) if texts else None
-    parts: List[Dict[str, Any]] = []
+    parts: list[dict[str, Any]] = []
     for block in blocks:
         if isinstance(block, TextBlock):
             parts.append({"type": "text", "text": block.text})
@@ -84,7 +86,7 @@ def _content_parts(message: ChatMessage) -> Any:
     return parts
 
 
-def image_part(block: ImageBlock) -> Dict[str, Any]:
+def image_part(block: ImageBlock) -> dict[str, Any]:
     """An OpenAI ``image_url`` part: a URL as given, image bytes or a file as a base64 data URL."""
     if block.url:
         url = str(block.url)
@@ -95,13 +97,13 @@ def image_part(block: ImageBlock) -> Dict[str, Any]:
             raise ValueError("Cannot tell which kind of image this is: pass ImageBlock(image_mimetype='image/png') "
                              "or another image/* type.")
         url = f"data:{mimetype};base64,{data}"
-    image: Dict[str, Any] = {"url": url}
+    image: dict[str, Any] = {"url": url}
     if block.detail:
         image["detail"] = block.detail
     return {"type": "image_url", "image_url": image}
 
 
-def _tool_calls_of(message: ChatMessage) -> List[Dict[str, Any]]:
+def _tool_calls_of(message: ChatMessage) -> list[dict[str, Any]]:
     """OpenAI-shape tool calls from ``additional_kwargs`` or ``ToolCallBlock`` blocks."""
     calls = [dict(c) for c in message.additional_kwargs.get("tool_calls") or []]
     for block in message.blocks:
@@ -112,7 +114,7 @@ def _tool_calls_of(message: ChatMessage) -> List[Dict[str, Any]]:
     return [_plain_tool_call(c) for c in calls]
 
 
-def _plain_tool_call(call: Mapping[str, Any]) -> Dict[str, Any]:
+def _plain_tool_call(call: Mapping[str, Any]) -> dict[str, Any]:
     function = call.get("function") or {}
     if hasattr(function, "model_dump"):
         function = function.model_dump()
@@ -123,10 +125,10 @@ def _plain_tool_call(call: Mapping[str, Any]) -> Dict[str, Any]:
             "function": {"name": function.get("name", ""), "arguments": arguments}}
 
 
-def message_to_dict(message: ChatMessage) -> Dict[str, Any]:
+def message_to_dict(message: ChatMessage) -> dict[str, Any]:
     """One LlamaIndex message as an OpenAI chat message dict (reasoning is not sent back)."""
     role = _ROLE_NAMES.get(message.role, str(message.role.value))
-    result: Dict[str, Any] = {"role": role, "content": _content_parts(message)}
+    result: dict[str, Any] = {"role": role, "content": _content_parts(message)}
     if role == "tool":
         result["tool_call_id"] = message.additional_kwargs.get("tool_call_id", "")
         result["content"] = result["content"] or ""
@@ -141,20 +143,20 @@ def message_to_dict(message: ChatMessage) -> Dict[str, Any]:
     return result
 
 
-def messages_to_dicts(messages: Sequence[ChatMessage]) -> List[Dict[str, Any]]:
+def messages_to_dicts(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
     """Convert a conversation."""
     return [message_to_dict(m) for m in messages]
 
 
 def generation_params(
     *,
-    temperature: Optional[float],
-    max_tokens: Optional[int],
+    temperature: float | None,
+    max_tokens: int | None,
     additional_kwargs: Mapping[str, Any],
     call_kwargs: Mapping[str, Any],
-) -> Dict[str, Any]:
+) -> dict[str, Any]:
     """Sampling parameters: constructor values < ``additional_kwargs`` < per-call kwargs."""
-    params: Dict[str, Any] = {}
+    params: dict[str, Any] = {}
     if temperature is not None:
         params["temperature"] = temperature
     if max_tokens is not None:
@@ -169,9 +171,9 @@ def generation_params(
 class RequestOptions:
     """A call's keyword arguments split into body parameters and request options."""
 
-    call_kwargs: Dict[str, Any]
-    extra_headers: Optional[Dict[str, str]] = None
-    extra_body: Optional[Dict[str, Any]] = None
+    call_kwargs: dict[str, Any]
+    extra_headers: dict[str, str] | None = None
+    extra_body: dict[str, Any] | None = None
 
 
 def request_options(kwargs: Mapping[str, Any]) -> RequestOptions:
@@ -192,9 +194,9 @@ def request_options(kwargs: Mapping[str, Any]) -> RequestOptions:
 
 def build_chat_payload(
     model: str, messages: Sequence[ChatMessage], *, stream: bool, params: Mapping[str, Any]
-) -> Dict[str, Any]:
+) -> dict[str, Any]:
     """The JSON body of ``POST .../chat/completions``; streams ask for usage in the last chunk."""
-    payload: Dict[str, Any] = {"model": model, "messages": messages_to_dicts(messages), **params, "stream": stream}
+    payload: dict[str, Any] = {"model": model, "messages": messages_to_dicts(messages), **params, "stream": stream}
     if stream:
         options = dict(payload.get("stream_options") or {})
         options.setdefault("include_usage", True)
@@ -205,7 +207,7 @@ def build_chat_payload(
 
 
 # ----------------------------------------------------------------------------- responses
-def usage_from_json(usage: Optional[Mapping[str, Any]]) -> Optional[Dict[str, int]]:
+def usage_from_json(usage: Mapping[str, Any] | None) -> dict[str, int] | None:
     """The usage numbers the contract promises, from an OpenAI ``usage`` object.
 
     ``cached_tokens`` (from ``prompt_tokens_details``) is the part of ``prompt_tokens`` served
@@ -232,9 +234,9 @@ class ChatResult:
 
     content: str = ""
     reasoning: str = ""
-    tool_calls: List[Dict[str, Any]] = field(default_factory=list)
-    finish_reason: Optional[str] = None
-    usage: Optional[Dict[str, int]] = None
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    finish_reason: str | None = None
+    usage: dict[str, int] | None = None
 
 
 def parse_chat_response(data: Mapping[str, Any]) -> ChatResult:
@@ -269,10 +271,10 @@ class ChatStreamState:
 
     def __init__(self) -> None:
         self.result = ChatResult()
-        self._calls: Dict[int, Dict[str, Any]] = {}
+        self._calls: dict[int, dict[str, Any]] = {}
         self.done = False
         #: The chunk that brought the usage (the raw of the last response, for token counters).
-        self.usage_chunk: Optional[Mapping[str, Any]] = None
+        self.usage_chunk: Mapping[str, Any] | None = None
 
     def feed(self, chunk: Mapping[str, Any]) -> ChunkDelta:
         """Apply one chunk; return what it added."""
@@ -322,17 +324,17 @@ def chat_response(
     result: ChatResult,
     *,
     raw: Any = None,
-    delta: Optional[str] = None,
-    reasoning_delta: Optional[str] = None,
+    delta: str | None = None,
+    reasoning_delta: str | None = None,
     final: bool = True,
 ) -> ChatResponse:
     """A ``ChatResponse``: answer in ``message.content``, reasoning and tool calls beside it."""
-    message_kwargs: Dict[str, Any] = {}
+    message_kwargs: dict[str, Any] = {}
     if result.reasoning:
         message_kwargs["reasoning_content"] = result.reasoning
     if result.tool_calls:
         message_kwargs["tool_calls"] = [dict(c, function=dict(c["function"])) for c in result.tool_calls]
-    extra: Dict[str, Any] = {}
+    extra: dict[str, Any] = {}
     if reasoning_delta is not None:
         extra["reasoning_delta"] = reasoning_delta
         if reasoning_delta:  # LlamaIndex's name for it (agents stream it as AgentStream.thinking_delta)
@@ -349,7 +351,7 @@ def completion_from_chat(response: ChatResponse) -> CompletionResponse:
     return completion_response(response.message.content or "", response.delta, response.raw, extra)
 
 
-def decode_chunk(data: Union[str, bytes]) -> Optional[Dict[str, Any]]:
+def decode_chunk(data: str | bytes) -> dict[str, Any] | None:
     """One SSE ``data`` payload as JSON, or None when it is not a JSON object.
 
     Bytes are decoded as UTF-8 with invalid sequences replaced, like :class:`SSEDecoder` does.
@@ -381,13 +383,13 @@ class StreamAssembler:
         """The answer received so far."""
         return self.state.result.content
 
-    def feed(self, data: bytes) -> List[ChatResponse]:
+    def feed(self, data: bytes) -> list[ChatResponse]:
         """Responses completed by these bytes."""
         if self._sse is not None:
             return self._events(self._sse.feed_data(data))
         return self._raw(self._text.feed(data))  # type: ignore[union-attr]
 
-    def finish(self) -> List[ChatResponse]:
+    def finish(self) -> list[ChatResponse]:
         """End of the byte stream: the remaining responses, or StreamInterruptedError."""
         if self._sse is not None:
             out = self._events(self._sse.flush_data())
@@ -400,7 +402,7 @@ class StreamAssembler:
             self.state.result.finish_reason = self.state.result.finish_reason or "stop"
         return [*out, chat_response(self.state.result, raw=self.state.usage_chunk, delta="", reasoning_delta="", final=True)]
 
-    def _events(self, datas: List[bytes]) -> List[ChatResponse]:
+    def _events(self, datas: list[bytes]) -> list[ChatResponse]:
         out = []
         state = self.state
         for data in datas:
@@ -421,7 +423,7 @@ class StreamAssembler:
                                          reasoning_delta=delta.reasoning, final=False))
         return out
 
-    def _raw(self, text: str) -> List[ChatResponse]:
+    def _raw(self, text: str) -> list[ChatResponse]:
         if not text:
             return []
         self.state.result.content += text

@@ -18,8 +18,9 @@ The key is sent as ``Authorization: Bearer <key>`` and is never part of a ``repr
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping, Optional, TypeVar
+from typing import TypeVar
 
 import httpx
 
@@ -49,7 +50,7 @@ USER_AGENT = "baseten-llm/0.1 (httpx)"
 _Default = TypeVar("_Default", str, None)
 
 
-def _resolve(argument: Optional[str], env_name: str, default: _Default, env: Mapping[str, str]) -> str | _Default:
+def _resolve(argument: str | None, env_name: str, default: _Default, env: Mapping[str, str]) -> str | _Default:
     """Argument if given, else the environment variable if non-empty, else the default."""
     if argument:
         return argument
@@ -60,7 +61,7 @@ def _resolve(argument: Optional[str], env_name: str, default: _Default, env: Map
 class ClientConfig:
     """Everything the HTTP layer needs; build it with :meth:`resolve`."""
 
-    api_key: Optional[str] = field(default=None, repr=False)
+    api_key: str | None = field(default=None, repr=False)
     model_apis_url: str = DEFAULT_MODEL_APIS_URL
     deployment_url: str = DEFAULT_DEPLOYMENT_URL
     timeout_s: float = DEFAULT_TIMEOUT_S
@@ -72,15 +73,15 @@ class ClientConfig:
     def resolve(
         cls,
         *,
-        api_key: Optional[str] = None,
-        model_apis_url: Optional[str] = None,
-        deployment_url: Optional[str] = None,
-        timeout_s: Optional[float] = None,
-        connect_timeout_s: Optional[float] = None,
-        max_retries: Optional[int] = None,
-        default_headers: Optional[Mapping[str, str]] = None,
-        env: Optional[Mapping[str, str]] = None,
-    ) -> "ClientConfig":
+        api_key: str | None = None,
+        model_apis_url: str | None = None,
+        deployment_url: str | None = None,
+        timeout_s: float | None = None,
+        connect_timeout_s: float | None = None,
+        max_retries: int | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> ClientConfig:
         """Resolve each setting: argument > environment > default. Does no I/O."""
         env = os.environ if env is None else env
         template = _resolve(deployment_url, ENV_DEPLOYMENT_URL, DEFAULT_DEPLOYMENT_URL, env)
@@ -109,7 +110,7 @@ class ClientConfig:
         """The Authorization header; raises :class:`MissingAPIKeyError` without a key."""
         return {**self.default_headers, "Authorization": f"Bearer {self.require_api_key()}"}
 
-    def request_headers(self, extra: Optional[Mapping[str, str]] = None) -> dict[str, str]:
+    def request_headers(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """Headers of one request: User-Agent < ``default_headers`` < ``extra`` < Authorization.
 
         Raises :class:`MissingAPIKeyError` without a key. A per-request header (for example

@@ -7,7 +7,7 @@ LlamaIndex splits inputs into batches of ``embed_batch_size``; each batch is one
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import httpx
 from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
@@ -21,7 +21,7 @@ from .targets import DedicatedTarget, validate_model_id
 __all__ = ["BasetenEmbedding", "embeddings_from_json"]
 
 
-def embeddings_from_json(data: Any, expected: int) -> List[List[float]]:
+def embeddings_from_json(data: Any, expected: int) -> list[list[float]]:
     """The vectors of an OpenAI ``list`` reply, in input order."""
     rows = sorted((data or {}).get("data") or [], key=lambda row: row.get("index", 0))
     vectors = [list(row["embedding"]) for row in rows]
@@ -36,11 +36,11 @@ class BasetenEmbedding(BaseEmbedding):
     """Embeddings from a dedicated BEI deployment, e.g. ``BasetenEmbedding(model_id="emb12345")``."""
 
     model_id: str = Field(description="The BEI deployment's model id (8 characters).")
-    environment: Optional[str] = Field(default=None, description="Environment (default production).")
-    deployment_id: Optional[str] = Field(default=None, description="A specific deployment.")
+    environment: str | None = Field(default=None, description="Environment (default production).")
+    deployment_id: str | None = Field(default=None, description="A specific deployment.")
     development: bool = Field(default=False, description="Call the development deployment.")
-    deployment_url: Optional[str] = Field(default=None, description="Template with {model_id}.")
-    dimensions: Optional[int] = Field(default=None, description="Requested vector size, if the engine supports it.")
+    deployment_url: str | None = Field(default=None, description="Template with {model_id}.")
+    dimensions: int | None = Field(default=None, description="Requested vector size, if the engine supports it.")
     max_retries: int = Field(default=3, ge=0)
     timeout: float = Field(default=120.0, description="Read timeout in seconds.")
     connect_timeout: float = Field(default=10.0, description="Connect timeout in seconds.")
@@ -53,10 +53,10 @@ class BasetenEmbedding(BaseEmbedding):
     def __init__(
         self,
         model_id: str,
-        api_key: Optional[str] = None,
+        api_key: str | None = None,
         *,
-        http_client: Optional[httpx.Client] = None,
-        async_http_client: Optional[httpx.AsyncClient] = None,
+        http_client: httpx.Client | None = None,
+        async_http_client: httpx.AsyncClient | None = None,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("model_name", model_id)
@@ -78,8 +78,8 @@ class BasetenEmbedding(BaseEmbedding):
         """The embeddings endpoint."""
         return self._target.url(self._config.model_base_url(self.model_id), "sync/v1/embeddings")
 
-    def _body(self, texts: List[str]) -> Dict[str, Any]:
-        body: Dict[str, Any] = {"input": texts, "model": self.model_name, "encoding_format": "float"}
+    def _body(self, texts: list[str]) -> dict[str, Any]:
+        body: dict[str, Any] = {"input": texts, "model": self.model_name, "encoding_format": "float"}
         if self.dimensions:
             body["dimensions"] = self.dimensions
         return body
@@ -87,12 +87,12 @@ class BasetenEmbedding(BaseEmbedding):
     def _hint(self) -> tuple[str, Sequence[str]]:
         return (f"Check the model id {self.model_id!r} and {self._target.describe()} of the embeddings deployment.", ())
 
-    def _get_text_embeddings(self, texts: List[str]) -> List[Embedding]:
+    def _get_text_embeddings(self, texts: list[str]) -> list[Embedding]:
         """One request for a batch of texts."""
         data = self._transport.request_json("POST", self.url, json_body=self._body(texts), not_found_hint=self._hint)
         return embeddings_from_json(data, len(texts))
 
-    async def _aget_text_embeddings(self, texts: List[str]) -> List[Embedding]:
+    async def _aget_text_embeddings(self, texts: list[str]) -> list[Embedding]:
         """Async twin of :meth:`_get_text_embeddings`."""
         data = await self._atransport.request_json("POST", self.url, json_body=self._body(texts), not_found_hint=self._hint)
         return embeddings_from_json(data, len(texts))

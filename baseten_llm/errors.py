@@ -33,7 +33,7 @@ Status codes are translated into these classes in exactly one place:
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 __all__ = [
     "BasetenError",
@@ -95,7 +95,7 @@ class APIStatusError(BasetenError):
     """The server answered with an error status."""
 
     def __init__(
-        self, message: str, *, status_code: int, request_id: Optional[str] = None
+        self, message: str, *, status_code: int, request_id: str | None = None
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
@@ -126,7 +126,7 @@ class NotFoundError(APIStatusError):
         message: str,
         *,
         status_code: int = 404,
-        request_id: Optional[str] = None,
+        request_id: str | None = None,
         suggestions: Sequence[str] = (),
     ) -> None:
         super().__init__(message, status_code=status_code, request_id=request_id)
@@ -149,8 +149,8 @@ class RateLimitError(APIStatusError):
         message: str,
         *,
         status_code: int = 429,
-        request_id: Optional[str] = None,
-        retry_after: Optional[float] = None,
+        request_id: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message, status_code=status_code, request_id=request_id)
         self.retry_after = retry_after

@@ -11,9 +11,10 @@ Parameters are validated locally with clear errors before anything is sent, incl
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any
 
 from ._http import AsyncHTTPTransport, HTTPTransport, NotFoundHint, encode_json_body
 from .errors import ConfigurationError, PayloadTooLargeError
@@ -65,13 +66,13 @@ class AsyncRequestInfo:
 
     request_id: str
     status: AsyncRequestStatus
-    webhook_status: Optional[WebhookStatus] = None
-    model_id: Optional[str] = None
-    deployment_id: Optional[str] = None
-    created_at: Optional[str] = None
-    status_at: Optional[str] = None
-    errors: List[Dict[str, Any]] = field(default_factory=list)
-    raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    webhook_status: WebhookStatus | None = None
+    model_id: str | None = None
+    deployment_id: str | None = None
+    created_at: str | None = None
+    status_at: str | None = None
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def is_finished(self) -> bool:
@@ -79,7 +80,7 @@ class AsyncRequestInfo:
         return self.status in _FINISHED
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "AsyncRequestInfo":
+    def from_json(cls, data: Mapping[str, Any]) -> AsyncRequestInfo:
         """Parse the ``GET /async_request/{id}`` reply."""
         webhook = data.get("webhook_status")
         return cls(
@@ -99,13 +100,13 @@ class AsyncRequestInfo:
 class AsyncQueueStatus:
     """How many requests wait and run on a deployment."""
 
-    model_id: Optional[str]
-    deployment_id: Optional[str]
+    model_id: str | None
+    deployment_id: str | None
     num_queued_requests: int
     num_in_progress_requests: int
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "AsyncQueueStatus":
+    def from_json(cls, data: Mapping[str, Any]) -> AsyncQueueStatus:
         """Parse the ``GET {target}/async_queue_status`` reply."""
         return cls(
             model_id=data.get("model_id"),
@@ -120,7 +121,7 @@ def _check_range(name: str, value: Any, low: int, high: int) -> None:
         raise ConfigurationError(f"{name} must be an integer from {low} to {high}, got {value!r}.")
 
 
-def validate_retry_config(config: Optional[Mapping[str, Any]]) -> Optional[Dict[str, int]]:
+def validate_retry_config(config: Mapping[str, Any] | None) -> dict[str, int] | None:
     """Check ``inference_retry_config`` keys and ranges; return a plain dict."""
     if config is None:
         return None
@@ -137,17 +138,17 @@ def validate_retry_config(config: Optional[Mapping[str, Any]]) -> Optional[Dict[
 def build_async_body(
     model_input: Any,
     *,
-    webhook_endpoint: Optional[str] = None,
+    webhook_endpoint: str | None = None,
     priority: int = 0,
     max_time_in_queue_seconds: int = 600,
-    inference_retry_config: Optional[Mapping[str, Any]] = None,
-) -> Dict[str, Any]:
+    inference_retry_config: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """The validated ``async_predict`` body; raises before anything is sent."""
     _check_range("priority", priority, 0, 2)
     _check_range("max_time_in_queue_seconds", max_time_in_queue_seconds, 10, 259_200)
     if webhook_endpoint is not None and not webhook_endpoint.startswith(("https://", "http://")):
         raise ConfigurationError(f"webhook_endpoint must be an http(s) URL, got {webhook_endpoint!r}.")
-    body: Dict[str, Any] = {"model_input": model_input}
+    body: dict[str, Any] = {"model_input": model_input}
     if webhook_endpoint:
         body["webhook_endpoint"] = webhook_endpoint
     # Baseten's defaults are left implicit so the body stays the documented minimum.
@@ -183,18 +184,18 @@ class JobsClient:
     target_url: str
     transport: HTTPTransport
     atransport: AsyncHTTPTransport
-    not_found_hint: Optional[NotFoundHint] = None
+    not_found_hint: NotFoundHint | None = None
 
     def _status_url(self, request_id: str) -> str:
         if not request_id or "/" in request_id:
             raise ConfigurationError(f"{request_id!r} is not an async request id.")
         return f"{self.model_base_url}/async_request/{request_id}"
 
-    def submit(self, body: Dict[str, Any]) -> Dict[str, Any]:
+    def submit(self, body: dict[str, Any]) -> dict[str, Any]:
         """POST an already validated body; return the reply (with ``request_id``)."""
         return self.transport.request_json("POST", f"{self.target_url}/async_predict", json_body=body, not_found_hint=self.not_found_hint)
 
-    async def asubmit(self, body: Dict[str, Any]) -> Dict[str, Any]:
+    async def asubmit(self, body: dict[str, Any]) -> dict[str, Any]:
         """Async twin of :meth:`submit`."""
         return await self.atransport.request_json("POST", f"{self.target_url}/async_predict", json_body=body, not_found_hint=self.not_found_hint)
 

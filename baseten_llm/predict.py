@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import codecs
 import json
-from typing import Any, Callable, Dict, List, Mapping, Optional
+from collections.abc import Callable, Mapping
+from typing import Any
 
 __all__ = [
     "PredictInputBuilder",
@@ -30,24 +31,24 @@ __all__ = [
     "TextStreamDecoder",
 ]
 
-PredictInputBuilder = Callable[..., Dict[str, Any]]
+PredictInputBuilder = Callable[..., dict[str, Any]]
 PredictOutputParser = Callable[[Any], str]
 
 _TEXT_KEYS = ("output", "text", "generated_text", "completion", "response", "result", "content", "answer", "data")
 
 
-def default_predict_input(messages: List[Dict[str, Any]], *, stream: bool, **params: Any) -> Dict[str, Any]:
+def default_predict_input(messages: list[dict[str, Any]], *, stream: bool, **params: Any) -> dict[str, Any]:
     """The documented default body: messages, stream flag and generation parameters."""
     return {"messages": messages, "stream": stream, **params}
 
 
 def build_predict_input(
-    messages: List[Dict[str, Any]],
+    messages: list[dict[str, Any]],
     *,
     stream: bool,
     params: Mapping[str, Any],
-    builder: Optional[PredictInputBuilder] = None,
-) -> Dict[str, Any]:
+    builder: PredictInputBuilder | None = None,
+) -> dict[str, Any]:
     """Apply the user's builder, or the default mapping."""
     body = (builder or default_predict_input)(messages, stream=stream, **params)
     if not isinstance(body, dict):
@@ -75,7 +76,7 @@ def extract_predict_text(data: Any) -> str:
     return json.dumps(data)
 
 
-def is_sse(content_type: Optional[str]) -> bool:
+def is_sse(content_type: str | None) -> bool:
     """True when a streamed reply is Server-Sent Events rather than raw text."""
     return content_type is not None and content_type.split(";")[0].strip().lower() == "text/event-stream"
 

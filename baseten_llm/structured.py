@@ -12,11 +12,15 @@ tool-calling detour. LlamaIndex's own program (tool calling or text parsing) is 
 from __future__ import annotations
 
 import re
-from typing import Any, AsyncGenerator, Dict, Generator, List, Type
+from collections.abc import AsyncGenerator, Generator
+from typing import Any
 
 from llama_index.core.base.llms.types import ChatMessage
 from llama_index.core.instrumentation import get_dispatcher
-from llama_index.core.instrumentation.events.llm import LLMStructuredPredictEndEvent, LLMStructuredPredictStartEvent
+from llama_index.core.instrumentation.events.llm import (
+    LLMStructuredPredictEndEvent,
+    LLMStructuredPredictStartEvent,
+)
 from llama_index.core.prompts import BasePromptTemplate
 from llama_index.core.types import PydanticProgramMode
 from pydantic import BaseModel, ValidationError
@@ -27,13 +31,13 @@ dispatcher = get_dispatcher(__name__)
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]")
 
 
-def response_format_for(output_cls: Type[BaseModel]) -> Dict[str, Any]:
+def response_format_for(output_cls: type[BaseModel]) -> dict[str, Any]:
     """The ``response_format`` that asks for JSON matching ``output_cls``'s schema."""
     name = _NAME_CHARS.sub("_", output_cls.__name__)[:64] or "output"
     return {"type": "json_schema", "json_schema": {"name": name, "schema": output_cls.model_json_schema()}}
 
 
-def parse_structured(text: str, output_cls: Type[BaseModel]) -> BaseModel:
+def parse_structured(text: str, output_cls: type[BaseModel]) -> BaseModel:
     """``output_cls`` from the answer; tolerates a Markdown fence or words around the object."""
     try:
         return output_cls.model_validate_json(text)
@@ -56,9 +60,9 @@ class StructuredOutputMixin:
         host: Any = self
         return bool(host._speaks_openai) and host.pydantic_program_mode == PydanticProgramMode.DEFAULT
 
-    def _structured_request(self, output_cls: Type[BaseModel], prompt: BasePromptTemplate,
-                            llm_kwargs: Dict[str, Any] | None, prompt_args: Dict[str, Any]
-                            ) -> "tuple[List[ChatMessage], Dict[str, Any]]":
+    def _structured_request(self, output_cls: type[BaseModel], prompt: BasePromptTemplate,
+                            llm_kwargs: dict[str, Any] | None, prompt_args: dict[str, Any]
+                            ) -> tuple[list[ChatMessage], dict[str, Any]]:
         host: Any = self
         kwargs = dict(llm_kwargs or {})
         kwargs.pop("tool_choice", None)
@@ -66,8 +70,8 @@ class StructuredOutputMixin:
         return host._extend_messages(prompt.format_messages(**prompt_args)), kwargs
 
     @dispatcher.span
-    def structured_predict(self, output_cls: Type[BaseModel], prompt: BasePromptTemplate,
-                           llm_kwargs: Dict[str, Any] | None = None, **prompt_args: Any) -> BaseModel:
+    def structured_predict(self, output_cls: type[BaseModel], prompt: BasePromptTemplate,
+                           llm_kwargs: dict[str, Any] | None = None, **prompt_args: Any) -> BaseModel:
         """An ``output_cls`` instance, from one chat request constrained to its JSON schema."""
         if not self._uses_response_format():
             return super().structured_predict(output_cls, prompt, llm_kwargs, **prompt_args)  # type: ignore[misc]
@@ -79,8 +83,8 @@ class StructuredOutputMixin:
         return result
 
     @dispatcher.span
-    async def astructured_predict(self, output_cls: Type[BaseModel], prompt: BasePromptTemplate,
-                                  llm_kwargs: Dict[str, Any] | None = None, **prompt_args: Any) -> BaseModel:
+    async def astructured_predict(self, output_cls: type[BaseModel], prompt: BasePromptTemplate,
+                                  llm_kwargs: dict[str, Any] | None = None, **prompt_args: Any) -> BaseModel:
         """Async twin of :meth:`structured_predict`."""
         if not self._uses_response_format():
             return await super().astructured_predict(output_cls, prompt, llm_kwargs, **prompt_args)  # type: ignore[misc]
@@ -91,16 +95,16 @@ class StructuredOutputMixin:
         dispatcher.event(LLMStructuredPredictEndEvent(output=result))
         return result
 
-    def _structured_stream_call(self, output_cls: Type[BaseModel], prompt: BasePromptTemplate,
-                                llm_kwargs: Dict[str, Any] | None = None, **prompt_args: Any) -> Generator[Any, None, None]:
+    def _structured_stream_call(self, output_cls: type[BaseModel], prompt: BasePromptTemplate,
+                                llm_kwargs: dict[str, Any] | None = None, **prompt_args: Any) -> Generator[Any, None, None]:
         """Partial objects as the JSON streams in (used by ``stream_structured_predict``)."""
         if not self._uses_response_format():
             return super()._structured_stream_call(output_cls, prompt, llm_kwargs, **prompt_args)  # type: ignore[misc]
         messages, kwargs = self._structured_request(output_cls, prompt, llm_kwargs, prompt_args)
         return _partials(self.stream_chat(messages, **kwargs), output_cls)  # type: ignore[attr-defined]
 
-    async def _structured_astream_call(self, output_cls: Type[BaseModel], prompt: BasePromptTemplate,
-                                       llm_kwargs: Dict[str, Any] | None = None,
+    async def _structured_astream_call(self, output_cls: type[BaseModel], prompt: BasePromptTemplate,
+                                       llm_kwargs: dict[str, Any] | None = None,
                                        **prompt_args: Any) -> AsyncGenerator[Any, None]:
         """Async twin of :meth:`_structured_stream_call` (used by ``astream_structured_predict``)."""
         if not self._uses_response_format():
@@ -109,7 +113,7 @@ class StructuredOutputMixin:
         return _apartials(await self.astream_chat(messages, **kwargs), output_cls)  # type: ignore[attr-defined]
 
 
-def _partials(stream: Any, output_cls: Type[BaseModel]) -> Generator[Any, None, None]:
+def _partials(stream: Any, output_cls: type[BaseModel]) -> Generator[Any, None, None]:
     """The best object so far after each chunk that added answer text; closing it closes the stream."""
     from llama_index.core.program.streaming_utils import process_streaming_content_incremental
 
@@ -123,7 +127,7 @@ def _partials(stream: Any, output_cls: Type[BaseModel]) -> Generator[Any, None, 
         stream.close()
 
 
-async def _apartials(stream: Any, output_cls: Type[BaseModel]) -> AsyncGenerator[Any, None]:
+async def _apartials(stream: Any, output_cls: type[BaseModel]) -> AsyncGenerator[Any, None]:
     """Async twin of :func:`_partials`."""
     from llama_index.core.program.streaming_utils import process_streaming_content_incremental
 

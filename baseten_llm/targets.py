@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
 
 from .errors import ConfigurationError, InvalidModelIdError
 
@@ -46,9 +45,9 @@ def validate_model_id(model_id: str, *, what: str = "model id") -> str:
 class DedicatedTarget:
     """Which deployment of a dedicated model to call."""
 
-    environment: Optional[str] = None
+    environment: str | None = None
     development: bool = False
-    deployment_id: Optional[str] = None
+    deployment_id: str | None = None
 
     def __post_init__(self) -> None:
         chosen = [self.environment is not None, self.development, self.deployment_id is not None]

@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any
 
 from .errors import WebhookPayloadError, WebhookSignatureError, WebhookTimestampError
 
@@ -30,10 +31,10 @@ class WebhookPayload:
     request_id: str
     type: str
     time: datetime
-    model_id: Optional[str] = None
-    deployment_id: Optional[str] = None
+    model_id: str | None = None
+    deployment_id: str | None = None
     data: Any = None
-    errors: Tuple[Dict[str, Any], ...] = field(default_factory=tuple)
+    errors: tuple[dict[str, Any], ...] = field(default_factory=tuple)
 
     @property
     def succeeded(self) -> bool:
@@ -41,7 +42,7 @@ class WebhookPayload:
         return not self.errors
 
 
-def parse_signature_header(header: str) -> List[str]:
+def parse_signature_header(header: str) -> list[str]:
     """The hex digests in ``v1=<hex>[,v1=<hex>...]`` (entries of other versions ignored)."""
     signatures = []
     for entry in header.split(","):
@@ -51,11 +52,11 @@ def parse_signature_header(header: str) -> List[str]:
     return signatures
 
 
-def _expected_signatures(body: bytes, secrets: Sequence[str]) -> List[str]:
+def _expected_signatures(body: bytes, secrets: Sequence[str]) -> list[str]:
     return [hmac.new(s.encode("utf-8"), body, hashlib.sha256).hexdigest() for s in secrets if s]
 
 
-def _check_signature(body: bytes, signature_header: Optional[str], secrets: Sequence[str]) -> None:
+def _check_signature(body: bytes, signature_header: str | None, secrets: Sequence[str]) -> None:
     if isinstance(secrets, str):
         secrets = [secrets]
     if not secrets or not any(secrets):
@@ -87,7 +88,7 @@ def _parse_time(value: Any) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-def _now_epoch(now: Union[None, float, int, datetime]) -> float:
+def _now_epoch(now: float | int | datetime | None) -> float:
     if now is None:
         return datetime.now(timezone.utc).timestamp()
     if isinstance(now, datetime):
@@ -95,7 +96,7 @@ def _now_epoch(now: Union[None, float, int, datetime]) -> float:
     return float(now)
 
 
-def _parse_body(body: bytes) -> Dict[str, Any]:
+def _parse_body(body: bytes) -> dict[str, Any]:
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -110,11 +111,11 @@ def _parse_body(body: bytes) -> Dict[str, Any]:
 
 def verify_webhook(
     body: bytes,
-    signature_header: Optional[str],
+    signature_header: str | None,
     secrets: Sequence[str],
     *,
     tolerance_s: float = DEFAULT_TOLERANCE_S,
-    now: Union[None, float, int, datetime] = None,
+    now: float | int | datetime | None = None,
 ) -> WebhookPayload:
     """Check the signature and timestamp of a Baseten webhook; return its typed payload.
 

@@ -33,10 +33,10 @@ import sys
 import tarfile
 import tempfile
 import time
-from pathlib import Path
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from pathlib import Path
+from typing import Any
 
 import httpx
 

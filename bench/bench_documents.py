@@ -42,17 +42,16 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from chatapp.services import documents as docs  # noqa: E402
-from chatapp.services.embedders import BUNDLED_MODEL, EmbedSpec, local_embedder  # noqa: E402
-from chatapp.services.vector_store import NumpyVectorStore  # noqa: E402
-from chatapp.storage.db import init_db, make_engine  # noqa: E402
+from chatapp.services import documents as docs
+from chatapp.services.embedders import BUNDLED_MODEL, EmbedSpec, local_embedder
+from chatapp.services.vector_store import NumpyVectorStore
+from chatapp.storage.db import init_db, make_engine
 from chatapp.users import LOCAL_OWNER
 
 # The model reads at most 256 tokens per chunk: bigger chunks would be truncated, and a
 # pipeline would look faster only because most of each chunk is never embedded.
 CHUNK_SIZE, CHUNK_OVERLAP = 256, 32
-WORDS = ("river market engine budget giraffe harbour winter ledger signal copper lantern "
-         "orchard tunnel meadow protocol vendor glacier quarry sensor mosaic").split()
+WORDS = ["river", "market", "engine", "budget", "giraffe", "harbour", "winter", "ledger", "signal", "copper", "lantern", "orchard", "tunnel", "meadow", "protocol", "vendor", "glacier", "quarry", "sensor", "mosaic"]
 
 
 def prose(rng: random.Random, words: int) -> str:

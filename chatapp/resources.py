@@ -18,9 +18,8 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import streamlit as st
-
 import httpx
+import streamlit as st
 
 from baseten_llm.config import ENV_API_KEY
 from chatapp.services import embedders

@@ -145,5 +145,5 @@ def _check_type(key: str, value: Any, current: Any) -> None:
     kinds: tuple[type, ...] = (type(current),)
     if isinstance(current, float) or key == "rpm":
         kinds = (int, float)
-    if isinstance(value, bool) and not isinstance(current, bool) or not isinstance(value, kinds):
+    if (isinstance(value, bool) and not isinstance(current, bool)) or not isinstance(value, kinds):
         raise ValueError(f"config key {key!r} expects {kinds[0].__name__}, got {value!r}")

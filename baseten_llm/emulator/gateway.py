@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import json
 import time
-from urllib.parse import parse_qsl
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 

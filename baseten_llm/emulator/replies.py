@@ -32,8 +32,7 @@ import re
 import struct
 from typing import Any
 
-FILLER = ("this is a deterministic reply from the Baseten API emulator, "
-          "a test double that streams one word at a time.").split()
+FILLER = ["this", "is", "a", "deterministic", "reply", "from", "the", "Baseten", "API", "emulator,", "a", "test", "double", "that", "streams", "one", "word", "at", "a", "time."]
 
 
 def content_text(content: Any) -> str:
@@ -117,7 +116,7 @@ def fill_schema(schema: Any, text: str, name: str = "", root: Any = None) -> Any
         for part in schema["$ref"].lstrip("#/").split("/"):
             target = target.get(part, {}) if isinstance(target, dict) else {}
         return fill_schema(target, text, name, root)
-    if "enum" in schema and schema["enum"]:
+    if schema.get("enum"):
         return schema["enum"][0]
     if "const" in schema:
         return schema["const"]

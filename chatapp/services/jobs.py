@@ -237,7 +237,7 @@ def _submit_row(
                          batch_name=batch_name)
     except (errors.BasetenError, InputError) as exc:
         return RowOutcome(row.row_number, reason=user_errors.describe(exc, context="jobs"))
-    except Exception:  # noqa: BLE001 - one row's surprise must not leave later rows unsent
+    except Exception:
         logger.exception("batch row %d could not be submitted", row.row_number)
         return RowOutcome(row.row_number, reason="it was not sent because of an unexpected "
                           "error in this app (details are in the server log)")

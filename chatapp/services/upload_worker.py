@@ -45,8 +45,8 @@ from chatapp.services.ingest_queue import (
     IngestWorker,
 )
 from chatapp.storage import upload_queue as rows
-from chatapp.storage.documents import Collection
 from chatapp.storage.db import init_db, make_engine, session_scope
+from chatapp.storage.documents import Collection
 
 __all__ = ["CANCELED_MESSAGE", "RESUMED_NOTE", "TAKEN_OVER_NOTE", "IngestJob", "IngestWorker",
            "Indexer", "import_disk_staging", "queue_reembed", "queue_uploads", "shared_worker"]

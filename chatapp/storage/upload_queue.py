@@ -44,8 +44,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, aliased, defer, mapped_column
 
-from chatapp.storage.db import Base
 from chatapp.storage.conversations import OWNER_LENGTH
+from chatapp.storage.db import Base
 from chatapp.storage.documents import Collection
 from chatapp.users import LOCAL_OWNER
 

@@ -24,7 +24,6 @@ from chatapp.ui import pricing_ui
 from chatapp.ui.target_picker import pick_target
 
 
-
 def dedicated_accepts_images(model_id: str) -> bool:
     """The person's setting: this dedicated model takes images (shared with the chat page)."""
     return model_id in state.shared_choices().dedicated_images

@@ -4,7 +4,8 @@ these tests ever shows the API key."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 

@@ -4,7 +4,6 @@ never showing in any error or repr."""
 import asyncio
 
 import httpx
-
 import pytest
 from llama_index.core.llms import ChatMessage
 

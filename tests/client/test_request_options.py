@@ -7,8 +7,8 @@ import json
 
 import httpx
 import pytest
-from llama_index.core.llms import ChatMessage
 from llama_index.core.base.llms.types import ImageBlock, TextBlock
+from llama_index.core.llms import ChatMessage
 
 from baseten_llm import Baseten
 

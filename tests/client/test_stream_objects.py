@@ -8,7 +8,10 @@ import time
 
 from llama_index.core.instrumentation import get_dispatcher
 from llama_index.core.instrumentation.event_handlers import BaseEventHandler
-from llama_index.core.instrumentation.events.llm import LLMChatInProgressEvent, LLMCompletionInProgressEvent
+from llama_index.core.instrumentation.events.llm import (
+    LLMChatInProgressEvent,
+    LLMCompletionInProgressEvent,
+)
 from llama_index.core.llms import ChatMessage
 
 from baseten_llm import AsyncChatStream, ChatStream

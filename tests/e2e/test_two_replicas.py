@@ -12,6 +12,7 @@ directories) against one PostgreSQL behave as one app, in a real browser:
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import signal
@@ -145,7 +146,7 @@ def status_calls(emulator: EmulatorServer) -> dict[str, list[float]]:
     return calls
 
 
-def test_a_webhook_delivered_to_one_replica_shows_on_the_others_jobs_page_and_no_job_is_polled_twice(  # noqa: E501
+def test_a_webhook_delivered_to_one_replica_shows_on_the_others_jobs_page_and_no_job_is_polled_twice(
     replicas: Replicas, browser: Browser, emulator: EmulatorServer, artifacts_dir: Path
 ) -> None:
     emulator.configure(hold_jobs=True)  # the jobs wait in Baseten's queue: both pages poll
@@ -169,7 +170,7 @@ def test_a_webhook_delivered_to_one_replica_shows_on_the_others_jobs_page_and_no
 
         wait_until(polled_enough, 120, lambda: status_calls(emulator))
         for request_id, times in status_calls(emulator).items():
-            gaps = [later - earlier for earlier, later in zip(times, times[1:])]
+            gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
             assert min(gaps) >= POLL_INTERVAL_S - 0.5, (request_id, gaps)
 
         emulator.release_jobs()

@@ -26,7 +26,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:  # http.server's naming
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.received.append({"body": body, "headers": dict(self.headers)})
                 self.send_response(receiver.statuses.pop(0) if receiver.statuses else 200)

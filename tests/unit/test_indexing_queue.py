@@ -257,7 +257,7 @@ def test_a_file_that_stopped_its_server_twice_is_failed_not_run_again(
 ) -> None:
     manuals = new_collection(engine, "Manuals")
     dead = IngestWorker(engine, uploads.Indexer(tmp_path), workers=1, worker_id="dead")
-    bomb, after = queue(dead, manuals, [("bomb.txt", b"Boom."), ("next.txt", b"Next one.")])
+    bomb, _after = queue(dead, manuals, [("bomb.txt", b"Boom."), ("next.txt", b"Next one.")])
     for attempt in (1, 2):  # two servers died while indexing it, a minute ago and before
         with session_scope(engine) as session:
             claimed, _ = rows.claim_next(session, f"dead-{attempt}", lease_s=1.0,

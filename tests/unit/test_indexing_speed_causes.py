@@ -9,9 +9,10 @@ import gc
 import subprocess
 import sys
 import textwrap
-import tomllib
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from chatapp.services import documents as docs
 from chatapp.services import embedders

@@ -14,13 +14,15 @@ import pytest
 from chatapp.services.webhook_receiver import make_receiver_engine, make_webhook_app
 from chatapp.settings import WEBHOOK_PATH
 from tests.asgi_server import serve_asgi
-from tests.unit.test_webhook_receiver import (  # noqa: F401 - setup is a fixture
+from tests.unit.test_webhook_receiver import (
     SECRET,
     make_config,
     post,
     rows,
-    setup as setup,  # a fixture: the tests take it by name
     sign,
+)
+from tests.unit.test_webhook_receiver import (
+    setup as setup,  # a fixture: the tests take it by name
 )
 
 
