@@ -36,9 +36,12 @@ bad_reference = state.take_url_problem()
 conversation = convs.get_conversation(engine, state.conversation_id(), owner=owner)
 if bad_reference or (conversation is None and state.conversation_id() is not None):
     # an address naming no conversation (mistyped, or deleted in another tab or session)
-    st.warning("The conversation this page's address points to was not found; it may have "
-               "been deleted. Pick one in the sidebar, or ask something below to start a new "
-               "chat.", icon="🔎")
+    st.warning(
+        "The conversation this page's address points to was not found; it may have "
+        "been deleted. Pick one in the sidebar, or ask something below to start a new "
+        "chat.",
+        icon="🔎",
+    )
     state.set_conversation_id(None)
 state.show_conversation_in_url(conversation.id if conversation else None)
 history = convs.list_messages(engine, conversation.id, owner=owner) if conversation else []
@@ -50,34 +53,53 @@ if conversation:
     head.subheader(f"{avatars.text(conversation.persona_avatar)} {plain_text(conversation.title)}")
     head.caption(f"Persona: {plain_text(conversation.persona_name) or 'none'}")
     md_col.download_button(
-        "⬇ Markdown", export.to_markdown(conversation, history, images=exported_images),
-        file_name=export.filename(conversation, "md"), mime="text/markdown",
-        key="chat_export_md", on_click="ignore", disabled=not history,
+        "⬇ Markdown",
+        export.to_markdown(conversation, history, images=exported_images),
+        file_name=export.filename(conversation, "md"),
+        mime="text/markdown",
+        key="chat_export_md",
+        on_click="ignore",
+        disabled=not history,
     )
     json_col.download_button(
-        "⬇ JSON", export.to_json(conversation, history, images=exported_images),
-        file_name=export.filename(conversation, "json"), mime="application/json",
-        key="chat_export_json", on_click="ignore", disabled=not history,
+        "⬇ JSON",
+        export.to_json(conversation, history, images=exported_images),
+        file_name=export.filename(conversation, "json"),
+        mime="application/json",
+        key="chat_export_json",
+        on_click="ignore",
+        disabled=not history,
     )
 else:
-    chosen = (personas.get_persona(engine, state.persona_id(), owner=owner)
-              or personas.default_persona(engine))
+    chosen = personas.get_persona(
+        engine, state.persona_id(), owner=owner
+    ) or personas.default_persona(engine)
     st.subheader(f"{avatars.text(chosen.avatar)} New chat")
-    st.caption(f"Persona: {plain_text(chosen.name)}. Ask anything below; pick another persona "
-               "in the sidebar.")
+    st.caption(
+        f"Persona: {plain_text(chosen.name)}. Ask anything below; pick another persona "
+        "in the sidebar."
+    )
 
 # --- history ---------------------------------------------------------------------------------
 if history:  # drawn before the answers, so a price changed here applies in the same run
     with st.expander("💲 Prices", expanded=False):
         pricing_ui.price_editor(state.target(), cost_ui.model_rows(), "chat_price")
-attached = chat_images.images_by_message(engine, [m.id for m in history if m.role == "user"],
-                                         owner=owner)
+attached = chat_images.images_by_message(
+    engine, [m.id for m in history if m.role == "user"], owner=owner
+)
 answered_as = None  # the persona of the previous answer, to mark where it changed
 for message in history:
-    changed = (message.persona_key is not None and answered_as is not None
-               and message.persona_key != answered_as)
-    ui.render_stored(message, conversation.persona_avatar if conversation else "🤖",
-                     persona_changed=changed, images=attached.get(message.id))
+    changed = (
+        message.persona_key is not None
+        and answered_as is not None
+        and message.persona_key != answered_as
+    )
+    ui.render_stored(
+        message,
+        conversation.persona_avatar if conversation else "🤖",
+        persona_changed=changed,
+        images=attached.get(message.id),
+    )
     answered_as = message.persona_key or answered_as
 total = cost_ui.conversation_total(history) if history else None
 if total:
@@ -123,15 +145,21 @@ if blocked:
     st.caption(f"✋ Sending is off: {blocked}")
 target = state.target()
 if target.is_dedicated and target.model:
-    takes = st.checkbox("📷 This deployment takes images", key="chat_dedicated_images",
-                        value=capabilities_ui.dedicated_accepts_images(target.model))
+    takes = st.checkbox(
+        "📷 This deployment takes images",
+        key="chat_dedicated_images",
+        value=capabilities_ui.dedicated_accepts_images(target.model),
+    )
     capabilities_ui.set_dedicated_accepts_images(target.model, takes)
 images_ok = capabilities_ui.accepts_images(target, cost_ui.model_rows())
 submitted = st.chat_input(
     "Ask anything… (attach images with 📎)" if images_ok else "Ask anything…",
-    key="chat_input", submit_mode="stop", disabled=bool(blocked),
+    key="chat_input",
+    submit_mode="stop",
+    disabled=bool(blocked),
     accept_file="multiple" if images_ok else False,
-    file_type=chat_images.FILE_TYPES if images_ok else None)
+    file_type=chat_images.FILE_TYPES if images_ok else None,
+)
 prompt, files = chat_images.split_submission(submitted)
 pending = None if blocked else page.pending
 images: list[chat_images.ChatImage] = []
@@ -149,8 +177,9 @@ if refusal:
     st.error(refusal, icon="🖼️")
 if ((prompt and prompt.strip()) or images) and not blocked:
     started = conversation is None
-    conversation = reply.add_question(engine, conversation, prompt or "", images,
-                                      owner=owner, persona_id=state.persona_id())
+    conversation = reply.add_question(
+        engine, conversation, prompt or "", images, owner=owner, persona_id=state.persona_id()
+    )
     if started:
         state.set_conversation_id(conversation.id)
         state.show_conversation_in_url(conversation.id)

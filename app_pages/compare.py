@@ -65,8 +65,9 @@ def side_place(i: int) -> str:
 
 def pick_target(i: int, current: Target) -> Target:
     """The widgets of one side; returns the target they describe."""
-    return target_picker.pick_target(current, model_rows, key=lambda name: f"cmp_{name}_{i}",
-                                     where=side_place(i))
+    return target_picker.pick_target(
+        current, model_rows, key=lambda name: f"cmp_{name}_{i}", where=side_place(i)
+    )
 
 
 def figures_of(side: compare.SideResult, now: float, live: bool) -> dict[str, Any]:
@@ -80,8 +81,9 @@ def figures_of(side: compare.SideResult, now: float, live: bool) -> dict[str, An
     return {}
 
 
-def draw_side(slot: Any, side: compare.SideResult, repeats: int, now: float,
-              live: bool = True) -> None:
+def draw_side(
+    slot: Any, side: compare.SideResult, repeats: int, now: float, live: bool = True
+) -> None:
     """Redraw one column: the run counter, four figures, the error if any, the answer."""
     figures = figures_of(side, now, live)
     running = f"run {side.current_run or 1} of {repeats}" if live else "stopped early"
@@ -89,19 +91,23 @@ def draw_side(slot: Any, side: compare.SideResult, repeats: int, now: float,
         status = "finished" if side.finished else running
         st.caption(f"{side.label} · {status}")
         top, bottom = st.columns(2), st.columns(2)
-        top[0].metric("Time to first token",
-                      _fmt(figures.get("ttft_s"), "ttft_s", " s"))
+        top[0].metric("Time to first token", _fmt(figures.get("ttft_s"), "ttft_s", " s"))
         top[1].metric("Tokens per second", _fmt(figures.get("tokens_per_s"), "tokens_per_s"))
         bottom[0].metric("Total time", _fmt(figures.get("total_s"), "total_s", " s"))
-        bottom[1].metric("Tokens in / out", f"{_fmt(figures.get('tokens_in'), 'tokens_in')} / "
-                         f"{_fmt(figures.get('tokens_out'), 'tokens_out')}")
+        bottom[1].metric(
+            "Tokens in / out",
+            f"{_fmt(figures.get('tokens_in'), 'tokens_in')} / "
+            f"{_fmt(figures.get('tokens_out'), 'tokens_out')}",
+        )
         if side.error and not side.ok_runs:
             st.error(side.error)
         elif side.error:
             failed = [r.run for r in side.runs if not r.ok]
             st.warning(f"Run(s) {', '.join(map(str, failed))} failed: {side.error}")
-        cost = pricing.total(pricing.answer_cost(pricing_ui.price_of(side.target, model_rows),
-                                                 run.metrics) for run in side.runs)
+        cost = pricing.total(
+            pricing.answer_cost(pricing_ui.price_of(side.target, model_rows), run.metrics)
+            for run in side.runs
+        )
         if cost is not None:
             st.caption(f"Cost of {cost.answers} run(s): {pricing.describe(cost)}")
         if side.text:
@@ -127,15 +133,23 @@ def build_clients(targets: list[Target], generation: GenerationSettings) -> list
     return clients
 
 
-def run_comparison(targets: list[Target], persona: personas.PersonaInfo, prompt: str,
-                   repeats: int, slots: list[Any]) -> None:
+def run_comparison(
+    targets: list[Target],
+    persona: personas.PersonaInfo,
+    prompt: str,
+    repeats: int,
+    slots: list[Any],
+) -> None:
     """Stream every side at once, redrawing the columns as events arrive."""
-    comparison = compare.Comparison.new(targets, prompt, persona.name, persona.system_prompt,
-                                        repeats)
+    comparison = compare.Comparison.new(
+        targets, prompt, persona.name, persona.system_prompt, repeats
+    )
     page.last = comparison
     page.last_demo = state.demo_active()  # marked in its reports
-    messages = [ChatMessage(role=MessageRole.SYSTEM, content=persona.system_prompt),
-                ChatMessage(role=MessageRole.USER, content=prompt)]
+    messages = [
+        ChatMessage(role=MessageRole.SYSTEM, content=persona.system_prompt),
+        ChatMessage(role=MessageRole.USER, content=prompt),
+    ]
     generation = state.generation().with_persona_default(persona.temperature)
     runner = compare.ComparisonRunner(build_clients(targets, generation), messages, repeats)
     with runner:
@@ -155,34 +169,48 @@ def wake(targets: list[Target]) -> None:
         try:
             state.llm(target_override=target).wake()
         except BasetenError as exc:
-            st.error(f"{name} · {target.label}: wake failed. "
-                     + user_errors.describe(exc, context="wake"))
+            st.error(
+                f"{name} · {target.label}: wake failed. "
+                + user_errors.describe(exc, context="wake")
+            )
         else:
-            st.success(f"{name} · {target.label}: wake request accepted, the deployment is "
-                       "scaling up.")
+            st.success(
+                f"{name} · {target.label}: wake request accepted, the deployment is scaling up."
+            )
 
 
 def chart(comparison: compare.Comparison, metric: str, title: str) -> alt.Chart:
-    rows = [{"Target": side.label, "Run": record.run, title: getattr(record.metrics, metric)}
-            for side in comparison.sides for record in side.ok_runs
-            if getattr(record.metrics, metric) is not None]
+    rows = [
+        {"Target": side.label, "Run": record.run, title: getattr(record.metrics, metric)}
+        for side in comparison.sides
+        for record in side.ok_runs
+        if getattr(record.metrics, metric) is not None
+    ]
     data = pd.DataFrame(rows, columns=["Target", "Run", title])
-    return alt.Chart(data, title=title).mark_line(point=True).encode(
-        x=alt.X("Run:O"), y=alt.Y(f"{title}:Q"),
-        color=alt.Color("Target:N", legend=alt.Legend(orient="bottom", labelLimit=0,
-                                                      direction="vertical"),
-                        scale=alt.Scale(range=list(compare_report.COLORS))),
-        tooltip=["Target", "Run", title],
+    return (
+        alt.Chart(data, title=title)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("Run:O"),
+            y=alt.Y(f"{title}:Q"),
+            color=alt.Color(
+                "Target:N",
+                legend=alt.Legend(orient="bottom", labelLimit=0, direction="vertical"),
+                scale=alt.Scale(range=list(compare_report.COLORS)),
+            ),
+            tooltip=["Target", "Run", title],
+        )
     )
 
 
 def draw_results(comparison: compare.Comparison) -> None:
     """Verdict, p50/p95 table, charts, per-run table, cold-start notes and the exports."""
     exclude = st.checkbox(
-        "Leave likely cold starts out of the statistics", key="cmp_exclude_cold",
+        "Leave likely cold starts out of the statistics",
+        key="cmp_exclude_cold",
         value=page.exclude_cold,
         help=f"A first run whose time to first token is over {compare.COLD_START_FACTOR:g}× "
-             f"the median of the later runs and over {compare.COLD_START_MIN_S:g} s.",
+        f"the median of the later runs and over {compare.COLD_START_MIN_S:g} s.",
     )
     page.exclude_cold = exclude
     summaries = compare.summarize_all(comparison, exclude)
@@ -204,28 +232,40 @@ def draw_results(comparison: compare.Comparison) -> None:
     st.table(pd.DataFrame(costs).set_index("Target"))
     sweep = page.sweep
     sweep_price = pricing_ui.price_of(sweep.target, model_rows) if sweep else None
-    demo = page.last_demo or (
-        sweep is not None and state.demo_active())
+    demo = page.last_demo or (sweep is not None and state.demo_active())
     extras = {"costs": costs, "sweep": sweep, "sweep_price": sweep_price, "offline_demo": demo}
     secrets = [state.api_key()]
     md_col, html_col, _ = st.columns([1, 1, 3])
     md_col.download_button(
-        "⬇ Report (Markdown)", compare_report.to_markdown(
-            comparison, exclude_cold_start=exclude, secrets=secrets, **extras),
-        file_name=compare_report.report_filename(comparison, "md"), mime="text/markdown",
-        key="cmp_download_md", on_click="ignore")
+        "⬇ Report (Markdown)",
+        compare_report.to_markdown(
+            comparison, exclude_cold_start=exclude, secrets=secrets, **extras
+        ),
+        file_name=compare_report.report_filename(comparison, "md"),
+        mime="text/markdown",
+        key="cmp_download_md",
+        on_click="ignore",
+    )
     html_col.download_button(
-        "⬇ Report (HTML)", compare_report.to_html(
-            comparison, exclude_cold_start=exclude, secrets=secrets, **extras),
-        file_name=compare_report.report_filename(comparison, "html"), mime="text/html",
-        key="cmp_download_html", on_click="ignore")
+        "⬇ Report (HTML)",
+        compare_report.to_html(comparison, exclude_cold_start=exclude, secrets=secrets, **extras),
+        file_name=compare_report.report_filename(comparison, "html"),
+        mime="text/html",
+        key="cmp_download_html",
+        on_click="ignore",
+    )
 
 
 def side_by_side() -> None:
     """The side-by-side comparison tab."""
     defaults = default_targets()
-    count = st.radio("Number of targets", [2, 3], horizontal=True, key="cmp_count",
-                     index=0 if len(page.targets or [1, 2]) <= 2 else 1)
+    count = st.radio(
+        "Number of targets",
+        [2, 3],
+        horizontal=True,
+        key="cmp_count",
+        index=0 if len(page.targets or [1, 2]) <= 2 else 1,
+    )
     columns = st.columns(count)
     targets = []
     for i, column in enumerate(columns):
@@ -243,24 +283,38 @@ def side_by_side() -> None:
     persona_ids = list(by_id)
     chosen_persona = page.persona if page.persona is not None else state.persona_id()
     persona_id = st.selectbox(
-        "Persona", persona_ids, format_func=lambda pid: by_id[pid].label, key="cmp_persona",
-        index=persona_ids.index(chosen_persona) if chosen_persona in by_id else 0)
+        "Persona",
+        persona_ids,
+        format_func=lambda pid: by_id[pid].label,
+        key="cmp_persona",
+        index=persona_ids.index(chosen_persona) if chosen_persona in by_id else 0,
+    )
     page.persona = persona_id
     # A real first prompt, not a placeholder: one that looked typed made "Run" answer "Type a
     # prompt first" for a new user.
-    prompt = st.text_area("Prompt", key="cmp_prompt",
-                          value=DEFAULT_PROMPT if page.prompt is None else page.prompt)
+    prompt = st.text_area(
+        "Prompt", key="cmp_prompt", value=DEFAULT_PROMPT if page.prompt is None else page.prompt
+    )
     page.prompt = prompt
-    repeats = st.number_input("Runs per target (N)", min_value=1, max_value=compare.MAX_REPEATS,
-                              value=page.repeats, step=1, key="cmp_repeats")
+    repeats = st.number_input(
+        "Runs per target (N)",
+        min_value=1,
+        max_value=compare.MAX_REPEATS,
+        value=page.repeats,
+        step=1,
+        key="cmp_repeats",
+    )
     page.repeats = int(repeats)
 
     run_col, wake_col, _ = st.columns([1, 1, 3])
     run_clicked = run_col.button("▶ Run comparison", key="cmp_run", type="primary")
     any_dedicated = any(t.is_dedicated for t in targets)
     wake_clicked = wake_col.button(
-        "☀️ Wake dedicated", key="cmp_wake", disabled=not any_dedicated,
-        help="Ask scaled-to-zero deployments to start before the run, so run 1 is not a cold start.")
+        "☀️ Wake dedicated",
+        key="cmp_wake",
+        disabled=not any_dedicated,
+        help="Ask scaled-to-zero deployments to start before the run, so run 1 is not a cold start.",
+    )
     if wake_clicked:
         wake(targets)
 
@@ -273,8 +327,10 @@ def side_by_side() -> None:
     last = page.last
     if last is not None:
         if not run_clicked:
-            st.caption(f"Last comparison: {last.created_at:%Y-%m-%d %H:%M:%S} UTC, "
-                       f"{last.repeats} run(s) per target.")
+            st.caption(
+                f"Last comparison: {last.created_at:%Y-%m-%d %H:%M:%S} UTC, "
+                f"{last.repeats} run(s) per target."
+            )
             if len(last.sides) != count:
                 slots = [column.empty() for column in st.columns(len(last.sides))]
             for slot, side in zip(slots, last.sides):
@@ -284,8 +340,10 @@ def side_by_side() -> None:
 
 # --- the page --------------------------------------------------------------------------------
 st.subheader("⚖️ Compare targets")
-st.caption("One prompt to two or three targets at the same time: is the dedicated deployment "
-           "faster than the shared endpoint, and by how much?")
+st.caption(
+    "One prompt to two or three targets at the same time: is the dedicated deployment "
+    "faster than the shared endpoint, and by how much?"
+)
 
 side_tab, sweep_tab, checks_tab = st.tabs(["Side by side", "Load sweep", "Capabilities"])
 with side_tab:

@@ -47,8 +47,10 @@ target = state.target()
 
 demo = state.demo_active()
 if demo:
-    st.caption("🔒 Offline demo: the emulator signs each result with a secret generated for "
-               "this run, and this app's own receiver checks it; results arrive within seconds.")
+    st.caption(
+        "🔒 Offline demo: the emulator signs each result with a secret generated for "
+        "this run, and this app's own receiver checks it; results arrive within seconds."
+    )
 elif config.allow_unsigned_webhooks:
     st.warning(
         "**Development only: unsigned webhooks are accepted** "
@@ -64,8 +66,9 @@ elif not config.webhook_secrets:
         icon="🔒",
     )
 else:
-    st.caption(f"🔒 Results must be signed: {len(config.webhook_secrets)} webhook secret(s) "
-               "configured.")
+    st.caption(
+        f"🔒 Results must be signed: {len(config.webhook_secrets)} webhook secret(s) configured."
+    )
 
 
 def show_batch_report(total: int, report: jobs.BatchReport) -> None:
@@ -74,10 +77,18 @@ def show_batch_report(total: int, report: jobs.BatchReport) -> None:
     for number, reason in report.failed:
         st.error(f"Row {number} was not sent: {reason}")
     st.dataframe(
-        [{"Row": o.row_number, "Outcome": "Submitted" if o.sent else "Not sent",
-          "Request id or reason": o.request_id or o.reason} for o in report.outcomes],
-        hide_index=True, key="jobs_batch_report",
-        column_config={"Request id or reason": st.column_config.TextColumn(width="large")})
+        [
+            {
+                "Row": o.row_number,
+                "Outcome": "Submitted" if o.sent else "Not sent",
+                "Request id or reason": o.request_id or o.reason,
+            }
+            for o in report.outcomes
+        ],
+        hide_index=True,
+        key="jobs_batch_report",
+        column_config={"Request id or reason": st.column_config.TextColumn(width="large")},
+    )
 
 
 def use_demo_deployment() -> None:
@@ -92,10 +103,17 @@ def client_for(job_target: Target):  # returns a baseten_llm.Baseten
 
 
 if not target.is_dedicated and demo:
-    st.info("**Jobs run on a dedicated deployment.** The offline demo has one ready "
-            f"(model id `{DEMO_MODEL_ID}`).", icon="ℹ️")
-    st.button("Use the demo's dedicated deployment", key="jobs_demo_dedicated", type="primary",
-              on_click=use_demo_deployment)
+    st.info(
+        "**Jobs run on a dedicated deployment.** The offline demo has one ready "
+        f"(model id `{DEMO_MODEL_ID}`).",
+        icon="ℹ️",
+    )
+    st.button(
+        "Use the demo's dedicated deployment",
+        key="jobs_demo_dedicated",
+        type="primary",
+        on_click=use_demo_deployment,
+    )
 elif not target.is_dedicated:
     st.info(
         "**Jobs need a dedicated deployment.** Baseten's async inference (`async_predict`) runs "
@@ -108,7 +126,8 @@ elif not target.is_dedicated:
 else:
     st.subheader("Where results go")
     webhook_url = st.text_input(
-        "Webhook URL", value=config.webhook_url or "",
+        "Webhook URL",
+        value=config.webhook_url or "",
         # The demo's default (this app on loopback) must not inherit a value typed before.
         key="jobs_demo_webhook_url" if demo else "jobs_webhook_url",
         placeholder="https://your-tunnel.example.com/hooks/baseten",
@@ -125,17 +144,22 @@ else:
     with st.expander("Queue and retry settings"):
         left, right = st.columns(2)
         priority = left.number_input("Priority (0 is highest)", 0, 2, 0, key="jobs_priority")
-        max_queue_s = right.number_input("Max time in queue (s)", 10, 259_200, 600,
-                                         key="jobs_max_queue_s")
+        max_queue_s = right.number_input(
+            "Max time in queue (s)", 10, 259_200, 600, key="jobs_max_queue_s"
+        )
         a, b, c = st.columns(3)
         max_attempts = a.number_input("Max attempts", 1, 10, 3, key="jobs_max_attempts")
-        initial_ms = b.number_input("Initial retry delay (ms)", 0, 10_000, 1000,
-                                    key="jobs_initial_delay_ms")
+        initial_ms = b.number_input(
+            "Initial retry delay (ms)", 0, 10_000, 1000, key="jobs_initial_delay_ms"
+        )
         max_ms = c.number_input("Max retry delay (ms)", 0, 60_000, 5000, key="jobs_max_delay_ms")
     options = jobs.SubmitOptions(
-        webhook_endpoint=webhook_url.strip(), priority=int(priority),
-        max_time_in_queue_s=int(max_queue_s), max_attempts=int(max_attempts),
-        initial_delay_ms=int(initial_ms), max_delay_ms=int(max_ms),
+        webhook_endpoint=webhook_url.strip(),
+        priority=int(priority),
+        max_time_in_queue_s=int(max_queue_s),
+        max_attempts=int(max_attempts),
+        initial_delay_ms=int(initial_ms),
+        max_delay_ms=int(max_ms),
     )
 
     one_tab, batch_tab = st.tabs(["Submit one job", "Submit a batch"])
@@ -144,8 +168,12 @@ else:
         if mode == PROMPT:
             text = st.text_area("Prompt", key="jobs_prompt", height=120)
         else:
-            text = st.text_area("model_input (a JSON object, at most 256 KiB)", key="jobs_json",
-                                height=160, placeholder='{"prompt": "Hello", "max_tokens": 64}')
+            text = st.text_area(
+                "model_input (a JSON object, at most 256 KiB)",
+                key="jobs_json",
+                height=160,
+                placeholder='{"prompt": "Hello", "max_tokens": 64}',
+            )
         model_input, input_problem = None, None
         try:
             model_input = prompt_input(text) if mode == PROMPT else parse_json_input(text)
@@ -161,20 +189,24 @@ else:
                 st.error(input_problem)
             else:
                 try:
-                    rid = jobs.submit_job(engine, client_for(target), target, model_input,
-                                          options, owner=owner)
+                    rid = jobs.submit_job(
+                        engine, client_for(target), target, model_input, options, owner=owner
+                    )
                 except (InputError, errors.BasetenError) as exc:
                     st.error(user_errors.describe(exc, context="jobs"))
                 else:
-                    st.success(f"Job submitted: request id `{rid}`. Its result appears below "
-                               "when Baseten delivers it.")
+                    st.success(
+                        f"Job submitted: request id `{rid}`. Its result appears below "
+                        "when Baseten delivers it."
+                    )
 
     with batch_tab:
         upload = st.file_uploader(
-            "JSONL or CSV file, one job per row", type=["jsonl", "ndjson", "csv"],
+            "JSONL or CSV file, one job per row",
+            type=["jsonl", "ndjson", "csv"],
             key="jobs_batch_file",
             help="JSONL: one JSON object (the model_input) or string (a prompt) per line. "
-                 "CSV: a `prompt` column, or columns that become model_input keys.",
+            "CSV: a `prompt` column, or columns that become model_input keys.",
         )
         rows = []
         if upload is not None:
@@ -184,8 +216,10 @@ else:
                 st.error(str(exc))
             bad = [r for r in rows if not r.ok]
             if rows:
-                st.caption(f"{len(rows)} rows: {len(rows) - len(bad)} ready, {len(bad)} with "
-                           "problems (they will be skipped).")
+                st.caption(
+                    f"{len(rows)} rows: {len(rows) - len(bad)} ready, {len(bad)} with "
+                    "problems (they will be skipped)."
+                )
             for row in bad[:20]:
                 st.warning(f"Row {row.row_number}: {row.error}")
             if len(bad) > 20:
@@ -194,10 +228,16 @@ else:
             bar = st.progress(0.0, text="Submitting…")
             try:
                 report = jobs.submit_batch(
-                    engine, client_for(target), target, rows, options, owner=owner,
+                    engine,
+                    client_for(target),
+                    target,
+                    rows,
+                    options,
+                    owner=owner,
                     batch_name=upload.name,
                     on_progress=lambda done, total: bar.progress(
-                        done / total, text=f"Submitted {done} of {total} rows"),
+                        done / total, text=f"Submitted {done} of {total} rows"
+                    ),
                 )
             except (InputError, errors.BasetenError) as exc:
                 st.error(user_errors.describe(exc, context="jobs"))
@@ -212,8 +252,9 @@ else:
 def cancel(row: JobRow) -> None:
     """Button callback: cancel before the table is drawn again, keep the outcome to show."""
     try:
-        outcome = jobs.cancel_job(engine, client_for(jobs.job_target(row)), row.request_id,
-                                  owner=owner)
+        outcome = jobs.cancel_job(
+            engine, client_for(jobs.job_target(row)), row.request_id, owner=owner
+        )
     except errors.BasetenError as exc:
         result = ("error", user_errors.describe(exc, context="jobs"))
     else:
@@ -246,25 +287,37 @@ def jobs_section(refresh_s: float | None) -> None:
     if not rows:
         st.caption("No jobs yet. Submitted jobs and received results appear here.")
         return
-    st.caption(f"{len(rows)} job{'' if len(rows) == 1 else 's'} · {len(results)} "
-               f"result{'' if len(results) == 1 else 's'} received · {waiting} waiting")
+    st.caption(
+        f"{len(rows)} job{'' if len(rows) == 1 else 's'} · {len(results)} "
+        f"result{'' if len(results) == 1 else 's'} received · {waiting} waiting"
+    )
     if refresh_s is not None:
         st.caption(f"Checking for news every {refresh_s:g} s while jobs are waiting.")
     if results:
         latest = max(results, key=lambda r: r.result.received_at)
         st.text(f"Latest result ({latest.request_id}): {latest.result.preview}")
-    st.dataframe(jobs.table_records(rows), hide_index=True, width="stretch", column_config={
-        "Status": st.column_config.TextColumn(width="medium"),
-        "Details": st.column_config.TextColumn(width="large"),
-        "Result preview": st.column_config.TextColumn(width="large"),
-    })
+    st.dataframe(
+        jobs.table_records(rows),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "Status": st.column_config.TextColumn(width="medium"),
+            "Details": st.column_config.TextColumn(width="large"),
+            "Result preview": st.column_config.TextColumn(width="large"),
+        },
+    )
     queued = [r for r in rows if r.job is not None and r.status == "QUEUED"]
     if queued:
         left, right = st.columns([3, 1], vertical_alignment="bottom")
-        cancel_id = left.selectbox("Queued job", [r.request_id for r in queued],
-                                   key="jobs_cancel_id")
-        right.button("Cancel job", key="jobs_cancel", on_click=cancel,
-                     args=(next(r for r in queued if r.request_id == cancel_id),))
+        cancel_id = left.selectbox(
+            "Queued job", [r.request_id for r in queued], key="jobs_cancel_id"
+        )
+        right.button(
+            "Cancel job",
+            key="jobs_cancel",
+            on_click=cancel,
+            args=(next(r for r in queued if r.request_id == cancel_id),),
+        )
     outcome = state.jobs_page().cancel_outcome
     if outcome:
         state.jobs_page().cancel_outcome = None
@@ -273,15 +326,20 @@ def jobs_section(refresh_s: float | None) -> None:
 
 def results_section() -> None:
     """The chosen result (a preview when large) and the exports, built only when asked."""
-    summaries = [r.result for r in jobs.list_rows(engine, owner=owner)
-                 if isinstance(r.result, job_results.ResultSummary)]
+    summaries = [
+        r.result
+        for r in jobs.list_rows(engine, owner=owner)
+        if isinstance(r.result, job_results.ResultSummary)
+    ]
     if not summaries:
         return
     st.subheader("Results")
     unreadable = job_results.count_unreadable(summaries)
     if unreadable:
-        st.warning(f"{unreadable} stored result(s) hold data this page cannot show; they are "
-                   "marked in the table and left out of the viewer. Export them to inspect.")
+        st.warning(
+            f"{unreadable} stored result(s) hold data this page cannot show; they are "
+            "marked in the table and left out of the viewer. Export them to inspect."
+        )
     by_id = {s.request_id: s for s in summaries}
     shown = st.selectbox("Result", list(by_id), key="jobs_result_id")
     summary = by_id[shown]
@@ -289,22 +347,36 @@ def results_section() -> None:
     if view.value is not None:
         st.json(view.value, expanded=2)
     elif summary.readable:
-        st.caption(f"This result is {summary.size / 1_000_000:.1f} MB; its first "
-                   f"{job_results.VIEW_CHARS:,} characters are shown. Download it whole below.")
+        st.caption(
+            f"This result is {summary.size / 1_000_000:.1f} MB; its first "
+            f"{job_results.VIEW_CHARS:,} characters are shown. Download it whole below."
+        )
         st.code(view.excerpt or "", language="json", wrap_lines=True)
-    st.download_button("Download this result",
-                       lambda: job_results.raw_body(engine, shown, owner=owner),
-                       file_name=f"baseten_result_{shown}.json", mime="application/json",
-                       key="jobs_result_download", on_click="ignore")
+    st.download_button(
+        "Download this result",
+        lambda: job_results.raw_body(engine, shown, owner=owner),
+        file_name=f"baseten_result_{shown}.json",
+        mime="application/json",
+        key="jobs_result_download",
+        on_click="ignore",
+    )
     left, right = st.columns(2)
-    left.download_button("Export results (JSONL)",
-                         lambda: job_results.export_jsonl(engine, owner=owner),
-                         file_name="baseten_job_results.jsonl", mime="application/jsonl",
-                         key="jobs_export_jsonl", on_click="ignore")
-    right.download_button("Export results (CSV)",
-                          lambda: job_results.export_csv(engine, owner=owner),
-                          file_name="baseten_job_results.csv", mime="text/csv",
-                          key="jobs_export_csv", on_click="ignore")
+    left.download_button(
+        "Export results (JSONL)",
+        lambda: job_results.export_jsonl(engine, owner=owner),
+        file_name="baseten_job_results.jsonl",
+        mime="application/jsonl",
+        key="jobs_export_jsonl",
+        on_click="ignore",
+    )
+    right.download_button(
+        "Export results (CSV)",
+        lambda: job_results.export_csv(engine, owner=owner),
+        file_name="baseten_job_results.csv",
+        mime="text/csv",
+        key="jobs_export_csv",
+        on_click="ignore",
+    )
 
 
 state.jobs_page().results_drawn = None

@@ -44,8 +44,14 @@ if TYPE_CHECKING:
 
 #: Public names loaded on first access by :func:`__getattr__` (their modules import
 #: llama_index.core, or are rarely needed).
-_LAZY = {"Baseten": ".llm", "BasetenEmbedding": ".embeddings", "BasetenRerank": ".rerank",
-         "ChatStream": "._streams", "AsyncChatStream": "._streams", "StreamMetrics": "._streams"}
+_LAZY = {
+    "Baseten": ".llm",
+    "BasetenEmbedding": ".embeddings",
+    "BasetenRerank": ".rerank",
+    "ChatStream": "._streams",
+    "AsyncChatStream": "._streams",
+    "StreamMetrics": "._streams",
+}
 
 __all__ = [
     "Baseten",

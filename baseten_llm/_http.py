@@ -96,7 +96,7 @@ def retry_delay(
     """
     if retry_after is not None:
         return min(max(0.0, retry_after), retry_after_cap)
-    return rand() * min(cap, base * (2 ** attempt))
+    return rand() * min(cap, base * (2**attempt))
 
 
 def is_retryable(error: BasetenError) -> bool:
@@ -138,10 +138,14 @@ def error_from_response(
     cls = STATUS_ERRORS.get(status_code, ServerError if status_code >= 500 else APIStatusError)
     if cls is RateLimitError:
         retry_after = parse_retry_after(headers.get("retry-after"))
-        return RateLimitError(text + " Slow down or retry later.", request_id=request_id, retry_after=retry_after)
+        return RateLimitError(
+            text + " Slow down or retry later.", request_id=request_id, retry_after=retry_after
+        )
     if cls is NotFoundError:
         hint, suggestions = not_found_hint() if not_found_hint else ("", ())
-        return NotFoundError(f"{text} {hint}".strip(), request_id=request_id, suggestions=suggestions)
+        return NotFoundError(
+            f"{text} {hint}".strip(), request_id=request_id, suggestions=suggestions
+        )
     return cls(text + _advice(status_code), status_code=status_code, request_id=request_id)
 
 
@@ -151,12 +155,16 @@ def _advice(status_code: int) -> str:
         402: " Check billing on your Baseten account.",
         403: " Your key may not use this model or deployment.",
         413: " The request body is too large; send less input.",
-    }.get(status_code, " Baseten or the model failed; try again later." if status_code >= 500 else "")
+    }.get(
+        status_code, " Baseten or the model failed; try again later." if status_code >= 500 else ""
+    )
 
 
 def _error_from_exception(exc: httpx.HTTPError, url: str) -> BasetenError:
     if isinstance(exc, httpx.TimeoutException):
-        error = APITimeoutError(f"Request to {url} timed out ({type(exc).__name__}); raise timeout= or connect_timeout=.")
+        error = APITimeoutError(
+            f"Request to {url} timed out ({type(exc).__name__}); raise timeout= or connect_timeout=."
+        )
         error.before_send = isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))  # type: ignore[attr-defined]
         return error
     return APIConnectionError(f"Could not reach {url}: {type(exc).__name__}: {exc}")
@@ -202,15 +210,31 @@ class _Attempt:
         """
         if self.number >= self.max_retries or not is_retryable(error):
             return None
-        delay = retry_delay(self.number, retry_after=getattr(error, "retry_after", None), rand=self.rand)
+        delay = retry_delay(
+            self.number, retry_after=getattr(error, "retry_after", None), rand=self.rand
+        )
         if self.max_total_wait_s is not None and self.waited_s + delay > self.max_total_wait_s:
             error.gave_up_after_s = self.waited_s  # type: ignore[attr-defined]
             return None
         self.number += 1
-        logger.info("baseten_llm: retry %d/%d in %.2fs after %s", self.number, self.max_retries, delay, type(error).__name__)
+        logger.info(
+            "baseten_llm: retry %d/%d in %.2fs after %s",
+            self.number,
+            self.max_retries,
+            delay,
+            type(error).__name__,
+        )
         if self.on_retry is not None:
-            self.on_retry(RetryNotice(self.number + 1, self.max_retries + 1, delay, error, self.waited_s,
-                                      self.max_total_wait_s))
+            self.on_retry(
+                RetryNotice(
+                    self.number + 1,
+                    self.max_retries + 1,
+                    delay,
+                    error,
+                    self.waited_s,
+                    self.max_total_wait_s,
+                )
+            )
         self.waited_s += delay
         return delay
 
@@ -229,9 +253,14 @@ def encode_json_body(body: Any) -> bytes:
 
 
 class _TransportBase:
-    def __init__(self, config: ClientConfig, *, rand: Callable[[], float] = random.random,
-                 on_retry: Callable[[RetryNotice], None] | None = None,
-                 max_total_retry_wait_s: float | None = None) -> None:
+    def __init__(
+        self,
+        config: ClientConfig,
+        *,
+        rand: Callable[[], float] = random.random,
+        on_retry: Callable[[RetryNotice], None] | None = None,
+        max_total_retry_wait_s: float | None = None,
+    ) -> None:
         self.config = config
         self._rand = rand
         self._timeout = config.httpx_timeout()
@@ -239,19 +268,30 @@ class _TransportBase:
         self.max_total_retry_wait_s = max_total_retry_wait_s
 
     def _attempt(self) -> _Attempt:
-        return _Attempt(self.config.max_retries, self._rand, max_total_wait_s=self.max_total_retry_wait_s,
-                        on_retry=self.on_retry)
+        return _Attempt(
+            self.config.max_retries,
+            self._rand,
+            max_total_wait_s=self.max_total_retry_wait_s,
+            on_retry=self.on_retry,
+        )
 
-    def _build(self, client: Any, method: str, url: str, json_body: Any,
-               extra_headers: Mapping[str, str] | None) -> httpx.Request:
+    def _build(
+        self,
+        client: Any,
+        method: str,
+        url: str,
+        json_body: Any,
+        extra_headers: Mapping[str, str] | None,
+    ) -> httpx.Request:
         # The client's own timeout is overridden per request, so that ``timeout=`` and
         # ``connect_timeout=`` hold even for an injected ``http_client``.
         headers = httpx.Headers(self.config.request_headers(extra_headers))
         if json_body is None:
             return client.build_request(method, url, headers=headers, timeout=self._timeout)
         headers.setdefault("Content-Type", "application/json")
-        return client.build_request(method, url, content=encode_json_body(json_body), headers=headers,
-                                    timeout=self._timeout)
+        return client.build_request(
+            method, url, content=encode_json_body(json_body), headers=headers, timeout=self._timeout
+        )
 
     def _client_kwargs(self) -> dict[str, Any]:
         return {"timeout": self.config.httpx_timeout(), "follow_redirects": True}
@@ -271,7 +311,9 @@ class HTTPTransport(_TransportBase):
         on_retry: Callable[[RetryNotice], None] | None = None,
         max_total_retry_wait_s: float | None = None,
     ) -> None:
-        super().__init__(config, rand=rand, on_retry=on_retry, max_total_retry_wait_s=max_total_retry_wait_s)
+        super().__init__(
+            config, rand=rand, on_retry=on_retry, max_total_retry_wait_s=max_total_retry_wait_s
+        )
         self._client = client
         self._sleep = sleep
 
@@ -283,8 +325,14 @@ class HTTPTransport(_TransportBase):
         return self._client
 
     def send(
-        self, method: str, url: str, *, json_body: Any = None, stream: bool = False,
-        not_found_hint: NotFoundHint | None = None, headers: Mapping[str, str] | None = None,
+        self,
+        method: str,
+        url: str,
+        *,
+        json_body: Any = None,
+        stream: bool = False,
+        not_found_hint: NotFoundHint | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """Send with retries; return a 2xx response (open, if ``stream``) or raise."""
         attempt = self._attempt()
@@ -299,16 +347,31 @@ class HTTPTransport(_TransportBase):
                     return response
                 body = response.read()
                 response.close()
-                error = error_from_response(response.status_code, body, response.headers, url=url, not_found_hint=not_found_hint)
+                error = error_from_response(
+                    response.status_code,
+                    body,
+                    response.headers,
+                    url=url,
+                    not_found_hint=not_found_hint,
+                )
             delay = attempt.delay_after(error)
             if delay is None:
                 raise _redact(error, self.config.api_key)
             self._sleep(delay)
 
-    def request_json(self, method: str, url: str, *, json_body: Any = None, not_found_hint: NotFoundHint | None = None,
-                     headers: Mapping[str, str] | None = None) -> Any:
+    def request_json(
+        self,
+        method: str,
+        url: str,
+        *,
+        json_body: Any = None,
+        not_found_hint: NotFoundHint | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
         """Send and decode a JSON reply (None for an empty body)."""
-        response = self.send(method, url, json_body=json_body, not_found_hint=not_found_hint, headers=headers)
+        response = self.send(
+            method, url, json_body=json_body, not_found_hint=not_found_hint, headers=headers
+        )
         return decode_json(response)
 
     def close(self) -> None:
@@ -331,7 +394,9 @@ class AsyncHTTPTransport(_TransportBase):
         on_retry: Callable[[RetryNotice], None] | None = None,
         max_total_retry_wait_s: float | None = None,
     ) -> None:
-        super().__init__(config, rand=rand, on_retry=on_retry, max_total_retry_wait_s=max_total_retry_wait_s)
+        super().__init__(
+            config, rand=rand, on_retry=on_retry, max_total_retry_wait_s=max_total_retry_wait_s
+        )
         self._client = client
         self._owned = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -351,8 +416,14 @@ class AsyncHTTPTransport(_TransportBase):
         return self._client
 
     async def send(
-        self, method: str, url: str, *, json_body: Any = None, stream: bool = False,
-        not_found_hint: NotFoundHint | None = None, headers: Mapping[str, str] | None = None,
+        self,
+        method: str,
+        url: str,
+        *,
+        json_body: Any = None,
+        stream: bool = False,
+        not_found_hint: NotFoundHint | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """Send with retries; return a 2xx response (open, if ``stream``) or raise."""
         attempt = self._attempt()
@@ -367,16 +438,31 @@ class AsyncHTTPTransport(_TransportBase):
                     return response
                 body = await response.aread()
                 await response.aclose()
-                error = error_from_response(response.status_code, body, response.headers, url=url, not_found_hint=not_found_hint)
+                error = error_from_response(
+                    response.status_code,
+                    body,
+                    response.headers,
+                    url=url,
+                    not_found_hint=not_found_hint,
+                )
             delay = attempt.delay_after(error)
             if delay is None:
                 raise _redact(error, self.config.api_key)
             await self._sleep(delay)
 
-    async def request_json(self, method: str, url: str, *, json_body: Any = None, not_found_hint: NotFoundHint | None = None,
-                           headers: Mapping[str, str] | None = None) -> Any:
+    async def request_json(
+        self,
+        method: str,
+        url: str,
+        *,
+        json_body: Any = None,
+        not_found_hint: NotFoundHint | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
         """Send and decode a JSON reply (None for an empty body)."""
-        response = await self.send(method, url, json_body=json_body, not_found_hint=not_found_hint, headers=headers)
+        response = await self.send(
+            method, url, json_body=json_body, not_found_hint=not_found_hint, headers=headers
+        )
         return decode_json(response)
 
     async def aclose(self) -> None:
@@ -402,7 +488,9 @@ def stream_error(exc: httpx.HTTPError, partial_text: str) -> BasetenError:
     :class:`StreamInterruptedError` carrying the partial text.
     """
     if not partial_text:
-        return _error_from_exception(exc, str(exc.request.url) if _has_request(exc) else "the server")
+        return _error_from_exception(
+            exc, str(exc.request.url) if _has_request(exc) else "the server"
+        )
     return StreamInterruptedError(
         f"The stream broke after {len(partial_text)} characters ({type(exc).__name__}); "
         "the partial answer is in .partial_text. It was not re-sent, to avoid paying twice.",

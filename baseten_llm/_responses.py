@@ -34,8 +34,12 @@ from llama_index.core.base.llms.types import (
 )
 from llama_index.core.bridge.pydantic import BaseModel
 
-__all__ = ["assistant_response", "completion_response", "validated_assistant_response",
-           "validated_completion_response"]
+__all__ = [
+    "assistant_response",
+    "completion_response",
+    "validated_assistant_response",
+    "validated_completion_response",
+]
 
 _set = object.__setattr__
 _BLOCK_SET = frozenset({"text"})
@@ -65,13 +69,22 @@ def validated_assistant_response(
             blocks.insert(0, ThinkingBlock(content=reasoning))
         for call in message_kwargs.get("tool_calls") or ():
             function = call["function"]
-            blocks.append(ToolCallBlock(tool_call_id=call["id"], tool_name=function["name"],
-                                        tool_kwargs=function["arguments"]))
-    message = ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=message_kwargs)
+            blocks.append(
+                ToolCallBlock(
+                    tool_call_id=call["id"],
+                    tool_name=function["name"],
+                    tool_kwargs=function["arguments"],
+                )
+            )
+    message = ChatMessage(
+        role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=message_kwargs
+    )
     return ChatResponse(message=message, raw=raw, delta=delta, additional_kwargs=extra)
 
 
-def validated_completion_response(text: str, delta: str | None, raw: Any, extra: dict[str, Any]) -> CompletionResponse:
+def validated_completion_response(
+    text: str, delta: str | None, raw: Any, extra: dict[str, Any]
+) -> CompletionResponse:
     """``CompletionResponse(text=..., delta=..., raw=..., additional_kwargs=...)``, fully validated."""
     return CompletionResponse(text=text, delta=delta, raw=raw, additional_kwargs=extra)
 
@@ -94,33 +107,76 @@ def _constructed_assistant_response(
     if message_kwargs:
         reasoning = message_kwargs.get("reasoning_content")
         if reasoning:
-            blocks.insert(0, _filled(ThinkingBlock, {"block_type": "thinking", "content": reasoning, "num_tokens": None,
-                                                     "additional_information": {}}, _THINKING_SET))
+            blocks.insert(
+                0,
+                _filled(
+                    ThinkingBlock,
+                    {
+                        "block_type": "thinking",
+                        "content": reasoning,
+                        "num_tokens": None,
+                        "additional_information": {},
+                    },
+                    _THINKING_SET,
+                ),
+            )
         for call in message_kwargs.get("tool_calls") or ():
             function = call["function"]
-            blocks.append(_filled(ToolCallBlock, {"block_type": "tool_call", "tool_call_id": call["id"],
-                                                  "tool_name": function["name"], "tool_kwargs": function["arguments"]},
-                                  _TOOL_CALL_SET))
-    message = _filled(ChatMessage, {"role": MessageRole.ASSISTANT, "additional_kwargs": message_kwargs,
-                                    "blocks": blocks}, _MESSAGE_SET)
-    return _filled(ChatResponse, {"message": message, "raw": raw, "delta": delta, "logprobs": None,
-                                  "additional_kwargs": extra}, _RESPONSE_SET)
+            blocks.append(
+                _filled(
+                    ToolCallBlock,
+                    {
+                        "block_type": "tool_call",
+                        "tool_call_id": call["id"],
+                        "tool_name": function["name"],
+                        "tool_kwargs": function["arguments"],
+                    },
+                    _TOOL_CALL_SET,
+                )
+            )
+    message = _filled(
+        ChatMessage,
+        {"role": MessageRole.ASSISTANT, "additional_kwargs": message_kwargs, "blocks": blocks},
+        _MESSAGE_SET,
+    )
+    return _filled(
+        ChatResponse,
+        {
+            "message": message,
+            "raw": raw,
+            "delta": delta,
+            "logprobs": None,
+            "additional_kwargs": extra,
+        },
+        _RESPONSE_SET,
+    )
 
 
-def _constructed_completion_response(text: str, delta: str | None, raw: Any, extra: dict[str, Any]) -> CompletionResponse:
+def _constructed_completion_response(
+    text: str, delta: str | None, raw: Any, extra: dict[str, Any]
+) -> CompletionResponse:
     """Same result as :func:`validated_completion_response` for a fresh dict of plain values."""
-    return _filled(CompletionResponse, {"text": text, "additional_kwargs": extra, "raw": raw, "logprobs": None,
-                                        "delta": delta}, _COMPLETION_SET)
+    return _filled(
+        CompletionResponse,
+        {"text": text, "additional_kwargs": extra, "raw": raw, "logprobs": None, "delta": delta},
+        _COMPLETION_SET,
+    )
 
 
 def _models_are_as_expected() -> bool:
     for cls, (fields, model_validators) in _KNOWN_MODELS.items():
         decorators = cls.__pydantic_decorators__
-        if (tuple(cls.model_fields) != fields
-                or tuple(decorators.model_validators) != model_validators
-                or decorators.validators or decorators.field_validators or decorators.root_validators
-                or cls.__pydantic_post_init__ is not None or cls.__pydantic_root_model__
-                or cls.__private_attributes__ or cls.model_config.get("extra") == "allow"):
+        if (
+            tuple(cls.model_fields) != fields
+            or tuple(decorators.model_validators) != model_validators
+            or decorators.validators
+            or decorators.field_validators
+            or decorators.root_validators
+            or cls.__pydantic_post_init__ is not None
+            or cls.__pydantic_root_model__
+            or cls.__private_attributes__
+            or cls.model_config.get("extra") == "allow"
+        ):
             return False
     return True
 
@@ -129,20 +185,42 @@ def _fast_path_is_equivalent() -> bool:
     """True when constructed responses equal validated ones (checked once, at import)."""
     if not _models_are_as_expected():
         return False
-    sample: tuple[Any, ...] = ("Hello", {"reasoning_content": "hmm", "tool_calls": [{"id": "c1", "type": "function",
-              "function": {"name": "f", "arguments": "{}"}}]}, {"choices": []}, "lo",
-              {"reasoning_delta": "", "usage": None, "finish_reason": None})
+    sample: tuple[Any, ...] = (
+        "Hello",
+        {
+            "reasoning_content": "hmm",
+            "tool_calls": [
+                {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+            ],
+        },
+        {"choices": []},
+        "lo",
+        {"reasoning_delta": "", "usage": None, "finish_reason": None},
+    )
     built, checked = _constructed_assistant_response(*sample), validated_assistant_response(*sample)
-    completion: tuple[Any, ...] = ("Hello", "lo", {"choices": []}, {"reasoning_content": "hmm", "usage": None})
-    built_c, checked_c = _constructed_completion_response(*completion), validated_completion_response(*completion)
-    return (built_c == checked_c and built_c.model_fields_set == checked_c.model_fields_set
-            and built_c.model_dump_json() == checked_c.model_dump_json()
-            and built == checked and built.model_fields_set == checked.model_fields_set
-            and built.message.model_fields_set == checked.message.model_fields_set
-            and [b.model_fields_set for b in built.message.blocks] == [b.model_fields_set for b in checked.message.blocks]
-            and [type(b) for b in built.message.blocks] == [ThinkingBlock, TextBlock, ToolCallBlock]
-            and built.model_dump_json() == checked.model_dump_json()
-            and built.message.content == checked.message.content)
+    completion: tuple[Any, ...] = (
+        "Hello",
+        "lo",
+        {"choices": []},
+        {"reasoning_content": "hmm", "usage": None},
+    )
+    built_c, checked_c = (
+        _constructed_completion_response(*completion),
+        validated_completion_response(*completion),
+    )
+    return (
+        built_c == checked_c
+        and built_c.model_fields_set == checked_c.model_fields_set
+        and built_c.model_dump_json() == checked_c.model_dump_json()
+        and built == checked
+        and built.model_fields_set == checked.model_fields_set
+        and built.message.model_fields_set == checked.message.model_fields_set
+        and [b.model_fields_set for b in built.message.blocks]
+        == [b.model_fields_set for b in checked.message.blocks]
+        and [type(b) for b in built.message.blocks] == [ThinkingBlock, TextBlock, ToolCallBlock]
+        and built.model_dump_json() == checked.model_dump_json()
+        and built.message.content == checked.message.content
+    )
 
 
 _FAST = _fast_path_is_equivalent()

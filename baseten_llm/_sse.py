@@ -92,8 +92,11 @@ class SSEDecoder:
         for block in blocks:
             if block[:5] == b"data:" and b"\n" not in block:  # one data line: no state to keep
                 data = block[6:] if block[5:6] == b" " else block[5:]
-                out.append(ServerSentEvent(data.decode("utf-8", errors="replace"), id=self._id) if as_events
-                           else data)
+                out.append(
+                    ServerSentEvent(data.decode("utf-8", errors="replace"), id=self._id)
+                    if as_events
+                    else data
+                )
             elif block:
                 event = self._block_event(block)
                 if event is not None:
@@ -128,7 +131,7 @@ class SSEDecoder:
                 return
             end, skip = index
             line = self._buffer[:end]
-            self._buffer = self._buffer[end + skip:]
+            self._buffer = self._buffer[end + skip :]
             yield line.decode("utf-8", errors="replace")
 
     def _process_line(self, line: str) -> ServerSentEvent | None:
@@ -153,7 +156,10 @@ class SSEDecoder:
         if not self._data and self._event is None:
             return None
         event = ServerSentEvent(
-            data="\n".join(self._data), event=self._event or "message", id=self._id, retry=self._retry
+            data="\n".join(self._data),
+            event=self._event or "message",
+            id=self._id,
+            retry=self._retry,
         )
         self._data, self._event, self._retry = [], None, None
         return event

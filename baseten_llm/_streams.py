@@ -89,11 +89,17 @@ class _Progress:
     def metrics(self) -> StreamMetrics:
         result = self.assembler.state.result
         usage = dict(result.usage) if result.usage else None
-        span = (self.last_at - self.first_at) if self.first_at is not None and self.last_at is not None else 0.0
+        span = (
+            (self.last_at - self.first_at)
+            if self.first_at is not None and self.last_at is not None
+            else 0.0
+        )
         tokens = usage.get("completion_tokens") if usage else None
         end = self.ended_at if self.ended_at is not None else self.clock()
         return StreamMetrics(
-            time_to_first_token_s=None if self.first_at is None else self.first_at - self.started_at,
+            time_to_first_token_s=None
+            if self.first_at is None
+            else self.first_at - self.started_at,
             elapsed_s=end - self.started_at,
             usage=usage,
             finish_reason=result.finish_reason,
@@ -175,8 +181,15 @@ class _StreamState:
     _completions_of: Callable[..., Any]
     _items: Any
 
-    def __init__(self, response: httpx.Response, assembler: StreamAssembler, *, completions: bool = False,
-                 started_at: float | None = None, clock: Clock = time.perf_counter) -> None:
+    def __init__(
+        self,
+        response: httpx.Response,
+        assembler: StreamAssembler,
+        *,
+        completions: bool = False,
+        started_at: float | None = None,
+        clock: Clock = time.perf_counter,
+    ) -> None:
         self._response = response
         self._progress = _Progress(assembler, clock, started_at)
         self._reader = self._read_with(response, self._progress)
@@ -299,7 +312,12 @@ class AsyncChatStream(_StreamState, collections.abc.AsyncGenerator[Any, None]):
         LlamaIndex's async wrapper does not close the generator it wraps, so this does.
         """
         first_error: BaseException | None = None
-        closers = (self._items.aclose, self._chunks.aclose, self._reader.aclose, self._response.aclose)
+        closers = (
+            self._items.aclose,
+            self._chunks.aclose,
+            self._reader.aclose,
+            self._response.aclose,
+        )
         for close in closers:
             try:
                 await close()

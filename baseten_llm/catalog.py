@@ -80,7 +80,9 @@ SNAPSHOT: tuple[ModelInfo, ...] = (
 class ModelList(list[ModelInfo]):
     """The rows of a model list, with where they came from."""
 
-    def __init__(self, rows: Sequence[ModelInfo] = (), *, source: str = "", live: bool = False) -> None:
+    def __init__(
+        self, rows: Sequence[ModelInfo] = (), *, source: str = "", live: bool = False
+    ) -> None:
         super().__init__(rows)
         #: "live list from <url>", "built-in snapshot of <date>", or "this dedicated deployment".
         self.source = source
@@ -96,14 +98,18 @@ def parse_models(payload: Any) -> list[ModelInfo]:
     models = []
     for row in rows:
         if isinstance(row, dict) and row.get("id"):
-            models.append(ModelInfo(
-                id=str(row["id"]),
-                name=str(row.get("name") or row["id"]),
-                context_length=_int_or_none(row.get("context_length") or row.get("context_window")),
-                max_completion_tokens=_int_or_none(row.get("max_completion_tokens")),
-                pricing=dict(row["pricing"]) if isinstance(row.get("pricing"), dict) else None,
-                input_modalities=_modalities(row.get("input_modalities")),
-            ))
+            models.append(
+                ModelInfo(
+                    id=str(row["id"]),
+                    name=str(row.get("name") or row["id"]),
+                    context_length=_int_or_none(
+                        row.get("context_length") or row.get("context_window")
+                    ),
+                    max_completion_tokens=_int_or_none(row.get("max_completion_tokens")),
+                    pricing=dict(row["pricing"]) if isinstance(row.get("pricing"), dict) else None,
+                    input_modalities=_modalities(row.get("input_modalities")),
+                )
+            )
     return models
 
 
@@ -128,7 +134,10 @@ def suggest_models(name: str, candidates: Sequence[str], n: int = 3) -> list[str
         return [by_lower[wanted]]
     tails = {c.lower().rsplit("/", 1)[-1]: c for c in candidates}
     close = difflib.get_close_matches(wanted, list(by_lower), n=n, cutoff=0.5)
-    close += [tails[t].lower() for t in difflib.get_close_matches(wanted.rsplit("/", 1)[-1], list(tails), n=n, cutoff=0.6)]
+    close += [
+        tails[t].lower()
+        for t in difflib.get_close_matches(wanted.rsplit("/", 1)[-1], list(tails), n=n, cutoff=0.6)
+    ]
     seen: list[str] = []
     for lower in close:
         if by_lower[lower] not in seen:
@@ -136,11 +145,17 @@ def suggest_models(name: str, candidates: Sequence[str], n: int = 3) -> list[str
     return seen[:n]
 
 
-def unknown_model_error(slug: str, models: Sequence[ModelInfo], *, source: str) -> UnknownModelError:
+def unknown_model_error(
+    slug: str, models: Sequence[ModelInfo], *, source: str
+) -> UnknownModelError:
     """The error for a slug that is not served, with suggestions."""
     names = [m.id for m in models]
     suggestions = suggest_models(slug, names)
-    hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else f" Available: {', '.join(names)}."
+    hint = (
+        f" Did you mean: {', '.join(suggestions)}?"
+        if suggestions
+        else f" Available: {', '.join(names)}."
+    )
     return UnknownModelError(
         f"Model {slug!r} is not a Baseten Model APIs slug ({source}).{hint} "
         "For a dedicated deployment pass its model id with model_apis=False.",
@@ -154,7 +169,13 @@ class ModelCatalog:
     _cache: ClassVar[dict[str, tuple[float, list[ModelInfo], str]]] = {}
     _lock = threading.Lock()
 
-    def __init__(self, base_url: str, *, ttl_s: float = CATALOG_TTL_S, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        ttl_s: float = CATALOG_TTL_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.ttl_s = ttl_s
         self._clock = clock
@@ -172,7 +193,9 @@ class ModelCatalog:
             return entry[1], entry[2]
         return None
 
-    def store(self, payload: Any = None, error: BaseException | None = None) -> tuple[list[ModelInfo], str]:
+    def store(
+        self, payload: Any = None, error: BaseException | None = None
+    ) -> tuple[list[ModelInfo], str]:
         """Cache a fetched payload, or the snapshot after ``error``; return (models, source)."""
         models: list[ModelInfo] = []
         if error is None:
@@ -181,8 +204,17 @@ class ModelCatalog:
             except ValueError as exc:
                 error = exc
         if error is not None or not models:
-            logger.warning("baseten_llm: could not fetch %s (%s); using the snapshot of %s", self.url, type(error).__name__, SNAPSHOT_DATE)
-            entry = (self._clock() + FALLBACK_TTL_S, list(SNAPSHOT), f"built-in snapshot of {SNAPSHOT_DATE}")
+            logger.warning(
+                "baseten_llm: could not fetch %s (%s); using the snapshot of %s",
+                self.url,
+                type(error).__name__,
+                SNAPSHOT_DATE,
+            )
+            entry = (
+                self._clock() + FALLBACK_TTL_S,
+                list(SNAPSHOT),
+                f"built-in snapshot of {SNAPSHOT_DATE}",
+            )
         else:
             entry = (self._clock() + self.ttl_s, models, f"live list from {self.url}")
         with self._lock:

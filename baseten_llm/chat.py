@@ -60,7 +60,10 @@ _ROLE_NAMES = {
 
 
 # ----------------------------------------------------------------------------- requests
-_NOT_CONTENT = (ThinkingBlock, ToolCallBlock)  # reasoning is not sent back; tool calls go in tool_calls
+_NOT_CONTENT = (
+    ThinkingBlock,
+    ToolCallBlock,
+)  # reasoning is not sent back; tool calls go in tool_calls
 
 
 def _content_parts(message: ChatMessage) -> Any:
@@ -77,12 +80,18 @@ def _content_parts(message: ChatMessage) -> Any:
             parts.append(image_part(block))
         elif isinstance(block, AudioBlock):
             data = block.resolve_audio(as_base64=True).read().decode("ascii")
-            parts.append({"type": "input_audio", "input_audio": {"data": data, "format": block.format}})
+            parts.append(
+                {"type": "input_audio", "input_audio": {"data": data, "format": block.format}}
+            )
         elif isinstance(block, DocumentBlock):
-            parts.append({"type": "file", "file": {"filename": block.title, "file_data": block.inline_url()}})
+            parts.append(
+                {"type": "file", "file": {"filename": block.title, "file_data": block.inline_url()}}
+            )
         elif not isinstance(block, _NOT_CONTENT):
-            raise ValueError(f"A {type(block).__name__} cannot be sent to a chat completions endpoint; send text, "
-                             "images (ImageBlock), audio (AudioBlock) or documents (DocumentBlock).")
+            raise ValueError(
+                f"A {type(block).__name__} cannot be sent to a chat completions endpoint; send text, "
+                "images (ImageBlock), audio (AudioBlock) or documents (DocumentBlock)."
+            )
     return parts
 
 
@@ -94,8 +103,10 @@ def image_part(block: ImageBlock) -> dict[str, Any]:
         data = block.resolve_image(as_base64=True).read().decode("ascii")
         mimetype = block.image_mimetype
         if not mimetype or not mimetype.startswith("image/"):
-            raise ValueError("Cannot tell which kind of image this is: pass ImageBlock(image_mimetype='image/png') "
-                             "or another image/* type.")
+            raise ValueError(
+                "Cannot tell which kind of image this is: pass ImageBlock(image_mimetype='image/png') "
+                "or another image/* type."
+            )
         url = f"data:{mimetype};base64,{data}"
     image: dict[str, Any] = {"url": url}
     if block.detail:
@@ -107,10 +118,21 @@ def _tool_calls_of(message: ChatMessage) -> list[dict[str, Any]]:
     """OpenAI-shape tool calls from ``additional_kwargs`` or ``ToolCallBlock`` blocks."""
     calls = [dict(c) for c in message.additional_kwargs.get("tool_calls") or []]
     for block in message.blocks:
-        if isinstance(block, ToolCallBlock) and not any(c.get("id") == block.tool_call_id for c in calls):
-            arguments = block.tool_kwargs if isinstance(block.tool_kwargs, str) else json.dumps(block.tool_kwargs)
-            calls.append({"id": block.tool_call_id or "", "type": "function",
-                          "function": {"name": block.tool_name, "arguments": arguments}})
+        if isinstance(block, ToolCallBlock) and not any(
+            c.get("id") == block.tool_call_id for c in calls
+        ):
+            arguments = (
+                block.tool_kwargs
+                if isinstance(block.tool_kwargs, str)
+                else json.dumps(block.tool_kwargs)
+            )
+            calls.append(
+                {
+                    "id": block.tool_call_id or "",
+                    "type": "function",
+                    "function": {"name": block.tool_name, "arguments": arguments},
+                }
+            )
     return [_plain_tool_call(c) for c in calls]
 
 
@@ -121,8 +143,11 @@ def _plain_tool_call(call: Mapping[str, Any]) -> dict[str, Any]:
     arguments = function.get("arguments", "")
     if not isinstance(arguments, str):
         arguments = json.dumps(arguments)
-    return {"id": call.get("id", ""), "type": "function",
-            "function": {"name": function.get("name", ""), "arguments": arguments}}
+    return {
+        "id": call.get("id", ""),
+        "type": "function",
+        "function": {"name": function.get("name", ""), "arguments": arguments},
+    }
 
 
 def message_to_dict(message: ChatMessage) -> dict[str, Any]:
@@ -188,15 +213,23 @@ def request_options(kwargs: Mapping[str, Any]) -> RequestOptions:
         raise TypeError("extra_headers must be a mapping of header names to values")
     if body is not None and not isinstance(body, Mapping):
         raise TypeError("extra_body must be a mapping (merged into the JSON body)")
-    return RequestOptions(rest, {str(k): str(v) for k, v in (headers or {}).items()} or None,
-                          dict(body) if body else None)
+    return RequestOptions(
+        rest,
+        {str(k): str(v) for k, v in (headers or {}).items()} or None,
+        dict(body) if body else None,
+    )
 
 
 def build_chat_payload(
     model: str, messages: Sequence[ChatMessage], *, stream: bool, params: Mapping[str, Any]
 ) -> dict[str, Any]:
     """The JSON body of ``POST .../chat/completions``; streams ask for usage in the last chunk."""
-    payload: dict[str, Any] = {"model": model, "messages": messages_to_dicts(messages), **params, "stream": stream}
+    payload: dict[str, Any] = {
+        "model": model,
+        "messages": messages_to_dicts(messages),
+        **params,
+        "stream": stream,
+    }
     if stream:
         options = dict(payload.get("stream_options") or {})
         options.setdefault("include_usage", True)
@@ -302,7 +335,9 @@ class ChatStreamState:
 
     def _merge_tool_call(self, call: Mapping[str, Any]) -> None:
         index = call.get("index", len(self._calls))
-        entry = self._calls.setdefault(index, {"id": "", "type": "function", "function": {"name": "", "arguments": ""}})
+        entry = self._calls.setdefault(
+            index, {"id": "", "type": "function", "function": {"name": "", "arguments": ""}}
+        )
         if call.get("id"):
             entry["id"] = call["id"]
         function = call.get("function") or {}
@@ -310,7 +345,9 @@ class ChatStreamState:
             entry["function"]["name"] += function["name"]
         arguments = function.get("arguments")
         if arguments:
-            entry["function"]["arguments"] += arguments if isinstance(arguments, str) else json.dumps(arguments)
+            entry["function"]["arguments"] += (
+                arguments if isinstance(arguments, str) else json.dumps(arguments)
+            )
         self.result.tool_calls = [self._calls[i] for i in sorted(self._calls)]
 
     @property
@@ -333,11 +370,15 @@ def chat_response(
     if result.reasoning:
         message_kwargs["reasoning_content"] = result.reasoning
     if result.tool_calls:
-        message_kwargs["tool_calls"] = [dict(c, function=dict(c["function"])) for c in result.tool_calls]
+        message_kwargs["tool_calls"] = [
+            dict(c, function=dict(c["function"])) for c in result.tool_calls
+        ]
     extra: dict[str, Any] = {}
     if reasoning_delta is not None:
         extra["reasoning_delta"] = reasoning_delta
-        if reasoning_delta:  # LlamaIndex's name for it (agents stream it as AgentStream.thinking_delta)
+        if (
+            reasoning_delta
+        ):  # LlamaIndex's name for it (agents stream it as AgentStream.thinking_delta)
             extra["thinking_delta"] = reasoning_delta
     if final:
         extra["usage"] = result.usage
@@ -396,11 +437,22 @@ class StreamAssembler:
             if not self.state.complete:
                 raise StreamInterruptedError(
                     f"The stream ended early after {len(self.text)} characters, without a finish "
-                    "reason; the partial answer is in .partial_text.", partial_text=self.text)
+                    "reason; the partial answer is in .partial_text.",
+                    partial_text=self.text,
+                )
         else:
             out = self._raw(self._text.flush())  # type: ignore[union-attr]
             self.state.result.finish_reason = self.state.result.finish_reason or "stop"
-        return [*out, chat_response(self.state.result, raw=self.state.usage_chunk, delta="", reasoning_delta="", final=True)]
+        return [
+            *out,
+            chat_response(
+                self.state.result,
+                raw=self.state.usage_chunk,
+                delta="",
+                reasoning_delta="",
+                final=True,
+            ),
+        ]
 
     def _events(self, datas: list[bytes]) -> list[ChatResponse]:
         out = []
@@ -416,15 +468,26 @@ class StreamAssembler:
                 continue
             if "error" in chunk:
                 raise StreamInterruptedError(
-                    f"The server reported an error mid-stream: {chunk['error']}", partial_text=self.text)
+                    f"The server reported an error mid-stream: {chunk['error']}",
+                    partial_text=self.text,
+                )
             delta = state.feed(chunk)
             if not delta.empty:
-                out.append(chat_response(state.result, raw=chunk, delta=delta.content,
-                                         reasoning_delta=delta.reasoning, final=False))
+                out.append(
+                    chat_response(
+                        state.result,
+                        raw=chunk,
+                        delta=delta.content,
+                        reasoning_delta=delta.reasoning,
+                        final=False,
+                    )
+                )
         return out
 
     def _raw(self, text: str) -> list[ChatResponse]:
         if not text:
             return []
         self.state.result.content += text
-        return [chat_response(self.state.result, raw=text, delta=text, reasoning_delta="", final=False)]
+        return [
+            chat_response(self.state.result, raw=text, delta=text, reasoning_delta="", final=False)
+        ]

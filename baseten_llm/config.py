@@ -50,7 +50,9 @@ USER_AGENT = "baseten-llm/0.1 (httpx)"
 _Default = TypeVar("_Default", str, None)
 
 
-def _resolve(argument: str | None, env_name: str, default: _Default, env: Mapping[str, str]) -> str | _Default:
+def _resolve(
+    argument: str | None, env_name: str, default: _Default, env: Mapping[str, str]
+) -> str | _Default:
     """Argument if given, else the environment variable if non-empty, else the default."""
     if argument:
         return argument
@@ -89,10 +91,14 @@ class ClientConfig:
             raise ConfigurationError("max_retries must be 0 or more.")
         return cls(
             api_key=_resolve(api_key, ENV_API_KEY, None, env),
-            model_apis_url=_resolve(model_apis_url, ENV_MODEL_APIS_URL, DEFAULT_MODEL_APIS_URL, env).rstrip("/"),
+            model_apis_url=_resolve(
+                model_apis_url, ENV_MODEL_APIS_URL, DEFAULT_MODEL_APIS_URL, env
+            ).rstrip("/"),
             deployment_url=template.rstrip("/"),
             timeout_s=DEFAULT_TIMEOUT_S if timeout_s is None else float(timeout_s),
-            connect_timeout_s=DEFAULT_CONNECT_TIMEOUT_S if connect_timeout_s is None else float(connect_timeout_s),
+            connect_timeout_s=DEFAULT_CONNECT_TIMEOUT_S
+            if connect_timeout_s is None
+            else float(connect_timeout_s),
             max_retries=DEFAULT_MAX_RETRIES if max_retries is None else int(max_retries),
             default_headers=dict(default_headers or {}),
         )

@@ -27,7 +27,8 @@ def embeddings_from_json(data: Any, expected: int) -> list[list[float]]:
     vectors = [list(row["embedding"]) for row in rows]
     if len(vectors) != expected:
         raise APIStatusError(
-            f"The embeddings reply has {len(vectors)} vectors for {expected} inputs.", status_code=200
+            f"The embeddings reply has {len(vectors)} vectors for {expected} inputs.",
+            status_code=200,
         )
     return vectors
 
@@ -40,7 +41,9 @@ class BasetenEmbedding(BaseEmbedding):
     deployment_id: str | None = Field(default=None, description="A specific deployment.")
     development: bool = Field(default=False, description="Call the development deployment.")
     deployment_url: str | None = Field(default=None, description="Template with {model_id}.")
-    dimensions: int | None = Field(default=None, description="Requested vector size, if the engine supports it.")
+    dimensions: int | None = Field(
+        default=None, description="Requested vector size, if the engine supports it."
+    )
     max_retries: int = Field(default=3, ge=0)
     timeout: float = Field(default=120.0, description="Read timeout in seconds.")
     connect_timeout: float = Field(default=10.0, description="Connect timeout in seconds.")
@@ -62,9 +65,13 @@ class BasetenEmbedding(BaseEmbedding):
         kwargs.setdefault("model_name", model_id)
         super().__init__(model_id=validate_model_id(model_id), **kwargs)
         self._target = DedicatedTarget(self.environment, self.development, self.deployment_id)
-        self._config = ClientConfig.resolve(api_key=api_key, deployment_url=self.deployment_url,
-                                            timeout_s=self.timeout, connect_timeout_s=self.connect_timeout,
-                                            max_retries=self.max_retries)
+        self._config = ClientConfig.resolve(
+            api_key=api_key,
+            deployment_url=self.deployment_url,
+            timeout_s=self.timeout,
+            connect_timeout_s=self.connect_timeout,
+            max_retries=self.max_retries,
+        )
         self._transport = HTTPTransport(self._config, client=http_client)
         self._atransport = AsyncHTTPTransport(self._config, client=async_http_client)
 
@@ -79,22 +86,33 @@ class BasetenEmbedding(BaseEmbedding):
         return self._target.url(self._config.model_base_url(self.model_id), "sync/v1/embeddings")
 
     def _body(self, texts: list[str]) -> dict[str, Any]:
-        body: dict[str, Any] = {"input": texts, "model": self.model_name, "encoding_format": "float"}
+        body: dict[str, Any] = {
+            "input": texts,
+            "model": self.model_name,
+            "encoding_format": "float",
+        }
         if self.dimensions:
             body["dimensions"] = self.dimensions
         return body
 
     def _hint(self) -> tuple[str, Sequence[str]]:
-        return (f"Check the model id {self.model_id!r} and {self._target.describe()} of the embeddings deployment.", ())
+        return (
+            f"Check the model id {self.model_id!r} and {self._target.describe()} of the embeddings deployment.",
+            (),
+        )
 
     def _get_text_embeddings(self, texts: list[str]) -> list[Embedding]:
         """One request for a batch of texts."""
-        data = self._transport.request_json("POST", self.url, json_body=self._body(texts), not_found_hint=self._hint)
+        data = self._transport.request_json(
+            "POST", self.url, json_body=self._body(texts), not_found_hint=self._hint
+        )
         return embeddings_from_json(data, len(texts))
 
     async def _aget_text_embeddings(self, texts: list[str]) -> list[Embedding]:
         """Async twin of :meth:`_get_text_embeddings`."""
-        data = await self._atransport.request_json("POST", self.url, json_body=self._body(texts), not_found_hint=self._hint)
+        data = await self._atransport.request_json(
+            "POST", self.url, json_body=self._body(texts), not_found_hint=self._hint
+        )
         return embeddings_from_json(data, len(texts))
 
     def _get_text_embedding(self, text: str) -> Embedding:

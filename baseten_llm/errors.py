@@ -94,9 +94,7 @@ class UnknownModelError(BasetenError, ValueError):
 class APIStatusError(BasetenError):
     """The server answered with an error status."""
 
-    def __init__(
-        self, message: str, *, status_code: int, request_id: str | None = None
-    ) -> None:
+    def __init__(self, message: str, *, status_code: int, request_id: str | None = None) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.request_id = request_id

@@ -31,7 +31,11 @@ __all__ = [
 ]
 
 MAX_ASYNC_BODY_BYTES = 256 * 1024
-_RETRY_LIMITS = {"max_attempts": (1, 10), "initial_delay_ms": (0, 10_000), "max_delay_ms": (0, 60_000)}
+_RETRY_LIMITS = {
+    "max_attempts": (1, 10),
+    "initial_delay_ms": (0, 10_000),
+    "max_delay_ms": (0, 60_000),
+}
 
 
 class AsyncRequestStatus(str, Enum):
@@ -56,8 +60,13 @@ class WebhookStatus(str, Enum):
     NO_WEBHOOK_PROVIDED = "NO_WEBHOOK_PROVIDED"
 
 
-_FINISHED = {AsyncRequestStatus.SUCCEEDED, AsyncRequestStatus.FAILED, AsyncRequestStatus.EXPIRED,
-             AsyncRequestStatus.CANCELED, AsyncRequestStatus.WEBHOOK_FAILED}
+_FINISHED = {
+    AsyncRequestStatus.SUCCEEDED,
+    AsyncRequestStatus.FAILED,
+    AsyncRequestStatus.EXPIRED,
+    AsyncRequestStatus.CANCELED,
+    AsyncRequestStatus.WEBHOOK_FAILED,
+}
 
 
 @dataclass(frozen=True)
@@ -147,7 +156,9 @@ def build_async_body(
     _check_range("priority", priority, 0, 2)
     _check_range("max_time_in_queue_seconds", max_time_in_queue_seconds, 10, 259_200)
     if webhook_endpoint is not None and not webhook_endpoint.startswith(("https://", "http://")):
-        raise ConfigurationError(f"webhook_endpoint must be an http(s) URL, got {webhook_endpoint!r}.")
+        raise ConfigurationError(
+            f"webhook_endpoint must be an http(s) URL, got {webhook_endpoint!r}."
+        )
     body: dict[str, Any] = {"model_input": model_input}
     if webhook_endpoint:
         body["webhook_endpoint"] = webhook_endpoint
@@ -193,19 +204,33 @@ class JobsClient:
 
     def submit(self, body: dict[str, Any]) -> dict[str, Any]:
         """POST an already validated body; return the reply (with ``request_id``)."""
-        return self.transport.request_json("POST", f"{self.target_url}/async_predict", json_body=body, not_found_hint=self.not_found_hint)
+        return self.transport.request_json(
+            "POST",
+            f"{self.target_url}/async_predict",
+            json_body=body,
+            not_found_hint=self.not_found_hint,
+        )
 
     async def asubmit(self, body: dict[str, Any]) -> dict[str, Any]:
         """Async twin of :meth:`submit`."""
-        return await self.atransport.request_json("POST", f"{self.target_url}/async_predict", json_body=body, not_found_hint=self.not_found_hint)
+        return await self.atransport.request_json(
+            "POST",
+            f"{self.target_url}/async_predict",
+            json_body=body,
+            not_found_hint=self.not_found_hint,
+        )
 
     def status(self, request_id: str) -> AsyncRequestInfo:
         """The request's status record."""
-        return AsyncRequestInfo.from_json(self.transport.request_json("GET", self._status_url(request_id)))
+        return AsyncRequestInfo.from_json(
+            self.transport.request_json("GET", self._status_url(request_id))
+        )
 
     async def astatus(self, request_id: str) -> AsyncRequestInfo:
         """Async twin of :meth:`status`."""
-        return AsyncRequestInfo.from_json(await self.atransport.request_json("GET", self._status_url(request_id)))
+        return AsyncRequestInfo.from_json(
+            await self.atransport.request_json("GET", self._status_url(request_id))
+        )
 
     def cancel(self, request_id: str) -> bool:
         """True when the request was canceled (only QUEUED requests can be)."""
@@ -219,8 +244,16 @@ class JobsClient:
 
     def queue_status(self) -> AsyncQueueStatus:
         """Queued and in-progress counts of the target deployment."""
-        return AsyncQueueStatus.from_json(self.transport.request_json("GET", f"{self.target_url}/async_queue_status", not_found_hint=self.not_found_hint))
+        return AsyncQueueStatus.from_json(
+            self.transport.request_json(
+                "GET", f"{self.target_url}/async_queue_status", not_found_hint=self.not_found_hint
+            )
+        )
 
     async def aqueue_status(self) -> AsyncQueueStatus:
         """Async twin of :meth:`queue_status`."""
-        return AsyncQueueStatus.from_json(await self.atransport.request_json("GET", f"{self.target_url}/async_queue_status", not_found_hint=self.not_found_hint))
+        return AsyncQueueStatus.from_json(
+            await self.atransport.request_json(
+                "GET", f"{self.target_url}/async_queue_status", not_found_hint=self.not_found_hint
+            )
+        )

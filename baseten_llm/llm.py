@@ -81,7 +81,9 @@ class _ChatRequest(NamedTuple):
     headers: dict[str, str] | None
 
 
-def _resolve_tool_choice(tool_choice: str | dict[str, Any] | None, tool_required: bool) -> str | dict[str, Any]:
+def _resolve_tool_choice(
+    tool_choice: str | dict[str, Any] | None, tool_required: bool
+) -> str | dict[str, Any]:
     if tool_choice is None:
         return "required" if tool_required else "auto"
     if isinstance(tool_choice, dict) or tool_choice in ("none", "auto", "required"):
@@ -121,32 +123,53 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
     """
 
     model_id: str = Field(description="Model APIs slug, or the dedicated deployment's model id.")
-    model_apis: bool = Field(default=True, description="True for Model APIs, False for a dedicated deployment.")
-    environment: str | None = Field(default=None, description="Dedicated environment (default production).")
+    model_apis: bool = Field(
+        default=True, description="True for Model APIs, False for a dedicated deployment."
+    )
+    environment: str | None = Field(
+        default=None, description="Dedicated environment (default production)."
+    )
     deployment_id: str | None = Field(default=None, description="A specific dedicated deployment.")
     development: bool = Field(default=False, description="Call the development deployment.")
-    api_style: str = Field(default="openai", description="'openai' (/sync/v1) or 'predict' (custom Truss).")
-    webhook_endpoint: str | None = Field(default=None, description="Async-job mode: where results go.")
+    api_style: str = Field(
+        default="openai", description="'openai' (/sync/v1) or 'predict' (custom Truss)."
+    )
+    webhook_endpoint: str | None = Field(
+        default=None, description="Async-job mode: where results go."
+    )
     model_apis_url: str | None = Field(default=None, description="Model APIs base URL override.")
     deployment_url: str | None = Field(default=None, description="Template with {model_id}.")
     temperature: float | None = Field(default=None, description="Sampling temperature.")
     max_tokens: int | None = Field(default=None, description="Maximum tokens to generate.")
-    additional_kwargs: dict[str, Any] = Field(default_factory=dict, description="Extra body parameters.")
+    additional_kwargs: dict[str, Any] = Field(
+        default_factory=dict, description="Extra body parameters."
+    )
     max_retries: int = Field(default=3, ge=0, description="Retries for 429/5xx/connection errors.")
     timeout: float = Field(default=600.0, description="Read timeout in seconds.")
     connect_timeout: float = Field(default=10.0, description="Connect timeout in seconds.")
     context_window: int | None = Field(default=None, description="Override of the context window.")
     max_total_retry_wait_s: float | None = Field(
-        default=None, description="Give up instead of waiting longer than this, in all, between retries.")
+        default=None,
+        description="Give up instead of waiting longer than this, in all, between retries.",
+    )
     on_retry: Callable[..., None] | None = Field(
-        default=None, exclude=True, repr=False,
-        description="Called with a RetryNotice before each wait between retries (e.g. to show it).")
+        default=None,
+        exclude=True,
+        repr=False,
+        description="Called with a RetryNotice before each wait between retries (e.g. to show it).",
+    )
     retry_sleep: Callable[[float], None] | None = Field(
-        default=None, exclude=True, repr=False,
-        description="How the sync client waits between retries (default time.sleep); may raise to stop.")
+        default=None,
+        exclude=True,
+        repr=False,
+        description="How the sync client waits between retries (default time.sleep); may raise to stop.",
+    )
     stream_clock: Callable[[], float] | None = Field(
-        default=None, exclude=True, repr=False,
-        description="The clock streams are timed with (default time.perf_counter), e.g. a fake one in tests.")
+        default=None,
+        exclude=True,
+        repr=False,
+        description="The clock streams are timed with (default time.perf_counter), e.g. a fake one in tests.",
+    )
     default_headers: dict[str, str] | None = Field(default=None, exclude=True, repr=False)
     predict_input_builder: Callable[..., dict[str, Any]] | None = Field(default=None, exclude=True)
     predict_output_parser: Callable[[Any], str] | None = Field(default=None, exclude=True)
@@ -171,23 +194,38 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
     ) -> None:
         if model_apis is None:
             model_apis = not (webhook_endpoint and "/" not in str(model_id))
-        super().__init__(model_id=model_id, model_apis=model_apis, webhook_endpoint=webhook_endpoint, **kwargs)
+        super().__init__(
+            model_id=model_id, model_apis=model_apis, webhook_endpoint=webhook_endpoint, **kwargs
+        )
         self._check_settings()
         self._config = ClientConfig.resolve(
-            api_key=api_key, model_apis_url=self.model_apis_url, deployment_url=self.deployment_url,
-            timeout_s=self.timeout, connect_timeout_s=self.connect_timeout, max_retries=self.max_retries,
+            api_key=api_key,
+            model_apis_url=self.model_apis_url,
+            deployment_url=self.deployment_url,
+            timeout_s=self.timeout,
+            connect_timeout_s=self.connect_timeout,
+            max_retries=self.max_retries,
             default_headers=self.default_headers,
         )
         self._transport = HTTPTransport(
-            self._config, client=http_client, sleep=self.retry_sleep or time.sleep,
-            on_retry=self.on_retry, max_total_retry_wait_s=self.max_total_retry_wait_s)
+            self._config,
+            client=http_client,
+            sleep=self.retry_sleep or time.sleep,
+            on_retry=self.on_retry,
+            max_total_retry_wait_s=self.max_total_retry_wait_s,
+        )
         self._atransport = AsyncHTTPTransport(
-            self._config, client=async_http_client, on_retry=self.on_retry,
-            max_total_retry_wait_s=self.max_total_retry_wait_s)
+            self._config,
+            client=async_http_client,
+            on_retry=self.on_retry,
+            max_total_retry_wait_s=self.max_total_retry_wait_s,
+        )
 
     def _check_settings(self) -> None:
         if self.api_style not in ("openai", "predict"):
-            raise ConfigurationError(f"api_style must be 'openai' or 'predict', got {self.api_style!r}.")
+            raise ConfigurationError(
+                f"api_style must be 'openai' or 'predict', got {self.api_style!r}."
+            )
         if self.model_apis:
             if self.webhook_endpoint:
                 raise AsyncModeError(
@@ -195,7 +233,9 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
                     "with model_apis=False. Model APIs only serve synchronous requests."
                 )
             if not self.model_id or not self.model_id.strip():
-                raise ConfigurationError("model_id is empty: pass a Model APIs slug like 'deepseek-ai/DeepSeek-V3.1'.")
+                raise ConfigurationError(
+                    "model_id is empty: pass a Model APIs slug like 'deepseek-ai/DeepSeek-V3.1'."
+                )
             return
         validate_model_id(self.model_id)
         self._target = DedicatedTarget(self.environment, self.development, self.deployment_id)
@@ -226,28 +266,38 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
     def _chat_url(self) -> str:
         if self.model_apis:
             return f"{self._config.model_apis_url}/chat/completions"
-        return self._target_url("predict" if self.api_style == "predict" else "sync/v1/chat/completions")
+        return self._target_url(
+            "predict" if self.api_style == "predict" else "sync/v1/chat/completions"
+        )
 
     def _not_found_hint(self) -> tuple[str, Sequence[str]]:
         """What to check after a 404 from a dedicated deployment (Model APIs: :meth:`_slug_not_found`)."""
         if self._target is None:
             return "", ()
-        return (f"Check the model id {self.model_id!r} and {self._target.describe()} on the model's page "
-                "in the Baseten dashboard (a scaled-to-zero development deployment can also 404)."), ()
+        return (
+            f"Check the model id {self.model_id!r} and {self._target.describe()} on the model's page "
+            "in the Baseten dashboard (a scaled-to-zero development deployment can also 404)."
+        ), ()
 
-    def _slug_not_found(self, error: NotFoundError, listed: tuple[list[ModelInfo], str]) -> NotFoundError:
+    def _slug_not_found(
+        self, error: NotFoundError, listed: tuple[list[ModelInfo], str]
+    ) -> NotFoundError:
         """A Model APIs 404, explained with the catalog: the closest slugs, or that it is listed."""
         models, source = listed
         names = [m.id for m in models]
         if self.model_id in names:
             suggestions = [self.model_id]
-            hint = (f"The model list ({source}) has the slug {self.model_id!r}, so it may be retired or not "
-                    "enabled for your account: check the Model APIs page of the Baseten dashboard.")
+            hint = (
+                f"The model list ({source}) has the slug {self.model_id!r}, so it may be retired or not "
+                "enabled for your account: check the Model APIs page of the Baseten dashboard."
+            )
         else:
             suggestions = suggest_models(self.model_id, names)
             more = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
             hint = f"Check the Model APIs slug {self.model_id!r}: it is not in the model list ({source}).{more}"
-        return NotFoundError(f"{error} {hint}", request_id=error.request_id, suggestions=suggestions)
+        return NotFoundError(
+            f"{error} {hint}", request_id=error.request_id, suggestions=suggestions
+        )
 
     # ------------------------------------------------------------------ catalog
     def _fetch_json(self, url: str) -> Any:
@@ -289,7 +339,11 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
         the dated built-in snapshot after a failed fetch, or this deployment), and ``.live``.
         """
         if not self.model_apis:
-            row = ModelInfo(self.model_id, self.model_id, self.context_window or DEFAULT_DEDICATED_CONTEXT_WINDOW)
+            row = ModelInfo(
+                self.model_id,
+                self.model_id,
+                self.context_window or DEFAULT_DEDICATED_CONTEXT_WINDOW,
+            )
             return ModelList([row], source="this dedicated deployment", live=False)
         models, source = self._catalog.models(self._fetch_json)
         return ModelList(models, source=source, live=source.startswith("live"))
@@ -324,24 +378,51 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
         info = self._model_info
         if self.model_apis and info is None:
             hit = self._catalog.cached(stale_ok=True)
-            info = find_model(self.model_id, hit[0] if hit else ()) or find_model(self.model_id, SNAPSHOT)
-        context = self.context_window or (info.context_length if info else None) or DEFAULT_DEDICATED_CONTEXT_WINDOW
-        num_output = self.max_tokens or (info.max_completion_tokens if info else None) or DEFAULT_NUM_OUTPUT
-        return LLMMetadata(context_window=context, num_output=num_output, model_name=self.model_id,
-                           is_chat_model=True, is_function_calling_model=True)
+            info = find_model(self.model_id, hit[0] if hit else ()) or find_model(
+                self.model_id, SNAPSHOT
+            )
+        context = (
+            self.context_window
+            or (info.context_length if info else None)
+            or DEFAULT_DEDICATED_CONTEXT_WINDOW
+        )
+        num_output = (
+            self.max_tokens or (info.max_completion_tokens if info else None) or DEFAULT_NUM_OUTPUT
+        )
+        return LLMMetadata(
+            context_window=context,
+            num_output=num_output,
+            model_name=self.model_id,
+            is_chat_model=True,
+            is_function_calling_model=True,
+        )
 
     # ------------------------------------------------------------------ request building (pure)
     def _params(self, kwargs: dict[str, Any]) -> dict[str, Any]:
-        return generation_params(temperature=self.temperature, max_tokens=self.max_tokens,
-                                 additional_kwargs=self.additional_kwargs, call_kwargs=kwargs)
+        return generation_params(
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+            additional_kwargs=self.additional_kwargs,
+            call_kwargs=kwargs,
+        )
 
-    def _chat_body(self, messages: Sequence[ChatMessage], stream: bool, kwargs: dict[str, Any]) -> dict[str, Any]:
+    def _chat_body(
+        self, messages: Sequence[ChatMessage], stream: bool, kwargs: dict[str, Any]
+    ) -> dict[str, Any]:
         if self.api_style == "predict" and not self.model_apis:
-            return predict_mod.build_predict_input(messages_to_dicts(messages), stream=stream,
-                                                   params=self._params(kwargs), builder=self.predict_input_builder)
-        return build_chat_payload(self.model_id, messages, stream=stream, params=self._params(kwargs))
+            return predict_mod.build_predict_input(
+                messages_to_dicts(messages),
+                stream=stream,
+                params=self._params(kwargs),
+                builder=self.predict_input_builder,
+            )
+        return build_chat_payload(
+            self.model_id, messages, stream=stream, params=self._params(kwargs)
+        )
 
-    def _chat_request(self, messages: Sequence[ChatMessage], stream: bool, kwargs: dict[str, Any]) -> _ChatRequest:
+    def _chat_request(
+        self, messages: Sequence[ChatMessage], stream: bool, kwargs: dict[str, Any]
+    ) -> _ChatRequest:
         """URL, JSON body and per-call headers of one chat call (``extra_headers`` / ``extra_body``)."""
         options = request_options(kwargs)
         body = self._chat_body(messages, stream, options.call_kwargs)
@@ -365,53 +446,85 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
     def _send_chat(self, request: _ChatRequest, stream: bool) -> httpx.Response:
         self._config.require_api_key()
         try:
-            return self._transport.send("POST", request.url, json_body=request.body, headers=request.headers,
-                                        stream=stream, not_found_hint=self._not_found_hint)
+            return self._transport.send(
+                "POST",
+                request.url,
+                json_body=request.body,
+                headers=request.headers,
+                stream=stream,
+                not_found_hint=self._not_found_hint,
+            )
         except NotFoundError as exc:
             if not self.model_apis:
                 raise
             raise self._slug_not_found(exc, self._catalog.models(self._fetch_json)) from exc
 
     def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        data = decode_json(self._send_chat(self._chat_request(messages, False, kwargs), stream=False))
+        data = decode_json(
+            self._send_chat(self._chat_request(messages, False, kwargs), stream=False)
+        )
         return chat_response(self._result(data), raw=data)
 
-    def _open_stream(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any], *,
-                     completions: bool) -> ChatResponseGen:
+    def _open_stream(
+        self, messages: Sequence[ChatMessage], kwargs: dict[str, Any], *, completions: bool
+    ) -> ChatResponseGen:
         """Send a streamed chat; the :class:`ChatStream` that owns the response gives its chunks."""
         clock = self.stream_clock or time.perf_counter
         started = clock()
         response = self._send_chat(self._chat_request(messages, True, kwargs), stream=True)
-        return ChatStream(response, self._assembler(response), completions=completions, started_at=started,
-                          clock=clock).chunks()
+        return ChatStream(
+            response,
+            self._assembler(response),
+            completions=completions,
+            started_at=started,
+            clock=clock,
+        ).chunks()
 
     # ------------------------------------------------------------------ network: async
     async def _asend_chat(self, request: _ChatRequest, stream: bool) -> httpx.Response:
         self._config.require_api_key()
         try:
-            return await self._atransport.send("POST", request.url, json_body=request.body, headers=request.headers,
-                                               stream=stream, not_found_hint=self._not_found_hint)
+            return await self._atransport.send(
+                "POST",
+                request.url,
+                json_body=request.body,
+                headers=request.headers,
+                stream=stream,
+                not_found_hint=self._not_found_hint,
+            )
         except NotFoundError as exc:
             if not self.model_apis:
                 raise
             raise self._slug_not_found(exc, await self._catalog.amodels(self._afetch_json)) from exc
 
     async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        data = decode_json(await self._asend_chat(self._chat_request(messages, False, kwargs), stream=False))
+        data = decode_json(
+            await self._asend_chat(self._chat_request(messages, False, kwargs), stream=False)
+        )
         return chat_response(self._result(data), raw=data)
 
-    async def _aopen_stream(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any], *,
-                            completions: bool) -> ChatResponseAsyncGen:
+    async def _aopen_stream(
+        self, messages: Sequence[ChatMessage], kwargs: dict[str, Any], *, completions: bool
+    ) -> ChatResponseAsyncGen:
         """Async twin of :meth:`_open_stream` (an :class:`AsyncChatStream`)."""
         clock = self.stream_clock or time.perf_counter
         started = clock()
         response = await self._asend_chat(self._chat_request(messages, True, kwargs), stream=True)
-        stream = AsyncChatStream(response, self._assembler(response), completions=completions, started_at=started,
-                                 clock=clock)
+        stream = AsyncChatStream(
+            response,
+            self._assembler(response),
+            completions=completions,
+            started_at=started,
+            clock=clock,
+        )
         return stream.chunks()
 
     def _assembler(self, response: httpx.Response) -> StreamAssembler:
-        sse = self.api_style == "openai" or self.model_apis or predict_mod.is_sse(response.headers.get("content-type"))
+        sse = (
+            self.api_style == "openai"
+            or self.model_apis
+            or predict_mod.is_sse(response.headers.get("content-type"))
+        )
         return StreamAssembler(sse=sse)
 
     def _refuse_in_async_mode(self, method: str) -> None:
@@ -441,7 +554,9 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
 
     @returns_stream
     @llm_completion_callback()
-    def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseGen:
+    def stream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseGen:
         """Streamed completion (a :class:`~baseten_llm.ChatStream` of ``CompletionResponse``)."""
         return self._open_stream(self._prompt_messages(prompt), kwargs, completions=True)  # type: ignore[return-value]
 
@@ -453,14 +568,18 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
 
     @returns_stream
     @llm_chat_callback()
-    async def astream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseAsyncGen:
+    async def astream_chat(
+        self, messages: Sequence[ChatMessage], **kwargs: Any
+    ) -> ChatResponseAsyncGen:
         """Async streamed chat, an :class:`~baseten_llm.AsyncChatStream`; ``await stream.aclose()``
         closes the HTTP stream at once."""
         self._refuse_in_async_mode("astream_chat")
         return await self._aopen_stream(messages, kwargs, completions=False)
 
     @llm_completion_callback()
-    async def acomplete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+    async def acomplete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponse:
         """Async completion; with ``webhook_endpoint`` set, submits an async job instead."""
         if self.webhook_endpoint:
             return await self._asubmit_prompt_job(prompt, **kwargs)
@@ -468,7 +587,9 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
 
     @returns_stream
     @llm_completion_callback()
-    async def astream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseAsyncGen:
+    async def astream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseAsyncGen:
         """Async streamed completion; ``await stream.aclose()`` closes the HTTP stream at once."""
         self._refuse_in_async_mode("astream_complete")
         return await self._aopen_stream(self._prompt_messages(prompt), kwargs, completions=True)  # type: ignore[return-value]
@@ -499,7 +620,11 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
         return prepared
 
     def _validate_chat_with_tools_response(
-        self, response: ChatResponse, tools: Sequence[Any], allow_parallel_tool_calls: bool = False, **kwargs: Any
+        self,
+        response: ChatResponse,
+        tools: Sequence[Any],
+        allow_parallel_tool_calls: bool = False,
+        **kwargs: Any,
     ) -> ChatResponse:
         """Keep only the first tool call (block and ``tool_calls`` entry) unless parallel calls are allowed."""
         message = response.message
@@ -508,22 +633,37 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
             message.additional_kwargs["tool_calls"] = calls[:1]
         blocks = [b for b in message.blocks if isinstance(b, ToolCallBlock)]
         if not allow_parallel_tool_calls and len(blocks) > 1:
-            message.blocks = [b for b in message.blocks if not isinstance(b, ToolCallBlock) or b is blocks[0]]
+            message.blocks = [
+                b for b in message.blocks if not isinstance(b, ToolCallBlock) or b is blocks[0]
+            ]
         return response
 
     def get_tool_calls_from_response(
         self, response: ChatResponse, error_on_no_tool_call: bool = True, **kwargs: Any
     ) -> list[ToolSelection]:
         """The tool calls of a response (its ``ToolCallBlock``s, else ``tool_calls``) as ``ToolSelection``s."""
-        selections = [ToolSelection(tool_id=b.tool_call_id or "", tool_name=b.tool_name,
-                                    tool_kwargs=_parse_arguments(b.tool_kwargs))
-                      for b in response.message.blocks if isinstance(b, ToolCallBlock)]
+        selections = [
+            ToolSelection(
+                tool_id=b.tool_call_id or "",
+                tool_name=b.tool_name,
+                tool_kwargs=_parse_arguments(b.tool_kwargs),
+            )
+            for b in response.message.blocks
+            if isinstance(b, ToolCallBlock)
+        ]
         if not selections:
-            selections = [ToolSelection(tool_id=c.get("id") or "", tool_name=c["function"]["name"],
-                                        tool_kwargs=_parse_arguments(c["function"].get("arguments")))
-                          for c in response.message.additional_kwargs.get("tool_calls") or []]
+            selections = [
+                ToolSelection(
+                    tool_id=c.get("id") or "",
+                    tool_name=c["function"]["name"],
+                    tool_kwargs=_parse_arguments(c["function"].get("arguments")),
+                )
+                for c in response.message.additional_kwargs.get("tool_calls") or []
+            ]
         if not selections and error_on_no_tool_call:
-            raise ValueError(f"Expected at least one tool call, but the model answered: {response.message.content!r}")
+            raise ValueError(
+                f"Expected at least one tool call, but the model answered: {response.message.content!r}"
+            )
         return selections
 
     # ------------------------------------------------------------------ async jobs
@@ -531,15 +671,30 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
     def jobs(self) -> JobsClient:
         """This deployment's async-job client (submit, status, cancel, queue status), built once."""
         if self._jobs_client is None:
-            self._jobs_client = JobsClient(self._model_base_url(), self._target_url("").rstrip("/"), self._transport,
-                                           self._atransport, not_found_hint=self._not_found_hint)
+            self._jobs_client = JobsClient(
+                self._model_base_url(),
+                self._target_url("").rstrip("/"),
+                self._transport,
+                self._atransport,
+                not_found_hint=self._not_found_hint,
+            )
         return self._jobs_client
 
-    def _job_body(self, model_input: Any, webhook_endpoint: str | None, priority: int,
-                  max_time_in_queue_seconds: int, inference_retry_config: dict[str, int] | None) -> dict[str, Any]:
-        return build_async_body(model_input, webhook_endpoint=webhook_endpoint or self.webhook_endpoint,
-                                priority=priority, max_time_in_queue_seconds=max_time_in_queue_seconds,
-                                inference_retry_config=inference_retry_config)
+    def _job_body(
+        self,
+        model_input: Any,
+        webhook_endpoint: str | None,
+        priority: int,
+        max_time_in_queue_seconds: int,
+        inference_retry_config: dict[str, int] | None,
+    ) -> dict[str, Any]:
+        return build_async_body(
+            model_input,
+            webhook_endpoint=webhook_endpoint or self.webhook_endpoint,
+            priority=priority,
+            max_time_in_queue_seconds=max_time_in_queue_seconds,
+            inference_retry_config=inference_retry_config,
+        )
 
     def _prompt_job_body(self, prompt: str, kwargs: dict[str, Any]) -> dict[str, Any]:
         model_input = {"prompt": prompt, **self._params(kwargs)}
@@ -548,22 +703,46 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
     async def _asubmit_prompt_job(self, prompt: str, **kwargs: Any) -> CompletionResponse:
         self._config.require_api_key()
         reply = await self.jobs.asubmit(self._prompt_job_body(prompt, kwargs))
-        return CompletionResponse(text=str(reply["request_id"]), raw=reply, additional_kwargs={"async_request": True})
+        return CompletionResponse(
+            text=str(reply["request_id"]), raw=reply, additional_kwargs={"async_request": True}
+        )
 
-    def submit_async_request(self, model_input: Any, *, webhook_endpoint: str | None = None, priority: int = 0,
-                             max_time_in_queue_seconds: int = 600,
-                             inference_retry_config: dict[str, int] | None = None) -> str:
+    def submit_async_request(
+        self,
+        model_input: Any,
+        *,
+        webhook_endpoint: str | None = None,
+        priority: int = 0,
+        max_time_in_queue_seconds: int = 600,
+        inference_retry_config: dict[str, int] | None = None,
+    ) -> str:
         """Queue an async job on this deployment; return its request id."""
-        body = self._job_body(model_input, webhook_endpoint, priority, max_time_in_queue_seconds,
-                              inference_retry_config)
+        body = self._job_body(
+            model_input,
+            webhook_endpoint,
+            priority,
+            max_time_in_queue_seconds,
+            inference_retry_config,
+        )
         return str(self.jobs.submit(body)["request_id"])
 
-    async def asubmit_async_request(self, model_input: Any, *, webhook_endpoint: str | None = None, priority: int = 0,
-                                    max_time_in_queue_seconds: int = 600,
-                                    inference_retry_config: dict[str, int] | None = None) -> str:
+    async def asubmit_async_request(
+        self,
+        model_input: Any,
+        *,
+        webhook_endpoint: str | None = None,
+        priority: int = 0,
+        max_time_in_queue_seconds: int = 600,
+        inference_retry_config: dict[str, int] | None = None,
+    ) -> str:
         """Async twin of :meth:`submit_async_request`."""
-        body = self._job_body(model_input, webhook_endpoint, priority, max_time_in_queue_seconds,
-                              inference_retry_config)
+        body = self._job_body(
+            model_input,
+            webhook_endpoint,
+            priority,
+            max_time_in_queue_seconds,
+            inference_retry_config,
+        )
         return str((await self.jobs.asubmit(body))["request_id"])
 
     def get_async_request(self, request_id: str) -> AsyncRequestInfo:
@@ -592,8 +771,14 @@ class Baseten(StructuredOutputMixin, FunctionCallingLLM):
 
     def wake(self) -> None:
         """Ask a scaled-to-zero deployment to start (``POST {target}/wake``)."""
-        self._transport.send("POST", self._target_url("wake"), not_found_hint=self._not_found_hint).close()
+        self._transport.send(
+            "POST", self._target_url("wake"), not_found_hint=self._not_found_hint
+        ).close()
 
     async def awake(self) -> None:
         """Async twin of :meth:`wake`."""
-        await (await self._atransport.send("POST", self._target_url("wake"), not_found_hint=self._not_found_hint)).aclose()
+        await (
+            await self._atransport.send(
+                "POST", self._target_url("wake"), not_found_hint=self._not_found_hint
+            )
+        ).aclose()

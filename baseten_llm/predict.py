@@ -34,10 +34,22 @@ __all__ = [
 PredictInputBuilder = Callable[..., dict[str, Any]]
 PredictOutputParser = Callable[[Any], str]
 
-_TEXT_KEYS = ("output", "text", "generated_text", "completion", "response", "result", "content", "answer", "data")
+_TEXT_KEYS = (
+    "output",
+    "text",
+    "generated_text",
+    "completion",
+    "response",
+    "result",
+    "content",
+    "answer",
+    "data",
+)
 
 
-def default_predict_input(messages: list[dict[str, Any]], *, stream: bool, **params: Any) -> dict[str, Any]:
+def default_predict_input(
+    messages: list[dict[str, Any]], *, stream: bool, **params: Any
+) -> dict[str, Any]:
     """The documented default body: messages, stream flag and generation parameters."""
     return {"messages": messages, "stream": stream, **params}
 
@@ -78,7 +90,10 @@ def extract_predict_text(data: Any) -> str:
 
 def is_sse(content_type: str | None) -> bool:
     """True when a streamed reply is Server-Sent Events rather than raw text."""
-    return content_type is not None and content_type.split(";")[0].strip().lower() == "text/event-stream"
+    return (
+        content_type is not None
+        and content_type.split(";")[0].strip().lower() == "text/event-stream"
+    )
 
 
 class TextStreamDecoder:

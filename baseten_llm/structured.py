@@ -34,7 +34,10 @@ _NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]")
 def response_format_for(output_cls: type[BaseModel]) -> dict[str, Any]:
     """The ``response_format`` that asks for JSON matching ``output_cls``'s schema."""
     name = _NAME_CHARS.sub("_", output_cls.__name__)[:64] or "output"
-    return {"type": "json_schema", "json_schema": {"name": name, "schema": output_cls.model_json_schema()}}
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": name, "schema": output_cls.model_json_schema()},
+    }
 
 
 def parse_structured(text: str, output_cls: type[BaseModel]) -> BaseModel:
@@ -45,7 +48,7 @@ def parse_structured(text: str, output_cls: type[BaseModel]) -> BaseModel:
         start, end = text.find("{"), text.rfind("}")
         if start < 0 or end <= start or (start == 0 and end == len(text) - 1):
             raise
-        return output_cls.model_validate_json(text[start:end + 1])
+        return output_cls.model_validate_json(text[start : end + 1])
 
 
 class StructuredOutputMixin:
@@ -58,11 +61,17 @@ class StructuredOutputMixin:
 
     def _uses_response_format(self) -> bool:
         host: Any = self
-        return bool(host._speaks_openai) and host.pydantic_program_mode == PydanticProgramMode.DEFAULT
+        return (
+            bool(host._speaks_openai) and host.pydantic_program_mode == PydanticProgramMode.DEFAULT
+        )
 
-    def _structured_request(self, output_cls: type[BaseModel], prompt: BasePromptTemplate,
-                            llm_kwargs: dict[str, Any] | None, prompt_args: dict[str, Any]
-                            ) -> tuple[list[ChatMessage], dict[str, Any]]:
+    def _structured_request(
+        self,
+        output_cls: type[BaseModel],
+        prompt: BasePromptTemplate,
+        llm_kwargs: dict[str, Any] | None,
+        prompt_args: dict[str, Any],
+    ) -> tuple[list[ChatMessage], dict[str, Any]]:
         host: Any = self
         kwargs = dict(llm_kwargs or {})
         kwargs.pop("tool_choice", None)
@@ -70,12 +79,21 @@ class StructuredOutputMixin:
         return host._extend_messages(prompt.format_messages(**prompt_args)), kwargs
 
     @dispatcher.span
-    def structured_predict(self, output_cls: type[BaseModel], prompt: BasePromptTemplate,
-                           llm_kwargs: dict[str, Any] | None = None, **prompt_args: Any) -> BaseModel:
+    def structured_predict(
+        self,
+        output_cls: type[BaseModel],
+        prompt: BasePromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> BaseModel:
         """An ``output_cls`` instance, from one chat request constrained to its JSON schema."""
         if not self._uses_response_format():
             return super().structured_predict(output_cls, prompt, llm_kwargs, **prompt_args)  # type: ignore[misc]
-        dispatcher.event(LLMStructuredPredictStartEvent(output_cls=output_cls, template=prompt, template_args=prompt_args))
+        dispatcher.event(
+            LLMStructuredPredictStartEvent(
+                output_cls=output_cls, template=prompt, template_args=prompt_args
+            )
+        )
         messages, kwargs = self._structured_request(output_cls, prompt, llm_kwargs, prompt_args)
         response = self.chat(messages, **kwargs)  # type: ignore[attr-defined]
         result = parse_structured(response.message.content or "", output_cls)
@@ -83,32 +101,52 @@ class StructuredOutputMixin:
         return result
 
     @dispatcher.span
-    async def astructured_predict(self, output_cls: type[BaseModel], prompt: BasePromptTemplate,
-                                  llm_kwargs: dict[str, Any] | None = None, **prompt_args: Any) -> BaseModel:
+    async def astructured_predict(
+        self,
+        output_cls: type[BaseModel],
+        prompt: BasePromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> BaseModel:
         """Async twin of :meth:`structured_predict`."""
         if not self._uses_response_format():
             return await super().astructured_predict(output_cls, prompt, llm_kwargs, **prompt_args)  # type: ignore[misc]
-        dispatcher.event(LLMStructuredPredictStartEvent(output_cls=output_cls, template=prompt, template_args=prompt_args))
+        dispatcher.event(
+            LLMStructuredPredictStartEvent(
+                output_cls=output_cls, template=prompt, template_args=prompt_args
+            )
+        )
         messages, kwargs = self._structured_request(output_cls, prompt, llm_kwargs, prompt_args)
         response = await self.achat(messages, **kwargs)  # type: ignore[attr-defined]
         result = parse_structured(response.message.content or "", output_cls)
         dispatcher.event(LLMStructuredPredictEndEvent(output=result))
         return result
 
-    def _structured_stream_call(self, output_cls: type[BaseModel], prompt: BasePromptTemplate,
-                                llm_kwargs: dict[str, Any] | None = None, **prompt_args: Any) -> Generator[Any, None, None]:
+    def _structured_stream_call(
+        self,
+        output_cls: type[BaseModel],
+        prompt: BasePromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Generator[Any, None, None]:
         """Partial objects as the JSON streams in (used by ``stream_structured_predict``)."""
         if not self._uses_response_format():
             return super()._structured_stream_call(output_cls, prompt, llm_kwargs, **prompt_args)  # type: ignore[misc]
         messages, kwargs = self._structured_request(output_cls, prompt, llm_kwargs, prompt_args)
         return _partials(self.stream_chat(messages, **kwargs), output_cls)  # type: ignore[attr-defined]
 
-    async def _structured_astream_call(self, output_cls: type[BaseModel], prompt: BasePromptTemplate,
-                                       llm_kwargs: dict[str, Any] | None = None,
-                                       **prompt_args: Any) -> AsyncGenerator[Any, None]:
+    async def _structured_astream_call(
+        self,
+        output_cls: type[BaseModel],
+        prompt: BasePromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> AsyncGenerator[Any, None]:
         """Async twin of :meth:`_structured_stream_call` (used by ``astream_structured_predict``)."""
         if not self._uses_response_format():
-            return await super()._structured_astream_call(output_cls, prompt, llm_kwargs, **prompt_args)  # type: ignore[misc]
+            return await super()._structured_astream_call(  # type: ignore[misc]
+                output_cls, prompt, llm_kwargs, **prompt_args
+            )
         messages, kwargs = self._structured_request(output_cls, prompt, llm_kwargs, prompt_args)
         return _apartials(await self.astream_chat(messages, **kwargs), output_cls)  # type: ignore[attr-defined]
 

@@ -31,7 +31,8 @@ def validate_model_id(model_id: str, *, what: str = "model id") -> str:
         looks_like_slug = isinstance(model_id, str) and "/" in model_id
         extra = (
             " It looks like a Model APIs slug: use model_apis=True for shared models."
-            if looks_like_slug else ""
+            if looks_like_slug
+            else ""
         )
         raise InvalidModelIdError(
             f"{model_id!r} is not a valid dedicated deployment {what}. A {what} is 8 lowercase "
@@ -56,7 +57,9 @@ class DedicatedTarget:
                 "Choose one dedicated target: environment=..., development=True or deployment_id=..."
             )
         if self.environment is not None and not _ENV.match(self.environment):
-            raise ConfigurationError(f"environment must be a name like 'production' or 'staging', got {self.environment!r}.")
+            raise ConfigurationError(
+                f"environment must be a name like 'production' or 'staging', got {self.environment!r}."
+            )
         if self.deployment_id is not None:
             validate_model_id(self.deployment_id, what="deployment id")
 

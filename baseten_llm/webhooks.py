@@ -17,7 +17,13 @@ from typing import Any
 
 from .errors import WebhookPayloadError, WebhookSignatureError, WebhookTimestampError
 
-__all__ = ["WebhookPayload", "verify_webhook", "parse_signature_header", "SIGNATURE_HEADER", "DEFAULT_TOLERANCE_S"]
+__all__ = [
+    "WebhookPayload",
+    "verify_webhook",
+    "parse_signature_header",
+    "SIGNATURE_HEADER",
+    "DEFAULT_TOLERANCE_S",
+]
 
 SIGNATURE_HEADER = "X-BASETEN-SIGNATURE"
 DEFAULT_TOLERANCE_S = 300.0
@@ -60,12 +66,16 @@ def _check_signature(body: bytes, signature_header: str | None, secrets: Sequenc
     if isinstance(secrets, str):
         secrets = [secrets]
     if not secrets or not any(secrets):
-        raise WebhookSignatureError("No webhook secret configured: add the whsec_... secret from Baseten's settings.")
+        raise WebhookSignatureError(
+            "No webhook secret configured: add the whsec_... secret from Baseten's settings."
+        )
     if not signature_header:
         raise WebhookSignatureError(f"The request has no {SIGNATURE_HEADER} header; reject it.")
     received = parse_signature_header(signature_header)
     if not received:
-        raise WebhookSignatureError(f"The {SIGNATURE_HEADER} header has no v1= signature; reject it.")
+        raise WebhookSignatureError(
+            f"The {SIGNATURE_HEADER} header has no v1= signature; reject it."
+        )
     expected = _expected_signatures(body, secrets)
     # Compare every pair so timing does not reveal which entry matched.
     matched = False

@@ -99,9 +99,11 @@ def tree_rss(pid: int) -> int:
 
 def torch_probe_works() -> bool:
     """Positive control for :func:`loads_torch`: a process that imports torch is detected."""
-    proc = subprocess.Popen([sys.executable, "-c",
-                             "import sys, torch; print('ok', flush=True); sys.stdin.read()"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys, torch; print('ok', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
     try:
         assert proc.stdout is not None
         proc.stdout.readline()
@@ -130,9 +132,10 @@ def loads_torch(pid: int) -> bool:
 def emulator_process() -> Iterator[str]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "baseten_llm.emulator", "--port", str(port),
-         "--api-key", API_KEY],
-        cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "baseten_llm.emulator", "--port", str(port), "--api-key", API_KEY],
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -159,14 +162,22 @@ def raw_stream(base: str, text: str) -> tuple[float, list[tuple[float, int]]]:
     [(time, words so far)] per content chunk)."""
     import json
 
-    body = {"model": SLUG, "messages": [{"role": "user", "content": text}], "stream": True,
-            "max_tokens": 4096}
+    body = {
+        "model": SLUG,
+        "messages": [{"role": "user", "content": text}],
+        "stream": True,
+        "max_tokens": 4096,
+    }
     samples: list[tuple[float, int]] = []
     words = 0
     with httpx.Client(timeout=120) as client:
         started = time.perf_counter()
-        with client.stream("POST", f"{base}/v1/chat/completions", json=body,
-                           headers={"Authorization": f"Bearer {API_KEY}"}) as resp:
+        with client.stream(
+            "POST",
+            f"{base}/v1/chat/completions",
+            json=body,
+            headers={"Authorization": f"Bearer {API_KEY}"},
+        ) as resp:
             resp.raise_for_status()
             for line in resp.iter_lines():
                 if not line.startswith("data: ") or line == "data: [DONE]":
@@ -204,8 +215,7 @@ class App(AppServer):
     of our choice, polled finely for health and with its RSS taken as soon as it is healthy."""
 
     def __init__(self, emulator: str, data_dir: Path, log_path: Path) -> None:
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("BASETEN_", "STREAMLIT_"))}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("BASETEN_", "STREAMLIT_"))}
         env.update(
             BASETEN_API_KEY=API_KEY,
             BASETEN_MODEL_APIS_URL=f"{emulator}/v1",
@@ -215,8 +225,9 @@ class App(AppServer):
             TRANSFORMERS_OFFLINE="1",
             PYTHONUNBUFFERED="1",
         )
-        super().__init__(port=free_port(), data_dir=data_dir, log_path=log_path, env=env,
-                         poll_s=0.02)
+        super().__init__(
+            port=free_port(), data_dir=data_dir, log_path=log_path, env=env, poll_s=0.02
+        )
         self.rss_at_health = 0.0  # MiB, before any browser session
 
     @property
@@ -296,18 +307,25 @@ def browser_send(page: Page, text: str) -> dict[str, Any]:
     page.wait_for_timeout(300)
     wait_for_app_idle(page, RUN_TIMEOUT_MS)
     page.wait_for_function("() => window.__bench.firstPaint !== null", timeout=RUN_TIMEOUT_MS)
-    return page.evaluate("() => { window.__bench.observer.disconnect(); "
-                         "const b = window.__bench; return {enter: b.enter, first: b.first, "
-                         "firstPaint: b.firstPaint, samples: b.samples, "
-                         "origin: performance.timeOrigin}; }")
+    return page.evaluate(
+        "() => { window.__bench.observer.disconnect(); "
+        "const b = window.__bench; return {enter: b.enter, first: b.first, "
+        "firstPaint: b.firstPaint, samples: b.samples, "
+        "origin: performance.timeOrigin}; }"
+    )
 
 
 # --- the phases -------------------------------------------------------------------------------
 
 
 def measure_ttft(page: Page, emulator: str, runs: int, delay_ms: float) -> dict[str, list[float]]:
-    configure(emulator, first_token_delay_s=delay_ms / 1000, tokens_per_second=100.0,
-              reply_tokens=TTFT_REPLY_TOKENS, **NO_REASONING)
+    configure(
+        emulator,
+        first_token_delay_s=delay_ms / 1000,
+        tokens_per_second=100.0,
+        reply_tokens=TTFT_REPLY_TOKENS,
+        **NO_REASONING,
+    )
     out: dict[str, list[float]] = {"floor": [], "dom": [], "paint": [], "to_request": []}
     browser_send(page, "warm up the page")  # first run of a session pays one-off imports
     for i in range(runs):
@@ -319,14 +337,22 @@ def measure_ttft(page: Page, emulator: str, runs: int, delay_ms: float) -> dict[
         # same machine clock: the emulator logs time.time() when the request arrives
         arrived = last_chat_request_time(emulator) * 1000
         out["to_request"].append(arrived - (rec["origin"] + rec["enter"]))
-        print(f"  ttft run {i + 1}/{runs}: floor {out['floor'][-1]:.0f} ms, "
-              f"browser {out['paint'][-1]:.0f} ms", flush=True)
+        print(
+            f"  ttft run {i + 1}/{runs}: floor {out['floor'][-1]:.0f} ms, "
+            f"browser {out['paint'][-1]:.0f} ms",
+            flush=True,
+        )
     return out
 
 
 def measure_rate(page: Page, emulator: str, runs: int, rate: float) -> dict[str, list[float]]:
-    configure(emulator, first_token_delay_s=0.0, tokens_per_second=rate,
-              reply_tokens=RATE_REPLY_TOKENS, **NO_REASONING)
+    configure(
+        emulator,
+        first_token_delay_s=0.0,
+        tokens_per_second=rate,
+        reply_tokens=RATE_REPLY_TOKENS,
+        **NO_REASONING,
+    )
     out: dict[str, list[float]] = {"raw": [], "browser": [], "words": []}
     for i in range(runs):
         _, samples = raw_stream(emulator, f"bench rate {i}")
@@ -335,8 +361,11 @@ def measure_rate(page: Page, emulator: str, runs: int, rate: float) -> dict[str,
         pts = [(t / 1000.0, n) for t, n in rec["samples"]]
         out["browser"].append(rate_of(pts))
         out["words"].append(float(max(n for _, n in pts)))
-        print(f"  rate run {i + 1}/{runs}: raw {out['raw'][-1]:.1f}/s, "
-              f"browser {out['browser'][-1]:.1f}/s ({out['words'][-1]:.0f} words)", flush=True)
+        print(
+            f"  rate run {i + 1}/{runs}: raw {out['raw'][-1]:.1f}/s, "
+            f"browser {out['browser'][-1]:.1f}/s ({out['words'][-1]:.0f} words)",
+            flush=True,
+        )
     return out
 
 
@@ -355,21 +384,55 @@ def seed_database(data_dir: Path) -> None:
     personas.ensure_builtins(engine)
     persona = personas.default_persona(engine)
     target = {**Target().to_dict(), "label": Target().label}
-    filler = ["a", "test", "double", "streams", "these", "filler", "words", "so", "that",
-              "every", "stored", "answer", "has", "a", "realistic", "length", "for", "the",
-              "page", "to", "draw"]
+    filler = [
+        "a",
+        "test",
+        "double",
+        "streams",
+        "these",
+        "filler",
+        "words",
+        "so",
+        "that",
+        "every",
+        "stored",
+        "answer",
+        "has",
+        "a",
+        "realistic",
+        "length",
+        "for",
+        "the",
+        "page",
+        "to",
+        "draw",
+    ]
     for c in range(SEED_CONVERSATIONS):
         conversation = convs.create_conversation(engine, persona, owner=LOCAL_OWNER)
         for q in range(SEED_MESSAGES // 2):
             question = f"Question {q} in conversation {c}: how does topic{c}x{q} work in practice?"
             convs.add_user_message(engine, conversation.id, question, owner=LOCAL_OWNER)
             answer = f"You said: {question} " + " ".join(
-                filler[(i + q) % len(filler)] for i in range(180))
+                filler[(i + q) % len(filler)] for i in range(180)
+            )
             message_id = convs.start_answer(engine, conversation.id, target, owner=LOCAL_OWNER)
-            metrics = ReplyMetrics(ttft_s=0.3, total_s=2.1, tokens_in=40 + q * 200,
-                                   tokens_out=190, tokens_per_s=100.0, finish_reason="stop")
-            convs.finish_answer(engine, message_id, text=answer, reasoning="",
-                                status="complete", metrics=metrics.to_dict(), owner=LOCAL_OWNER)
+            metrics = ReplyMetrics(
+                ttft_s=0.3,
+                total_s=2.1,
+                tokens_in=40 + q * 200,
+                tokens_out=190,
+                tokens_per_s=100.0,
+                finish_reason="stop",
+            )
+            convs.finish_answer(
+                engine,
+                message_id,
+                text=answer,
+                reasoning="",
+                status="complete",
+                metrics=metrics.to_dict(),
+                owner=LOCAL_OWNER,
+            )
     engine.dispose()
 
 
@@ -382,7 +445,7 @@ def browse(page: Page, clicks: int) -> None:
         wait_for_app_idle(page, RUN_TIMEOUT_MS)
         # the seeded conversation is really on screen, all of it
         expect(page.get_by_test_id("stChatMessage")).to_have_count(SEED_MESSAGES)
-    search = page.locator('.st-key-chat_search input')
+    search = page.locator(".st-key-chat_search input")
     for query in ("topic7x", "realistic length", ""):
         search.fill(query)
         search.press("Enter")
@@ -410,8 +473,7 @@ def cold_start(browser: Browser, app: App) -> tuple[float, float]:
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.goto(app.url)
-    page.get_by_test_id("stChatInputTextArea").wait_for(state="visible",
-                                                        timeout=RUN_TIMEOUT_MS)
+    page.get_by_test_id("stChatInputTextArea").wait_for(state="visible", timeout=RUN_TIMEOUT_MS)
     visible = time.perf_counter()
     context.close()
     return app.healthy_at - app.spawned_at, visible - app.spawned_at
@@ -433,8 +495,11 @@ def main() -> None:
     seeded_template = work / "seeded_template"
     t = time.perf_counter()
     seed_database(seeded_template)
-    print(f"seeded {SEED_CONVERSATIONS}x{SEED_MESSAGES} messages in "
-          f"{time.perf_counter() - t:.1f} s; logs in {work}", flush=True)
+    print(
+        f"seeded {SEED_CONVERSATIONS}x{SEED_MESSAGES} messages in "
+        f"{time.perf_counter() - t:.1f} s; logs in {work}",
+        flush=True,
+    )
 
     cold: list[tuple[float, float]] = []
     mem_empty: list[dict[str, float]] = []
@@ -457,9 +522,12 @@ def main() -> None:
                     mem_seeded.append(memory_round(browser, seeded))
                 finally:
                     seeded.stop()
-                print(f"  round {r + 1}/{args.rounds}: cold start {cold[-1][1]:.2f} s, "
-                      f"RSS empty {mem_empty[-1]['browsed']:.0f} MiB, "
-                      f"seeded {mem_seeded[-1]['browsed']:.0f} MiB", flush=True)
+                print(
+                    f"  round {r + 1}/{args.rounds}: cold start {cold[-1][1]:.2f} s, "
+                    f"RSS empty {mem_empty[-1]['browsed']:.0f} MiB, "
+                    f"seeded {mem_seeded[-1]['browsed']:.0f} MiB",
+                    flush=True,
+                )
 
             # 1 + 2 + 5 on one server
             app = App(emulator, work / "chat", work / "chat.log")
@@ -481,14 +549,27 @@ def main() -> None:
         finally:
             browser.close()
 
-    report(args, ttft, rate, cold, mem_empty, mem_seeded,
-           (torch_at_open, torch_after_chat, torch_after_docs, torch_probe_works()))
+    report(
+        args,
+        ttft,
+        rate,
+        cold,
+        mem_empty,
+        mem_seeded,
+        (torch_at_open, torch_after_chat, torch_after_docs, torch_probe_works()),
+    )
     shutil.rmtree(work, ignore_errors=True)
 
 
-def report(args: argparse.Namespace, ttft: dict[str, list[float]], rate: dict[str, list[float]],
-           cold: list[tuple[float, float]], mem_empty: list[dict[str, float]],
-           mem_seeded: list[dict[str, float]], torch: tuple[bool, ...]) -> None:
+def report(
+    args: argparse.Namespace,
+    ttft: dict[str, list[float]],
+    rate: dict[str, list[float]],
+    cold: list[tuple[float, float]],
+    mem_empty: list[dict[str, float]],
+    mem_seeded: list[dict[str, float]],
+    torch: tuple[bool, ...],
+) -> None:
     added = [b - f for b, f in zip(ttft["paint"], ttft["floor"])]
     added_dom = [b - f for b, f in zip(ttft["dom"], ttft["floor"])]
     rows: list[tuple[str, str, str]] = []
@@ -498,70 +579,114 @@ def report(args: argparse.Namespace, ttft: dict[str, list[float]], rate: dict[st
 
     n = len(ttft["floor"])
     row(f"1. First token (emulator delay {args.delay_ms:.0f} ms), {n} runs", "median / p90", "")
-    row("   floor: httpx request -> first content chunk",
-        f"{median(ttft['floor']):.0f} / {p90(ttft['floor']):.0f} ms")
-    row("   browser: Enter -> answer text in DOM",
-        f"{median(ttft['dom']):.0f} / {p90(ttft['dom']):.0f} ms")
-    row("   browser: Enter -> next frame (on screen)",
-        f"{median(ttft['paint']):.0f} / {p90(ttft['paint']):.0f} ms")
-    row("   browser - emulator delay",
+    row(
+        "   floor: httpx request -> first content chunk",
+        f"{median(ttft['floor']):.0f} / {p90(ttft['floor']):.0f} ms",
+    )
+    row(
+        "   browser: Enter -> answer text in DOM",
+        f"{median(ttft['dom']):.0f} / {p90(ttft['dom']):.0f} ms",
+    )
+    row(
+        "   browser: Enter -> next frame (on screen)",
+        f"{median(ttft['paint']):.0f} / {p90(ttft['paint']):.0f} ms",
+    )
+    row(
+        "   browser - emulator delay",
         f"{median(ttft['paint']) - args.delay_ms:.0f} / {p90(ttft['paint']) - args.delay_ms:.0f}"
-        " ms")
+        " ms",
+    )
     ok = median(added) < ADDED_TARGET_MS
     req = ttft["to_request"]
     after = [p - q - args.delay_ms for p, q in zip(ttft["paint"], req)]
-    row("   of which Enter -> request reaches emulator", f"{median(req):.0f} / {p90(req):.0f} ms",
-        "script rerun + DB writes + client setup")
-    row("   of which request -> on screen, minus delay",
+    row(
+        "   of which Enter -> request reaches emulator",
+        f"{median(req):.0f} / {p90(req):.0f} ms",
+        "script rerun + DB writes + client setup",
+    )
+    row(
+        "   of which request -> on screen, minus delay",
         f"{median(after):.0f} / {p90(after):.0f} ms",
-        f"floor minus delay: {median(ttft['floor']) - args.delay_ms:.0f} ms")
-    row("   ADDED by the app (browser - floor, per run)",
+        f"floor minus delay: {median(ttft['floor']) - args.delay_ms:.0f} ms",
+    )
+    row(
+        "   ADDED by the app (browser - floor, per run)",
         f"{median(added):.0f} / {p90(added):.0f} ms",
         f"target < {ADDED_TARGET_MS:.0f} ms: {'MET' if ok else 'MISSED'}"
-        f" (DOM only: {median(added_dom):.0f} ms)")
+        f" (DOM only: {median(added_dom):.0f} ms)",
+    )
     m = len(rate["raw"])
     raw_rate, br_rate = median(rate["raw"]), median(rate["browser"])
     row(f"2. {RATE_REPLY_TOKENS}-token answer at {args.rate:g} tok/s, {m} runs", "median", "")
-    row("   raw httpx client rate", f"{raw_rate:.1f} tok/s",
-        f"{100 * raw_rate / args.rate:.0f}% of configured")
+    row(
+        "   raw httpx client rate",
+        f"{raw_rate:.1f} tok/s",
+        f"{100 * raw_rate / args.rate:.0f}% of configured",
+    )
     pct_cfg = 100 * br_rate / args.rate
     pct_raw = 100 * median([b / r for b, r in zip(rate["browser"], rate["raw"])])
-    row("   on-screen rate in the browser", f"{br_rate:.1f} tok/s",
-        f"words on screen: {median(rate['words']):.0f}")
-    row("   on-screen / configured", f"{pct_cfg:.0f}%",
-        f"target >= {RATE_TARGET_PCT:.0f}%: {'MET' if pct_cfg >= RATE_TARGET_PCT else 'MISSED'}")
-    row("   on-screen / raw client (same run)", f"{pct_raw:.0f}%",
-        f"target >= {RATE_TARGET_PCT:.0f}%: {'MET' if pct_raw >= RATE_TARGET_PCT else 'MISSED'}")
+    row(
+        "   on-screen rate in the browser",
+        f"{br_rate:.1f} tok/s",
+        f"words on screen: {median(rate['words']):.0f}",
+    )
+    row(
+        "   on-screen / configured",
+        f"{pct_cfg:.0f}%",
+        f"target >= {RATE_TARGET_PCT:.0f}%: {'MET' if pct_cfg >= RATE_TARGET_PCT else 'MISSED'}",
+    )
+    row(
+        "   on-screen / raw client (same run)",
+        f"{pct_raw:.0f}%",
+        f"target >= {RATE_TARGET_PCT:.0f}%: {'MET' if pct_raw >= RATE_TARGET_PCT else 'MISSED'}",
+    )
     k = len(cold)
     row(f"3. Cold start (empty data dir), {k} runs", "median", "")
     row("   spawn -> /_stcore/health OK", f"{median([c[0] for c in cold]):.2f} s")
-    row("   spawn -> chat input visible (fresh page)", f"{median([c[1] for c in cold]):.2f} s",
-        "runs: " + ", ".join(f"{c[1]:.2f}" for c in cold))
+    row(
+        "   spawn -> chat input visible (fresh page)",
+        f"{median([c[1] for c in cold]):.2f} s",
+        "runs: " + ", ".join(f"{c[1]:.2f}" for c in cold),
+    )
     row(f"4. Server RSS (tree), {len(mem_seeded)} rounds", "median", "")
-    for key, label in (("idle", "started, no session"), ("opened", "app opened"),
-                       ("browsed", f"after {CLICK_CONVERSATIONS} conversations + search")):
+    for key, label in (
+        ("idle", "started, no session"),
+        ("opened", "app opened"),
+        ("browsed", f"after {CLICK_CONVERSATIONS} conversations + search"),
+    ):
         e = median([x[key] for x in mem_empty])
         s = median([x[key] for x in mem_seeded])
-        row(f"   {label}: empty DB / {SEED_CONVERSATIONS}x{SEED_MESSAGES} seeded",
-            f"{e:.0f} / {s:.0f} MiB", f"seeded - empty: {s - e:+.0f} MiB")
+        row(
+            f"   {label}: empty DB / {SEED_CONVERSATIONS}x{SEED_MESSAGES} seeded",
+            f"{e:.0f} / {s:.0f} MiB",
+            f"seeded - empty: {s - e:+.0f} MiB",
+        )
     s_growth = median([x["browsed"] - x["opened"] for x in mem_seeded])
     e_growth = median([x["browsed"] - x["opened"] for x in mem_empty])
     row("   growth while browsing: empty / seeded", f"{e_growth:+.0f} / {s_growth:+.0f} MiB")
     yn = {True: "yes", False: "no"}
     row("5. libtorch mapped in the server", "", "")
     row("   after opening the chat page", yn[torch[0]])
-    row("   after the chat runs", yn[torch[1]],
-        "target: no: " + ("MET" if not torch[1] else "MISSED"))
-    row("   after opening Documents (no collection yet)", yn[torch[2]],
-        "torch belongs to the Documents page's local embedder only")
-    row("   control: a process that imports torch", yn[torch[3]],
-        "the probe works" if torch[3] else "PROBE BROKEN: the rows above mean nothing")
+    row(
+        "   after the chat runs",
+        yn[torch[1]],
+        "target: no: " + ("MET" if not torch[1] else "MISSED"),
+    )
+    row(
+        "   after opening Documents (no collection yet)",
+        yn[torch[2]],
+        "torch belongs to the Documents page's local embedder only",
+    )
+    row(
+        "   control: a process that imports torch",
+        yn[torch[3]],
+        "the probe works" if torch[3] else "PROBE BROKEN: the rows above mean nothing",
+    )
 
     w1 = max(len(r[0]) for r in rows)
     w2 = max(len(r[1]) for r in rows)
     print()
-    print(f"Baseten Chat page benchmark ({os.cpu_count()} CPUs, load "
-          f"{os.getloadavg()[0]:.1f})")
+    print(f"Baseten Chat page benchmark ({os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f})")
     print("-" * (w1 + w2 + 40))
     for name, value, note in rows:
         print(f"{name:<{w1}}  {value:>{w2}}  {note}".rstrip())

@@ -59,9 +59,19 @@ def emulator_process() -> Iterator[str]:
     """The emulator in its own process at full speed; yields its base URL."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "baseten_llm.emulator", "--port", str(port),
-         "--api-key", API_KEY, "--tokens-per-second", "0"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "baseten_llm.emulator",
+            "--port",
+            str(port),
+            "--api-key",
+            API_KEY,
+            "--tokens-per-second",
+            "0",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -98,16 +108,18 @@ def import_seconds(statement: str) -> float:
 def ours(base: str, **kw: Any) -> Any:
     from baseten_llm import Baseten
 
-    return Baseten(model_id=SLUG, api_key=API_KEY, model_apis_url=f"{base}/v1",
-                   max_tokens=MAX_TOKENS, **kw)
+    return Baseten(
+        model_id=SLUG, api_key=API_KEY, model_apis_url=f"{base}/v1", max_tokens=MAX_TOKENS, **kw
+    )
 
 
 def upstream(base: str) -> Any:
     import llama_index.llms.baseten.base as upstream_base
 
     upstream_base.MODEL_APIS_BASE = f"{base}/v1/"  # never the real host
-    return upstream_base.Baseten(model_id=SLUG, api_key=API_KEY, model_apis=True,
-                                 max_tokens=MAX_TOKENS)
+    return upstream_base.Baseten(
+        model_id=SLUG, api_key=API_KEY, model_apis=True, max_tokens=MAX_TOKENS
+    )
 
 
 def construct_seconds(factory: Callable[[], Any], n: int = 50) -> float:
@@ -128,13 +140,21 @@ def cpu_seconds(work: Callable[[], Any]) -> float:
 
 def raw_floor_stream(base: str) -> Callable[[], int]:
     client = httpx.Client(timeout=60)
-    body = {"model": SLUG, "messages": [{"role": "user", "content": "Stream please"}],
-            "stream": True, "stream_options": {"include_usage": True}}
+    body = {
+        "model": SLUG,
+        "messages": [{"role": "user", "content": "Stream please"}],
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
 
     def run() -> int:
         pieces = 0
-        with client.stream("POST", f"{base}/v1/chat/completions", json=body,
-                           headers={"Authorization": f"Bearer {API_KEY}"}) as response:
+        with client.stream(
+            "POST",
+            f"{base}/v1/chat/completions",
+            json=body,
+            headers={"Authorization": f"Bearer {API_KEY}"},
+        ) as response:
             for line in response.iter_lines():
                 if line.startswith("data: ") and line != "data: [DONE]":
                     json.loads(line[6:])
@@ -163,7 +183,9 @@ ROUNDS = 3
 
 def archive(ref: str, into: Path) -> Path:
     """The source tree of ``ref`` (``git archive``), without touching any checkout."""
-    data = subprocess.run(["git", "archive", ref], cwd=REPO_ROOT, check=True, capture_output=True).stdout
+    data = subprocess.run(
+        ["git", "archive", ref], cwd=REPO_ROOT, check=True, capture_output=True
+    ).stdout
     into.mkdir(parents=True)
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         tar.extractall(into, filter="data")
@@ -179,8 +201,19 @@ def stream_worker(base: str, runs: int) -> None:
 
 def stream_cpu_in(root: Path, base: str, runs: int) -> list[float]:
     env = {**os.environ, "PYTHONPATH": str(root)}
-    out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--stream-worker", base,
-                          "--runs", str(runs)], env=env, capture_output=True, text=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--stream-worker",
+            base,
+            "--runs",
+            str(runs),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     if out.returncode != 0:
         raise RuntimeError(f"the stream worker for {root} failed:\n{out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -189,15 +222,20 @@ def stream_cpu_in(root: Path, base: str, runs: int) -> list[float]:
 def stream_before_after(base: str, ref: str, runs: int) -> list[tuple[str, str, str]]:
     configure(base, reply_tokens=STREAM_TOKENS, tokens_per_second=0)
     with tempfile.TemporaryDirectory() as work:
-        roots = {f"before ({ref})": archive(ref, Path(work) / "before"), "after (this checkout)": REPO_ROOT}
+        roots = {
+            f"before ({ref})": archive(ref, Path(work) / "before"),
+            "after (this checkout)": REPO_ROOT,
+        }
         seconds: dict[str, list[float]] = {name: [] for name in roots}
         for _ in range(ROUNDS):
             for name, root in roots.items():
                 seconds[name] += stream_cpu_in(root, base, runs)
     medians = {name: statistics.median(values) for name, values in seconds.items()}
     first = next(iter(medians.values()))
-    return [(f"2,000-token stream_chat CPU (ms), {name}", f"{m * 1e3:.1f}", f"{m / first:.3f}x before")
-            for name, m in medians.items()]
+    return [
+        (f"2,000-token stream_chat CPU (ms), {name}", f"{m * 1e3:.1f}", f"{m / first:.3f}x before")
+        for name, m in medians.items()
+    ]
 
 
 def llm_short_calls(llm: Any) -> Callable[[], None]:
@@ -215,7 +253,9 @@ def llm_short_calls(llm: Any) -> Callable[[], None]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--before", help="git ref whose stream figure is measured beside this checkout's")
+    parser.add_argument(
+        "--before", help="git ref whose stream figure is measured beside this checkout's"
+    )
     parser.add_argument("--stream-only", action="store_true", help="only the stream figure(s)")
     parser.add_argument("--stream-worker", metavar="BASE_URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -230,18 +270,33 @@ def main() -> None:
             if args.before:
                 rows += stream_before_after(base, args.before, args.runs)
             else:
-                rows.append(("2,000-token stream_chat CPU (ms)",
-                             f"{median_of(args.runs, lambda: cpu_seconds(llm_stream(ours(base)))) * 1e3:.1f}", ""))
+                rows.append(
+                    (
+                        "2,000-token stream_chat CPU (ms)",
+                        f"{median_of(args.runs, lambda: cpu_seconds(llm_stream(ours(base)))) * 1e3:.1f}",
+                        "",
+                    )
+                )
         print_rows(rows, args.runs)
         return
 
     imp_pkg = median_of(args.runs, lambda: import_seconds("import baseten_llm"))
     imp_llm = median_of(args.runs, lambda: import_seconds("from baseten_llm import Baseten"))
     imp_up = median_of(args.runs, lambda: import_seconds("import llama_index.llms.baseten"))
-    rows.append(("import baseten_llm (s, no llama_index)", f"{imp_pkg:.3f}",
-                 f"{imp_up:.3f}  ({imp_up / imp_pkg:.1f}x ours)"))
-    rows.append(("from baseten_llm import Baseten (s)", f"{imp_llm:.3f}",
-                 f"{imp_up:.3f}  ({imp_up / imp_llm:.1f}x ours)"))
+    rows.append(
+        (
+            "import baseten_llm (s, no llama_index)",
+            f"{imp_pkg:.3f}",
+            f"{imp_up:.3f}  ({imp_up / imp_pkg:.1f}x ours)",
+        )
+    )
+    rows.append(
+        (
+            "from baseten_llm import Baseten (s)",
+            f"{imp_llm:.3f}",
+            f"{imp_up:.3f}  ({imp_up / imp_llm:.1f}x ours)",
+        )
+    )
 
     with emulator_process() as base:
         c_ours = median_of(args.runs, lambda: construct_seconds(lambda: ours(base)))
@@ -256,8 +311,13 @@ def main() -> None:
         s_floor = median_of(args.runs, lambda: cpu_seconds(floor))
         s_ours = median_of(args.runs, lambda: cpu_seconds(llm_stream(ours_llm)))
         s_up = median_of(args.runs, lambda: cpu_seconds(llm_stream(up_llm)))
-        rows.append(("2,000-token stream_chat CPU (ms)", f"{s_ours * 1e3:.1f}  ({s_ours / s_floor:.2f}x floor)",
-                     f"{s_up * 1e3:.1f}  ({s_up / s_floor:.2f}x floor)"))
+        rows.append(
+            (
+                "2,000-token stream_chat CPU (ms)",
+                f"{s_ours * 1e3:.1f}  ({s_ours / s_floor:.2f}x floor)",
+                f"{s_up * 1e3:.1f}  ({s_up / s_floor:.2f}x floor)",
+            )
+        )
         rows.append(("raw floor: httpx lines + json (ms)", f"{s_floor * 1e3:.1f}", ""))
 
         configure(base, reply_tokens=8)
@@ -277,7 +337,9 @@ def main() -> None:
 def print_rows(rows: list[tuple[str, str, str]], runs: int) -> None:
     width = max(len(r[0]) for r in rows)
     print(f"median of {runs} runs; emulator in its own process at full speed")
-    print(f"{'measure':<{width}}  {'baseten_llm':<28}  upstream llama-index-llms-baseten / baseline")
+    print(
+        f"{'measure':<{width}}  {'baseten_llm':<28}  upstream llama-index-llms-baseten / baseline"
+    )
     for name, a, b in rows:
         print(f"{name:<{width}}  {a:<28}  {b}")
 

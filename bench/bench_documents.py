@@ -51,7 +51,28 @@ from chatapp.users import LOCAL_OWNER
 # The model reads at most 256 tokens per chunk: bigger chunks would be truncated, and a
 # pipeline would look faster only because most of each chunk is never embedded.
 CHUNK_SIZE, CHUNK_OVERLAP = 256, 32
-WORDS = ["river", "market", "engine", "budget", "giraffe", "harbour", "winter", "ledger", "signal", "copper", "lantern", "orchard", "tunnel", "meadow", "protocol", "vendor", "glacier", "quarry", "sensor", "mosaic"]
+WORDS = [
+    "river",
+    "market",
+    "engine",
+    "budget",
+    "giraffe",
+    "harbour",
+    "winter",
+    "ledger",
+    "signal",
+    "copper",
+    "lantern",
+    "orchard",
+    "tunnel",
+    "meadow",
+    "protocol",
+    "vendor",
+    "glacier",
+    "quarry",
+    "sensor",
+    "mosaic",
+]
 
 
 def prose(rng: random.Random, words: int) -> str:
@@ -94,16 +115,30 @@ def mixed_files(rng: random.Random) -> dict[str, bytes]:
         ("docx", lambda: make_docx(rng)),
         ("txt", lambda: prose(rng, 600).encode()),
         ("md", lambda: "\n".join(f"# H{i}\n{prose(rng, 150)}" for i in range(4)).encode()),
-        ("html", lambda: ("<html><body>" + "".join(
-            f"<h2>S{i}</h2><p>{prose(rng, 150)}</p>" for i in range(4)) + "</body></html>"
-                          ).encode()),
-        ("csv", lambda: ("id,name,notes\n" + "\n".join(
-            f"{i},{rng.choice(WORDS)},{prose(rng, 12)}" for i in range(60))).encode()),
-        ("json", lambda: json.dumps([{"id": i, "text": prose(rng, 12)} for i in range(60)]
-                                    ).encode()),
+        (
+            "html",
+            lambda: (
+                "<html><body>"
+                + "".join(f"<h2>S{i}</h2><p>{prose(rng, 150)}</p>" for i in range(4))
+                + "</body></html>"
+            ).encode(),
+        ),
+        (
+            "csv",
+            lambda: (
+                "id,name,notes\n"
+                + "\n".join(f"{i},{rng.choice(WORDS)},{prose(rng, 12)}" for i in range(60))
+            ).encode(),
+        ),
+        (
+            "json",
+            lambda: json.dumps([{"id": i, "text": prose(rng, 12)} for i in range(60)]).encode(),
+        ),
     ]
-    return {f"file{i:02d}.{ext}": make() for i, (ext, make) in
-            ((i, makers[i % len(makers)]) for i in range(50))}
+    return {
+        f"file{i:02d}.{ext}": make()
+        for i, (ext, make) in ((i, makers[i % len(makers)]) for i in range(50))
+    }
 
 
 def rss_mb() -> float:
@@ -127,8 +162,9 @@ def ours(files: dict[str, bytes], embedder: object) -> tuple[int, int]:
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{tmp}/db.sqlite")
         init_db(engine)
-        collection = docs.create_collection(engine, "bench", EmbedSpec(), CHUNK_SIZE,
-                                            CHUNK_OVERLAP, owner=LOCAL_OWNER)
+        collection = docs.create_collection(
+            engine, "bench", EmbedSpec(), CHUNK_SIZE, CHUNK_OVERLAP, owner=LOCAL_OWNER
+        )
         store = NumpyVectorStore(docs.index_dir(Path(tmp), collection.id))
         pages = chunks = 0
         for name, data in files.items():
@@ -150,13 +186,15 @@ def default_pipeline(files: dict[str, bytes], embedder: object) -> int:
             (Path(tmp) / name).write_bytes(data)
         documents = SimpleDirectoryReader(tmp).load_data()
         splitter = SentenceSplitter(chunk_size=CHUNK_SIZE, chunk_overlap=CHUNK_OVERLAP)
-        index = VectorStoreIndex.from_documents(documents, embed_model=embedder,
-                                                transformations=[splitter])
+        index = VectorStoreIndex.from_documents(
+            documents, embed_model=embedder, transformations=[splitter]
+        )
         return len(index.index_struct.nodes_dict)
 
 
-def bench_ingest(label: str, files: dict[str, bytes], pages: int, embedder: object,
-                 runs: int) -> list[str]:
+def bench_ingest(
+    label: str, files: dict[str, bytes], pages: int, embedder: object, runs: int
+) -> list[str]:
     counts: dict[str, int] = {}
 
     def run_ours() -> None:
@@ -186,8 +224,10 @@ def bench_reupload(data: bytes, embedder: object, runs: int) -> float:
         collection = docs.create_collection(engine, "bench", EmbedSpec(), owner=LOCAL_OWNER)
         store = NumpyVectorStore(docs.index_dir(Path(tmp), collection.id))
         docs.add_file(engine, collection, store, lambda: embedder, "big.pdf", data)
-        seconds = median_time(lambda: docs.add_file(engine, collection, store,
-                                                    lambda: embedder, "big.pdf", data), runs)
+        seconds = median_time(
+            lambda: docs.add_file(engine, collection, store, lambda: embedder, "big.pdf", data),
+            runs,
+        )
         store.close()
         engine.dispose()
         return seconds
@@ -203,9 +243,12 @@ def random_nodes(count: int, rng: np.random.Generator) -> list:
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     nodes = []
     for i in range(count):
-        node = TextNode(id_=f"n{i}", text=f"chunk {i} " + "lorem " * 60,
-                        metadata={"file_name": f"f{i // 500}.pdf", "page": i % 300},
-                        embedding=vectors[i].tolist())
+        node = TextNode(
+            id_=f"n{i}",
+            text=f"chunk {i} " + "lorem " * 60,
+            metadata={"file_name": f"f{i // 500}.pdf", "page": i % 300},
+            embedding=vectors[i].tolist(),
+        )
         node.relationships = {NodeRelationship.SOURCE: RelatedNodeInfo(node_id=f"f{i // 500}")}
         nodes.append(node)
     return nodes
@@ -237,15 +280,18 @@ def bench_retrieval(sizes: list[int]) -> list[str]:
             store.add(nodes)
             build = time.perf_counter() - started
             p50, p95 = latency(store, queries)
-            rows.append(f"| {size:,} | NumpyVectorStore | {p50:.2f} | {p95:.2f} | {build:.1f} | "
-                        f"{rss_mb():.0f} |")
+            rows.append(
+                f"| {size:,} | NumpyVectorStore | {p50:.2f} | {p95:.2f} | {build:.1f} | "
+                f"{rss_mb():.0f} |"
+            )
             store.close()
         if size <= 10_000:
             simple = SimpleVectorStore()
             simple.add(nodes)
             p50, p95 = latency(simple, queries[:20])
-            rows.append(f"| {size:,} | SimpleVectorStore | {p50:.2f} | {p95:.2f} | - | "
-                        f"{rss_mb():.0f} |")
+            rows.append(
+                f"| {size:,} | SimpleVectorStore | {p50:.2f} | {p95:.2f} | - | {rss_mb():.0f} |"
+            )
         del nodes
     return rows
 
@@ -285,16 +331,16 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for row in bench_ingest("200-page PDF", {"big.pdf": big_pdf}, 200, embedder, args.runs):
         print(row)
-    for row in bench_ingest(f"50 mixed files ({mixed_pages} pages/sections)", mixed,
-                            mixed_pages, embedder, args.runs):
+    for row in bench_ingest(
+        f"50 mixed files ({mixed_pages} pages/sections)", mixed, mixed_pages, embedder, args.runs
+    ):
         print(row)
     print(f"\nRSS after ingest: {rss_mb():.0f} MB")
 
     reupload = bench_reupload(big_pdf, embedder, max(args.runs, 5))
     print(f"\n## Re-upload of the unchanged 200-page PDF: {reupload * 1000:.1f} ms (median)\n")
 
-    query_ms = median_time(lambda: embedder.get_query_embedding("where is the harbour?"),
-                           20) * 1000
+    query_ms = median_time(lambda: embedder.get_query_embedding("where is the harbour?"), 20) * 1000
     print(f"## Query embedding (MiniLM, one query): {query_ms:.1f} ms (median of 20)\n")
     print("## Retrieval, top 4 of N random 384-dim unit vectors (200 queries)\n")
     print("| chunks | store | p50 ms | p95 ms | build s | RSS MB |")

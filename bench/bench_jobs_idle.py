@@ -77,12 +77,25 @@ def seed(data_dir: Path, count: int) -> None:
         big = n % (count // len(LARGE_MB)) == 0 and n // (count // len(LARGE_MB)) < len(LARGE_MB)
         size = int(LARGE_MB[n // (count // len(LARGE_MB))] * 1_000_000) if big else 1500
         data = {"output": f"result {n} " + "lorem ipsum dolor sit amet " * (size // 27)}
-        body = {"request_id": f"{n:032x}", "model_id": "abcd1234", "deployment_id": "dep12345",
-                "type": "async_request_completed", "time": sent, "data": data, "errors": []}
+        body = {
+            "request_id": f"{n:032x}",
+            "model_id": "abcd1234",
+            "deployment_id": "dep12345",
+            "type": "async_request_completed",
+            "time": sent,
+            "data": data,
+            "errors": [],
+        }
         with session_scope(engine) as session:
-            store.store_webhook_result(session, request_id=body["request_id"],
-                                       raw_body=json.dumps(body), data=data, errors=[],
-                                       model_id="abcd1234", deployment_id="dep12345")
+            store.store_webhook_result(
+                session,
+                request_id=body["request_id"],
+                raw_body=json.dumps(body),
+                data=data,
+                errors=[],
+                model_id="abcd1234",
+                deployment_id="dep12345",
+            )
     engine.dispose()
 
 
@@ -98,20 +111,35 @@ class TreeApp(App):
         self.env["PYTHONPATH"] = str(tree)
 
     def start(self) -> None:
-        command = [sys.executable, "-m", "streamlit", "run", "app.py",
-                   "--server.port", str(self.port), "--server.address", "127.0.0.1",
-                   "--server.headless", "true", "--browser.gatherUsageStats", "false",
-                   "--server.fileWatcherType", "none"]
+        command = [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(self.port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+        ]
         log = self.log_path.open("ab")
-        self.process = subprocess.Popen(command, cwd=self.tree, env=self.env, stdout=log,
-                                        stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            command, cwd=self.tree, env=self.env, stdout=log, stderr=subprocess.STDOUT
+        )
         self._wait_healthy()
 
 
 def archive(ref: str, into: Path) -> Path:
     """The source tree of ``ref`` (``git archive``), without touching any checkout."""
-    data = subprocess.run(["git", "archive", ref], cwd=REPO_ROOT, check=True,
-                          capture_output=True).stdout
+    data = subprocess.run(
+        ["git", "archive", ref], cwd=REPO_ROOT, check=True, capture_output=True
+    ).stdout
     into.mkdir(parents=True)
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         tar.extractall(into, filter="data")
@@ -133,8 +161,10 @@ def first_token_ms(page: Page, text: str) -> float:
     box.press("Enter")
     page.wait_for_function("() => window.__bench.first !== null", timeout=RUN_TIMEOUT_MS)
     wait_for_app_idle(page, RUN_TIMEOUT_MS)
-    return page.evaluate("() => { window.__bench.observer.disconnect(); "
-                         "return window.__bench.first - window.__bench.enter; }")
+    return page.evaluate(
+        "() => { window.__bench.observer.disconnect(); "
+        "return window.__bench.first - window.__bench.enter; }"
+    )
 
 
 def cpu_seconds(pid: int) -> float:
@@ -154,8 +184,17 @@ def open_jobs_tab(browser: Browser, url: str) -> Page:
     return page
 
 
-def measure(browser: Browser, emulator: str, tree: Path, template: Path, work: Path,
-            name: str, tabs: int, runs: int, window_s: float) -> dict[str, float]:
+def measure(
+    browser: Browser,
+    emulator: str,
+    tree: Path,
+    template: Path,
+    work: Path,
+    name: str,
+    tabs: int,
+    runs: int,
+    window_s: float,
+) -> dict[str, float]:
     data_dir = work / f"{name}_{tabs}"
     shutil.copytree(template, data_dir)
     app = TreeApp(emulator, data_dir, work / f"{name}_{tabs}.log", tree)
@@ -193,25 +232,45 @@ def main() -> None:
     started = time.perf_counter()
     seed(template, args.results)
     size = sum(f.stat().st_size for f in template.rglob("*") if f.is_file()) / 1e6
-    print(f"seeded {args.results} results ({size:.0f} MB) in {time.perf_counter() - started:.0f} s;"
-          f" logs in {work}", flush=True)
+    print(
+        f"seeded {args.results} results ({size:.0f} MB) in {time.perf_counter() - started:.0f} s;"
+        f" logs in {work}",
+        flush=True,
+    )
     variants = [("after", REPO_ROOT)]
     if args.before:
         variants.insert(0, (f"before ({args.before})", archive(args.before, work / "before")))
     rows: list[tuple[str, int, dict[str, float]]] = []
     with emulator_process() as emulator, sync_playwright() as pw:
-        configure(emulator, first_token_delay_s=0.0, tokens_per_second=100.0, reply_tokens=24,
-                  **NO_REASONING)
+        configure(
+            emulator,
+            first_token_delay_s=0.0,
+            tokens_per_second=100.0,
+            reply_tokens=24,
+            **NO_REASONING,
+        )
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             for name, tree in variants:
                 for tabs in args.tabs:
-                    figures = measure(browser, emulator, tree, template, work,
-                                      name.split()[0], tabs, args.runs, args.window_s)
+                    figures = measure(
+                        browser,
+                        emulator,
+                        tree,
+                        template,
+                        work,
+                        name.split()[0],
+                        tabs,
+                        args.runs,
+                        args.window_s,
+                    )
                     rows.append((name, tabs, figures))
-                    print(f"  {name}, {tabs} idle Jobs tab(s): server CPU "
-                          f"{figures['cpu_pct']:.0f} % of a core, chat first token "
-                          f"{figures['first_ms']:.0f} ms", flush=True)
+                    print(
+                        f"  {name}, {tabs} idle Jobs tab(s): server CPU "
+                        f"{figures['cpu_pct']:.0f} % of a core, chat first token "
+                        f"{figures['first_ms']:.0f} ms",
+                        flush=True,
+                    )
         finally:
             browser.close()
     print()

@@ -91,8 +91,10 @@ def bench_libraries(pdfs: dict[str, bytes], runs: int) -> None:
         a, b = with_pypdf(data), with_pdfium(data)
         slow = median_s(lambda d=data: with_pypdf(d), runs)
         fast = median_s(lambda d=data: with_pdfium(d), runs)
-        print(f"| {name} | {len(a)} | {slow:.3f} | {fast:.3f} | {slow / fast:.1f}x |"
-              f" {word_overlap(a, b):.1%} |")
+        print(
+            f"| {name} | {len(a)} | {slow:.3f} | {fast:.3f} | {slow / fast:.1f}x |"
+            f" {word_overlap(a, b):.1%} |"
+        )
 
 
 def bench_isolation(data: bytes, runs: int) -> None:
@@ -104,15 +106,18 @@ def bench_isolation(data: bytes, runs: int) -> None:
     isolated = median_s(lambda: parse_worker.parse_isolated("big.pdf", data), runs)
     parse_worker.shutdown()
     print("\n## The app's parse of the 200-page PDF (median s)\n")
-    print("| in this process | in the worker (warm) | overhead | first file (starts the"
-          " worker) |")
+    print("| in this process | in the worker (warm) | overhead | first file (starts the worker) |")
     print("|---:|---:|---:|---:|")
     print(f"| {local:.3f} | {isolated:.3f} | {isolated - local:+.3f} s | {cold:.3f} |")
 
 
 def bench_ocr(runs: int) -> None:
-    data = make_scanned_pdf(["Scanned text of a typical page, about forty characters per line,"
-                             " drawn by Pillow at two hundred dots per inch. " * 6])
+    data = make_scanned_pdf(
+        [
+            "Scanned text of a typical page, about forty characters per line,"
+            " drawn by Pillow at two hundred dots per inch. " * 6
+        ]
+    )
     seconds = median_s(lambda: ingest.parse_file("scan.pdf", data), runs)
     print(f"\n## OCR of one scanned A4 page (Tesseract, one thread): {seconds:.2f} s\n")
 
@@ -157,9 +162,11 @@ def bench_docx_bomb() -> None:
     mib = 1024 * 1024
     print(f"## DOCX bomb ({len(bomb) / 1e6:.2f} MB packed, 15,000,000 paragraphs)\n")
     print(f"Refused after {seconds:.2f} s: {message}")
-    print(f"Server RSS {base_server / mib:.0f} MiB, peak growth"
-          f" {(peaks[0] - base_server) / mib:+.1f} MiB; worker RSS {base_worker / mib:.0f} MiB,"
-          f" peak {peaks[1] / mib:.0f} MiB\n")
+    print(
+        f"Server RSS {base_server / mib:.0f} MiB, peak growth"
+        f" {(peaks[0] - base_server) / mib:+.1f} MiB; worker RSS {base_worker / mib:.0f} MiB,"
+        f" peak {peaks[1] / mib:.0f} MiB\n"
+    )
 
 
 def main() -> None:

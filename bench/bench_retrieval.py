@@ -88,16 +88,20 @@ def check_labels(questions: list[dict[str, Any]], parsed: dict[str, Any]) -> lis
     """Questions whose evidence phrase is not on their labelled page or in their section."""
     wrong = []
     for q in questions:
-        units = [d for d in parsed[q["file"]].documents
-                 if answers(q, {"file_name": q["file"], **d.metadata})]
+        units = [
+            d
+            for d in parsed[q["file"]].documents
+            if answers(q, {"file_name": q["file"], **d.metadata})
+        ]
         text = normalised(" ".join(d.text for d in units))
         if not units or normalised(q["evidence"]) not in text:
             wrong.append(f"{q['question']} -> {q.get('pages') or q.get('sections')}")
     return wrong
 
 
-def ingest_all(docs: list[dict[str, str]], store: NumpyVectorStore, embedder: Any
-               ) -> tuple[dict[str, Any], int, int, float]:
+def ingest_all(
+    docs: list[dict[str, str]], store: NumpyVectorStore, embedder: Any
+) -> tuple[dict[str, Any], int, int, float]:
     parsed, pages, chunks, seconds = {}, 0, 0, 0.0
     for doc in docs:
         data = locate(doc).read_bytes()
@@ -113,8 +117,9 @@ def ingest_all(docs: list[dict[str, str]], store: NumpyVectorStore, embedder: An
     return parsed, pages, chunks, seconds
 
 
-def evaluate(questions: list[dict[str, Any]], search: Callable[[str], list[Any]],
-             runs: int) -> Scores:
+def evaluate(
+    questions: list[dict[str, Any]], search: Callable[[str], list[Any]], runs: int
+) -> Scores:
     ranks: list[int | None] = []
     times: list[float] = []
     searching: list[float] = []
@@ -150,15 +155,27 @@ def _mrr(ranks: list[int | None]) -> float:
     return sum(1 / r for r in ranks if r is not None) / len(ranks)
 
 
-def mode_search(store: NumpyVectorStore, embedder: Any, mode: hybrid.Mode,
-                reranker: Any = None, keyword_weight: float = hybrid.KEYWORD_WEIGHT,
-                ) -> Callable[[str], list[Any]]:
+def mode_search(
+    store: NumpyVectorStore,
+    embedder: Any,
+    mode: hybrid.Mode,
+    reranker: Any = None,
+    keyword_weight: float = hybrid.KEYWORD_WEIGHT,
+) -> Callable[[str], list[Any]]:
     def search(question: str) -> list[Any]:
-        found = hybrid.search(store, embedder.get_query_embedding, [question], mode=mode,
-                              top_k=DEPTH, cutoff=-1.0, reranker=reranker,
-                              keyword_weight=keyword_weight)
+        found = hybrid.search(
+            store,
+            embedder.get_query_embedding,
+            [question],
+            mode=mode,
+            top_k=DEPTH,
+            cutoff=-1.0,
+            reranker=reranker,
+            keyword_weight=keyword_weight,
+        )
         search.embed_ms = found.timings.get("embed", 0.0) * 1000  # type: ignore[attr-defined]
         return [h.node.metadata for h in found.hits]
+
     return search
 
 
@@ -167,6 +184,7 @@ def keyword_search(store: NumpyVectorStore) -> Callable[[str], list[Any]]:
         ids = [node_id for node_id, _ in store.keyword_search(question, DEPTH)]
         nodes = {n.node_id: n for n in store.get_nodes(ids)}
         return [nodes[i].metadata for i in ids if i in nodes]
+
     return search
 
 
@@ -176,8 +194,7 @@ def emulator_reranker() -> tuple[Any, Any]:
     from chatapp.services.rerank import BasetenReranker
 
     server = EmulatorServer.start(EmulatorConfig(), port=0)
-    client = BasetenRerank("rrk12345", api_key=server.api_key,
-                           deployment_url=server.deployment_url)
+    client = BasetenRerank("rrk12345", api_key=server.api_key, deployment_url=server.deployment_url)
     return server, BasetenReranker(client)
 
 
@@ -194,8 +211,12 @@ def grown_store(root: Path, store: NumpyVectorStore, size: int) -> tuple[NumpyVe
         words = source.get_content().split()
         rng.shuffle(words)
         vector = vectors[source.node_id] + np.random.default_rng(i).normal(0, 0.05, 384)
-        node = TextNode(id_=f"grown-{i}", text=" ".join(words), embedding=vector.tolist(),
-                        metadata={"file_name": f"grown-{i % 50}.txt"})
+        node = TextNode(
+            id_=f"grown-{i}",
+            text=" ".join(words),
+            embedding=vector.tolist(),
+            metadata={"file_name": f"grown-{i % 50}.txt"},
+        )
         node.relationships = {NodeRelationship.SOURCE: RelatedNodeInfo(node_id=f"g{i % 50}")}
         nodes.append(node)
     big = NumpyVectorStore(root)
@@ -218,14 +239,19 @@ class _SkipQuality(Exception):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="timed repeats per question")
-    parser.add_argument("--scale", type=int, default=100_000, help="chunks for the latency test "
-                        "(0 skips it)")
-    parser.add_argument("--only-scale", action="store_true",
-                        help="skip the quality table (ingest, then the latency test only)")
+    parser.add_argument(
+        "--scale", type=int, default=100_000, help="chunks for the latency test (0 skips it)"
+    )
+    parser.add_argument(
+        "--only-scale",
+        action="store_true",
+        help="skip the quality table (ingest, then the latency test only)",
+    )
     args = parser.parse_args()
     spec = json.loads(QUESTIONS.read_text())
-    missing = [f"{locate(d)} ({d['provided_by']})" for d in spec["documents"]
-               if not locate(d).exists()]
+    missing = [
+        f"{locate(d)} ({d['provided_by']})" for d in spec["documents"] if not locate(d).exists()
+    ]
     if missing:
         sys.exit("Missing documents; install their packages first:\n  " + "\n  ".join(missing))
     questions = spec["questions"]
@@ -238,11 +264,15 @@ def main() -> None:
         parsed, pages, chunks, seconds = ingest_all(spec["documents"], store, embedder)
         wrong = check_labels(questions, parsed)
         if wrong:
-            sys.exit("Labels whose evidence is not on the labelled page/section:\n  "
-                     + "\n  ".join(wrong))
-        print(f"{len(spec['documents'])} documents, {pages} pages/sections, {chunks} chunks; "
-              f"{len(questions)} questions. Ingest (parse + chunk + embed + store + BM25): "
-              f"{seconds:.1f} s, {pages / seconds:.1f} pages/s, {chunks / seconds:.1f} chunks/s")
+            sys.exit(
+                "Labels whose evidence is not on the labelled page/section:\n  "
+                + "\n  ".join(wrong)
+            )
+        print(
+            f"{len(spec['documents'])} documents, {pages} pages/sections, {chunks} chunks; "
+            f"{len(questions)} questions. Ingest (parse + chunk + embed + store + BM25): "
+            f"{seconds:.1f} s, {pages / seconds:.1f} pages/s, {chunks / seconds:.1f} chunks/s"
+        )
         server, reranker = emulator_reranker()
         try:
             if args.only_scale:
@@ -250,23 +280,31 @@ def main() -> None:
             rows = {
                 "vector only": mode_search(store, embedder, "vector"),
                 "BM25 only": keyword_search(store),
-                f"hybrid (RRF, keywords x{hybrid.KEYWORD_WEIGHT:g}) - the default":
-                    mode_search(store, embedder, "hybrid"),
-                "hybrid (plain RRF, equal weights)":
-                    mode_search(store, embedder, "hybrid", keyword_weight=1.0),
-                "hybrid + rerank (emulator overlap reranker)":
-                    mode_search(store, embedder, "rerank", reranker),
+                f"hybrid (RRF, keywords x{hybrid.KEYWORD_WEIGHT:g}) - the default": mode_search(
+                    store, embedder, "hybrid"
+                ),
+                "hybrid (plain RRF, equal weights)": mode_search(
+                    store, embedder, "hybrid", keyword_weight=1.0
+                ),
+                "hybrid + rerank (emulator overlap reranker)": mode_search(
+                    store, embedder, "rerank", reranker
+                ),
             }
             para = sum(q.get("style") == "paraphrased" for q in questions)
-            print(f"\n| search | hit@1 | hit@4 | MRR@10 | paraphrased ({para}): hit@4 / MRR@10 "
-                  "| ms/query p50 / p95 | of which search (no query embedding) p50 / p95 |")
+            print(
+                f"\n| search | hit@1 | hit@4 | MRR@10 | paraphrased ({para}): hit@4 / MRR@10 "
+                "| ms/query p50 / p95 | of which search (no query embedding) p50 / p95 |"
+            )
             print("|---|---|---|---|---|---|---|", flush=True)
             for name, search in rows.items():
                 s = evaluate(questions, search, args.runs)
-                print(f"| {name} | {s.hit1:.2f} | {s.hit4:.2f} | {s.mrr10:.3f} | "
-                      f"{s.paraphrased_hit4:.2f} / {s.paraphrased_mrr10:.3f} | "
-                      f"{s.p50_ms:.1f} / {s.p95_ms:.1f} | "
-                      f"{s.search_p50_ms:.1f} / {s.search_p95_ms:.1f} |", flush=True)
+                print(
+                    f"| {name} | {s.hit1:.2f} | {s.hit4:.2f} | {s.mrr10:.3f} | "
+                    f"{s.paraphrased_hit4:.2f} / {s.paraphrased_mrr10:.3f} | "
+                    f"{s.p50_ms:.1f} / {s.p95_ms:.1f} | "
+                    f"{s.search_p50_ms:.1f} / {s.search_p95_ms:.1f} |",
+                    flush=True,
+                )
         except _SkipQuality:
             pass
         finally:
@@ -278,13 +316,18 @@ def main() -> None:
             print("|---|---|---|")
             for name, mode in (("vector only", "vector"), ("hybrid (the default)", "hybrid")):
                 s = evaluate(questions, mode_search(big, embedder, mode), args.runs)  # type: ignore[arg-type]
-                print(f"| {name} | {s.p50_ms:.1f} / {s.p95_ms:.1f} | "
-                      f"{s.search_p50_ms:.1f} / {s.search_p95_ms:.1f} |", flush=True)
+                print(
+                    f"| {name} | {s.p50_ms:.1f} / {s.p95_ms:.1f} | "
+                    f"{s.search_p50_ms:.1f} / {s.search_p95_ms:.1f} |",
+                    flush=True,
+                )
             started = time.perf_counter()
             with big._lock:
                 big._refresh_keywords()
-            print(f"BM25 rebuild at this size (paid once per added or removed file): "
-                  f"{time.perf_counter() - started:.1f} s")
+            print(
+                f"BM25 rebuild at this size (paid once per added or removed file): "
+                f"{time.perf_counter() - started:.1f} s"
+            )
 
 
 if __name__ == "__main__":

@@ -62,8 +62,9 @@ def real_vectors(tmp: Path) -> tuple[np.ndarray, np.ndarray]:
     store = NumpyVectorStore(tmp / "real")
     ingest_all(spec["documents"], store, embedder)
     chunks = np.array(store._matrix, dtype=np.float32)
-    questions = np.array([embedder.get_query_embedding(q["question"])
-                          for q in spec["questions"]], dtype=np.float32)
+    questions = np.array(
+        [embedder.get_query_embedding(q["question"]) for q in spec["questions"]], dtype=np.float32
+    )
     return chunks, unit(questions)
 
 
@@ -76,12 +77,14 @@ def grown(base: np.ndarray, size: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     extra = size - len(base)
     picks = base[np.arange(extra) % len(base)]
-    return unit(np.vstack([base, picks + rng.normal(0, 0.05, (extra, base.shape[1]))])
-                .astype(np.float32))
+    return unit(
+        np.vstack([base, picks + rng.normal(0, 0.05, (extra, base.shape[1]))]).astype(np.float32)
+    )
 
 
-def timed_runs(search: Callable[[np.ndarray], object], queries: np.ndarray, runs: int
-               ) -> tuple[float, float]:
+def timed_runs(
+    search: Callable[[np.ndarray], object], queries: np.ndarray, runs: int
+) -> tuple[float, float]:
     """Median over runs of each run's p50 and p95, in milliseconds."""
     p50s, p95s = [], []
     for _ in range(runs):
@@ -100,8 +103,9 @@ def recall(found: Sequence[Sequence[str]], exact: Sequence[Sequence[str]]) -> fl
     return hits / sum(len(e) for e in exact)
 
 
-def load_pgvector(server: object, vectors: np.ndarray, ids: list[str], tmp: Path
-                  ) -> tuple[PgVectorStore, float, float]:
+def load_pgvector(
+    server: object, vectors: np.ndarray, ids: list[str], tmp: Path
+) -> tuple[PgVectorStore, float, float]:
     """A fresh database holding ``vectors`` in one collection; load and index build seconds."""
     engine = make_engine(create_database(server, prefix="bench"))
     init_db(engine)
@@ -121,7 +125,8 @@ def load_pgvector(server: object, vectors: np.ndarray, ids: list[str], tmp: Path
         started = time.perf_counter()
         connection.exec_driver_sql(
             f"CREATE INDEX {hnsw_index_name(DIM)} ON doc_vectors USING hnsw "
-            f"((embedding::vector({DIM})) vector_cosine_ops) WHERE dim = {DIM}")
+            f"((embedding::vector({DIM})) vector_cosine_ops) WHERE dim = {DIM}"
+        )
         built = time.perf_counter() - started
         connection.exec_driver_sql("ANALYZE doc_vectors")
     return store, loaded, built
@@ -133,7 +138,8 @@ def plan_uses_hnsw(store: PgVectorStore, query: np.ndarray) -> bool:
         rows = connection.exec_driver_sql(
             f"EXPLAIN SELECT node_id FROM doc_vectors WHERE collection_id = "
             f"'{store.collection_id}' AND dim = {DIM} ORDER BY embedding::vector({DIM}) <=> "
-            f"'{literal}'::vector({DIM}) LIMIT {K}").all()
+            f"'{literal}'::vector({DIM}) LIMIT {K}"
+        ).all()
     return any(hnsw_index_name(DIM) in row[0] for row in rows)
 
 
@@ -147,13 +153,22 @@ def main() -> None:
         tmp = Path(name)
         started = time.perf_counter()
         chunks, questions = real_vectors(tmp)
-        print(f"{len(chunks)} real chunks and {len(questions)} questions embedded "
-              f"({time.perf_counter() - started:.0f} s)", flush=True)
+        print(
+            f"{len(chunks)} real chunks and {len(questions)} questions embedded "
+            f"({time.perf_counter() - started:.0f} s)",
+            flush=True,
+        )
         extra = args.queries - len(questions)
         rng = np.random.default_rng(11)
-        queries = unit(np.vstack([questions, questions[np.arange(max(extra, 0)) % len(questions)]
-                                  + rng.normal(0, 0.05, (max(extra, 0), DIM))]
-                                 ).astype(np.float32))[: args.queries]
+        queries = unit(
+            np.vstack(
+                [
+                    questions,
+                    questions[np.arange(max(extra, 0)) % len(questions)]
+                    + rng.normal(0, 0.05, (max(extra, 0), DIM)),
+                ]
+            ).astype(np.float32)
+        )[: args.queries]
         server = start_server(tmp / "postgres")
         try:
             rows = []
@@ -163,14 +178,18 @@ def main() -> None:
                 numpy_store = NumpyVectorStore(tmp / f"numpy-{size}")
                 numpy_store.add_vectors(ids, [f"f{i % 50}" for i in range(size)], vectors)
                 pg, loaded, built = load_pgvector(server, vectors, ids, tmp)
-                print(f"{size:,} chunks: pgvector load {loaded:.1f} s, HNSW build {built:.1f} s,"
-                      f" planner uses HNSW: {plan_uses_hnsw(pg, queries[0])}", flush=True)
+                print(
+                    f"{size:,} chunks: pgvector load {loaded:.1f} s, HNSW build {built:.1f} s,"
+                    f" planner uses HNSW: {plan_uses_hnsw(pg, queries[0])}",
+                    flush=True,
+                )
                 exact = [[n for n, _ in numpy_store.vector_search(q, K)] for q in queries]
                 recalls = {}
                 for ef in EF_SEARCHES:
                     pg_vector_store.EF_SEARCH = ef
-                    recalls[ef] = recall([[n for n, _ in pg.vector_search(q, K)]
-                                          for q in queries], exact)
+                    recalls[ef] = recall(
+                        [[n for n, _ in pg.vector_search(q, K)] for q in queries], exact
+                    )
                 pg_vector_store.EF_SEARCH = 40
                 numpy_p = timed_runs(partial(numpy_store.vector_search, k=K), queries, args.runs)
                 pg_p = timed_runs(partial(pg.vector_search, k=K), queries, args.runs)
@@ -179,13 +198,18 @@ def main() -> None:
                 numpy_store.close()
             print(f"\n{args.queries} queries, top {K}, median of {args.runs} runs:\n")
             efs = " / ".join(str(ef) for ef in EF_SEARCHES)
-            print("| chunks | NumPy store p50 / p95 ms | pgvector HNSW p50 / p95 ms "
-                  f"| HNSW recall@4 (ef_search {efs}) |")
+            print(
+                "| chunks | NumPy store p50 / p95 ms | pgvector HNSW p50 / p95 ms "
+                f"| HNSW recall@4 (ef_search {efs}) |"
+            )
             print("|---|---|---|---|")
             for size, numpy_p, pg_p, recalls in rows:
-                print(f"| {size:,} | {numpy_p[0]:.2f} / {numpy_p[1]:.2f} | "
-                      f"{pg_p[0]:.2f} / {pg_p[1]:.2f} | "
-                      + " / ".join(f"{recalls[ef]:.3f}" for ef in EF_SEARCHES) + " |")
+                print(
+                    f"| {size:,} | {numpy_p[0]:.2f} / {numpy_p[1]:.2f} | "
+                    f"{pg_p[0]:.2f} / {pg_p[1]:.2f} | "
+                    + " / ".join(f"{recalls[ef]:.3f}" for ef in EF_SEARCHES)
+                    + " |"
+                )
         finally:
             server.cleanup()
 

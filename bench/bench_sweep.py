@@ -31,12 +31,18 @@ def main() -> None:
     args = parser.parse_args()
     with EmulatorServer.start(EmulatorConfig(tokens_per_second=40.0), port=0) as emu:
         target = Target(kind="dedicated", model="abcd1234")
-        sweep = Sweep(target, "bench", SweepPlan(parse_concurrencies(args.concurrencies),
-                                                 args.step_s))
+        sweep = Sweep(
+            target, "bench", SweepPlan(parse_concurrencies(args.concurrencies), args.step_s)
+        )
 
         def make(http):
-            return Baseten(**target.llm_kwargs(), api_key=emu.api_key, max_retries=0,
-                           deployment_url=emu.deployment_url, http_client=http)
+            return Baseten(
+                **target.llm_kwargs(),
+                api_key=emu.api_key,
+                max_retries=0,
+                deployment_url=emu.deployment_url,
+                http_client=http,
+            )
 
         messages = [ChatMessage(role=MessageRole.USER, content="How many users can you serve?")]
         with SweepRunner(sweep, make, messages) as runner:

@@ -71,13 +71,18 @@ def serve(variant: str, port: int, database_url: str) -> None:
     # Refusals are logged at WARNING; keep the benchmark's terminal readable.
     logging.getLogger("chatapp.webhooks").setLevel(logging.ERROR)
     if variant == "baseline":
+
         async def ok(request: Request) -> JSONResponse:
             await request.body()
             return JSONResponse({"ok": True})
+
         app = Starlette(routes=[Route(PATH, ok, methods=["POST"])])
     else:
-        config = AppConfig(data_dir=Path(tempfile.gettempdir()), database_url=database_url,
-                           webhook_secrets=(SECRET,))
+        config = AppConfig(
+            data_dir=Path(tempfile.gettempdir()),
+            database_url=database_url,
+            webhook_secrets=(SECRET,),
+        )
         receiver = WebhookReceiver(config, make_receiver_engine(config))
         if variant == "verify":
             receiver.store = lambda delivery, body: True  # type: ignore[method-assign]
@@ -115,14 +120,22 @@ class Plan:
 
 
 def signed(request_id: str, output: str, secret: str) -> tuple[bytes, dict[str, str]]:
-    payload = {"request_id": request_id, "model_id": "abcd1234", "deployment_id": "dep12345",
-               "type": "async_request_completed",
-               "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-               "data": {"output": output}, "errors": []}
+    payload = {
+        "request_id": request_id,
+        "model_id": "abcd1234",
+        "deployment_id": "dep12345",
+        "type": "async_request_completed",
+        "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "data": {"output": output},
+        "errors": [],
+    }
     body = json.dumps(payload, separators=(",", ":")).encode()
     sig = "v1=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return body, {"X-BASETEN-SIGNATURE": sig, "Content-Type": "application/json",
-                  "X-BASETEN-REQUEST-ID": request_id}
+    return body, {
+        "X-BASETEN-SIGNATURE": sig,
+        "Content-Type": "application/json",
+        "X-BASETEN-REQUEST-ID": request_id,
+    }
 
 
 @dataclass
@@ -147,8 +160,11 @@ class Connection:
     async def post(self, path: str, body: bytes, headers: dict[str, str]) -> int:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        lines = [f"POST {path} HTTP/1.1", f"Host: {self.host}:{self.port}",
-                 f"Content-Length: {len(body)}"] + [f"{k}: {v}" for k, v in headers.items()]
+        lines = [
+            f"POST {path} HTTP/1.1",
+            f"Host: {self.host}:{self.port}",
+            f"Content-Length: {len(body)}",
+        ] + [f"{k}: {v}" for k, v in headers.items()]
         self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
         assert self.reader is not None
         head = await self.reader.readuntil(b"\r\n\r\n")
@@ -199,8 +215,7 @@ def check_database(database_url: str, plan: Plan, result: RunResult) -> dict[str
     engine = create_engine(database_url)
     try:
         with engine.connect() as db:
-            everything = db.execute(
-                text("SELECT request_id, data_json FROM webhook_results")).all()
+            everything = db.execute(text("SELECT request_id, data_json FROM webhook_results")).all()
     finally:
         engine.dispose()
     rows = [(rid, data) for rid, data in everything if rid in run_ids]  # not the warm-up's
@@ -215,9 +230,11 @@ def check_database(database_url: str, plan: Plan, result: RunResult) -> dict[str
         "lost": sum(1 for rid in first_sent if rid not in stored),
         "duplicates": len(rows) - len(stored),
         "forged_stored": len(forged_ids & stored.keys()),
-        "wrong_body": sum(1 for rid, out in first_sent.items()
-                          if rid in stored and stored[rid] != out and
-                          stored[rid] != out + " (second copy)"),
+        "wrong_body": sum(
+            1
+            for rid, out in first_sent.items()
+            if rid in stored and stored[rid] != out and stored[rid] != out + " (second copy)"
+        ),
         "non_200_valid": sum(s != 200 for s in result.statuses["new"] + result.statuses["dup"]),
         "forged_not_401": sum(s != 401 for s in result.statuses["forged"]),
     }
@@ -236,7 +253,8 @@ def start_server(variant: str, database_url: str) -> tuple[subprocess.Popen[byte
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, __file__, "--serve", variant, "--port", str(port), "--db", database_url],
-        cwd=ROOT)
+        cwd=ROOT,
+    )
     url = f"http://127.0.0.1:{port}{PATH}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -269,8 +287,10 @@ class Postgres:
         engine = create_engine(database_url)
         try:
             with engine.connect() as db:
-                values = {name: db.execute(text(f"SHOW {name}")).scalar_one()
-                          for name in ("fsync", "synchronous_commit", "wal_sync_method")}
+                values = {
+                    name: db.execute(text(f"SHOW {name}")).scalar_one()
+                    for name in ("fsync", "synchronous_commit", "wal_sync_method")
+                }
         finally:
             engine.dispose()
         return ", ".join(f"{name}={value}" for name, value in values.items())
@@ -286,8 +306,9 @@ def database_for(variant: str, run: int, workdir: Path, postgres: Postgres | Non
     return f"sqlite:///{workdir / f'{variant}-{run}.db'}"
 
 
-def run_variant(variant: str, args: argparse.Namespace, workdir: Path,
-                postgres: Postgres | None = None) -> tuple[list, list]:
+def run_variant(
+    variant: str, args: argparse.Namespace, workdir: Path, postgres: Postgres | None = None
+) -> tuple[list, list]:
     results, checks = [], []
     for run in range(args.runs):
         database_url = database_for(variant, run, workdir, postgres)
@@ -310,11 +331,17 @@ def quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def report(all_results: dict[str, list[RunResult]], checks: list[dict[str, Any]],
-           args: argparse.Namespace, durability: str = "") -> None:
-    print(f"\nWebhook receiver on loopback: {args.deliveries} deliveries per run "
-          f"(80% new, 10% duplicate, 10% forged), concurrency {args.concurrency}, "
-          f"median of {args.runs} runs\n")
+def report(
+    all_results: dict[str, list[RunResult]],
+    checks: list[dict[str, Any]],
+    args: argparse.Namespace,
+    durability: str = "",
+) -> None:
+    print(
+        f"\nWebhook receiver on loopback: {args.deliveries} deliveries per run "
+        f"(80% new, 10% duplicate, 10% forged), concurrency {args.concurrency}, "
+        f"median of {args.runs} runs\n"
+    )
     if durability:
         print(f"PostgreSQL commit settings: {durability}; SQLite: WAL, synchronous=FULL\n")
     print(f"{'variant':<10} {'deliveries/s':>13} {'p50 ms':>8} {'p99 ms':>8}")
@@ -323,15 +350,21 @@ def report(all_results: dict[str, list[RunResult]], checks: list[dict[str, Any]]
         rate = statistics.median(r.per_second for r in results)
         p50 = statistics.median(quantile(r.latencies, 0.50) for r in results) * 1000
         p99 = statistics.median(quantile(r.latencies, 0.99) for r in results) * 1000
-        print(f"{variant:<10} {rate:>13.0f} {p50:>8.2f} {p99:>8.2f}   "
-              f"({rate / base:.0%} of {next(iter(all_results))})")
+        print(
+            f"{variant:<10} {rate:>13.0f} {p50:>8.2f} {p99:>8.2f}   "
+            f"({rate / base:.0%} of {next(iter(all_results))})"
+        )
     print("\nCorrectness after each storing run (rows counted in the database):")
-    print(f"{'variant':<9} {'rows':>6} {'lost':>5} {'dups':>5} {'forged stored':>14} "
-          f"{'wrong body':>11} {'valid non-200':>14} {'forged non-401':>15}")
+    print(
+        f"{'variant':<9} {'rows':>6} {'lost':>5} {'dups':>5} {'forged stored':>14} "
+        f"{'wrong body':>11} {'valid non-200':>14} {'forged non-401':>15}"
+    )
     for c in checks:
-        print(f"{c['variant']:<9} {c['rows']:>6} {c['lost']:>5} {c['duplicates']:>5} "
-              f"{c['forged_stored']:>14} {c['wrong_body']:>11} {c['non_200_valid']:>14} "
-              f"{c['forged_not_401']:>15}")
+        print(
+            f"{c['variant']:<9} {c['rows']:>6} {c['lost']:>5} {c['duplicates']:>5} "
+            f"{c['forged_stored']:>14} {c['wrong_body']:>11} {c['non_200_valid']:>14} "
+            f"{c['forged_not_401']:>15}"
+        )
 
 
 def main() -> None:
@@ -339,8 +372,11 @@ def main() -> None:
     parser.add_argument("--deliveries", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--variants", default=",".join(VARIANTS),
-                        help="comma-separated, in the order to run and print them")
+    parser.add_argument(
+        "--variants",
+        default=",".join(VARIANTS),
+        help="comma-separated, in the order to run and print them",
+    )
     parser.add_argument("--serve", choices=VARIANTS)
     parser.add_argument("--port", type=int)
     parser.add_argument("--db")

@@ -78,12 +78,16 @@ class DocumentsApp(AppServer):
 
     def __init__(self, root: Path, names: list[str]) -> None:
         data_dir = root / "data"
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("BASETEN_", "STREAMLIT_"))}
-        env.update(BASETEN_CHAT_DATA_DIR=str(data_dir), HF_HUB_OFFLINE="1",
-                   TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1")
-        super().__init__(port=free_port(), data_dir=data_dir, log_path=root / "streamlit.log",
-                         env=env)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("BASETEN_", "STREAMLIT_"))}
+        env.update(
+            BASETEN_CHAT_DATA_DIR=str(data_dir),
+            HF_HUB_OFFLINE="1",
+            TRANSFORMERS_OFFLINE="1",
+            PYTHONUNBUFFERED="1",
+        )
+        super().__init__(
+            port=free_port(), data_dir=data_dir, log_path=root / "streamlit.log", env=env
+        )
         config = AppConfig.load({}, {"BASETEN_CHAT_DATA_DIR": str(data_dir)})
         data_dir.mkdir(parents=True)
         engine = make_engine(config.database_url)
@@ -120,14 +124,15 @@ def app_seconds(page: Page, collection: str, files: dict[str, bytes]) -> float:
     """Click on "Index files" -> every file says "Indexed", in the browser."""
     pick_collection(page, collection)
     page.locator('[class*="st-key-docs_upload_"] input[type=file]').set_input_files(
-        [{"name": n, "mimeType": "application/octet-stream", "buffer": d}
-         for n, d in files.items()])
+        [{"name": n, "mimeType": "application/octet-stream", "buffer": d} for n, d in files.items()]
+    )
     expect(page.locator(".st-key-docs_index button")).to_be_enabled(timeout=UI_TIMEOUT_MS)
     wait_for_app_idle(page, UI_TIMEOUT_MS)
     started = time.perf_counter()
     page.locator(".st-key-docs_index button").click()
     expect(page.get_by_test_id("stAlertContentSuccess").filter(has_text="Indexed")).to_have_count(
-        len(files), timeout=INDEX_TIMEOUT_MS)
+        len(files), timeout=INDEX_TIMEOUT_MS
+    )
     seconds = time.perf_counter() - started
     wait_for_app_idle(page, UI_TIMEOUT_MS)
     return seconds

@@ -134,8 +134,13 @@ def get_demo_emulator() -> EmulatorServer:
     # A first token after a short pause, as from a warm model: with none the demo's figures read
     # "first token 0.00 s", which looks broken to a person trying the app.
     return EmulatorServer.start(
-        EmulatorConfig(tokens_per_second=40.0, first_token_delay_s=DEMO_FIRST_TOKEN_S,
-                       webhook_secrets=[demo_webhook_secret()]), port=0)
+        EmulatorConfig(
+            tokens_per_second=40.0,
+            first_token_delay_s=DEMO_FIRST_TOKEN_S,
+            webhook_secrets=[demo_webhook_secret()],
+        ),
+        port=0,
+    )
 
 
 def own_loopback_url() -> str:

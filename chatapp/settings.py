@@ -99,6 +99,7 @@ class AppConfig:
     def withholds_server_key(self) -> bool:
         """True when signed-in people must bring their own key (sign-in, key not shared)."""
         return self.sign_in and not self.share_server_key
+
     #: Who takes over the single-user app's data once sign-in is on (lower case), or None.
     admin_email: str | None = None
 
@@ -131,9 +132,7 @@ class AppConfig:
         if not isinstance(auth, Mapping):
             auth = {}
         sign_in = bool(auth)
-        share_server_key = (
-            (lookup.get("BASETEN_CHAT_SHARE_SERVER_KEY") or "").lower() in TRUE_WORDS
-        )
+        share_server_key = (lookup.get("BASETEN_CHAT_SHARE_SERVER_KEY") or "").lower() in TRUE_WORDS
         if sign_in and not share_server_key:
             api_key, source = None, "none"  # each signed-in person brings their own key
         return cls(
@@ -192,8 +191,10 @@ def load_config_without_streamlit(
     secrets_paths: tuple[Path, ...] | None = None, environ: Mapping[str, str] | None = None
 ) -> AppConfig:
     """The app's configuration from ``secrets.toml`` files (as Streamlit reads them) and env."""
-    paths = secrets_paths or (Path.home() / ".streamlit" / "secrets.toml",
-                              Path.cwd() / ".streamlit" / "secrets.toml")
+    paths = secrets_paths or (
+        Path.home() / ".streamlit" / "secrets.toml",
+        Path.cwd() / ".streamlit" / "secrets.toml",
+    )
     secrets: dict[str, Any] = {}
     for path in paths:
         if path.is_file():

@@ -148,8 +148,9 @@ class GenerationSettings:
     def request_kwargs(self) -> dict[str, Any]:
         """Request-body fields beyond temperature and max_tokens (the client's
         ``additional_kwargs``): extra fields, reasoning effort, the thinking switch."""
-        kwargs: dict[str, Any] = {k: v for k, v in self.extra.items()
-                                  if k not in ("temperature", "max_tokens")}
+        kwargs: dict[str, Any] = {
+            k: v for k, v in self.extra.items() if k not in ("temperature", "max_tokens")
+        }
         if self.reasoning_effort:
             kwargs["reasoning_effort"] = self.reasoning_effort
         if self.enable_thinking is not None:

@@ -60,8 +60,10 @@ class OidcProvider:
         """Register an app whose only allowed redirect URI is ``redirect_uri``."""
         response = httpx.post(
             f"{self.issuer}/oauth2/clients",
-            json={"redirect_uris": [redirect_uri], "token_endpoint_auth_method":
-                  "client_secret_basic"},
+            json={
+                "redirect_uris": [redirect_uri],
+                "token_endpoint_auth_method": "client_secret_basic",
+            },
             timeout=10,
         )
         response.raise_for_status()
@@ -77,8 +79,12 @@ def run_provider(people: tuple[Person, ...] = PEOPLE) -> Iterator[OidcProvider]:
         user_claims=[oidc_provider_mock.User(sub=p.sub, claims=p.claims()) for p in people],
     )
     server = werkzeug.serving.make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                              name="oidc-provider", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.1},
+        name="oidc-provider",
+        daemon=True,
+    )
     thread.start()
     try:
         yield OidcProvider(issuer=f"http://127.0.0.1:{server.server_port}")

@@ -34,8 +34,9 @@ def make_scanned_pdf(pages: Sequence[str], dpi: int = 200) -> bytes:
     for text in pages:
         image = Image.new("L", (int(8.27 * dpi), int(11.69 * dpi)), color=255)
         draw = ImageDraw.Draw(image)
-        draw.multiline_text((dpi // 2, dpi // 2), textwrap.fill(text, 40), font=font, fill=0,
-                            spacing=dpi // 10)
+        draw.multiline_text(
+            (dpi // 2, dpi // 2), textwrap.fill(text, 40), font=font, fill=0, spacing=dpi // 10
+        )
         images.append(image)
     out = io.BytesIO()
     images[0].save(out, "PDF", resolution=float(dpi), save_all=True, append_images=images[1:])

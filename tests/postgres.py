@@ -48,12 +48,14 @@ def create_database(server: Any, prefix: str = "t", template: str | None = None)
     name = f"{prefix}_{os.getpid()}_{next(_counter)}"
     import psycopg
 
-    with psycopg.connect(dbname="postgres", user="postgres", host=socket_dir(server),
-                         autocommit=True) as conn:
+    with psycopg.connect(
+        dbname="postgres", user="postgres", host=socket_dir(server), autocommit=True
+    ) as conn:
         conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     if template is None:
-        with psycopg.connect(dbname=name, user="postgres", host=socket_dir(server),
-                             autocommit=True) as conn:
+        with psycopg.connect(
+            dbname=name, user="postgres", host=socket_dir(server), autocommit=True
+        ) as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
     return database_url(server, name)
 
@@ -67,6 +69,7 @@ def drop_database(server: Any, url: str) -> None:
     """Drop the database of ``url``, closing whatever connections are still open to it."""
     import psycopg
 
-    with psycopg.connect(dbname="postgres", user="postgres", host=socket_dir(server),
-                         autocommit=True) as conn:
+    with psycopg.connect(
+        dbname="postgres", user="postgres", host=socket_dir(server), autocommit=True
+    ) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{database_name(url)}" WITH (FORCE)')

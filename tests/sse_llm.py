@@ -21,8 +21,13 @@ Body = Generator[bytes, None, None]
 DONE = b"data: [DONE]\n\n"
 
 
-def sse_chunk(delta: str = "", reasoning: str = "", *, usage: dict[str, int] | None = None,
-              finish_reason: str | None = None) -> bytes:
+def sse_chunk(
+    delta: str = "",
+    reasoning: str = "",
+    *,
+    usage: dict[str, int] | None = None,
+    finish_reason: str | None = None,
+) -> bytes:
     """One OpenAI chunk as an SSE event: answer text, reasoning, and optionally usage and a
     finish reason."""
     piece: dict[str, Any] = {}
@@ -30,8 +35,9 @@ def sse_chunk(delta: str = "", reasoning: str = "", *, usage: dict[str, int] | N
         piece["content"] = delta
     if reasoning:
         piece["reasoning_content"] = reasoning
-    event: dict[str, Any] = {"choices": [{"index": 0, "delta": piece,
-                                          "finish_reason": finish_reason}]}
+    event: dict[str, Any] = {
+        "choices": [{"index": 0, "delta": piece, "finish_reason": finish_reason}]
+    }
     if usage:
         event["usage"] = usage
     return f"data: {json.dumps(event)}\n\n".encode()
@@ -48,14 +54,21 @@ class _GeneratorBody(httpx.SyncByteStream):
         self.body.close()
 
 
-def scripted_baseten(next_body: Callable[[], Body], *,
-                     clock: Callable[[], float] | None = None) -> Baseten:
+def scripted_baseten(
+    next_body: Callable[[], Body], *, clock: Callable[[], float] | None = None
+) -> Baseten:
     """A Model APIs client: every streamed request is answered with ``next_body()``."""
 
     def answer(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, headers={"content-type": "text/event-stream"},
-                              stream=_GeneratorBody(next_body()))
+        return httpx.Response(
+            200, headers={"content-type": "text/event-stream"}, stream=_GeneratorBody(next_body())
+        )
 
-    return Baseten(model_id="deepseek-ai/DeepSeek-V3.1", api_key="test-key", max_retries=0,
-                   model_apis_url="http://model-apis.test/v1", stream_clock=clock,
-                   http_client=httpx.Client(transport=httpx.MockTransport(answer)))
+    return Baseten(
+        model_id="deepseek-ai/DeepSeek-V3.1",
+        api_key="test-key",
+        max_retries=0,
+        model_apis_url="http://model-apis.test/v1",
+        stream_clock=clock,
+        http_client=httpx.Client(transport=httpx.MockTransport(answer)),
+    )

@@ -14,8 +14,11 @@ from .config import EmulatorConfig
 from .jobs import JobManager
 from .prompt_cache import PromptCache
 
-FAULT_KINDS = {"status": "status", "cut_after_chunks": "cut",
-               "first_token_delay_s": "first_token_delay"}
+FAULT_KINDS = {
+    "status": "status",
+    "cut_after_chunks": "cut",
+    "first_token_delay_s": "first_token_delay",
+}
 
 
 class EmulatorBackend:
@@ -76,12 +79,17 @@ class EmulatorBackend:
 
     def pace(self, model_key: str) -> tuple[float, float]:
         """(first_token_delay_s, tokens_per_second) for a model slug or id."""
-        return (float(self.config.model_setting(model_key, "first_token_delay_s")),
-                float(self.config.model_setting(model_key, "tokens_per_second")))
+        return (
+            float(self.config.model_setting(model_key, "first_token_delay_s")),
+            float(self.config.model_setting(model_key, "tokens_per_second")),
+        )
 
     def reply_tokens(self, model_key: str) -> int:
         return int(self.config.model_setting(model_key, "reply_tokens"))
 
     def reasoning_default(self, model_key: str, catalog_entry: dict[str, Any]) -> bool:
-        return bool(self.config.models.get(model_key, {}).get(
-            "reasoning", catalog_entry.get("reasoning", False)))
+        return bool(
+            self.config.models.get(model_key, {}).get(
+                "reasoning", catalog_entry.get("reasoning", False)
+            )
+        )

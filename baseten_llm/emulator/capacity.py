@@ -69,8 +69,7 @@ class CapacityTracker:
 
     def snapshot(self) -> dict[str, Any]:
         """For `GET /_emulator/capacity`: streams in flight, the most at once, 429s given."""
-        return {"active": dict(self.active), "peak": dict(self.peak),
-                "refused": dict(self.refused)}
+        return {"active": dict(self.active), "peak": dict(self.peak), "refused": dict(self.refused)}
 
 
 class Slot:

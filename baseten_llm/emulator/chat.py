@@ -50,7 +50,9 @@ def validate(body: Any) -> str | None:
         if value is not None and (not isinstance(value, int) or value < 1):
             return f"'{key}' must be an integer >= 1."
     temperature = body.get("temperature")
-    if temperature is not None and not (isinstance(temperature, (int, float)) and 0 <= temperature <= 4):
+    if temperature is not None and not (
+        isinstance(temperature, (int, float)) and 0 <= temperature <= 4
+    ):
         return "'temperature' must be between 0 and 4."
     effort = body.get("reasoning_effort")
     if effort is not None and effort not in REASONING_EFFORTS:
@@ -77,8 +79,9 @@ def _validate_tools(body: dict[str, Any]) -> str | None:
     if tools is None:
         return None
     if not isinstance(tools, list) or any(
-            not isinstance(t, dict) or not isinstance(t.get("function", {}).get("name"), str)
-            for t in tools):
+        not isinstance(t, dict) or not isinstance(t.get("function", {}).get("name"), str)
+        for t in tools
+    ):
         return "Each tool needs the shape {'type': 'function', 'function': {'name': ...}}."
     choice = body.get("tool_choice")
     if isinstance(choice, dict):
@@ -117,9 +120,11 @@ def plan(body: dict[str, Any], *, reply_tokens: int, reasoning_default: bool) ->
     tool = _chosen_tool(body)
     if tool is not None:
         arguments = json.dumps(replies.fill_schema(tool.get("parameters") or {}, user_text))
-        result.tool_call = {"id": replies.tool_call_id(tool["name"], arguments),
-                            "name": tool["name"],
-                            "arguments": replies.split_arguments(arguments)}
+        result.tool_call = {
+            "id": replies.tool_call_id(tool["name"], arguments),
+            "name": tool["name"],
+            "arguments": replies.split_arguments(arguments),
+        }
         result.finish_reason = "tool_calls"
         return result
     result.content = replies.pieces(_answer(body, user_text, reply_tokens))
@@ -140,35 +145,67 @@ def _answer(body: dict[str, Any], user_text: str, reply_tokens: int) -> str:
 
 def usage(result: ChatPlan, completion_tokens: int | None = None) -> dict[str, Any]:
     done = result.completion_tokens if completion_tokens is None else completion_tokens
-    return {"prompt_tokens": result.prompt_tokens, "completion_tokens": done,
-            "total_tokens": result.prompt_tokens + done,
-            "prompt_tokens_details": {"cached_tokens": result.cached_tokens},
-            "completion_tokens_details": {"reasoning_tokens": min(done, len(result.reasoning))}}
+    return {
+        "prompt_tokens": result.prompt_tokens,
+        "completion_tokens": done,
+        "total_tokens": result.prompt_tokens + done,
+        "prompt_tokens_details": {"cached_tokens": result.cached_tokens},
+        "completion_tokens_details": {"reasoning_tokens": min(done, len(result.reasoning))},
+    }
 
 
 def completion(result: ChatPlan, *, completion_id: str, model: str) -> dict[str, Any]:
     """The non-streamed `chat.completion` body."""
-    message: dict[str, Any] = {"role": "assistant",
-                               "content": None if result.tool_call else "".join(result.content)}
+    message: dict[str, Any] = {
+        "role": "assistant",
+        "content": None if result.tool_call else "".join(result.content),
+    }
     if result.reasoning:
         message["reasoning_content"] = "".join(result.reasoning)
     if result.tool_call:
-        message["tool_calls"] = [{"id": result.tool_call["id"], "type": "function", "function": {
-            "name": result.tool_call["name"],
-            "arguments": "".join(result.tool_call["arguments"])}}]
-    return {"id": completion_id, "object": "chat.completion", "created": int(time.time()),
-            "model": model, "choices": [{"index": 0, "message": message, "logprobs": None,
-                                         "finish_reason": result.finish_reason}],
-            "usage": usage(result)}
+        message["tool_calls"] = [
+            {
+                "id": result.tool_call["id"],
+                "type": "function",
+                "function": {
+                    "name": result.tool_call["name"],
+                    "arguments": "".join(result.tool_call["arguments"]),
+                },
+            }
+        ]
+    return {
+        "id": completion_id,
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "logprobs": None,
+                "finish_reason": result.finish_reason,
+            }
+        ],
+        "usage": usage(result),
+    }
 
 
-def chunk(completion_id: str, model: str, delta: dict[str, Any] | None,
-          finish_reason: str | None = None) -> dict[str, Any]:
+def chunk(
+    completion_id: str, model: str, delta: dict[str, Any] | None, finish_reason: str | None = None
+) -> dict[str, Any]:
     """One `chat.completion.chunk`; delta None makes the usage-only chunk (`choices: []`)."""
-    choices = [] if delta is None else [
-        {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}]
-    return {"id": completion_id, "object": "chat.completion.chunk", "created": int(time.time()),
-            "model": model, "choices": choices}
+    choices = (
+        []
+        if delta is None
+        else [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}]
+    )
+    return {
+        "id": completion_id,
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+        "choices": choices,
+    }
 
 
 def deltas(result: ChatPlan) -> Iterator[dict[str, Any]]:

@@ -33,10 +33,16 @@ _MODEL_APIS = [
 
 # Emulated `pricing` rows, USD per million tokens: input and output from Baseten's docs table
 # (early 2026); the cached-input rate is half the input rate, an emulator invention.
-_PRICES = {"deepseek-ai/DeepSeek-V3-0324": (0.77, 0.77), "deepseek-ai/DeepSeek-V3.1": (0.5, 1.5),
-           "zai-org/GLM-4.6": (0.6, 2.2), "zai-org/GLM-4.7": (0.6, 2.2),
-           "zai-org/GLM-5": (0.95, 3.15), "moonshotai/Kimi-K2.5": (0.6, 3.0),
-           "MiniMaxAI/MiniMax-M2.5": (0.3, 1.2), "openai/gpt-oss-120b": (0.1, 0.5)}
+_PRICES = {
+    "deepseek-ai/DeepSeek-V3-0324": (0.77, 0.77),
+    "deepseek-ai/DeepSeek-V3.1": (0.5, 1.5),
+    "zai-org/GLM-4.6": (0.6, 2.2),
+    "zai-org/GLM-4.7": (0.6, 2.2),
+    "zai-org/GLM-5": (0.95, 3.15),
+    "moonshotai/Kimi-K2.5": (0.6, 3.0),
+    "MiniMaxAI/MiniMax-M2.5": (0.3, 1.2),
+    "openai/gpt-oss-120b": (0.1, 0.5),
+}
 _VISION = {"moonshotai/Kimi-K2.5"}
 
 
@@ -50,8 +56,11 @@ def default_model_apis() -> dict[str, dict[str, Any]]:
             "context_length": context,
             "max_completion_tokens": min(context, 32768),
             "reasoning": reasoning,
-            "pricing": {"prompt": prompt, "completion": completion,
-                        "input_cache_read": round(prompt / 2, 4)},
+            "pricing": {
+                "prompt": prompt,
+                "completion": completion,
+                "input_cache_read": round(prompt / 2, 4),
+            },
         }
         if slug in _VISION:
             catalog[slug]["input_modalities"] = ["text", "image"]
@@ -63,26 +72,55 @@ def default_dedicated() -> dict[str, dict[str, Any]]:
     "embeddings" (BEI) or "reranker" (BEI rerank), with one deployment id per environment."""
 
     def envs(mid: str) -> dict[str, str]:
-        return {"production": f"prod{mid[:4]}", "staging": f"stag{mid[:4]}",
-                "development": f"devl{mid[:4]}"}
+        return {
+            "production": f"prod{mid[:4]}",
+            "staging": f"stag{mid[:4]}",
+            "development": f"devl{mid[:4]}",
+        }
 
     return {
         # abcd1234 has a capacity (see `capacity`): 4 streams at full speed, 8 more slowed.
-        "abcd1234": {"kind": "llm", "name": "emulated-llm-a", "context_length": 32768,
-                     "reasoning": False, "environments": envs("abcd1234"),
-                     "capacity_streams": 4, "queue_limit": 8, "prefill_s": 0.05},
-        "efgh5678": {"kind": "llm", "name": "emulated-llm-b", "context_length": 131072,
-                     "reasoning": False, "environments": envs("efgh5678"),
-                     "input_modalities": ["text", "image"]},
+        "abcd1234": {
+            "kind": "llm",
+            "name": "emulated-llm-a",
+            "context_length": 32768,
+            "reasoning": False,
+            "environments": envs("abcd1234"),
+            "capacity_streams": 4,
+            "queue_limit": 8,
+            "prefill_s": 0.05,
+        },
+        "efgh5678": {
+            "kind": "llm",
+            "name": "emulated-llm-b",
+            "context_length": 131072,
+            "reasoning": False,
+            "environments": envs("efgh5678"),
+            "input_modalities": ["text", "image"],
+        },
         # A weaker model that fails capability checks (see `model_traits`).
-        "weak1234": {"kind": "llm", "name": "emulated-llm-basic", "context_length": 32768,
-                     "real_context_length": 8192, "reasoning": True,
-                     "quirks": ["no_tools", "no_json_schema", "no_usage", "fixed_reasoning"],
-                     "input_modalities": ["text"], "environments": envs("weak1234")},
-        "emb12345": {"kind": "embeddings", "name": "BAAI/bge-small-en-v1.5",
-                     "context_length": 512, "environments": envs("emb12345")},
-        "rrk12345": {"kind": "reranker", "name": "BAAI/bge-reranker-base",
-                     "context_length": 512, "environments": envs("rrk12345")},
+        "weak1234": {
+            "kind": "llm",
+            "name": "emulated-llm-basic",
+            "context_length": 32768,
+            "real_context_length": 8192,
+            "reasoning": True,
+            "quirks": ["no_tools", "no_json_schema", "no_usage", "fixed_reasoning"],
+            "input_modalities": ["text"],
+            "environments": envs("weak1234"),
+        },
+        "emb12345": {
+            "kind": "embeddings",
+            "name": "BAAI/bge-small-en-v1.5",
+            "context_length": 512,
+            "environments": envs("emb12345"),
+        },
+        "rrk12345": {
+            "kind": "reranker",
+            "name": "BAAI/bge-reranker-base",
+            "context_length": 512,
+            "environments": envs("rrk12345"),
+        },
     }
 
 

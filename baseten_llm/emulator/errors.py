@@ -32,14 +32,22 @@ def is_model_apis(path: str) -> bool:
     return path == "/v1" or path.startswith("/v1/")
 
 
-def error_response(path: str, status: int, message: str, *, code: str | None = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    path: str,
+    status: int,
+    message: str,
+    *,
+    code: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     """An error in the shape of the surface `path` belongs to; `code` overrides the default."""
     openai_type, openai_code, baseten_code = _CODES.get(
-        status, ("server_error", "internal_error", "internal_baseten_error"))
+        status, ("server_error", "internal_error", "internal_baseten_error")
+    )
     if is_model_apis(path):
-        body: dict[str, Any] = {"error": {"message": message, "type": openai_type,
-                                "code": code or openai_code}}
+        body: dict[str, Any] = {
+            "error": {"message": message, "type": openai_type, "code": code or openai_code}
+        }
     else:
         body = {"error": message, "error_code": code or baseten_code}
     return JSONResponse(body, status_code=status, headers=headers)

@@ -45,24 +45,37 @@ class Gateway:
     def _gate(self, scope: Scope, path: str) -> Any:
         """A response that refuses the request (401, 429, injected fault), or None."""
         if not self._authorized(scope):
-            return error_response(path, 401, "Missing or invalid API key. Send "
-                                  "'Authorization: Bearer <key>' or 'Authorization: Api-Key <key>'.")
+            return error_response(
+                path,
+                401,
+                "Missing or invalid API key. Send "
+                "'Authorization: Bearer <key>' or 'Authorization: Api-Key <key>'.",
+            )
         retry_after = self.backend.rate_limit_retry_after()
         if retry_after is not None:
-            return error_response(path, 429, "Rate limit exceeded (emulator rpm setting).",
-                                  headers={"Retry-After": str(retry_after)})
+            return error_response(
+                path,
+                429,
+                "Rate limit exceeded (emulator rpm setting).",
+                headers={"Retry-After": str(retry_after)},
+            )
         fault = self.backend.take_fault("status", path)
         if fault is None:
             return None
         headers = {"Retry-After": str(fault["retry_after"])} if "retry_after" in fault else None
-        return error_response(path, int(fault["status"]),
-                              fault.get("message", f"Injected fault: HTTP {fault['status']}."),
-                              headers=headers)
+        return error_response(
+            path,
+            int(fault["status"]),
+            fault.get("message", f"Injected fault: HTTP {fault['status']}."),
+            headers=headers,
+        )
 
     def _authorized(self, scope: Scope) -> bool:
         raw = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
         scheme, _, key = raw.strip().partition(" ")
-        return scheme.lower() in ("bearer", "api-key") and key.strip() in self.backend.config.api_keys
+        return (
+            scheme.lower() in ("bearer", "api-key") and key.strip() in self.backend.config.api_keys
+        )
 
 
 def _label(send: Send) -> Send:
@@ -70,6 +83,7 @@ def _label(send: Send) -> Send:
         if message["type"] == "http.response.start":
             message["headers"] = [*message.get("headers", []), (b"server", SERVER_HEADER)]
         await send(message)
+
     return labelled
 
 
@@ -90,6 +104,7 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
     async def replay() -> Message:
         return pending.pop() if pending else await receive()
+
     return replay
 
 
@@ -100,7 +115,15 @@ def _log_entry(scope: Scope, body: bytes) -> dict[str, Any]:
         parsed = json.loads(body) if body else None
     except ValueError:
         parsed = None
-    return {"method": scope["method"], "path": scope["path"],
-            "query": dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"))),
-            "headers": headers, "body": parsed, "body_size": len(body), "status": None,
-            "stream_closed_early": False, "stream_cut": False, "time": time.time()}
+    return {
+        "method": scope["method"],
+        "path": scope["path"],
+        "query": dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"))),
+        "headers": headers,
+        "body": parsed,
+        "body_size": len(body),
+        "status": None,
+        "stream_closed_early": False,
+        "stream_cut": False,
+        "time": time.time(),
+    }

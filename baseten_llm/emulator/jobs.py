@@ -53,10 +53,16 @@ class Job:
 
     def record(self) -> dict[str, Any]:
         """The status record of `GET /async_request/{request_id}` (never the output)."""
-        return {"request_id": self.request_id, "model_id": self.model_id,
-                "deployment_id": self.deployment_id, "status": self.status,
-                "webhook_status": self.webhook_status, "created_at": self.created_at,
-                "status_at": self.status_at, "errors": self.errors}
+        return {
+            "request_id": self.request_id,
+            "model_id": self.model_id,
+            "deployment_id": self.deployment_id,
+            "status": self.status,
+            "webhook_status": self.webhook_status,
+            "created_at": self.created_at,
+            "status_at": self.status_at,
+            "errors": self.errors,
+        }
 
 
 class JobManager:
@@ -72,10 +78,15 @@ class JobManager:
         return self._config()
 
     def submit(self, model_id: str, deployment_id: str, body: dict[str, Any]) -> Job:
-        job = Job(request_id=uuid.uuid4().hex, model_id=model_id, deployment_id=deployment_id,
-                  model_input=body["model_input"], webhook_endpoint=body.get("webhook_endpoint"),
-                  max_time_in_queue_s=body.get("max_time_in_queue_seconds", 600),
-                  held=self.config.hold_jobs)
+        job = Job(
+            request_id=uuid.uuid4().hex,
+            model_id=model_id,
+            deployment_id=deployment_id,
+            model_input=body["model_input"],
+            webhook_endpoint=body.get("webhook_endpoint"),
+            max_time_in_queue_s=body.get("max_time_in_queue_seconds", 600),
+            held=self.config.hold_jobs,
+        )
         if not job.webhook_endpoint:
             job.webhook_status = "NO_WEBHOOK_PROVIDED"
         self.jobs[job.request_id] = job
@@ -85,8 +96,11 @@ class JobManager:
     def cancel(self, request_id: str) -> dict[str, Any]:
         job = self.jobs[request_id]
         if job.status != "QUEUED":
-            return {"request_id": request_id, "canceled": False,
-                    "message": f"Only QUEUED requests can be canceled; this one is {job.status}."}
+            return {
+                "request_id": request_id,
+                "canceled": False,
+                "message": f"Only QUEUED requests can be canceled; this one is {job.status}.",
+            }
         if job.task:
             job.task.cancel()
         job.set_status("CANCELED")
@@ -102,8 +116,10 @@ class JobManager:
 
     def queue_counts(self, model_id: str) -> tuple[int, int]:
         mine = [j for j in self.jobs.values() if j.model_id == model_id]
-        return (sum(j.status == "QUEUED" for j in mine),
-                sum(j.status == "IN_PROGRESS" for j in mine))
+        return (
+            sum(j.status == "QUEUED" for j in mine),
+            sum(j.status == "IN_PROGRESS" for j in mine),
+        )
 
     def clear(self) -> None:
         for job in self.jobs.values():
@@ -144,12 +160,20 @@ class JobManager:
 
     def _predict(self, model_input: Any) -> tuple[Any, list[dict[str, str]]]:
         if isinstance(model_input, dict) and model_input.get("fail"):
-            return None, [{"code": "MODEL_PREDICT_ERROR",
-                           "message": "The emulated model raised an error (model_input.fail)."}]
+            return None, [
+                {
+                    "code": "MODEL_PREDICT_ERROR",
+                    "message": "The emulated model raised an error (model_input.fail).",
+                }
+            ]
         result = replies.predict_pieces(model_input, self.config.reply_tokens)
         if result is None:
-            return None, [{"code": "MODEL_INVALID_INPUT",
-                           "message": "model_input needs 'prompt' (string) or 'messages'."}]
+            return None, [
+                {
+                    "code": "MODEL_INVALID_INPUT",
+                    "message": "model_input needs 'prompt' (string) or 'messages'.",
+                }
+            ]
         return {"output": "".join(result)}, []
 
     async def _deliver(self, job: Job, output: Any) -> bool:
@@ -167,24 +191,41 @@ class JobManager:
         return False
 
     async def _attempt(self, job: Job, output: Any, attempt: int) -> int | None:
-        payload = {"request_id": job.request_id, "model_id": job.model_id,
-                   "deployment_id": job.deployment_id, "type": "async_request_completed",
-                   "time": utc_now(), "data": output, "errors": job.errors}
+        payload = {
+            "request_id": job.request_id,
+            "model_id": job.model_id,
+            "deployment_id": job.deployment_id,
+            "type": "async_request_completed",
+            "time": utc_now(),
+            "data": output,
+            "errors": job.errors,
+        }
         body = json.dumps(payload, separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json", "X-BASETEN-REQUEST-ID": job.request_id}
         if self.config.webhook_secrets:
             headers["X-BASETEN-SIGNATURE"] = signing.signature_header(
-                body, self.config.webhook_secrets)
+                body, self.config.webhook_secrets
+            )
         status, error = None, None
         try:
-            async with httpx.AsyncClient(timeout=self.config.webhook_timeout_s,
-                                         trust_env=False) as client:
-                status = (await client.post(job.webhook_endpoint or "", content=body,
-                                            headers=headers)).status_code
+            async with httpx.AsyncClient(
+                timeout=self.config.webhook_timeout_s, trust_env=False
+            ) as client:
+                status = (
+                    await client.post(job.webhook_endpoint or "", content=body, headers=headers)
+                ).status_code
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"
-        self.webhook_attempts.append({
-            "url": job.webhook_endpoint, "request_id": job.request_id, "attempt": attempt,
-            "status_code": status, "error": error, "time": time.time(),
-            "signature": headers.get("X-BASETEN-SIGNATURE"), "body": body.decode()})
+        self.webhook_attempts.append(
+            {
+                "url": job.webhook_endpoint,
+                "request_id": job.request_id,
+                "attempt": attempt,
+                "status_code": status,
+                "error": error,
+                "time": time.time(),
+                "signature": headers.get("X-BASETEN-SIGNATURE"),
+                "body": body.decode(),
+            }
+        )
         return status

@@ -22,9 +22,13 @@ from . import replies
 
 
 def image_urls(messages: list[dict[str, Any]]) -> list[str]:
-    return [part.get("image_url", {}).get("url", "")
-            for m in messages if isinstance(m.get("content"), list)
-            for part in m["content"] if isinstance(part, dict) and part.get("type") == "image_url"]
+    return [
+        part.get("image_url", {}).get("url", "")
+        for m in messages
+        if isinstance(m.get("content"), list)
+        for part in m["content"]
+        if isinstance(part, dict) and part.get("type") == "image_url"
+    ]
 
 
 def adjust(body: dict[str, Any], entry: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
@@ -36,8 +40,10 @@ def adjust(body: dict[str, Any], entry: dict[str, Any]) -> tuple[dict[str, Any],
     limit = entry.get("real_context_length")
     used = replies.prompt_tokens(body["messages"])
     if limit and used > limit:
-        return body, (f"This model's maximum context length is {limit} tokens, but the "
-                      f"messages have {used} tokens.")
+        return body, (
+            f"This model's maximum context length is {limit} tokens, but the "
+            f"messages have {used} tokens."
+        )
     changed = dict(body)
     if "no_tools" in quirks:
         changed.pop("tools", None)

@@ -23,8 +23,11 @@ AFFINITY_HEADER = "x-session-affinity"
 
 
 def prompt_sequence(messages: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    return [(str(m.get("role")), word) for m in messages
-            for word in replies.content_text(m.get("content")).split()]
+    return [
+        (str(m.get("role")), word)
+        for m in messages
+        for word in replies.content_text(m.get("content")).split()
+    ]
 
 
 def _common_prefix(a: list[tuple[str, str]], b: list[tuple[str, str]]) -> int:
@@ -52,12 +55,14 @@ class PromptCache:
         self.turn[model_key] = turn + 1
         return turn % REPLICAS
 
-    def cached_tokens(self, model_key: str, messages: list[dict[str, Any]],
-                      affinity: str | None) -> int:
+    def cached_tokens(
+        self, model_key: str, messages: list[dict[str, Any]], affinity: str | None
+    ) -> int:
         """Tokens of this prompt already cached on its replica; remembers the prompt."""
         sequence = prompt_sequence(messages)
-        store = self.seen.setdefault((model_key, self.replica(model_key, affinity)),
-                                     deque(maxlen=PROMPTS_KEPT))
+        store = self.seen.setdefault(
+            (model_key, self.replica(model_key, affinity)), deque(maxlen=PROMPTS_KEPT)
+        )
         best = max((_common_prefix(sequence, earlier) for earlier in store), default=0)
         store.append(sequence)
         # The last prompt token is always computed, as in real prefix caches.

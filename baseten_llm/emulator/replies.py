@@ -32,7 +32,28 @@ import re
 import struct
 from typing import Any
 
-FILLER = ["this", "is", "a", "deterministic", "reply", "from", "the", "Baseten", "API", "emulator,", "a", "test", "double", "that", "streams", "one", "word", "at", "a", "time."]
+FILLER = [
+    "this",
+    "is",
+    "a",
+    "deterministic",
+    "reply",
+    "from",
+    "the",
+    "Baseten",
+    "API",
+    "emulator,",
+    "a",
+    "test",
+    "double",
+    "that",
+    "streams",
+    "one",
+    "word",
+    "at",
+    "a",
+    "time.",
+]
 
 
 def content_text(content: Any) -> str:
@@ -40,8 +61,9 @@ def content_text(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return " ".join(p.get("text", "") for p in content
-                        if isinstance(p, dict) and p.get("type") == "text")
+        return " ".join(
+            p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text"
+        )
     return ""
 
 
@@ -72,7 +94,9 @@ def answer_text(user_text: str, reply_tokens: int) -> str:
 
 _CONDENSE = re.compile(
     r"Conversation:\s*\n(?P<history>.*)\n\s*Follow-up question:\s*(?P<question>.+?)\s*"
-    r"\n\s*Standalone question:\s*$", re.DOTALL)
+    r"\n\s*Standalone question:\s*$",
+    re.DOTALL,
+)
 
 
 def standalone_question(user_text: str) -> str | None:
@@ -145,8 +169,14 @@ def fill_schema(schema: Any, text: str, name: str = "", root: Any = None) -> Any
     return _string(schema, (_word_after(name, text) if name else None) or _last_word(text))
 
 
-_FORMATS = {"date": "2026-01-01", "date-time": "2026-01-01T00:00:00Z", "time": "00:00:00Z",
-            "email": "someone@example.com", "uri": "https://example.com/", "uuid": "00000000-0000-4000-8000-000000000000"}
+_FORMATS = {
+    "date": "2026-01-01",
+    "date-time": "2026-01-01T00:00:00Z",
+    "time": "00:00:00Z",
+    "email": "someone@example.com",
+    "uri": "https://example.com/",
+    "uuid": "00000000-0000-4000-8000-000000000000",
+}
 
 
 def _number(schema: dict[str, Any], *, integer: bool) -> int | float:
@@ -157,7 +187,9 @@ def _number(schema: dict[str, Any], *, integer: bool) -> int | float:
     high_open = "exclusiveMaximum" in schema and high == schema["exclusiveMaximum"]
 
     def allowed(value: float) -> bool:
-        return (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
+        return (value > low if low_open else value >= low) and (
+            value < high if high_open else value <= high
+        )
 
     if allowed(1):
         return 1
@@ -176,7 +208,7 @@ def _string(schema: dict[str, Any], word: str) -> str:
     low, high = int(schema.get("minLength", 0)), schema.get("maxLength")
     if len(value) < low:
         value = (value + "-" + "x" * low)[:low] if value else "x" * low
-    return value[:int(high)] if high is not None else value
+    return value[: int(high)] if high is not None else value
 
 
 def json_reply(response_format: dict[str, Any], user_text: str, reply_tokens: int) -> str:
@@ -193,7 +225,7 @@ def tool_call_id(name: str, arguments: str) -> str:
 def split_arguments(arguments: str, parts: int = 4) -> list[str]:
     """Split an arguments string into up to `parts` consecutive pieces."""
     size = max(1, math.ceil(len(arguments) / parts))
-    return [arguments[i:i + size] for i in range(0, len(arguments), size)] or [""]
+    return [arguments[i : i + size] for i in range(0, len(arguments), size)] or [""]
 
 
 def embedding(text: str, dimensions: int) -> list[float]:

@@ -36,7 +36,9 @@ def relevance(query: str, text: str) -> float:
     return overlap - min(len(text), 100_000) * 1e-9
 
 
-def results(query: str, texts: list[str], raw_scores: bool, return_text: bool) -> list[dict[str, Any]]:
+def results(
+    query: str, texts: list[str], raw_scores: bool, return_text: bool
+) -> list[dict[str, Any]]:
     """The reply: one ``{index, score[, text]}`` per text, best first."""
     rows = []
     for index, text in enumerate(texts):
@@ -54,8 +56,9 @@ async def rerank(request: Request, model: dict[str, Any], model_id: str) -> Resp
     """Handle ``POST .../sync/rerank`` for a model of kind ``reranker``."""
     path = request.url.path
     if model["kind"] != "reranker":
-        return error_response(path, 404, f"Model '{model_id}' is not a reranker: it has no "
-                                          "rerank route.")
+        return error_response(
+            path, 404, f"Model '{model_id}' is not a reranker: it has no rerank route."
+        )
     body = inference.json_body(request)
     if not isinstance(body, dict) or not isinstance(body.get("query"), str):
         return error_response(path, 400, "'query' is required and must be a string.")
@@ -64,5 +67,6 @@ async def rerank(request: Request, model: dict[str, Any], model_id: str) -> Resp
         return error_response(path, 400, "'texts' must be a list of strings.")
     if len(texts) > MAX_TEXTS:
         return error_response(path, 413, f"At most {MAX_TEXTS} texts per request.")
-    return JSONResponse(results(body["query"], texts, bool(body.get("raw_scores")),
-                                bool(body.get("return_text"))))
+    return JSONResponse(
+        results(body["query"], texts, bool(body.get("raw_scores")), bool(body.get("return_text")))
+    )

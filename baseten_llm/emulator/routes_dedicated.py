@@ -25,12 +25,22 @@ from .errors import error_response
 
 ASYNC_BODY_LIMIT = 256 * 1024
 DEPLOYMENT_ID = re.compile(r"[a-z0-9]{8}")
-_ENDPOINTS = {"predict": "POST", "async_predict": "POST", "async_queue_status": "GET",
-              "wake": "POST", "sync/v1/chat/completions": "POST", "sync/v1/models": "GET",
-              "sync/v1/embeddings": "POST", "sync/rerank": "POST"}
+_ENDPOINTS = {
+    "predict": "POST",
+    "async_predict": "POST",
+    "async_queue_status": "GET",
+    "wake": "POST",
+    "sync/v1/chat/completions": "POST",
+    "sync/v1/models": "GET",
+    "sync/v1/embeddings": "POST",
+    "sync/rerank": "POST",
+}
 _RANGES = {"priority": (0, 2), "max_time_in_queue_seconds": (10, 259200)}
-_RETRY_RANGES = {"max_attempts": (1, 10), "initial_delay_ms": (0, 10000),
-                 "max_delay_ms": (0, 60000)}
+_RETRY_RANGES = {
+    "max_attempts": (1, 10),
+    "initial_delay_ms": (0, 10000),
+    "max_delay_ms": (0, 60000),
+}
 
 
 @dataclass
@@ -108,9 +118,10 @@ class Dedicated:
     def _kind(self, request: Request, target: Target, kind: str) -> Response | None:
         if target.model["kind"] == kind:
             return None
-        hint = {"embeddings": "serves embeddings: use sync/v1/embeddings",
-                "reranker": "is a reranker: use sync/rerank",
-                }.get(target.model["kind"], "is an LLM: it has no embeddings route")
+        hint = {
+            "embeddings": "serves embeddings: use sync/v1/embeddings",
+            "reranker": "is a reranker: use sync/rerank",
+        }.get(target.model["kind"], "is an LLM: it has no embeddings route")
         return error_response(request.url.path, 404, f"Model '{target.model_id}' {hint}.")
 
     async def chat_completions(self, request: Request, target: Target) -> Response:
@@ -118,16 +129,32 @@ class Dedicated:
         if not isinstance(body, dict):
             return error_response(request.url.path, 400, "The request body must be a JSON object.")
         return self._kind(request, target, "llm") or await inference.chat_completion(
-            self.backend, request, body, model_key=target.model_id, entry=target.model,
-            model=str(body.get("model") or target.model_id))
+            self.backend,
+            request,
+            body,
+            model_key=target.model_id,
+            entry=target.model,
+            model=str(body.get("model") or target.model_id),
+        )
 
     async def models(self, request: Request, target: Target) -> Response:
         model = target.model
-        return JSONResponse({"object": "list", "data": [{
-            "id": target.model_id, "object": "model", "created": 1735689600,
-            "owned_by": "baseten", "root": model["name"],
-            "max_model_len": model["context_length"],
-            "context_length": model["context_length"]}]})
+        return JSONResponse(
+            {
+                "object": "list",
+                "data": [
+                    {
+                        "id": target.model_id,
+                        "object": "model",
+                        "created": 1735689600,
+                        "owned_by": "baseten",
+                        "root": model["name"],
+                        "max_model_len": model["context_length"],
+                        "context_length": model["context_length"],
+                    }
+                ],
+            }
+        )
 
     async def embeddings(self, request: Request, target: Target) -> Response:
         wrong = self._kind(request, target, "embeddings")
@@ -135,8 +162,9 @@ class Dedicated:
         texts = body.get("input") if isinstance(body, dict) else None
         texts = [texts] if isinstance(texts, str) else texts
         if wrong or not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
-            return wrong or error_response(request.url.path, 400,
-                                           "'input' must be a string or a list of strings.")
+            return wrong or error_response(
+                request.url.path, 400, "'input' must be a string or a list of strings."
+            )
         slow = self.backend.take_fault("first_token_delay", request.url.path)
         if slow is not None:  # a slow embeddings deployment: the reply comes after the delay
             await asyncio.sleep(float(slow["first_token_delay_s"]))
@@ -147,22 +175,32 @@ class Dedicated:
             vector = replies.embedding_base64(vector) if as_base64 else vector
             data.append({"object": "embedding", "index": index, "embedding": vector})
         tokens = sum(len(t.split()) for t in texts)
-        return JSONResponse({"object": "list", "data": data, "model": target.model["name"],
-                             "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+        return JSONResponse(
+            {
+                "object": "list",
+                "data": data,
+                "model": target.model["name"],
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            }
+        )
 
     async def sync_rerank(self, request: Request, target: Target) -> Response:
         return await reranking.rerank(request, target.model, target.model_id)
 
     async def predict(self, request: Request, target: Target) -> Response:
         return self._kind(request, target, "llm") or await inference.predict(
-            self.backend, request, target.model_id)
+            self.backend, request, target.model_id
+        )
 
     async def async_predict(self, request: Request, target: Target) -> Response:
         path = request.url.path
         raw = request.scope["state"]["raw_body"]
         if len(raw) > ASYNC_BODY_LIMIT:
-            return error_response(path, 413, f"Async request payloads are limited to 256 KiB; "
-                                  f"this one is {len(raw)} bytes.")
+            return error_response(
+                path,
+                413,
+                f"Async request payloads are limited to 256 KiB; this one is {len(raw)} bytes.",
+            )
         body = inference.json_body(request)
         problem = _invalid_async(body)
         if problem:
@@ -172,8 +210,14 @@ class Dedicated:
 
     async def async_queue_status(self, request: Request, target: Target) -> Response:
         queued, running = self.backend.jobs.queue_counts(target.model_id)
-        return JSONResponse({"model_id": target.model_id, "deployment_id": target.deployment_id,
-                             "num_queued_requests": queued, "num_in_progress_requests": running})
+        return JSONResponse(
+            {
+                "model_id": target.model_id,
+                "deployment_id": target.deployment_id,
+                "num_queued_requests": queued,
+                "num_in_progress_requests": running,
+            }
+        )
 
     async def wake(self, request: Request, target: Target) -> Response:
         return Response(status_code=202)
@@ -191,5 +235,8 @@ class Dedicated:
 
 def routes(backend: EmulatorBackend) -> list[Route]:
     dedicated = Dedicated(backend)
-    return [Route("/model-{model_id}/{rest:path}", dedicated.dispatch,
-                  methods=["GET", "POST", "DELETE"])]
+    return [
+        Route(
+            "/model-{model_id}/{rest:path}", dedicated.dispatch, methods=["GET", "POST", "DELETE"]
+        )
+    ]

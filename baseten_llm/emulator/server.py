@@ -34,35 +34,45 @@ def quiet_stream_cuts() -> None:
 
 def uvicorn_config(backend: EmulatorBackend, **kwargs: Any) -> uvicorn.Config:
     quiet_stream_cuts()
-    return uvicorn.Config(create_app(backend), lifespan="off", server_header=False,
-                          access_log=False, **kwargs)
+    return uvicorn.Config(
+        create_app(backend), lifespan="off", server_header=False, access_log=False, **kwargs
+    )
 
 
 class EmulatorServer:
     """A running emulator. Use `EmulatorServer.start(...)`, as a context manager or with
     `stop()`. The helpers call the `/_emulator/` control endpoints."""
 
-    def __init__(self, backend: EmulatorBackend, server: uvicorn.Server,
-                 thread: threading.Thread, port: int, host: str) -> None:
+    def __init__(
+        self,
+        backend: EmulatorBackend,
+        server: uvicorn.Server,
+        thread: threading.Thread,
+        port: int,
+        host: str,
+    ) -> None:
         self.backend, self._server, self._thread = backend, server, thread
         self.base_url = f"http://{host}:{port}"
         self.model_apis_url = self.base_url + "/v1"
         self.deployment_url = self.base_url + "/model-{model_id}"
         self.api_key = backend.initial_config.api_keys[0]
-        self._control = httpx.Client(base_url=self.base_url + "/_emulator", timeout=10,
-                                     trust_env=False)
+        self._control = httpx.Client(
+            base_url=self.base_url + "/_emulator", timeout=10, trust_env=False
+        )
 
     @classmethod
-    def start(cls, config: EmulatorConfig | None = None, port: int = 0,
-              host: str = "127.0.0.1") -> EmulatorServer:
+    def start(
+        cls, config: EmulatorConfig | None = None, port: int = 0, host: str = "127.0.0.1"
+    ) -> EmulatorServer:
         """Serve on host:port (a free port when 0) in a daemon thread; return once it answers."""
         backend = EmulatorBackend(config)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
         server = uvicorn.Server(uvicorn_config(backend, log_config=None, log_level=None))
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
-                                  name="baseten-emulator", daemon=True)
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name="baseten-emulator", daemon=True
+        )
         thread.start()
         emulator = cls(backend, server, thread, sock.getsockname()[1], host)
         emulator._wait_until_up()
@@ -94,8 +104,12 @@ class EmulatorServer:
     def __enter__(self) -> EmulatorServer:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     def _call(self, method: str, path: str, payload: Any = None) -> Any:

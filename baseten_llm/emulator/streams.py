@@ -37,9 +37,15 @@ class TrackedStream(StreamingResponse):
             await self.body_iterator.aclose()  # type: ignore[attr-defined]
 
 
-async def paced(events: Iterable[Event], *, delay: float, tokens_per_second: float,
-                cut_after: int | None, entry: dict[str, Any],
-                slowdown: Callable[[], float] = lambda: 1.0) -> AsyncIterator[bytes]:
+async def paced(
+    events: Iterable[Event],
+    *,
+    delay: float,
+    tokens_per_second: float,
+    cut_after: int | None,
+    entry: dict[str, Any],
+    slowdown: Callable[[], float] = lambda: 1.0,
+) -> AsyncIterator[bytes]:
     """`slowdown()` (read before the first token and before each later one) stretches the
     waits: a deployment past its capacity (see `capacity`)."""
     completed, tokens, contents = False, 0, 0
@@ -62,8 +68,9 @@ async def paced(events: Iterable[Event], *, delay: float, tokens_per_second: flo
             entry["stream_closed_early"] = True
 
 
-def chat_events(result: chat.ChatPlan, *, completion_id: str, model: str,
-                body: dict[str, Any]) -> Iterator[Event]:
+def chat_events(
+    result: chat.ChatPlan, *, completion_id: str, model: str, body: dict[str, Any]
+) -> Iterator[Event]:
     """SSE events of a streamed chat completion: role chunk, one chunk per piece, the
     finish_reason chunk, the usage chunk (unless stream_options.include_usage is false), [DONE]."""
     options = body.get("stream_options") or {}

@@ -34,15 +34,21 @@ def delete_user_data(engine: Engine, data_dir: Path, *, owner: str) -> dict[str,
         documents.delete_collection(engine, data_dir, collection.id, owner=owner)
     deleted["collections"] = len(collections)
     with session_scope(engine) as session:
-        conversations = session.scalars(select(chat_store.Conversation)
-                                        .where(chat_store.Conversation.owner == owner)).all()
+        conversations = session.scalars(
+            select(chat_store.Conversation).where(chat_store.Conversation.owner == owner)
+        ).all()
         for conversation in conversations:
             session.delete(conversation)  # its messages and their images go with it
         deleted["conversations"] = len(conversations)
         results = job_store.WebhookResult
         their_jobs = select(job_store.Job.request_id).where(job_store.Job.owner == owner)
-        deleted["results"] = _rowcount(session.execute(delete(results).where(
-            or_(results.owner == owner, results.request_id.in_(their_jobs)))))
+        deleted["results"] = _rowcount(
+            session.execute(
+                delete(results).where(
+                    or_(results.owner == owner, results.request_id.in_(their_jobs))
+                )
+            )
+        )
         for name, model in (("jobs", job_store.Job), ("personas", chat_store.Persona)):
             deleted[name] = _rowcount(session.execute(delete(model).where(model.owner == owner)))
     return deleted

@@ -50,9 +50,12 @@ def is_emoji(value: str) -> bool:
 
 
 def is_image_token(value: str) -> bool:
-    token = value[len(IMAGE_PREFIX):]
-    return (value.startswith(IMAGE_PREFIX) and len(token) == IMAGE_TOKEN_HEX
-            and all(ch in "0123456789abcdef" for ch in token))
+    token = value[len(IMAGE_PREFIX) :]
+    return (
+        value.startswith(IMAGE_PREFIX)
+        and len(token) == IMAGE_TOKEN_HEX
+        and all(ch in "0123456789abcdef" for ch in token)
+    )
 
 
 def check(value: str | None) -> str:
@@ -115,15 +118,15 @@ def normalise_image(data: bytes) -> bytes:
             if image.format not in IMAGE_TYPES:
                 raise AvatarError("the avatar image must be a PNG, JPEG, GIF or WebP file")
             if image.width * image.height > MAX_SOURCE_PIXELS:
-                raise AvatarError("the avatar image is too large; use one under 4096×4096 "
-                                  "pixels")
+                raise AvatarError("the avatar image is too large; use one under 4096×4096 pixels")
             image.seek(0)
             frame = image.convert("RGBA")
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         if isinstance(exc, AvatarError):
             raise
-        raise AvatarError("the avatar file is not an image that can be read; use a PNG, "
-                          "JPEG, GIF or WebP file") from exc
+        raise AvatarError(
+            "the avatar file is not an image that can be read; use a PNG, JPEG, GIF or WebP file"
+        ) from exc
     frame.thumbnail((IMAGE_SIDE, IMAGE_SIDE))
     out = io.BytesIO()
     frame.save(out, format="PNG")

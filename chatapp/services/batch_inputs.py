@@ -61,16 +61,15 @@ def prompt_input(prompt: str) -> dict[str, Any]:
 def parse_json_input(text: str) -> dict[str, Any]:
     """Parse a raw JSON model input; it must be a JSON object within 256 KiB."""
     if not (text or "").strip():
-        raise InputError("The model input is empty: type a JSON object such as {\"prompt\": \"Hi\"}.")
+        raise InputError('The model input is empty: type a JSON object such as {"prompt": "Hi"}.')
     try:
         value = loads_bounded(text)
     except JSONLimitError as exc:
-        raise InputError(f"The model input cannot be sent: {exc}. Fix it and submit again.") \
-            from None
-    if not isinstance(value, dict):
         raise InputError(
-            f"The model input must be a JSON object ({{...}}), not {_kind(value)}."
-        )
+            f"The model input cannot be sent: {exc}. Fix it and submit again."
+        ) from None
+    if not isinstance(value, dict):
+        raise InputError(f"The model input must be a JSON object ({{...}}), not {_kind(value)}.")
     check_sendable(value)
     return value
 

@@ -29,7 +29,8 @@ class InvalidJSONError(JSONLimitError):
 
     def __init__(self, error: json.JSONDecodeError) -> None:
         super().__init__(
-            f"it is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})")
+            f"it is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
+        )
         self.column = error.colno
         self.detail = error.msg
 
@@ -90,8 +91,10 @@ def check_value(value: Any, *, max_depth: int = MAX_DEPTH) -> None:
         elif isinstance(item, str):
             _check_text(item)
         elif isinstance(item, float) and not math.isfinite(item):
-            raise JSONLimitError("it holds a number that is not finite (NaN or infinity): "
-                                 "use a finite number or null")
+            raise JSONLimitError(
+                "it holds a number that is not finite (NaN or infinity): "
+                "use a finite number or null"
+            )
 
 
 def _check_text(text: str) -> None:
@@ -105,6 +108,5 @@ def _check_text(text: str) -> None:
 
 def _too_deep(max_depth: int) -> JSONLimitError:
     return JSONLimitError(
-        f"it is nested too deeply (more than {max_depth} levels of objects and arrays): "
-        "flatten it"
+        f"it is nested too deeply (more than {max_depth} levels of objects and arrays): flatten it"
     )

@@ -32,8 +32,12 @@ Status = Literal["pass", "fail", "skip"]
 CONTEXT_FILL = 0.85
 PROBE_MAX_TOKENS = 64
 SYMBOLS = {"pass": "✅ pass", "fail": "❌ fail", "skip": "➖ skipped"}
-CITY_SCHEMA: dict[str, Any] = {"type": "object", "required": ["city", "country"], "additionalProperties": False,
-               "properties": {"city": {"type": "string"}, "country": {"type": "string"}}}
+CITY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["city", "country"],
+    "additionalProperties": False,
+    "properties": {"city": {"type": "string"}, "country": {"type": "string"}},
+}
 
 
 @dataclass(frozen=True)
@@ -52,8 +56,10 @@ class CapabilityReport:
     checked_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
     def rows(self) -> list[dict[str, str]]:
-        return [{"Check": r.name, "Result": SYMBOLS[r.status], "Evidence": r.evidence}
-                for r in self.results]
+        return [
+            {"Check": r.name, "Result": SYMBOLS[r.status], "Evidence": r.evidence}
+            for r in self.results
+        ]
 
     def summary(self) -> str:
         passed = sum(r.status == "pass" for r in self.results)
@@ -67,14 +73,27 @@ class CapabilityReport:
         return line + "."
 
     def to_json(self) -> str:
-        return json.dumps({"target": self.target.label, "checked_at": self.checked_at.isoformat(),
-                           "results": [asdict(r) for r in self.results]}, indent=2)
+        return json.dumps(
+            {
+                "target": self.target.label,
+                "checked_at": self.checked_at.isoformat(),
+                "results": [asdict(r) for r in self.results],
+            },
+            indent=2,
+        )
 
     def to_markdown(self) -> str:
-        lines = ["# Baseten Chat: capability check", "",
-                 f"- **Target:** {self.target.label}",
-                 f"- **Checked:** {self.checked_at:%Y-%m-%d %H:%M:%S %Z}", "",
-                 f"**{self.summary()}**", "", "| Check | Result | Evidence |", "|---|---|---|"]
+        lines = [
+            "# Baseten Chat: capability check",
+            "",
+            f"- **Target:** {self.target.label}",
+            f"- **Checked:** {self.checked_at:%Y-%m-%d %H:%M:%S %Z}",
+            "",
+            f"**{self.summary()}**",
+            "",
+            "| Check | Result | Evidence |",
+            "|---|---|---|",
+        ]
         for row in self.rows():
             cells = [row[k].replace("|", "\\|").replace("\n", " ") for k in row]
             lines.append("| " + " | ".join(cells) + " |")
@@ -117,8 +136,9 @@ def probe_streaming(ctx: ProbeContext) -> ProbeResult:
     ctx.stream_usage = usage
     if pieces >= 2:
         return ProbeResult("Streaming", "pass", f"The answer arrived in {pieces} pieces.")
-    return ProbeResult("Streaming", "fail", f"The answer arrived in {pieces} piece(s), not as "
-                       "a stream.")
+    return ProbeResult(
+        "Streaming", "fail", f"The answer arrived in {pieces} piece(s), not as a stream."
+    )
 
 
 def probe_usage(ctx: ProbeContext) -> ProbeResult:
@@ -126,11 +146,17 @@ def probe_usage(ctx: ProbeContext) -> ProbeResult:
     if usage and usage.get("prompt_tokens") and usage.get("completion_tokens"):
         cached = usage.get("cached_tokens")
         extra = f", {cached} cached" if cached else ""
-        return ProbeResult("Usage reporting", "pass",
-                           f"The stream ended with token counts: {usage['prompt_tokens']} in"
-                           f"{extra}, {usage['completion_tokens']} out.")
-    return ProbeResult("Usage reporting", "fail", "The stream ended without token counts, so "
-                       "cost and throughput can only be estimated.")
+        return ProbeResult(
+            "Usage reporting",
+            "pass",
+            f"The stream ended with token counts: {usage['prompt_tokens']} in"
+            f"{extra}, {usage['completion_tokens']} out.",
+        )
+    return ProbeResult(
+        "Usage reporting",
+        "fail",
+        "The stream ended without token counts, so cost and throughput can only be estimated.",
+    )
 
 
 def _weather(city: str) -> str:
@@ -142,21 +168,28 @@ def probe_tools(ctx: ProbeContext) -> ProbeResult:
     from llama_index.core.tools import FunctionTool
 
     tool = FunctionTool.from_defaults(fn=_weather, name="get_weather")
-    response = ctx.llm.chat_with_tools([tool], user_msg="What is the weather in city Paris?",
-                                       max_tokens=PROBE_MAX_TOKENS)
+    response = ctx.llm.chat_with_tools(
+        [tool], user_msg="What is the weather in city Paris?", max_tokens=PROBE_MAX_TOKENS
+    )
     calls = ctx.llm.get_tool_calls_from_response(response, error_on_no_tool_call=False)
     if calls and calls[0].tool_name == "get_weather":
-        return ProbeResult("Tool calling", "pass", f"Called get_weather with "
-                           f"{json.dumps(calls[0].tool_kwargs)}.")
+        return ProbeResult(
+            "Tool calling", "pass", f"Called get_weather with {json.dumps(calls[0].tool_kwargs)}."
+        )
     text = _short(response.message.content or "")
     return ProbeResult("Tool calling", "fail", f"No tool call; it answered in text: “{text}”.")
 
 
 def probe_json_schema(ctx: ProbeContext) -> ProbeResult:
-    fmt = {"type": "json_schema",
-           "json_schema": {"name": "place", "schema": CITY_SCHEMA, "strict": True}}
-    response = ctx.llm.chat(_user("Where is the Eiffel Tower? Give the city and country."),
-                            response_format=fmt, max_tokens=PROBE_MAX_TOKENS)
+    fmt = {
+        "type": "json_schema",
+        "json_schema": {"name": "place", "schema": CITY_SCHEMA, "strict": True},
+    }
+    response = ctx.llm.chat(
+        _user("Where is the Eiffel Tower? Give the city and country."),
+        response_format=fmt,
+        max_tokens=PROBE_MAX_TOKENS,
+    )
     text = response.message.content or ""
     try:
         value = json.loads(text)
@@ -164,28 +197,41 @@ def probe_json_schema(ctx: ProbeContext) -> ProbeResult:
         return ProbeResult("JSON-schema output", "fail", f"Not JSON: “{_short(text)}”.")
     missing = [k for k in CITY_SCHEMA["required"] if not isinstance(value, dict) or k not in value]
     if missing:
-        return ProbeResult("JSON-schema output", "fail",
-                           f"JSON without {', '.join(missing)}: {_short(text)}")
+        return ProbeResult(
+            "JSON-schema output", "fail", f"JSON without {', '.join(missing)}: {_short(text)}"
+        )
     return ProbeResult("JSON-schema output", "pass", f"Valid against the schema: {_short(text)}")
 
 
 def _thinking(ctx: ProbeContext, on: bool) -> str:
-    response = ctx.llm.chat(_user("Is 17 a prime number?"), max_tokens=PROBE_MAX_TOKENS,
-                            chat_template_args={"enable_thinking": on})
+    response = ctx.llm.chat(
+        _user("Is 17 a prime number?"),
+        max_tokens=PROBE_MAX_TOKENS,
+        chat_template_args={"enable_thinking": on},
+    )
     return response.message.additional_kwargs.get("reasoning_content") or ""
 
 
 def probe_reasoning(ctx: ProbeContext) -> ProbeResult:
     on, off = _thinking(ctx, True), _thinking(ctx, False)
     if not on and not off:
-        return ProbeResult("Reasoning on/off", "skip",
-                           "No thinking came back even when asked: not a reasoning model.")
+        return ProbeResult(
+            "Reasoning on/off",
+            "skip",
+            "No thinking came back even when asked: not a reasoning model.",
+        )
     if on and not off:
-        return ProbeResult("Reasoning on/off", "pass", f"Thinks when asked (“{_short(on, 50)}”) "
-                           "and not when told not to.")
+        return ProbeResult(
+            "Reasoning on/off",
+            "pass",
+            f"Thinks when asked (“{_short(on, 50)}”) and not when told not to.",
+        )
     if off and on:
-        return ProbeResult("Reasoning on/off", "fail",
-                           "Still thinks when told not to: thinking cannot be turned off.")
+        return ProbeResult(
+            "Reasoning on/off",
+            "fail",
+            "Still thinks when told not to: thinking cannot be turned off.",
+        )
     return ProbeResult("Reasoning on/off", "fail", "Thinks only when told not to.")
 
 
@@ -200,9 +246,13 @@ def probe_image_png() -> bytes:
 def probe_image(ctx: ProbeContext) -> ProbeResult:
     if not ctx.accepts_images:
         return ProbeResult("Image input", "skip", "The model does not say it takes images.")
-    message = ChatMessage(role=MessageRole.USER, blocks=[
-        TextBlock(text="What is in this image?"),
-        ImageBlock(image=probe_image_png(), image_mimetype="image/png")])
+    message = ChatMessage(
+        role=MessageRole.USER,
+        blocks=[
+            TextBlock(text="What is in this image?"),
+            ImageBlock(image=probe_image_png(), image_mimetype="image/png"),
+        ],
+    )
     response = ctx.llm.chat([message], max_tokens=PROBE_MAX_TOKENS)
     text = response.message.content or ""
     if text.strip():
@@ -218,16 +268,35 @@ def probe_context(ctx: ProbeContext) -> ProbeResult:
     prompt = "Reply with OK. " + "data " * words
     response = ctx.llm.chat(_user(prompt), max_tokens=8)
     usage = response.additional_kwargs.get("usage") or {}
-    counted = f" (it counted {usage['prompt_tokens']:,} tokens)" if usage.get("prompt_tokens") else ""
-    return ProbeResult("Context window", "pass", f"Accepted a prompt of about {words:,} words, "
-                       f"{CONTEXT_FILL:.0%} of the advertised {window:,} tokens{counted}.")
+    counted = (
+        f" (it counted {usage['prompt_tokens']:,} tokens)" if usage.get("prompt_tokens") else ""
+    )
+    return ProbeResult(
+        "Context window",
+        "pass",
+        f"Accepted a prompt of about {words:,} words, "
+        f"{CONTEXT_FILL:.0%} of the advertised {window:,} tokens{counted}.",
+    )
 
 
 PROBES: tuple[Callable[[ProbeContext], ProbeResult], ...] = (
-    probe_streaming, probe_usage, probe_tools, probe_json_schema, probe_reasoning, probe_image,
-    probe_context)
-NAMES = ("Streaming", "Usage reporting", "Tool calling", "JSON-schema output",
-         "Reasoning on/off", "Image input", "Context window")
+    probe_streaming,
+    probe_usage,
+    probe_tools,
+    probe_json_schema,
+    probe_reasoning,
+    probe_image,
+    probe_context,
+)
+NAMES = (
+    "Streaming",
+    "Usage reporting",
+    "Tool calling",
+    "JSON-schema output",
+    "Reasoning on/off",
+    "Image input",
+    "Context window",
+)
 
 
 def describe_failure(exc: BaseException, host: str | None = None) -> str:
@@ -247,8 +316,12 @@ def run_checks(target: Target, ctx: ProbeContext) -> Iterator[ProbeResult]:
     fails with the error in plain words as its evidence; the others still run."""
     for name, probe in zip(NAMES, PROBES):
         if target.is_dedicated and target.api_style == "predict":
-            yield ProbeResult(name, "skip", "A custom Truss /predict deployment: these checks "
-                              "are for OpenAI-compatible servers.")
+            yield ProbeResult(
+                name,
+                "skip",
+                "A custom Truss /predict deployment: these checks "
+                "are for OpenAI-compatible servers.",
+            )
             continue
         try:
             yield probe(ctx)

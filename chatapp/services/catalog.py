@@ -53,8 +53,9 @@ class Catalog:
 
 
 def _rows(models: list[ModelInfo] | tuple[ModelInfo, ...]) -> tuple[CatalogRow, ...]:
-    return tuple(CatalogRow(m.id, m.name, m.context_length, m.pricing, m.input_modalities)
-                 for m in models)
+    return tuple(
+        CatalogRow(m.id, m.name, m.context_length, m.pricing, m.input_modalities) for m in models
+    )
 
 
 def _snapshot(note: str) -> Catalog:
@@ -72,14 +73,22 @@ def load_catalog(
         return _snapshot(f"Built-in list of {SNAPSHOT_DATE}: set an API key for the live list.")
     url = (model_apis_url or DEFAULT_MODEL_APIS_URL).rstrip("/")
     llm = Baseten(
-        model_id=_LISTING_SLUG, api_key=api_key, model_apis_url=url, max_retries=0, timeout=10.0,
+        model_id=_LISTING_SLUG,
+        api_key=api_key,
+        model_apis_url=url,
+        max_retries=0,
+        timeout=10.0,
         http_client=http_client,
     )
     try:
         models = llm.list_models()
     except BasetenError as exc:
         why = user_errors.describe(exc, context="catalog")
-        return _snapshot(f"Built-in list of {SNAPSHOT_DATE}: the live list could not be loaded. {why}")
+        return _snapshot(
+            f"Built-in list of {SNAPSHOT_DATE}: the live list could not be loaded. {why}"
+        )
     if not models.live:
-        return Catalog(_rows(models), f"Baseten's list could not be loaded; showing the {models.source}.")
+        return Catalog(
+            _rows(models), f"Baseten's list could not be loaded; showing the {models.source}."
+        )
     return Catalog(_rows(models))

@@ -81,8 +81,15 @@ class ReplyProgress:
     @classmethod
     def of(cls, stream: Any, chunks: int) -> ReplyProgress:
         """What ``stream`` (a :class:`baseten_llm.ChatStream`) has received so far."""
-        return cls(stream.text, stream.reasoning, stream.started_at, stream.first_token_at,
-                   stream.last_token_at, chunks, stream.clock)
+        return cls(
+            stream.text,
+            stream.reasoning,
+            stream.started_at,
+            stream.first_token_at,
+            stream.last_token_at,
+            chunks,
+            stream.clock,
+        )
 
     @property
     def generation_s(self) -> float:
@@ -227,8 +234,15 @@ def _cached_tokens(usage: dict[str, Any]) -> int | None:
 def _unsent(messages: Sequence[ChatMessage], started_at: float) -> ReplyMetrics:
     """The figures of a reply whose stream never opened (refused, unreachable): the time it
     took to fail, on ``time.perf_counter`` (the streams' own clock unless one is injected)."""
-    return ReplyMetrics(None, time.perf_counter() - started_at, estimate_message_tokens(messages),
-                        0, None, None, estimated=True)
+    return ReplyMetrics(
+        None,
+        time.perf_counter() - started_at,
+        estimate_message_tokens(messages),
+        0,
+        None,
+        None,
+        estimated=True,
+    )
 
 
 def stream_reply(
@@ -325,6 +339,8 @@ def retry_message(notice: Any, seconds_left: float) -> str:
         why = "Baseten had a temporary problem"
     text = f"{why}, retrying in {left} s (attempt {notice.attempt} of {notice.max_attempts})."
     if notice.max_total_wait_s:
-        text += (f" The app waits at most {notice.max_total_wait_s:g} s in all before it "
-                 "gives up; press Stop to give up now.")
+        text += (
+            f" The app waits at most {notice.max_total_wait_s:g} s in all before it "
+            "gives up; press Stop to give up now."
+        )
     return text

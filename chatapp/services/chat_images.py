@@ -73,23 +73,33 @@ def check_image(name: str, data: bytes) -> ChatImage:
 
     shown = name or "The file"
     if len(data) > MAX_IMAGE_BYTES:
-        raise ImageRefused(f"{shown} is {_mib(len(data))}; images can be at most "
-                           f"{_mib(MAX_IMAGE_BYTES)}. Send a smaller or compressed copy.")
+        raise ImageRefused(
+            f"{shown} is {_mib(len(data))}; images can be at most "
+            f"{_mib(MAX_IMAGE_BYTES)}. Send a smaller or compressed copy."
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as image:
                 kind, width, height = image.format, image.width, image.height
                 if width * height > MAX_PIXELS:
-                    raise ImageRefused(f"{shown} has {width}×{height} pixels, more than this "
-                                       "app sends; send a smaller copy.")
+                    raise ImageRefused(
+                        f"{shown} has {width}×{height} pixels, more than this "
+                        "app sends; send a smaller copy."
+                    )
                 image.verify()
     except ImageRefused:
         raise
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombWarning,
-            Image.DecompressionBombError) as exc:
-        raise ImageRefused(f"{shown} is not an image this app can send: PNG, JPEG, GIF or "
-                           "WebP only.") from exc
+    except (
+        OSError,
+        ValueError,
+        SyntaxError,
+        Image.DecompressionBombWarning,
+        Image.DecompressionBombError,
+    ) as exc:
+        raise ImageRefused(
+            f"{shown} is not an image this app can send: PNG, JPEG, GIF or WebP only."
+        ) from exc
     if kind not in FORMATS:
         raise ImageRefused(f"{shown} is a {kind} image; send PNG, JPEG, GIF or WebP.")
     return ChatImage(name, FORMATS[kind], width, height, data)
@@ -120,9 +130,17 @@ def save_images(
         if store.get_message(session, message_id, owner) is None:
             raise ValueError("That question no longer exists; its images were not kept.")
         for position, image in enumerate(images):
-            session.add(MessageImage(message_id=message_id, position=position, name=image.name,
-                                     mime=image.mime, width=image.width, height=image.height,
-                                     data=image.data))
+            session.add(
+                MessageImage(
+                    message_id=message_id,
+                    position=position,
+                    name=image.name,
+                    mime=image.mime,
+                    width=image.width,
+                    height=image.height,
+                    data=image.data,
+                )
+            )
 
 
 def images_by_message(
@@ -140,15 +158,18 @@ def images_by_message(
             .join(store.Message, MessageImage.message_id == store.Message.id)
             .join(store.Conversation, store.Message.conversation_id == store.Conversation.id)
             .where(MessageImage.message_id.in_(ids), store.Conversation.owner == owner)
-            .order_by(MessageImage.message_id, MessageImage.position))
+            .order_by(MessageImage.message_id, MessageImage.position)
+        )
         for row in rows:
             found.setdefault(row.message_id, []).append(
-                ChatImage(row.name, row.mime, row.width, row.height, row.data))
+                ChatImage(row.name, row.mime, row.width, row.height, row.data)
+            )
     return found
 
 
-def request_history(messages: Sequence[MessageInfo], images: dict[int, list[ChatImage]],
-                    *, send_images: bool) -> list[ChatMessage]:
+def request_history(
+    messages: Sequence[MessageInfo], images: dict[int, list[ChatImage]], *, send_images: bool
+) -> list[ChatMessage]:
     """The conversation for the model (as ``conversations.request_history``), each question
     with its images as ``ImageBlock``s, or a note in their place when ``send_images`` is off."""
     history: list[ChatMessage] = []

@@ -35,8 +35,9 @@ def drop_unknown(text: str, count: int) -> str:
     return re.sub(r"(\s?)" + CITATION.pattern, keep, text)
 
 
-def link_citations(text: str, count: int, target: Callable[[int], str],
-                   title: Callable[[int], str]) -> str:
+def link_citations(
+    text: str, count: int, target: Callable[[int], str], title: Callable[[int], str]
+) -> str:
     """Markdown with each valid ``[n]`` a link to ``target(n)`` (titled ``title(n)``) and
     each invalid one dropped. ``text`` must already be safe Markdown; titles are quoted."""
 

@@ -258,8 +258,11 @@ class SideResult:
         if self.progress is not None:
             return self.progress.live_figures(now)
         start = self.run_started_at
-        return {"ttft_s": None, "tokens_per_s": None,
-                "total_s": None if start is None else now - start}
+        return {
+            "ttft_s": None,
+            "tokens_per_s": None,
+            "total_s": None if start is None else now - start,
+        }
 
     def apply(self, event: SideEvent) -> None:
         """Fold one event of this side into the result."""
@@ -299,7 +302,11 @@ class Comparison:
 
     @classmethod
     def new(
-        cls, targets: Sequence[Target], prompt: str, persona: str, system_prompt: str,
+        cls,
+        targets: Sequence[Target],
+        prompt: str,
+        persona: str,
+        system_prompt: str,
         repeats: int,
     ) -> Comparison:
         sides = [SideResult(SIDE_NAMES[i], t) for i, t in enumerate(targets[:MAX_SIDES])]

@@ -105,16 +105,18 @@ def run_rows(comparison: Comparison, exclude_cold_start: bool = False) -> list[d
         used = {r.run for r in runs_used(side, exclude_cold_start)}
         for record in side.runs:
             m = record.metrics
-            rows.append({
-                "Target": side.label,
-                "Run": str(record.run),
-                "TTFT (s)": format_value(m.ttft_s, "ttft_s"),
-                "Tokens/s": format_value(m.tokens_per_s, "tokens_per_s"),
-                "Total (s)": format_value(m.total_s, "total_s"),
-                "Tokens in": format_value(m.tokens_in, "tokens_in"),
-                "Tokens out": format_value(m.tokens_out, "tokens_out"),
-                "Note": _run_note(side, record.run, record.error, record.run in used),
-            })
+            rows.append(
+                {
+                    "Target": side.label,
+                    "Run": str(record.run),
+                    "TTFT (s)": format_value(m.ttft_s, "ttft_s"),
+                    "Tokens/s": format_value(m.tokens_per_s, "tokens_per_s"),
+                    "Total (s)": format_value(m.total_s, "total_s"),
+                    "Tokens in": format_value(m.tokens_in, "tokens_in"),
+                    "Tokens out": format_value(m.tokens_out, "tokens_out"),
+                    "Note": _run_note(side, record.run, record.error, record.run in used),
+                }
+            )
     return rows
 
 
@@ -175,8 +177,11 @@ def chart_svg(comparison: Comparison) -> str:
 
 def _panel(comparison: Comparison, metric: str, title: str, x0: float) -> str:
     points = [
-        [(r.run, getattr(r.metrics, metric)) for r in side.ok_runs
-         if getattr(r.metrics, metric) is not None]
+        [
+            (r.run, getattr(r.metrics, metric))
+            for r in side.ok_runs
+            if getattr(r.metrics, metric) is not None
+        ]
         for side in comparison.sides
     ]
     top = _nice_top(1.1 * max((v for series in points for _, v in series), default=0.0))
@@ -189,40 +194,52 @@ def _panel(comparison: Comparison, metric: str, title: str, x0: float) -> str:
     def sy(value: float) -> float:
         return _PAD_T + plot_h * (1 - value / top)
 
-    out = [f'<text x="{x0 + _PAD_L}" y="16" font-size="13" font-weight="bold">'
-           f"{html.escape(title)}</text>"]
+    out = [
+        f'<text x="{x0 + _PAD_L}" y="16" font-size="13" font-weight="bold">'
+        f"{html.escape(title)}</text>"
+    ]
     out += _axes(x0, plot_w, plot_h, top, runs, sx, sy)
     for index, series in enumerate(points):
         color = COLORS[index % len(COLORS)]
         coords = " ".join(f"{sx(run):.1f},{sy(v):.1f}" for run, v in series)
         if len(series) > 1:
-            out.append(f'<polyline points="{coords}" fill="none" stroke="{color}" '
-                       'stroke-width="2"/>')
+            out.append(
+                f'<polyline points="{coords}" fill="none" stroke="{color}" stroke-width="2"/>'
+            )
         for run, value in series:
-            out.append(f'<circle cx="{sx(run):.1f}" cy="{sy(value):.1f}" r="3.5" '
-                       f'fill="{color}"><title>run {run}: '
-                       f"{format_value(value, metric)}</title></circle>")
+            out.append(
+                f'<circle cx="{sx(run):.1f}" cy="{sy(value):.1f}" r="3.5" '
+                f'fill="{color}"><title>run {run}: '
+                f"{format_value(value, metric)}</title></circle>"
+            )
         side = comparison.sides[index]
         if metric == "ttft_s" and is_cold_start(side) and series:
-            out.append(f'<text x="{sx(1) + 6:.1f}" y="{sy(series[0][1]) - 6:.1f}" '
-                       f'fill="{color}">cold start?</text>')
+            out.append(
+                f'<text x="{sx(1) + 6:.1f}" y="{sy(series[0][1]) - 6:.1f}" '
+                f'fill="{color}">cold start?</text>'
+            )
     return "".join(out)
 
 
 def _axes(x0, plot_w, plot_h, top, runs, sx, sy) -> list[str]:  # type: ignore[no-untyped-def]
     left, bottom = x0 + _PAD_L, _PAD_T + plot_h
-    out = [f'<line x1="{left}" y1="{_PAD_T}" x2="{left}" y2="{bottom}" stroke="#444"/>',
-           f'<line x1="{left}" y1="{bottom}" x2="{left + plot_w}" y2="{bottom}" stroke="#444"/>']
+    out = [
+        f'<line x1="{left}" y1="{_PAD_T}" x2="{left}" y2="{bottom}" stroke="#444"/>',
+        f'<line x1="{left}" y1="{bottom}" x2="{left + plot_w}" y2="{bottom}" stroke="#444"/>',
+    ]
     for step in range(5):
         value = top * step / 4
         y = sy(value)
-        out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" '
-                   'stroke="#e5e5e5"/>'
-                   f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{value:g}</text>')
+        out.append(
+            f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" '
+            'stroke="#e5e5e5"/>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{value:g}</text>'
+        )
     for run in _run_ticks(runs):
         out.append(f'<text x="{sx(run):.1f}" y="{bottom + 15}" text-anchor="middle">{run}</text>')
-    out.append(f'<text x="{left + plot_w / 2:.1f}" y="{bottom + 29}" '
-               'text-anchor="middle">run</text>')
+    out.append(
+        f'<text x="{left + plot_w / 2:.1f}" y="{bottom + 29}" text-anchor="middle">run</text>'
+    )
     return out
 
 
@@ -301,14 +318,20 @@ DEMO_NOTICE = (
 
 
 def to_markdown(
-    comparison: Comparison, *, exclude_cold_start: bool = False,
-    secrets: Sequence[str | None] = (), costs: list[dict[str, str]] | None = None,
-    sweep: Sweep | None = None, sweep_price: Price | None = None, offline_demo: bool = False,
+    comparison: Comparison,
+    *,
+    exclude_cold_start: bool = False,
+    secrets: Sequence[str | None] = (),
+    costs: list[dict[str, str]] | None = None,
+    sweep: Sweep | None = None,
+    sweep_price: Price | None = None,
+    offline_demo: bool = False,
 ) -> str:
     """The comparison as one Markdown file, the chart embedded as a ``data:`` SVG image;
     ``costs`` (:func:`report_sections.cost_rows`) and a load ``sweep`` add their sections;
     ``offline_demo`` puts :data:`DEMO_NOTICE` at the top."""
     from chatapp.services import report_sections
+
     summaries = summarize_all(comparison, exclude_cold_start)
     svg64 = base64.b64encode(chart_svg(comparison).encode("utf-8")).decode("ascii")
     lines = ["# Baseten Chat: target comparison", ""]
@@ -361,33 +384,47 @@ def _html_list(items: list[str], empty: str) -> str:
 
 
 def to_html(
-    comparison: Comparison, *, exclude_cold_start: bool = False,
-    secrets: Sequence[str | None] = (), costs: list[dict[str, str]] | None = None,
-    sweep: Sweep | None = None, sweep_price: Price | None = None, offline_demo: bool = False,
+    comparison: Comparison,
+    *,
+    exclude_cold_start: bool = False,
+    secrets: Sequence[str | None] = (),
+    costs: list[dict[str, str]] | None = None,
+    sweep: Sweep | None = None,
+    sweep_price: Price | None = None,
+    offline_demo: bool = False,
 ) -> str:
     """The comparison as one standalone HTML page: inline CSS and SVG, no scripts."""
     from chatapp.services import report_sections
+
     summaries = summarize_all(comparison, exclude_cold_start)
     facts = "".join(
-        f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>"
-        for k, v in _header_facts(comparison)
+        f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in _header_facts(comparison)
     )
     errors = [f"{side.label}: {side.error}" for side in comparison.sides if side.error]
     body = [
         "<h1>Baseten Chat: target comparison</h1>",
-        (f'<p style="background:#fff3cd;padding:0.6rem;border:1px solid #e0c060">'
-         f"<strong>{html.escape(DEMO_NOTICE)}</strong></p>") if offline_demo else "",
+        (
+            f'<p style="background:#fff3cd;padding:0.6rem;border:1px solid #e0c060">'
+            f"<strong>{html.escape(DEMO_NOTICE)}</strong></p>"
+        )
+        if offline_demo
+        else "",
         f"<dl>{facts}</dl>",
         f"<h2>Prompt</h2><pre>{html.escape(comparison.prompt)}</pre>",
         "<h2>Verdict (medians)</h2>",
         _html_list(verdict(summaries), "Not enough data to compare."),
-        "<h2>p50 / p95 per target</h2>", _html_table(summary_rows(summaries)),
+        "<h2>p50 / p95 per target</h2>",
+        _html_table(summary_rows(summaries)),
         report_sections.cost_html(costs) if costs else "",
-        "<h2>Chart</h2>", chart_svg(comparison),
-        "<h2>Runs</h2>", _html_table(run_rows(comparison, exclude_cold_start)),
+        "<h2>Chart</h2>",
+        chart_svg(comparison),
+        "<h2>Runs</h2>",
+        _html_table(run_rows(comparison, exclude_cold_start)),
         "<h2>Cold starts</h2>",
-        _html_list(cold_start_notes(comparison, exclude_cold_start),
-                   "No first run looked like a cold start."),
+        _html_list(
+            cold_start_notes(comparison, exclude_cold_start),
+            "No first run looked like a cold start.",
+        ),
     ]
     if errors:
         body += ["<h2>Errors</h2>", _html_list(errors, "")]

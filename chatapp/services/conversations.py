@@ -84,8 +84,11 @@ class MessageInfo:
         """(name, avatar, system prompt) of an answer's persona, when it was recorded."""
         if self.persona_name is None:
             return None
-        return (self.persona_name, self.persona_avatar or avatars.DEFAULT_AVATAR,
-                self.system_prompt or "")
+        return (
+            self.persona_name,
+            self.persona_avatar or avatars.DEFAULT_AVATAR,
+            self.system_prompt or "",
+        )
 
 
 def _conversation_info(row: store.Conversation) -> ConversationInfo:
@@ -115,8 +118,9 @@ def _message_info(row: store.Message) -> MessageInfo:
         target=row.target,
         updated_at=row.updated_at,
         persona_name=row.persona_name,
-        persona_avatar=None if row.persona_avatar is None else avatars.safe_value(
-            row.persona_avatar),
+        persona_avatar=None
+        if row.persona_avatar is None
+        else avatars.safe_value(row.persona_avatar),
         system_prompt=row.system_prompt,
     )
 
@@ -139,8 +143,9 @@ def create_conversation(
     """Start an empty conversation of ``owner`` with ``persona`` (a built-in or one of theirs);
     its title comes from the first question."""
     with session_scope(engine) as session:
-        row = store.add_conversation(session, owner=owner, title=DEFAULT_TITLE,
-                                     title_is_default=True)
+        row = store.add_conversation(
+            session, owner=owner, title=DEFAULT_TITLE, title_is_default=True
+        )
         _apply_persona(session, row, persona)
         session.flush()
         return _conversation_info(row)
@@ -226,23 +231,21 @@ def list_messages(engine: Engine, conversation_id: int, *, owner: str) -> list[M
             return []
         rows = store.list_messages(session, conversation_id)
         for row in rows:
-            if row.status == store.STATUS_STREAMING and not writer_alive(row.writer,
-                                                                         row.updated_at):
+            if row.status == store.STATUS_STREAMING and not writer_alive(
+                row.writer, row.updated_at
+            ):
                 row.status = store.STATUS_INTERRUPTED
         return [_message_info(m) for m in rows]
 
 
-def add_user_message(
-    engine: Engine, conversation_id: int, text: str, *, owner: str
-) -> MessageInfo:
+def add_user_message(engine: Engine, conversation_id: int, text: str, *, owner: str) -> MessageInfo:
     """Store a question; the first one names a conversation that still has its default title."""
     with session_scope(engine) as session:
         row = _conversation(session, conversation_id, owner)
         if row.title_is_default:
             row.title = default_title(text)
             row.title_is_default = False
-        return _message_info(store.add_message(session, conversation_id, role="user",
-                                               content=text))
+        return _message_info(store.add_message(session, conversation_id, role="user", content=text))
 
 
 def start_answer(
@@ -256,9 +259,15 @@ def start_answer(
     with session_scope(engine) as session:
         persona = _conversation_info(_conversation(session, conversation_id, owner))
         row = store.add_message(
-            session, conversation_id, role="assistant", content="",
-            status=store.STATUS_STREAMING, target=target, writer=WRITER,
-            persona_name=persona.persona_name, persona_avatar=persona.persona_avatar,
+            session,
+            conversation_id,
+            role="assistant",
+            content="",
+            status=store.STATUS_STREAMING,
+            target=target,
+            writer=WRITER,
+            persona_name=persona.persona_name,
+            persona_avatar=persona.persona_avatar,
             system_prompt=persona.system_prompt,
         )
         return row.id
@@ -272,8 +281,9 @@ def touch_answer(engine: Engine, message_id: int, *, owner: str) -> None:
             row.updated_at = store.utcnow()
 
 
-def writer_alive(writer: str | None, updated_at: datetime | None = None,
-                 *, now: datetime | None = None) -> bool:
+def writer_alive(
+    writer: str | None, updated_at: datetime | None = None, *, now: datetime | None = None
+) -> bool:
     """Whether the process that wrote ``writer`` (``host:pid:token``) may still be writing.
 
     This process: yes. Same host: yes while that process id runs and is not this process
@@ -321,9 +331,7 @@ def recover_interrupted(engine: Engine) -> int:
         return store.mark_dead_writers_interrupted(session, writer_alive)
 
 
-def save_partial(
-    engine: Engine, message_id: int, text: str, reasoning: str, *, owner: str
-) -> None:
+def save_partial(engine: Engine, message_id: int, text: str, reasoning: str, *, owner: str) -> None:
     """Persist the answer so far, so a stop, a crash or a refresh loses nothing."""
     with session_scope(engine) as session:
         row = store.get_message(session, message_id, owner)
@@ -427,8 +435,10 @@ def describe_failure(exc: BaseException) -> str:
     text = user_errors.describe(exc)
     waited = getattr(exc, "gave_up_after_s", None)
     if waited is not None:
-        text += (f" The app stopped retrying after waiting {waited:g} s in all, the most it "
-                 "waits for one answer.")
+        text += (
+            f" The app stopped retrying after waiting {waited:g} s in all, the most it "
+            "waits for one answer."
+        )
     return text
 
 
@@ -468,16 +478,27 @@ class AnswerRecorder:
         if isinstance(event, (chat.AnswerDelta, chat.ReasoningDelta)):
             self._take_delta(event.so_far)
         elif isinstance(event, chat.ReplyDone):
-            self._finish(event.text, event.reasoning, store.STATUS_COMPLETE,
-                         event.metrics.to_dict())
+            self._finish(
+                event.text, event.reasoning, store.STATUS_COMPLETE, event.metrics.to_dict()
+            )
         elif isinstance(event, chat.ReplyError):
-            self._finish(event.partial_text, event.reasoning, store.STATUS_ERROR,
-                         event.metrics.to_dict(), describe_failure(event.error))
+            self._finish(
+                event.partial_text,
+                event.reasoning,
+                store.STATUS_ERROR,
+                event.metrics.to_dict(),
+                describe_failure(event.error),
+            )
 
     def fail(self, exc: BaseException) -> None:
         """Finish as an error raised before streaming could start (e.g. no API key)."""
-        self._finish(self.progress.text, self.progress.reasoning, store.STATUS_ERROR, None,
-                     describe_failure(exc))
+        self._finish(
+            self.progress.text,
+            self.progress.reasoning,
+            store.STATUS_ERROR,
+            None,
+            describe_failure(exc),
+        )
 
     def close(self) -> None:
         """Finish as ``stopped`` unless already finished (the consumer stopped early)."""
@@ -490,12 +511,17 @@ class AnswerRecorder:
         self.progress = so_far
         now = self.clock()
         if now - self._last_save >= self.save_every_s:
-            save_partial(self.engine, self.message_id, so_far.text, so_far.reasoning,
-                         owner=self.owner)
+            save_partial(
+                self.engine, self.message_id, so_far.text, so_far.reasoning, owner=self.owner
+            )
             self._last_save = now
 
     def _finish(
-        self, text: str, reasoning: str, status: str, metrics: dict[str, Any] | None,
+        self,
+        text: str,
+        reasoning: str,
+        status: str,
+        metrics: dict[str, Any] | None,
         error: str | None = None,
     ) -> None:
         if self.finished:
@@ -504,5 +530,13 @@ class AnswerRecorder:
         self.progress = replace(self.progress, text=text, reasoning=reasoning)
         if metrics is not None:
             metrics = {**metrics, **self.extra}
-        finish_answer(self.engine, self.message_id, text=text, reasoning=reasoning,
-                      status=status, metrics=metrics, error=error, owner=self.owner)
+        finish_answer(
+            self.engine,
+            self.message_id,
+            text=text,
+            reasoning=reasoning,
+            status=status,
+            metrics=metrics,
+            error=error,
+            owner=self.owner,
+        )

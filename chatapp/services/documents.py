@@ -125,8 +125,11 @@ def local_models_in_use(engine: Engine) -> list[str]:
     """The local embedding models that any user's collections use (to load them when the
     server starts); model names only, nothing of a collection."""
     with session_scope(engine) as session:
-        rows = session.execute(select(repo.Collection.embed_model).distinct()
-                               .where(repo.Collection.embed_kind == "local")).scalars()
+        rows = session.execute(
+            select(repo.Collection.embed_model)
+            .distinct()
+            .where(repo.Collection.embed_kind == "local")
+        ).scalars()
         return sorted(set(rows))
 
 
@@ -176,8 +179,14 @@ def _clean_name(engine: Engine, name: str, owner: str, exclude_id: str | None = 
 
 
 def create_collection(
-    engine: Engine, name: str, embed: EmbedSpec, chunk_size: int | None = None,
-    chunk_overlap: int | None = None, *, owner: str, max_tokens: int | None = None,
+    engine: Engine,
+    name: str,
+    embed: EmbedSpec,
+    chunk_size: int | None = None,
+    chunk_overlap: int | None = None,
+    *,
+    owner: str,
+    max_tokens: int | None = None,
 ) -> CollectionInfo:
     """Create an empty collection; its embedding model and chunking are fixed from now on.
 
@@ -203,20 +212,28 @@ def create_collection(
         raise DocumentsError("Chunk overlap must be at least 0 and smaller than the chunk size.")
     with session_scope(engine) as session:
         row = repo.add_collection(
-            session, owner=owner, name=name, embed_kind=embed.kind, embed_model=embed.model,
-            chunk_size=chunk_size, chunk_overlap=chunk_overlap,
+            session,
+            owner=owner,
+            name=name,
+            embed_kind=embed.kind,
+            embed_model=embed.model,
+            chunk_size=chunk_size,
+            chunk_overlap=chunk_overlap,
         )
         return _info(row)
 
 
 def unreadable_chunks_message(embed: EmbedSpec, chunk_size: int, limit: int) -> str:
     """Why a chunk size over the model's input is refused, and what to pick instead."""
-    where = ("If the deployment reads more, enter its input limit." if embed.kind == "baseten"
-             else "")
-    return (f"{embed.model} reads at most {limit} tokens of each chunk, so the rest of a "
-            f"{chunk_size}-token chunk would never be searched. Use chunks of {limit} tokens "
-            f"or fewer ({embedders.default_chunk_size(limit)} leaves room for the file name "
-            f"and page that are embedded with each chunk). {where}").strip()
+    where = (
+        "If the deployment reads more, enter its input limit." if embed.kind == "baseten" else ""
+    )
+    return (
+        f"{embed.model} reads at most {limit} tokens of each chunk, so the rest of a "
+        f"{chunk_size}-token chunk would never be searched. Use chunks of {limit} tokens "
+        f"or fewer ({embedders.default_chunk_size(limit)} leaves room for the file name "
+        f"and page that are embedded with each chunk). {where}"
+    ).strip()
 
 
 def rename_collection(
@@ -297,8 +314,9 @@ def add_file(
     started = time.perf_counter()
     steps = _Steps(on_stage or (lambda *_: None), should_cancel or (lambda: False))
     try:
-        outcome = _add_file(engine, collection, store, embedder, filename, data, max_bytes, steps,
-                            limits)
+        outcome = _add_file(
+            engine, collection, store, embedder, filename, data, max_bytes, steps, limits
+        )
     except (IndexingCanceled, ingest.IngestCanceled) as exc:
         raise IndexingCanceled(filename) from exc
     except Exception as exc:  # noqa: BLE001 - every failure becomes this file's message
@@ -333,8 +351,14 @@ class _Steps:
 
 
 def _add_file(
-    engine: Engine, collection: CollectionInfo, store: NumpyVectorStore,
-    embedder: EmbedderFactory, filename: str, data: bytes, max_bytes: int, steps: _Steps,
+    engine: Engine,
+    collection: CollectionInfo,
+    store: NumpyVectorStore,
+    embedder: EmbedderFactory,
+    filename: str,
+    data: bytes,
+    max_bytes: int,
+    steps: _Steps,
     limits: ingest.ParseLimits | None = None,
 ) -> FileOutcome:
     steps("check", 0.0, "Checking")
@@ -344,8 +368,14 @@ def _add_file(
     if duplicate is not None:
         return FileOutcome(filename, "skipped", duplicate_message(filename, duplicate), sha)
     steps("parse", 0.0, "Parsing")
-    parsed = parse_isolated(filename, data, limits, max_bytes=max_bytes,
-                            on_progress=steps.pages, should_cancel=steps.should_cancel)
+    parsed = parse_isolated(
+        filename,
+        data,
+        limits,
+        max_bytes=max_bytes,
+        on_progress=steps.pages,
+        should_cancel=steps.should_cancel,
+    )
     steps("chunk", PARSE_SHARE, f"Chunking {parsed.pages} page(s)/section(s)")
     chunked = ingest.chunk_file(parsed, sha, collection.chunk_size, collection.chunk_overlap)
     total = len(chunked.nodes)
@@ -376,7 +406,11 @@ def duplicate_message(filename: str, existing: str) -> str:
 
 
 def _record(
-    engine: Engine, collection: CollectionInfo, filename: str, data: bytes, sha: str,
+    engine: Engine,
+    collection: CollectionInfo,
+    filename: str,
+    data: bytes,
+    sha: str,
     chunked: ingest.ChunkedFile,
 ) -> FileOutcome:
     parsed = chunked.parsed
@@ -384,16 +418,23 @@ def _record(
         with session_scope(engine) as session:
             _owned(session, collection.id, collection.owner)
             repo.add_file(
-                session, collection_id=collection.id, sha256=sha, filename=filename,
-                file_type=parsed.file_type, size_bytes=len(data), pages=parsed.pages,
-                chunks=len(chunked.nodes), warning=parsed.warning,
+                session,
+                collection_id=collection.id,
+                sha256=sha,
+                filename=filename,
+                file_type=parsed.file_type,
+                size_bytes=len(data),
+                pages=parsed.pages,
+                chunks=len(chunked.nodes),
+                warning=parsed.warning,
             )
     except IntegrityError:  # the same file finished in another tab a moment ago
         return FileOutcome(filename, "skipped", duplicate_message(filename, filename), sha)
     unit = "page" if parsed.file_type == "pdf" else "section"
     message = f"Indexed {parsed.pages} {unit}(s) into {len(chunked.nodes)} chunk(s)."
-    return FileOutcome(filename, "indexed", message, sha, parsed.pages, len(chunked.nodes),
-                       parsed.warning)
+    return FileOutcome(
+        filename, "indexed", message, sha, parsed.pages, len(chunked.nodes), parsed.warning
+    )
 
 
 def remove_file(
@@ -411,8 +452,14 @@ def remove_file(
 
 
 def reembed_collection(
-    engine: Engine, collection_id: str, store: NumpyVectorStore, embedder: BaseEmbedding,
-    embed: EmbedSpec, on_stage: StageCallback | None = None, *, owner: str,
+    engine: Engine,
+    collection_id: str,
+    store: NumpyVectorStore,
+    embedder: BaseEmbedding,
+    embed: EmbedSpec,
+    on_stage: StageCallback | None = None,
+    *,
+    owner: str,
 ) -> int:
     """Re-embed every stored chunk with a new model, then record it; returns the chunk count.
 
@@ -443,17 +490,28 @@ def history(
         if repo.get_collection(session, collection_id, owner) is None:
             return []
         return [
-            {"id": q.id, "question": q.question, "standalone": q.standalone_question,
-             "answer": q.answer, "sources": q.sources or [], "retrieval_s": q.retrieval_s,
-             "generation_s": q.generation_s, "model": q.model, "error": q.error}
+            {
+                "id": q.id,
+                "question": q.question,
+                "standalone": q.standalone_question,
+                "answer": q.answer,
+                "sources": q.sources or [],
+                "retrieval_s": q.retrieval_s,
+                "generation_s": q.generation_s,
+                "model": q.model,
+                "error": q.error,
+            }
             for q in repo.list_questions(session, collection_id, limit)
         ]
 
 
 def conversation(engine: Engine, collection_id: str, *, owner: str) -> list[tuple[str, str]]:
     """(question, answer) pairs for condensing follow-ups; failed answers left out."""
-    return [(h["question"], h["answer"]) for h in history(engine, collection_id, 20, owner=owner)
-            if h["answer"] and not h["error"]]
+    return [
+        (h["question"], h["answer"])
+        for h in history(engine, collection_id, 20, owner=owner)
+        if h["answer"] and not h["error"]
+    ]
 
 
 def record_question(engine: Engine, collection_id: str, *, owner: str, **fields: Any) -> None:

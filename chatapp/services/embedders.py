@@ -138,8 +138,9 @@ def preload_local(model: str) -> Future[BaseEmbedding]:
         future = _loads.get(model)
         if future is None:
             future = _loads[model] = Future()
-            threading.Thread(target=_load_into, args=(model, future), daemon=True,
-                             name="embedding-model-load").start()
+            threading.Thread(
+                target=_load_into, args=(model, future), daemon=True, name="embedding-model-load"
+            ).start()
         return future
 
 

@@ -58,7 +58,8 @@ def is_demo_answer(message: MessageInfo) -> bool:
     """True for an answer written by the offline demo (the bundled emulator), not a model."""
     target = message.target or {}
     return message.role == "assistant" and bool(
-        target.get("demo") or "offline demo" in str(target.get("label") or ""))
+        target.get("demo") or "offline demo" in str(target.get("label") or "")
+    )
 
 
 def demo_notice(messages: list[MessageInfo]) -> str | None:
@@ -68,8 +69,10 @@ def demo_notice(messages: list[MessageInfo]) -> str | None:
     if not demo:
         return None
     which = "Every answer" if demo == len(answers) else f"{demo} of {len(answers)} answers"
-    return (f"Offline demo: {which} in this conversation came from the bundled Baseten "
-            "emulator (a stand-in that echoes the question), not from a model.")
+    return (
+        f"Offline demo: {which} in this conversation came from the bundled Baseten "
+        "emulator (a stand-in that echoes the question), not from a model."
+    )
 
 
 def _persona(conversation: ConversationInfo) -> tuple[str, str, str]:
@@ -84,15 +87,18 @@ def _persona_lines(persona: tuple[str, str, str], lead: str) -> list[str]:
     return lines
 
 
-def _first_persona(conversation: ConversationInfo,
-                   messages: list[MessageInfo]) -> tuple[str, str, str]:
+def _first_persona(
+    conversation: ConversationInfo, messages: list[MessageInfo]
+) -> tuple[str, str, str]:
     """The persona of the first answer that recorded one, else the conversation's."""
-    return next((m.persona_key for m in messages if m.persona_key), None) or _persona(
-        conversation)
+    return next((m.persona_key for m in messages if m.persona_key), None) or _persona(conversation)
 
 
-def to_markdown(conversation: ConversationInfo, messages: list[MessageInfo],
-                images: Mapping[int, list[Any]] | None = None) -> str:
+def to_markdown(
+    conversation: ConversationInfo,
+    messages: list[MessageInfo],
+    images: Mapping[int, list[Any]] | None = None,
+) -> str:
     """The conversation as a readable Markdown document; attached images (``images``: message
     id -> :class:`chatapp.services.chat_images.ChatImage`) are embedded as ``data:`` URLs.
 
@@ -108,8 +114,9 @@ def to_markdown(conversation: ConversationInfo, messages: list[MessageInfo],
     for message in messages:
         key = message.persona_key
         changed = key is not None and key != persona
-        lines += _markdown_message(message, _persona_lines(key, "Persona changed to: ")
-                                   if changed and key else [])
+        lines += _markdown_message(
+            message, _persona_lines(key, "Persona changed to: ") if changed and key else []
+        )
         persona = key or persona
         for image in (images or {}).get(message.id, []):
             alt = re.sub(r"[\[\]\\]", "", image.caption)
@@ -123,8 +130,14 @@ def _markdown_message(message: MessageInfo, persona_lines: list[str] | None = No
     heading = "## You" if message.role == "user" else "## Assistant"
     lines = [heading, ""] + (persona_lines or [])
     if message.reasoning:
-        lines += ["<details><summary>Thinking</summary>", "", message.reasoning, "",
-                  "</details>", ""]
+        lines += [
+            "<details><summary>Thinking</summary>",
+            "",
+            message.reasoning,
+            "",
+            "</details>",
+            "",
+        ]
     lines += [message.content or "_(no text)_", ""]
     if message.status == "stopped":
         lines += ["_(stopped before the end)_", ""]
@@ -139,8 +152,11 @@ def _markdown_message(message: MessageInfo, persona_lines: list[str] | None = No
     return lines
 
 
-def to_json(conversation: ConversationInfo, messages: list[MessageInfo],
-            images: Mapping[int, list[Any]] | None = None) -> str:
+def to_json(
+    conversation: ConversationInfo,
+    messages: list[MessageInfo],
+    images: Mapping[int, list[Any]] | None = None,
+) -> str:
     """The conversation as JSON, with every message's status, error, metrics and target, and
     attached images as ``data:`` URLs."""
     document = {
@@ -178,6 +194,8 @@ def _message_json(message: MessageInfo, images: list[Any] | None = None) -> dict
         entry["persona"] = _persona_json(message.persona_key)
         entry["offline_demo"] = is_demo_answer(message)
     if images:
-        entry["images"] = [{"name": i.name, "width": i.width, "height": i.height,
-                            "data_url": i.data_url} for i in images]
+        entry["images"] = [
+            {"name": i.name, "width": i.width, "height": i.height, "data_url": i.data_url}
+            for i in images
+        ]
     return entry

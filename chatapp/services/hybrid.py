@@ -159,8 +159,9 @@ def search(
         with _timed(timings, "rerank"):
             kept = _reranked(reranker, asked[-1], kept)  # type: ignore[arg-type]
     seconds = time.perf_counter() - started
-    return Found(kept[:top_k], mode, asked, seconds, below_cutoff=len(ordered) - len(kept),
-                 timings=timings)
+    return Found(
+        kept[:top_k], mode, asked, seconds, below_cutoff=len(ordered) - len(kept), timings=timings
+    )
 
 
 class _timed:
@@ -184,8 +185,9 @@ def _vector_ranking(
         found = store.vector_search(embedding, candidates)
         nodes: dict[str, Any] = {}
     else:  # any LlamaIndex vector store
-        result = store.query(VectorStoreQuery(query_embedding=embedding,
-                                              similarity_top_k=candidates))
+        result = store.query(
+            VectorStoreQuery(query_embedding=embedding, similarity_top_k=candidates)
+        )
         found = list(zip(result.ids or [], result.similarities or []))
         nodes = {n.node_id: n for n in result.nodes or []}
     for node_id, score in found:

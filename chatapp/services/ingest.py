@@ -84,8 +84,12 @@ def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def parse_file(filename: str, data: bytes, max_bytes: int = DEFAULT_MAX_BYTES,
-               limits: ParseLimits | None = None) -> ParsedFile:
+def parse_file(
+    filename: str,
+    data: bytes,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    limits: ParseLimits | None = None,
+) -> ParsedFile:
     """Parse ``data`` in this process; raises :class:`IngestError` on bad input.
 
     Uploads from the page go through :func:`chatapp.services.parse_worker.parse_isolated`
@@ -97,8 +101,10 @@ def parse_file(filename: str, data: bytes, max_bytes: int = DEFAULT_MAX_BYTES,
 def to_parsed_file(filename: str, parsed: ParsedSections) -> ParsedFile:
     """LlamaIndex documents for a parser's sections, each naming its file and type."""
     documents = [
-        Document(text=s.text, metadata={**s.metadata, "file_name": filename,
-                                        "file_type": parsed.file_type})
+        Document(
+            text=s.text,
+            metadata={**s.metadata, "file_name": filename, "file_type": parsed.file_type},
+        )
         for s in parsed.sections
     ]
     return ParsedFile(parsed.file_type, documents, parsed.pages, parsed.warning)

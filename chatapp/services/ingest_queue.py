@@ -109,10 +109,27 @@ def job_of(row: rows.QueuedUpload) -> IngestJob:
     """The page's view of one row."""
     outcome = None
     if row.state == "done":
-        outcome = FileOutcome(row.filename, row.status or "failed", row.message, row.sha256,
-                              row.pages, row.chunks, row.warning, row.seconds)
-    return IngestJob(row.id, row.collection_id, row.filename, row.stage, row.fraction,
-                     row.detail, outcome, row.note, row.cancel_requested)
+        outcome = FileOutcome(
+            row.filename,
+            row.status or "failed",
+            row.message,
+            row.sha256,
+            row.pages,
+            row.chunks,
+            row.warning,
+            row.seconds,
+        )
+    return IngestJob(
+        row.id,
+        row.collection_id,
+        row.filename,
+        row.stage,
+        row.fraction,
+        row.detail,
+        outcome,
+        row.note,
+        row.cancel_requested,
+    )
 
 
 @dataclass
@@ -150,9 +167,17 @@ Runner = Callable[["IngestWorker", Claimed], FileOutcome]
 class IngestWorker:
     """This process's pool of queue workers over the database at ``engine``."""
 
-    def __init__(self, engine: Engine, run: Runner, *, workers: int | None = None,
-                 lease_s: float | None = None, idle_poll_s: float = IDLE_POLL_S,
-                 heartbeat_s: float = HEARTBEAT_S, worker_id: str | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        run: Runner,
+        *,
+        workers: int | None = None,
+        lease_s: float | None = None,
+        idle_poll_s: float = IDLE_POLL_S,
+        heartbeat_s: float = HEARTBEAT_S,
+        worker_id: str | None = None,
+    ) -> None:
         self.engine = engine
         self.size = workers or default_pool_size()
         self.lease_s = lease_s or lease_seconds()
@@ -169,30 +194,57 @@ class IngestWorker:
 
     # --- submitting -------------------------------------------------------------------------
 
-    def queue_files(self, collection_id: str, uploads: Iterable[tuple[str, bytes]], *,
-                    owner: str, max_bytes: int, api_key: str | None = None) -> list[int]:
+    def queue_files(
+        self,
+        collection_id: str,
+        uploads: Iterable[tuple[str, bytes]],
+        *,
+        owner: str,
+        max_bytes: int,
+        api_key: str | None = None,
+    ) -> list[int]:
         """Store each ``(file name, bytes)`` upload as a queued row; the row ids."""
         from chatapp.services.ingest import sha256_of
 
         ids = []
         for filename, data in uploads:
             with session_scope(self.engine) as session:
-                row = rows.enqueue(session, collection_id=collection_id, owner=owner,
-                                   filename=filename,
-                                   sha256=sha256_of(data), size_bytes=len(data),
-                                   max_bytes=max_bytes, content=data)
+                row = rows.enqueue(
+                    session,
+                    collection_id=collection_id,
+                    owner=owner,
+                    filename=filename,
+                    sha256=sha256_of(data),
+                    size_bytes=len(data),
+                    max_bytes=max_bytes,
+                    content=data,
+                )
                 ids.append(row.id)
             if api_key:
                 self.session_keys[row.id] = api_key
         self.wake()
         return ids
 
-    def queue_task(self, collection_id: str, kind: str, label: str, payload: str, *,
-                   owner: str, api_key: str | None = None) -> int:
+    def queue_task(
+        self,
+        collection_id: str,
+        kind: str,
+        label: str,
+        payload: str,
+        *,
+        owner: str,
+        api_key: str | None = None,
+    ) -> int:
         """Queue work on a collection that is not a file (a re-index) behind its files."""
         with session_scope(self.engine) as session:
-            row_id = rows.enqueue(session, collection_id=collection_id, owner=owner, kind=kind,
-                                  filename=label, payload=payload).id
+            row_id = rows.enqueue(
+                session,
+                collection_id=collection_id,
+                owner=owner,
+                kind=kind,
+                filename=label,
+                payload=payload,
+            ).id
         if api_key:
             self.session_keys[row_id] = api_key
         self.wake()
@@ -278,8 +330,9 @@ class IngestWorker:
             self._threads.append(beat)
             beat.start()
         while len(self._threads) < self.size + 1:
-            thread = threading.Thread(target=self._serve, name=f"ingest-{len(self._threads)}",
-                                      daemon=True)
+            thread = threading.Thread(
+                target=self._serve, name=f"ingest-{len(self._threads)}", daemon=True
+            )
             self._threads.append(thread)
             thread.start()
 
@@ -298,8 +351,16 @@ class IngestWorker:
                 logger.warning("upload %s failed: its server stopped on every attempt", failed.id)
             if row is None:
                 return None
-            claimed = Claimed(row.id, row.attempts, row.collection_id, row.owner, row.kind,
-                              row.filename, row.max_bytes, row.payload)
+            claimed = Claimed(
+                row.id,
+                row.attempts,
+                row.collection_id,
+                row.owner,
+                row.kind,
+                row.filename,
+                row.max_bytes,
+                row.payload,
+            )
         with self._cond:
             self._running[claimed.id] = claimed
         return claimed
@@ -334,18 +395,27 @@ class IngestWorker:
         except IndexingCanceled:
             return FileOutcome(claimed.filename, "canceled", CANCELED_MESSAGE)
         except Exception as exc:  # noqa: BLE001 - a file must never kill its worker
-            return FileOutcome(claimed.filename, "failed",
-                               user_errors.describe(exc, context="indexing"))
+            return FileOutcome(
+                claimed.filename, "failed", user_errors.describe(exc, context="indexing")
+            )
 
     def _record(self, claimed: Claimed, outcome: FileOutcome) -> None:
         if claimed.lost:
             return  # another worker owns this file now; its outcome counts, not ours
         with session_scope(self.engine) as session:
-            rows.finish(session, claimed.id, self.worker_id, claimed.attempt,
-                        status=outcome.status, message=outcome.message,
-                        sha256=outcome.sha256 or "", pages=outcome.pages,
-                        chunks=outcome.chunks, warning=outcome.warning,
-                        seconds=outcome.seconds)
+            rows.finish(
+                session,
+                claimed.id,
+                self.worker_id,
+                claimed.attempt,
+                status=outcome.status,
+                message=outcome.message,
+                sha256=outcome.sha256 or "",
+                pages=outcome.pages,
+                chunks=outcome.chunks,
+                warning=outcome.warning,
+                seconds=outcome.seconds,
+            )
 
     def _beat(self) -> None:
         """Renew the leases of this process's files and record their progress."""
@@ -362,9 +432,16 @@ class IngestWorker:
     def _renew(self, claimed: Claimed) -> None:
         try:
             with session_scope(self.engine) as session:
-                asked = rows.renew(session, claimed.id, self.worker_id, claimed.attempt,
-                                   self.lease_s, stage=claimed.stage,
-                                   fraction=claimed.fraction, detail=claimed.detail)
+                asked = rows.renew(
+                    session,
+                    claimed.id,
+                    self.worker_id,
+                    claimed.attempt,
+                    self.lease_s,
+                    stage=claimed.stage,
+                    fraction=claimed.fraction,
+                    detail=claimed.detail,
+                )
         except OperationalError:
             logger.warning("upload queue: could not renew a lease", exc_info=True)
             return

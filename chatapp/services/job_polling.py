@@ -100,8 +100,12 @@ class StatusPoller:
         """Unfinished jobs not asked about for ``interval_s``, oldest check first, one token each."""
         with self._lock:
             now = self._clock()
-            due = [r for r in rows if r.is_unfinished
-                   and now - self._last.get(r.request_id, float("-inf")) >= self.interval_s]
+            due = [
+                r
+                for r in rows
+                if r.is_unfinished
+                and now - self._last.get(r.request_id, float("-inf")) >= self.interval_s
+            ]
             due.sort(key=lambda r: self._last.get(r.request_id, float("-inf")))
             claimed = []
             for row in due:
@@ -140,16 +144,21 @@ class StatusPoller:
             report.rate_limited = True
             return False
         except errors.NotFoundError:
-            update = {"status": "NOT_FOUND", "note": "Baseten has no status for this request "
-                      "(it keeps statuses for 1 hour after completion)."}
+            update = {
+                "status": "NOT_FOUND",
+                "note": "Baseten has no status for this request "
+                "(it keeps statuses for 1 hour after completion).",
+            }
         except errors.BasetenError as exc:
             words = user_errors.describe(exc, context="jobs")
             report.problems.append(f"{rid}: {words}")
             update = {"note": f"Its status could not be checked: {words}"}
         else:
-            update = {"status": _enum_text(info.status),
-                      "webhook_status": _enum_text(getattr(info, "webhook_status", None)),
-                      "note": errors_text(getattr(info, "errors", None)) or None}
+            update = {
+                "status": _enum_text(info.status),
+                "webhook_status": _enum_text(getattr(info, "webhook_status", None)),
+                "note": errors_text(getattr(info, "errors", None)) or None,
+            }
         report.polled.append(rid)
         with session_scope(engine) as session:
             store.update_job_status(session, rid, owner=owner, **update)

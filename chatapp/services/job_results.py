@@ -60,8 +60,9 @@ def errors_text(items: Any) -> str:
     parts = []
     for item in items or []:
         code = getattr(item, "code", None) or (item.get("code") if isinstance(item, dict) else "")
-        msg = getattr(item, "message", None) or (item.get("message") if isinstance(item, dict)
-                                                 else str(item))
+        msg = getattr(item, "message", None) or (
+            item.get("message") if isinstance(item, dict) else str(item)
+        )
         parts.append(f"{code}: {msg}" if code else str(msg))
     return "; ".join(parts)
 
@@ -75,14 +76,34 @@ def summarise(result: store.WebhookResult) -> ResultSummary:
         if not isinstance(errors, list):
             raise JSONLimitError("its errors are not a list")
     except (JSONLimitError, ValueError, RecursionError) as exc:
-        reason = str(exc).removeprefix("it ") if isinstance(exc, JSONLimitError) else (
-            "it is not valid JSON")
-        return ResultSummary(result.id, result.request_id, result.owner, result.received_at,
-                             None, None, [], f"⚠️ This result cannot be shown: {reason}.", size,
-                             readable=False)
-    return ResultSummary(result.id, result.request_id, result.owner, result.received_at,
-                         result.model_id, result.deployment_id, errors, _preview(data, errors),
-                         size)
+        reason = (
+            str(exc).removeprefix("it ")
+            if isinstance(exc, JSONLimitError)
+            else ("it is not valid JSON")
+        )
+        return ResultSummary(
+            result.id,
+            result.request_id,
+            result.owner,
+            result.received_at,
+            None,
+            None,
+            [],
+            f"⚠️ This result cannot be shown: {reason}.",
+            size,
+            readable=False,
+        )
+    return ResultSummary(
+        result.id,
+        result.request_id,
+        result.owner,
+        result.received_at,
+        result.model_id,
+        result.deployment_id,
+        errors,
+        _preview(data, errors),
+        size,
+    )
 
 
 def _preview(data: Any, errors: list[dict[str, Any]]) -> str:
@@ -173,8 +194,9 @@ def load_view(engine: Engine, summary: ResultSummary, *, owner: str) -> ResultVi
     body into Python."""
     with session_scope(engine) as session:
         if summary.size > FULL_VIEW_BYTES or not summary.readable:
-            return ResultView(summary, excerpt=store.raw_body_start(session, summary.id,
-                                                                    VIEW_CHARS, owner))
+            return ResultView(
+                summary, excerpt=store.raw_body_start(session, summary.id, VIEW_CHARS, owner)
+            )
         result = store.get_result(session, summary.request_id, owner)
         return ResultView(summary, value=json.loads(result.raw_body) if result else None)
 
@@ -191,8 +213,17 @@ def raw_body(engine: Engine, request_id: str, *, owner: str) -> bytes:
 # --- exports, built when asked -------------------------------------------------------------
 
 
-EXPORT_FIELDS = ("request_id", "submitted_at", "target", "status", "received_at",
-                 "model_id", "deployment_id", "data", "errors")
+EXPORT_FIELDS = (
+    "request_id",
+    "submitted_at",
+    "target",
+    "status",
+    "received_at",
+    "model_id",
+    "deployment_id",
+    "data",
+    "errors",
+)
 
 
 def _when(value: Any) -> str:
@@ -221,8 +252,9 @@ def export_records(engine: Engine, *, owner: str) -> Iterator[dict[str, Any]]:
 
 def export_jsonl(engine: Engine, *, owner: str) -> bytes:
     """``owner``'s results as JSON Lines, ``data`` kept as JSON."""
-    return "".join(json.dumps(rec, ensure_ascii=False) + "\n"
-                   for rec in export_records(engine, owner=owner)).encode("utf-8")
+    return "".join(
+        json.dumps(rec, ensure_ascii=False) + "\n" for rec in export_records(engine, owner=owner)
+    ).encode("utf-8")
 
 
 def export_csv(engine: Engine, *, owner: str) -> bytes:

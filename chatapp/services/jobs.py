@@ -78,9 +78,12 @@ class SubmitOptions:
         """The JSON body the client will send to ``async_predict`` (built by the client's own
         function, so what is shown is what is sent; Baseten's defaults are left implicit)."""
         return build_async_body(
-            model_input, webhook_endpoint=self.webhook_endpoint or None, priority=self.priority,
+            model_input,
+            webhook_endpoint=self.webhook_endpoint or None,
+            priority=self.priority,
             max_time_in_queue_seconds=self.max_time_in_queue_s,
-            inference_retry_config=self.retry_config())
+            inference_retry_config=self.retry_config(),
+        )
 
 
 def _check_range(name: str, value: int, low: int, high: int) -> None:
@@ -216,8 +219,9 @@ def submit_batch(
         if not row.ok or row.model_input is None:
             report.outcomes.append(RowOutcome(row.row_number, reason=row.error or "no input"))
         else:
-            report.outcomes.append(_submit_row(engine, client, target, row, options, batch_name,
-                                               owner))
+            report.outcomes.append(
+                _submit_row(engine, client, target, row, options, batch_name, owner)
+            )
         if on_progress is not None:
             on_progress(done, len(rows))
     return report
@@ -233,14 +237,24 @@ def _submit_row(
     owner: str,
 ) -> RowOutcome:
     try:
-        rid = submit_job(engine, client, target, row.model_input or {}, options, owner=owner,
-                         batch_name=batch_name)
+        rid = submit_job(
+            engine,
+            client,
+            target,
+            row.model_input or {},
+            options,
+            owner=owner,
+            batch_name=batch_name,
+        )
     except (errors.BasetenError, InputError) as exc:
         return RowOutcome(row.row_number, reason=user_errors.describe(exc, context="jobs"))
     except Exception:
         logger.exception("batch row %d could not be submitted", row.row_number)
-        return RowOutcome(row.row_number, reason="it was not sent because of an unexpected "
-                          "error in this app (details are in the server log)")
+        return RowOutcome(
+            row.row_number,
+            reason="it was not sent because of an unexpected "
+            "error in this app (details are in the server log)",
+        )
     return RowOutcome(row.row_number, request_id=rid)
 
 
@@ -262,24 +276,32 @@ class CancelOutcome:
     message: str
 
 
-def cancel_job(
-    engine: Engine, client: JobsClient, request_id: str, *, owner: str
-) -> CancelOutcome:
+def cancel_job(engine: Engine, client: JobsClient, request_id: str, *, owner: str) -> CancelOutcome:
     """Ask Baseten to cancel one of ``owner``'s queued jobs; record it when it did. Client
     errors propagate. A request id that is not one of theirs is not sent to Baseten."""
     with session_scope(engine) as session:
         if store.get_job(session, request_id, owner) is None:
-            return CancelOutcome(False, f"Job {request_id} was not found among your jobs, so "
-                                 "nothing was canceled.")
+            return CancelOutcome(
+                False, f"Job {request_id} was not found among your jobs, so nothing was canceled."
+            )
     answer = client.cancel_async_request(request_id)
     canceled, api_message = _cancel_answer(answer)
     if canceled:
         with session_scope(engine) as session:
-            store.update_job_status(session, request_id, owner=owner, status="CANCELED",
-                                    webhook_status="CANCELED", note=api_message or None)
+            store.update_job_status(
+                session,
+                request_id,
+                owner=owner,
+                status="CANCELED",
+                webhook_status="CANCELED",
+                note=api_message or None,
+            )
         return CancelOutcome(True, api_message or f"Job {request_id} was canceled.")
-    return CancelOutcome(False, api_message or (
-        f"Baseten did not cancel job {request_id}: only queued jobs can be canceled."))
+    return CancelOutcome(
+        False,
+        api_message
+        or (f"Baseten did not cancel job {request_id}: only queued jobs can be canceled."),
+    )
 
 
 def _cancel_answer(answer: Any) -> tuple[bool, str]:
@@ -301,10 +323,13 @@ def list_rows(engine: Engine, *, owner: str) -> list[store.JobRow]:
     with session_scope(engine) as session:
         jobs = {job.request_id: job for job in store.list_jobs(session, owner)}
     mine = set(jobs)
-    summaries = {rid: s for rid, s in every.items()
-                 if store.result_visible(owner, s.owner, rid, mine)}
-    rows = [store.JobRow(rid, jobs.get(rid), summaries.get(rid))
-            for rid in jobs.keys() | summaries.keys()]
+    summaries = {
+        rid: s for rid, s in every.items() if store.result_visible(owner, s.owner, rid, mine)
+    }
+    rows = [
+        store.JobRow(rid, jobs.get(rid), summaries.get(rid))
+        for rid in jobs.keys() | summaries.keys()
+    ]
     rows.sort(key=store.row_time, reverse=True)
     return rows
 
@@ -349,8 +374,10 @@ def failure_reason(row: store.JobRow) -> str:
     if row.status == "FAILED":
         return "The model failed" + (f": {job.status_note}" if job.status_note else ".")
     if row.status == "EXPIRED":
-        return (f"It waited in the queue longer than its limit ({job.max_time_in_queue_s} s) "
-                "and was never run.")
+        return (
+            f"It waited in the queue longer than its limit ({job.max_time_in_queue_s} s) "
+            "and was never run."
+        )
     return job.status_note or ""
 
 
@@ -359,8 +386,10 @@ def _delivery_failure(job: store.Job) -> str:
     if refused:
         return f"Webhook delivery failed: the app's receiver refused it ({refused})."
     host = urlparse(job.webhook_endpoint or "").hostname or "the webhook URL"
-    return (f"Webhook delivery failed: Baseten could not deliver the result to {host}, and it "
-            "keeps no copy. Check that this address reaches the app, then submit the job again.")
+    return (
+        f"Webhook delivery failed: Baseten could not deliver the result to {host}, and it "
+        "keeps no copy. Check that this address reaches the app, then submit the job again."
+    )
 
 
 def table_records(rows: Iterable[store.JobRow]) -> list[dict[str, Any]]:
@@ -372,8 +401,9 @@ def table_records(rows: Iterable[store.JobRow]) -> list[dict[str, Any]]:
             "Target": row.job.target_label if row.job else "(not submitted here)",
             "Status": status_words(row),
             "Details": failure_reason(row),
-            "Result preview": row.result.preview if isinstance(
-                row.result, job_results.ResultSummary) else "",
+            "Result preview": row.result.preview
+            if isinstance(row.result, job_results.ResultSummary)
+            else "",
         }
         for row in rows
     ]

@@ -54,8 +54,9 @@ def query_terms(text: str) -> list[str]:
     """The stemmed, lower-cased terms of ``text`` without English stop words."""
     import bm25s
 
-    tokens = bm25s.tokenize(text, stopwords=STOPWORDS, stemmer=stem_words, return_ids=False,
-                            show_progress=False)
+    tokens = bm25s.tokenize(
+        text, stopwords=STOPWORDS, stemmer=stem_words, return_ids=False, show_progress=False
+    )
     return [t for t in tokens[0] if t] if tokens else []
 
 
@@ -79,8 +80,9 @@ class KeywordIndex:
 
         model = None
         if ids:
-            tokens = bm25s.tokenize(list(texts), stopwords=STOPWORDS, stemmer=stem_words,
-                                    show_progress=False)
+            tokens = bm25s.tokenize(
+                list(texts), stopwords=STOPWORDS, stemmer=stem_words, show_progress=False
+            )
             model = bm25s.BM25()
             model.index(tokens, show_progress=False)
         with self._lock:

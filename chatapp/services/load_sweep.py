@@ -140,8 +140,10 @@ class StepResult:
 
     def row(self, now: float | None = None) -> dict[str, Any]:
         """The figures of the step's table, rounded for people."""
+
         def rounded(value: float | None, digits: int) -> float | None:
             return None if value is None else round(value, digits)
+
         return {
             "Concurrency": self.concurrency,
             "Requests": self.requests,
@@ -179,17 +181,22 @@ class Sweep:
         knee = self.knee
         climbed = next((s for s in done if s.concurrency > (knee or 0)), None)
         if knee is None:
-            return (f"Latency already climbs or requests fail at {done[0].concurrency} "
-                    "concurrent stream(s): the lowest step is past the knee.")
+            return (
+                f"Latency already climbs or requests fail at {done[0].concurrency} "
+                "concurrent stream(s): the lowest step is past the knee."
+            )
         if climbed is None:
-            return (f"No knee up to {done[-1].concurrency} concurrent streams: time to first "
-                    "token stayed flat and no request failed.")
-        return (f"Knee at {knee} concurrent streams: at {climbed.concurrency} the p95 time to "
-                "first token or the share of failed requests climbs, or each stream slows.")
+            return (
+                f"No knee up to {done[-1].concurrency} concurrent streams: time to first "
+                "token stayed flat and no request failed."
+            )
+        return (
+            f"Knee at {knee} concurrent streams: at {climbed.concurrency} the p95 time to "
+            "first token or the share of failed requests climbs, or each stream slows."
+        )
 
 
-def step_degraded(step: StepResult, base_p95: float | None,
-                  base_rate: float | None = None) -> bool:
+def step_degraded(step: StepResult, base_p95: float | None, base_rate: float | None = None) -> bool:
     if step.failed_share > KNEE_MAX_FAILED_SHARE:
         return True
     rate = step.stream_tokens_per_s
@@ -223,9 +230,15 @@ class SweepRunner:
     """Runs a :class:`Sweep` in a background thread; use as a context manager (leaving the
     block stops it and closes every stream)."""
 
-    def __init__(self, sweep: Sweep, make_client: Callable[[httpx.Client], Any],
-                 messages: Sequence[ChatMessage], call_kwargs: dict[str, Any] | None = None,
-                 *, clock: Clock = time.perf_counter) -> None:
+    def __init__(
+        self,
+        sweep: Sweep,
+        make_client: Callable[[httpx.Client], Any],
+        messages: Sequence[ChatMessage],
+        call_kwargs: dict[str, Any] | None = None,
+        *,
+        clock: Clock = time.perf_counter,
+    ) -> None:
         self.sweep = sweep
         self.make_client = make_client
         self.messages = list(messages)
@@ -234,9 +247,11 @@ class SweepRunner:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         size = sweep.plan.max_concurrency
-        self.http = httpx.Client(limits=httpx.Limits(max_connections=size,
-                                                     max_keepalive_connections=size),
-                                 timeout=httpx.Timeout(120.0, connect=10.0), trust_env=False)
+        self.http = httpx.Client(
+            limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
+            timeout=httpx.Timeout(120.0, connect=10.0),
+            trust_env=False,
+        )
         self._thread = threading.Thread(target=self._run, name="load-sweep", daemon=True)
 
     def __enter__(self) -> SweepRunner:
@@ -273,8 +288,14 @@ class SweepRunner:
         now = self.clock()
         with self._lock:
             rows = [s.row(now) for s in self.sweep.steps]
-            current = next((replace(s, results=list(s.results)) for s in self.sweep.steps
-                            if s.ended_at is None), None)
+            current = next(
+                (
+                    replace(s, results=list(s.results))
+                    for s in self.sweep.steps
+                    if s.ended_at is None
+                ),
+                None,
+            )
         return rows, current
 
     # --- the background thread ---------------------------------------------------------
@@ -287,8 +308,7 @@ class SweepRunner:
                     break
                 if self.clock() - start + plan.step_s > plan.max_total_s:
                     with self._lock:
-                        self.sweep.skipped = [c for c in plan.concurrencies
-                                              if c >= concurrency]
+                        self.sweep.skipped = [c for c in plan.concurrencies if c >= concurrency]
                     break
                 self._step(concurrency)
         finally:
@@ -302,9 +322,15 @@ class SweepRunner:
         deadline = step.started_at + self.sweep.plan.step_s
         budget = [self.sweep.plan.max_requests_per_step]
         client = self.make_client(self.http)
-        workers = [threading.Thread(target=self._worker, args=(client, step, deadline, budget),
-                                    name=f"sweep-{concurrency}-{i}", daemon=True)
-                   for i in range(concurrency)]
+        workers = [
+            threading.Thread(
+                target=self._worker,
+                args=(client, step, deadline, budget),
+                name=f"sweep-{concurrency}-{i}",
+                daemon=True,
+            )
+            for i in range(concurrency)
+        ]
         for worker in workers:
             worker.start()
         for worker in workers:
@@ -340,10 +366,14 @@ class SweepRunner:
                 if isinstance(event, ReplyError):
                     if self._stop.is_set():
                         return RequestResult("stopped", error="stopped")
-                    outcome: Outcome = ("rate_limited" if isinstance(
-                        event.error, errors.RateLimitError) else "error")
-                    return RequestResult(outcome, total_s=event.metrics.total_s,
-                                         error=str(event.error))
+                    outcome: Outcome = (
+                        "rate_limited"
+                        if isinstance(event.error, errors.RateLimitError)
+                        else "error"
+                    )
+                    return RequestResult(
+                        outcome, total_s=event.metrics.total_s, error=str(event.error)
+                    )
                 if self._stop.is_set():
                     return RequestResult("stopped", error="stopped")
         finally:

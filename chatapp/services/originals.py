@@ -35,8 +35,9 @@ def keep(engine: Engine, collection_id: str, sha256: str, data: bytes, *, owner:
     return True
 
 
-def load(engine: Engine, data_dir: Path, collection_id: str, sha256: str, *,
-         owner: str) -> bytes | None:
+def load(
+    engine: Engine, data_dir: Path, collection_id: str, sha256: str, *, owner: str
+) -> bytes | None:
     """An indexed PDF's bytes (None when none is kept or the collection is not ``owner``'s).
 
     A copy an older version left on this replica's disk is moved into the database first.
@@ -50,8 +51,7 @@ def load(engine: Engine, data_dir: Path, collection_id: str, sha256: str, *,
     return _move_from_disk(engine, data_dir, collection_id, sha256)
 
 
-def remove(engine: Engine, data_dir: Path, collection_id: str, sha256: str, *,
-           owner: str) -> None:
+def remove(engine: Engine, data_dir: Path, collection_id: str, sha256: str, *, owner: str) -> None:
     """Forget a removed file's original, in the database and any old disk copy."""
     with session_scope(engine) as session:
         if repo.get_collection(session, collection_id, owner) is None:
@@ -79,8 +79,9 @@ def import_disk_originals(engine: Engine, data_dir: Path) -> int:
     return moved
 
 
-def _move_from_disk(engine: Engine, data_dir: Path, collection_id: str,
-                    sha256: str) -> bytes | None:
+def _move_from_disk(
+    engine: Engine, data_dir: Path, collection_id: str, sha256: str
+) -> bytes | None:
     try:
         path = page_view.original_path(data_dir, collection_id, sha256)
     except ValueError:

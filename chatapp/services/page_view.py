@@ -78,8 +78,9 @@ def passage_lines(passage: str) -> list[str]:
     return list(seen)[:MAX_LINES]
 
 
-def render_page(pdf: Path | bytes, page_number: int, passage: str = "",
-                scale: float = DEFAULT_SCALE) -> RenderedPage:
+def render_page(
+    pdf: Path | bytes, page_number: int, passage: str = "", scale: float = DEFAULT_SCALE
+) -> RenderedPage:
     """Page ``page_number`` (1-based) of ``pdf`` as PNG, ``passage`` highlighted.
 
     Raises ``ValueError`` when the page does not exist.
@@ -100,8 +101,10 @@ def render_page(pdf: Path | bytes, page_number: int, passage: str = "",
     overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
     for left, bottom, right, top, _ in boxes:
-        draw.rectangle([left * scale, (height - top) * scale, right * scale,
-                        (height - bottom) * scale], fill=HIGHLIGHT)
+        draw.rectangle(
+            [left * scale, (height - top) * scale, right * scale, (height - bottom) * scale],
+            fill=HIGHLIGHT,
+        )
     merged = Image.alpha_composite(image, overlay).convert("RGB")
     out = io.BytesIO()
     merged.save(out, format="PNG", optimize=True)

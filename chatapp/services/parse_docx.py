@@ -24,8 +24,13 @@ from chatapp.services.parse_limits import Budget, CorruptFileError
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 BODY_XML = "word/document.xml"
 STYLES_XML = "word/styles.xml"
-_TEXT_TAGS: dict[str, str] = {W + "t": "", W + "tab": "\t", W + "br": "\n", W + "cr": "\n",
-              W + "noBreakHyphen": "-"}
+_TEXT_TAGS: dict[str, str] = {
+    W + "t": "",
+    W + "tab": "\t",
+    W + "br": "\n",
+    W + "cr": "\n",
+    W + "noBreakHyphen": "-",
+}
 
 
 class _CountingReader:
@@ -40,20 +45,29 @@ class _CountingReader:
     def read(self, size: int = -1) -> bytes:
         data = self.stream.read(size if 0 < size <= 1 << 16 else 1 << 16)
         self.unpacked += len(data)
-        self.budget.check_unpacked(self.member.filename, self.unpacked,
-                                   self.member.compress_size, len(data))
+        self.budget.check_unpacked(
+            self.member.filename, self.unpacked, self.member.compress_size, len(data)
+        )
         return data
 
 
-def _events(archive: zipfile.ZipFile, name: str, budget: Budget,
-            tags: tuple[str, ...] | None = None) -> Iterator[tuple[str, etree._Element]]:
+def _events(
+    archive: zipfile.ZipFile, name: str, budget: Budget, tags: tuple[str, ...] | None = None
+) -> Iterator[tuple[str, etree._Element]]:
     info = archive.getinfo(name)
     budget.check_unpacked(name, 0, info.compress_size, 0)
     with archive.open(info) as stream:
         yield from etree.iterparse(
-            _CountingReader(stream, info, budget), events=("start", "end"), tag=tags,
-            resolve_entities=False, load_dtd=False, no_network=True, huge_tree=False,
-            remove_comments=True, remove_pis=True)
+            _CountingReader(stream, info, budget),
+            events=("start", "end"),
+            tag=tags,
+            resolve_entities=False,
+            load_dtd=False,
+            no_network=True,
+            huge_tree=False,
+            remove_comments=True,
+            remove_pis=True,
+        )
 
 
 def _drop(element: etree._Element) -> None:

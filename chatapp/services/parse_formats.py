@@ -26,8 +26,16 @@ from chatapp.services.parse_limits import (
 )
 
 SUPPORTED_TYPES = {
-    ".pdf": "pdf", ".docx": "docx", ".txt": "txt", ".text": "txt", ".md": "markdown",
-    ".markdown": "markdown", ".html": "html", ".htm": "html", ".csv": "csv", ".json": "json",
+    ".pdf": "pdf",
+    ".docx": "docx",
+    ".txt": "txt",
+    ".text": "txt",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".html": "html",
+    ".htm": "html",
+    ".csv": "csv",
+    ".json": "json",
 }
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 ROWS_PER_BLOCK = 25
@@ -58,8 +66,11 @@ def file_type_of(filename: str) -> str:
     """The parser name for ``filename``, or :class:`UnsupportedTypeError`."""
     suffix = PurePath(filename).suffix.lower()
     if suffix not in SUPPORTED_TYPES:
-        kinds = ", ".join(sorted({s.lstrip(".").upper() for s in ("pdf", "docx", "txt", "md",
-                                                                   "html", "csv", "json")}))
+        kinds = ", ".join(
+            sorted(
+                {s.lstrip(".").upper() for s in ("pdf", "docx", "txt", "md", "html", "csv", "json")}
+            )
+        )
         hint = " Save it as .docx first." if suffix == ".doc" else ""
         raise UnsupportedTypeError(
             f"{filename}: '{suffix or 'no extension'}' files are not supported.{hint}"
@@ -82,8 +93,11 @@ def check_upload(filename: str, data: bytes, max_bytes: int = DEFAULT_MAX_BYTES)
 
 
 def parse_sections(
-    filename: str, data: bytes, limits: ParseLimits | None = None,
-    progress: Progress | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
+    filename: str,
+    data: bytes,
+    limits: ParseLimits | None = None,
+    progress: Progress | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> ParsedSections:
     """Parse ``data`` by the type ``filename`` names, within ``limits``.
 
@@ -130,9 +144,13 @@ def _parser(kind: str) -> Parser:
         return parse_docx
     from chatapp.services import parse_text
 
-    return {"txt": parse_text.parse_txt, "markdown": parse_text.parse_markdown,
-            "html": parse_text.parse_html, "csv": parse_text.parse_csv,
-            "json": parse_text.parse_json}[kind]
+    return {
+        "txt": parse_text.parse_txt,
+        "markdown": parse_text.parse_markdown,
+        "html": parse_text.parse_html,
+        "csv": parse_text.parse_csv,
+        "json": parse_text.parse_json,
+    }[kind]
 
 
 def ranges(numbers: list[int]) -> str:

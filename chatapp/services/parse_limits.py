@@ -131,8 +131,9 @@ Progress = Callable[[int, int], None]
 class Budget:
     """The counts of one file's parse, checked against its limits as they grow."""
 
-    def __init__(self, filename: str, kind: str, limits: ParseLimits,
-                 progress: Progress | None = None) -> None:
+    def __init__(
+        self, filename: str, kind: str, limits: ParseLimits, progress: Progress | None = None
+    ) -> None:
         self.filename = filename
         self.kind = kind.upper()
         self.limits = limits
@@ -151,57 +152,79 @@ class Budget:
     def add_chars(self, count: int) -> None:
         self.chars += count
         if self.chars > self.limits.max_chars:
-            raise self._refuse(f"holds more than {self.limits.max_chars:,} characters of text"
-                               f" (limit {self.limits.max_chars:,})", "max_chars")
+            raise self._refuse(
+                f"holds more than {self.limits.max_chars:,} characters of text"
+                f" (limit {self.limits.max_chars:,})",
+                "max_chars",
+            )
 
     def add_paragraph(self) -> None:
         self.paragraphs += 1
         if self.paragraphs > self.limits.max_paragraphs:
             unit = "paragraphs" if self.kind == "DOCX" else "blocks of text"
-            raise self._refuse(f"has more than {self.limits.max_paragraphs:,} {unit}"
-                               f" (limit {self.limits.max_paragraphs:,})", "max_paragraphs")
+            raise self._refuse(
+                f"has more than {self.limits.max_paragraphs:,} {unit}"
+                f" (limit {self.limits.max_paragraphs:,})",
+                "max_paragraphs",
+            )
 
     def add_row(self) -> None:
         self.rows += 1
         if self.rows > self.limits.max_rows:
             unit = "rows" if self.kind == "CSV" else "items"
-            raise self._refuse(f"has more than {self.limits.max_rows:,} {unit}"
-                               f" (limit {self.limits.max_rows:,})", "max_rows")
+            raise self._refuse(
+                f"has more than {self.limits.max_rows:,} {unit} (limit {self.limits.max_rows:,})",
+                "max_rows",
+            )
 
     def check_line(self, length: int) -> None:
         if length > self.limits.max_line_chars:
             unit = "a row" if self.kind == "CSV" else "a line"
-            raise self._refuse(f"has {unit} longer than {self.limits.max_line_chars:,}"
-                               f" characters (limit {self.limits.max_line_chars:,})",
-                               "max_line_chars")
+            raise self._refuse(
+                f"has {unit} longer than {self.limits.max_line_chars:,}"
+                f" characters (limit {self.limits.max_line_chars:,})",
+                "max_line_chars",
+            )
 
     def check_depth(self, depth: int) -> None:
         if depth > self.limits.max_depth:
-            raise self._refuse(f"is nested more than {self.limits.max_depth} levels deep"
-                               f" (limit {self.limits.max_depth})", "max_depth")
+            raise self._refuse(
+                f"is nested more than {self.limits.max_depth} levels deep"
+                f" (limit {self.limits.max_depth})",
+                "max_depth",
+            )
 
     def check_pages(self, pages: int) -> None:
         if pages > self.limits.max_pages:
-            raise self._refuse(f"has {pages:,} pages (limit {self.limits.max_pages:,})",
-                               "max_pages")
+            raise self._refuse(
+                f"has {pages:,} pages (limit {self.limits.max_pages:,})", "max_pages"
+            )
 
     def check_unpacked(self, member: str, unpacked: int, packed: int, added: int) -> None:
         """Called as an archive member is read: ``unpacked`` bytes so far of it."""
         self.unpacked_total += added
         limits = self.limits
         if unpacked > limits.max_unpacked_mb * MB:
-            raise self._refuse(f"expands to more than {limits.max_unpacked_mb} MB when"
-                               f" unpacked ({member}; limit {limits.max_unpacked_mb} MB)",
-                               "max_unpacked_mb")
+            raise self._refuse(
+                f"expands to more than {limits.max_unpacked_mb} MB when"
+                f" unpacked ({member}; limit {limits.max_unpacked_mb} MB)",
+                "max_unpacked_mb",
+            )
         if self.unpacked_total > limits.max_unpacked_total_mb * MB:
-            raise self._refuse(f"expands to more than {limits.max_unpacked_total_mb} MB in"
-                               f" total when unpacked (limit {limits.max_unpacked_total_mb}"
-                               " MB)", "max_unpacked_total_mb")
+            raise self._refuse(
+                f"expands to more than {limits.max_unpacked_total_mb} MB in"
+                f" total when unpacked (limit {limits.max_unpacked_total_mb}"
+                " MB)",
+                "max_unpacked_total_mb",
+            )
         if unpacked > MB and unpacked > limits.max_compression_ratio * max(packed, 1):
-            raise self._refuse(f"unpacks to more than {limits.max_compression_ratio} times"
-                               f" its packed size ({member}; limit"
-                               f" {limits.max_compression_ratio}x), which is how zip bombs"
-                               " look", "max_compression_ratio")
+            raise self._refuse(
+                f"unpacks to more than {limits.max_compression_ratio} times"
+                f" its packed size ({member}; limit"
+                f" {limits.max_compression_ratio}x), which is how zip bombs"
+                " look",
+                "max_compression_ratio",
+            )
 
     def page_done(self, done: int, total: int) -> None:
         if self.progress is not None:

@@ -138,6 +138,5 @@ def _warning(docs: list[Section], blank: list[int], ocr: _Ocr) -> str | None:
     if blank and ocr.available:
         notes.append(f"No text found on page(s) {ranges(blank)}, even with OCR: skipped.")
     elif blank:
-        notes.append(f"No extractable text on page(s) {ranges(blank)} (scanned images?):"
-                     " skipped.")
+        notes.append(f"No extractable text on page(s) {ranges(blank)} (scanned images?): skipped.")
     return " ".join(notes) or None

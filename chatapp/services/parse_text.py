@@ -76,8 +76,9 @@ def decode_text(filename: str, data: bytes) -> str:
 
 def open_text(filename: str, data: bytes, newline: str | None = None) -> io.TextIOWrapper:
     """A decoded stream over ``data`` that shares its buffer (no copy of the bytes)."""
-    return io.TextIOWrapper(io.BytesIO(data), encoding=text_encoding(filename, data),
-                            newline=newline)
+    return io.TextIOWrapper(
+        io.BytesIO(data), encoding=text_encoding(filename, data), newline=newline
+    )
 
 
 def _chunks(filename: str, stream: io.TextIOWrapper, budget: Budget | None) -> Iterator[str]:
@@ -105,8 +106,9 @@ def parse_markdown(filename: str, data: bytes, budget: Budget) -> ParsedSections
     return ParsedSections("markdown", docs, len(docs))
 
 
-def _markdown_blocks(filename: str, stream: io.TextIOWrapper,
-                     budget: Budget) -> Iterator[tuple[int, str]]:
+def _markdown_blocks(
+    filename: str, stream: io.TextIOWrapper, budget: Budget
+) -> Iterator[tuple[int, str]]:
     """(heading level, text) per line; level 0 for body lines, fenced code kept as body."""
     fenced = False
     try:
@@ -124,11 +126,50 @@ def _markdown_blocks(filename: str, stream: io.TextIOWrapper,
 # --- HTML -------------------------------------------------------------------------------------
 
 _SKIPPED = {"script", "style", "noscript", "template", "head"}
-_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
-         "source", "track", "wbr"}
-_INLINE = {"a", "abbr", "b", "bdi", "bdo", "cite", "code", "data", "dfn", "em", "font", "i",
-           "kbd", "label", "mark", "q", "s", "samp", "small", "span", "strong", "sub", "sup",
-           "time", "u", "var"}
+_VOID = {
+    "area",
+    "base",
+    "br",
+    "col",
+    "embed",
+    "hr",
+    "img",
+    "input",
+    "link",
+    "meta",
+    "param",
+    "source",
+    "track",
+    "wbr",
+}
+_INLINE = {
+    "a",
+    "abbr",
+    "b",
+    "bdi",
+    "bdo",
+    "cite",
+    "code",
+    "data",
+    "dfn",
+    "em",
+    "font",
+    "i",
+    "kbd",
+    "label",
+    "mark",
+    "q",
+    "s",
+    "samp",
+    "small",
+    "span",
+    "strong",
+    "sub",
+    "sup",
+    "time",
+    "u",
+    "var",
+}
 #: Elements a new sibling of the same name closes (``<li>a<li>b``), unless a list, table or
 #: select opened in between.
 _IMPLIED_END = {"p", "li", "dt", "dd", "tr", "td", "th", "option"}
@@ -225,8 +266,11 @@ def parse_csv(filename: str, data: bytes, budget: Budget) -> ParsedSections:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, ",;\t|")
     except csv.Error:
         dialect = csv.excel
-    rows = (r for r in csv.reader(_lines(filename, stream, budget), dialect)
-            if any(c.strip() for c in r))
+    rows = (
+        r
+        for r in csv.reader(_lines(filename, stream, budget), dialect)
+        if any(c.strip() for c in r)
+    )
     header = next(rows, None)
     docs: list[Section] = []
     block: list[str] = []
@@ -284,8 +328,12 @@ def parse_json(filename: str, data: bytes, budget: Budget) -> ParsedSections:
         docs = []
         for key, item in value.items():
             budget.add_row()
-            docs.append(Section(f"{key}: {json.dumps(item, ensure_ascii=False, indent=1)}",
-                                {"section": str(key)}))
+            docs.append(
+                Section(
+                    f"{key}: {json.dumps(item, ensure_ascii=False, indent=1)}",
+                    {"section": str(key)},
+                )
+            )
             budget.add_chars(len(docs[-1].text))
     else:
         docs = [Section(json.dumps(value, ensure_ascii=False))]

@@ -77,8 +77,12 @@ def parse_isolated(
     else:  # the worker reads the staged copy itself: no copy of the file in this process
         ingest.file_type_of(filename)
         data = None
-        request = {"filename": filename, "limits": limits, "max_bytes": max_bytes,
-                   "path": str(Path(source).resolve())}
+        request = {
+            "filename": filename,
+            "limits": limits,
+            "max_bytes": max_bytes,
+            "path": str(Path(source).resolve()),
+        }
     worker = _checkout()
     try:
         try:
@@ -102,9 +106,13 @@ def parse_isolated(
     return ingest.to_parsed_file(filename, parsed)
 
 
-def _wait(worker: _Worker, filename: str, limits: ParseLimits,
-          on_progress: Callable[[int, int], None] | None,
-          should_cancel: Callable[[], bool] | None) -> Any:
+def _wait(
+    worker: _Worker,
+    filename: str,
+    limits: ParseLimits,
+    on_progress: Callable[[int, int], None] | None,
+    should_cancel: Callable[[], bool] | None,
+) -> Any:
     deadline = time.monotonic() + limits.timeout_s
     while True:
         if should_cancel is not None and should_cancel():
@@ -163,12 +171,14 @@ class _Worker:
     def __init__(self) -> None:
         ours, theirs = socket.socketpair()
         env = dict(os.environ)  # the worker imports the same chatapp as this process
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [_PACKAGE_ROOT,
-                                                          env.get("PYTHONPATH")]))
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [_PACKAGE_ROOT, env.get("PYTHONPATH")]))
         try:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "chatapp.services.parse_worker", str(theirs.fileno())],
-                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env)
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                env=env,
+            )
         finally:
             theirs.close()
         self.conn = Connection(ours.detach())
@@ -271,9 +281,12 @@ def serve(conn: Connection) -> None:
                 if request["path"] is not None:
                     data = Path(request["path"]).read_bytes()
                 parsed = parse_formats.parse_sections(
-                    request["filename"], data, limits,
+                    request["filename"],
+                    data,
+                    limits,
                     lambda done, total: conn.send(("progress", done, total)),
-                    request["max_bytes"] or parse_formats.DEFAULT_MAX_BYTES)
+                    request["max_bytes"] or parse_formats.DEFAULT_MAX_BYTES,
+                )
             finally:
                 del data
             conn.send(("result", parsed, _grown()))
@@ -281,8 +294,10 @@ def serve(conn: Connection) -> None:
         except IngestError as exc:
             conn.send(("error", type(exc).__name__, str(exc), _grown()))
         except OSError:
-            message = (f"{request['filename']}: the uploaded copy could not be read back from"
-                       " disk. Upload it again.")
+            message = (
+                f"{request['filename']}: the uploaded copy could not be read back from"
+                " disk. Upload it again."
+            )
             conn.send(("error", "IngestError", message, False))
         except MemoryError:
             _report_and_exit(conn)

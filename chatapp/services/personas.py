@@ -65,34 +65,49 @@ class BuiltinPersona:
 
 BUILTINS: tuple[BuiltinPersona, ...] = (
     BuiltinPersona(
-        "assistant", "Helpful assistant", "🤖",
+        "assistant",
+        "Helpful assistant",
+        "🤖",
         "You are a helpful, precise assistant. Answer clearly and say when you are unsure.",
     ),
+    BuiltinPersona("pirate", "Pirate", "🏴‍☠️", "You are a pirate with a colorful personality", 0.9),
     BuiltinPersona(
-        "pirate", "Pirate", "🏴‍☠️", "You are a pirate with a colorful personality", 0.9
-    ),
-    BuiltinPersona(
-        "code_reviewer", "Code reviewer", "🧑‍💻",
+        "code_reviewer",
+        "Code reviewer",
+        "🧑‍💻",
         "You are a senior software engineer reviewing code. Point out bugs, risks and clearer "
-        "alternatives, and show corrected code in fenced code blocks.", 0.2,
+        "alternatives, and show corrected code in fenced code blocks.",
+        0.2,
     ),
     BuiltinPersona(
-        "tutor", "Socratic tutor", "🎓",
+        "tutor",
+        "Socratic tutor",
+        "🎓",
         "You are a patient tutor. Guide the learner with questions and hints instead of giving "
-        "the final answer straight away.", 0.5,
+        "the final answer straight away.",
+        0.5,
     ),
     BuiltinPersona(
-        "summarizer", "Concise summarizer", "📝",
-        "You summarize whatever you are given in at most five short bullet points.", 0.3,
+        "summarizer",
+        "Concise summarizer",
+        "📝",
+        "You summarize whatever you are given in at most five short bullet points.",
+        0.3,
     ),
     BuiltinPersona(
-        "storyteller", "Storyteller", "✍️",
-        "You are an imaginative storyteller who writes vivid, original short fiction.", 1.1,
+        "storyteller",
+        "Storyteller",
+        "✍️",
+        "You are an imaginative storyteller who writes vivid, original short fiction.",
+        1.1,
     ),
     BuiltinPersona(
-        "translator", "Translator", "🌍",
+        "translator",
+        "Translator",
+        "🌍",
         "You translate the user's text. If no target language is named, translate into English;"
-        " keep formatting and do not add commentary.", 0.2,
+        " keep formatting and do not add commentary.",
+        0.2,
     ),
 )
 
@@ -312,8 +327,11 @@ def export_personas(personas: list[PersonaInfo], engine: Engine | None = None) -
     """
     entries = []
     for persona in personas:
-        entry = {k: v for k, v in asdict(persona).items()
-                 if k in ("name", "avatar", "system_prompt", "temperature")}
+        entry = {
+            k: v
+            for k, v in asdict(persona).items()
+            if k in ("name", "avatar", "system_prompt", "temperature")
+        }
         if avatars.is_image_token(persona.avatar):
             png = avatars.image_bytes(engine, persona.avatar) if engine is not None else None
             entry["avatar"] = "" if png else DEFAULT_AVATAR
@@ -351,7 +369,11 @@ def import_personas(engine: Engine, raw: bytes | str, *, owner: str) -> ImportRe
 
 
 def _import_entry(
-    session: Any, owner: str, number: int, entry: Any, existing: set[tuple[str, str]],
+    session: Any,
+    owner: str,
+    number: int,
+    entry: Any,
+    existing: set[tuple[str, str]],
     result: ImportResult,
 ) -> None:
     if not isinstance(entry, dict):
@@ -359,7 +381,10 @@ def _import_entry(
         return
     avatar, avatar_problem = _imported_avatar(session, entry)
     fields, problems = validate_fields(
-        entry.get("name"), avatar, entry.get("system_prompt"), entry.get("temperature"),
+        entry.get("name"),
+        avatar,
+        entry.get("system_prompt"),
+        entry.get("temperature"),
     )
     problems += [avatar_problem] if avatar_problem else []
     label = f"Entry {number}" + (f" (“{fields['name']}”)" if fields["name"] else "")
@@ -382,11 +407,16 @@ def _imported_avatar(session: Any, entry: dict[str, Any]) -> tuple[Any, str | No
             return None, "an image avatar must come with its image (avatar_image)"
         return avatar, None
     if not isinstance(image, str) or len(image) > avatars.MAX_UPLOAD_BYTES * 4 // 3 + 4:
-        return None, (f"the avatar image must be a base64 PNG, JPEG, GIF or WebP of at most "
-                      f"{avatars.MAX_UPLOAD_BYTES // 1024} KB")
+        return None, (
+            f"the avatar image must be a base64 PNG, JPEG, GIF or WebP of at most "
+            f"{avatars.MAX_UPLOAD_BYTES // 1024} KB"
+        )
     try:
         return avatars.store_image_in(session, base64.b64decode(image, validate=True)), None
     except (binascii.Error, ValueError) as exc:
-        detail = str(exc) if isinstance(exc, avatars.AvatarError) else (
-            "the avatar image is not valid base64")
+        detail = (
+            str(exc)
+            if isinstance(exc, avatars.AvatarError)
+            else ("the avatar image is not valid base64")
+        )
         return None, detail

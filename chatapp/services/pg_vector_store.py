@@ -61,8 +61,9 @@ class PgVectorStore(BasePydanticVectorStore):
     _keywords: KeywordIndex = PrivateAttr()
     _lock: threading.RLock = PrivateAttr(default_factory=threading.RLock)
 
-    def __init__(self, engine: Engine, collection_id: str, cache_dir: str | Path,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, engine: Engine, collection_id: str, cache_dir: str | Path, **kwargs: Any
+    ) -> None:
         super().__init__(collection_id=collection_id, cache_dir=str(cache_dir), **kwargs)
         self._engine = engine
         self._keywords = KeywordIndex(Path(self.cache_dir) / KEYWORDS_DIR)
@@ -79,21 +80,27 @@ class PgVectorStore(BasePydanticVectorStore):
 
     def __len__(self) -> int:
         with self._engine.connect() as connection:
-            return int(connection.execute(
-                select(func.count()).select_from(doc_vectors).where(self._mine())).scalar() or 0)
+            return int(
+                connection.execute(
+                    select(func.count()).select_from(doc_vectors).where(self._mine())
+                ).scalar()
+                or 0
+            )
 
     @property
     def dim(self) -> int | None:
         """Vector dimension, or None while the store is empty."""
         with self._engine.connect() as connection:
             return connection.execute(
-                select(doc_vectors.c.dim).where(self._mine()).limit(1)).scalar()
+                select(doc_vectors.c.dim).where(self._mine()).limit(1)
+            ).scalar()
 
     def ref_doc_ids(self) -> set[str]:
         """The distinct ``ref_doc_id`` values (file hashes) that have vectors here."""
         with self._engine.connect() as connection:
             rows = connection.execute(
-                select(doc_vectors.c.ref_doc_id).where(self._mine()).distinct())
+                select(doc_vectors.c.ref_doc_id).where(self._mine()).distinct()
+            )
             return {r or "" for (r,) in rows}
 
     def vector_search(self, embedding: Sequence[float], k: int) -> list[tuple[str, float]]:
@@ -106,11 +113,13 @@ class PgVectorStore(BasePydanticVectorStore):
         query = text(
             f"SELECT node_id, 1 - ({cast} <=> CAST(:q AS vector({dim}))) AS similarity"
             f" FROM doc_vectors WHERE collection_id = :c AND dim = {dim}"
-            f" ORDER BY {cast} <=> CAST(:q AS vector({dim})) LIMIT :k")
+            f" ORDER BY {cast} <=> CAST(:q AS vector({dim})) LIMIT :k"
+        )
         with self._engine.begin() as connection:
             _tune_search(connection)
-            rows = connection.execute(query, {"q": _literal(vector), "c": self.collection_id,
-                                              "k": int(k)}).all()
+            rows = connection.execute(
+                query, {"q": _literal(vector), "c": self.collection_id, "k": int(k)}
+            ).all()
         found = [(node_id, float(score)) for node_id, score in rows]
         return sorted(found, key=lambda pair: -pair[1])
 
@@ -123,10 +132,12 @@ class PgVectorStore(BasePydanticVectorStore):
         query = text(
             f"SELECT node_id, 1 - (embedding::vector({dim}) <=> CAST(:q AS vector({dim})))"
             f" FROM doc_vectors WHERE collection_id = :c AND dim = {dim}"
-            " AND node_id = ANY(:ids)")
+            " AND node_id = ANY(:ids)"
+        )
         with self._engine.connect() as connection:
-            rows = connection.execute(query, {"q": _literal(vector), "c": self.collection_id,
-                                              "ids": list(node_ids)})
+            rows = connection.execute(
+                query, {"q": _literal(vector), "c": self.collection_id, "ids": list(node_ids)}
+            )
             return {node_id: float(score) for node_id, score in rows}
 
     def keyword_search(self, query: str, k: int) -> list[tuple[str, float]]:
@@ -136,9 +147,12 @@ class PgVectorStore(BasePydanticVectorStore):
             if self._keywords.generation != generation:
                 rows = connection.execute(
                     select(doc_vectors.c.node_id, doc_vectors.c.payload)
-                    .where(self._mine()).order_by(doc_vectors.c.id)).all()
-                self._keywords.rebuild([r[0] for r in rows],
-                                       [_keyword_text(r[1]) for r in rows], generation)
+                    .where(self._mine())
+                    .order_by(doc_vectors.c.id)
+                ).all()
+                self._keywords.rebuild(
+                    [r[0] for r in rows], [_keyword_text(r[1]) for r in rows], generation
+                )
         return self._keywords.search(query, k)
 
     def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
@@ -153,17 +167,22 @@ class PgVectorStore(BasePydanticVectorStore):
             found = self.vector_search(query.query_embedding, query.similarity_top_k)
         nodes = {n.node_id: n for n in self.get_nodes([node_id for node_id, _ in found])}
         kept = [(node_id, score) for node_id, score in found if node_id in nodes]
-        return VectorStoreQueryResult(nodes=[nodes[i] for i, _ in kept],
-                                      similarities=[s for _, s in kept],
-                                      ids=[i for i, _ in kept])
+        return VectorStoreQueryResult(
+            nodes=[nodes[i] for i, _ in kept],
+            similarities=[s for _, s in kept],
+            ids=[i for i, _ in kept],
+        )
 
     def _restricted_search(self, query: VectorStoreQuery) -> list[tuple[str, float]]:
         """Exact search among the files / nodes a query names (few rows: no index needed)."""
         vector = _unit(query.query_embedding or [])
         dim = len(vector)
         conditions = ["collection_id = :c", f"dim = {dim}"]
-        params: dict[str, Any] = {"q": _literal(vector), "c": self.collection_id,
-                                  "k": int(query.similarity_top_k)}
+        params: dict[str, Any] = {
+            "q": _literal(vector),
+            "c": self.collection_id,
+            "k": int(query.similarity_top_k),
+        }
         if query.doc_ids:
             conditions.append("ref_doc_id = ANY(:refs)")
             params["refs"] = list(query.doc_ids)
@@ -171,8 +190,10 @@ class PgVectorStore(BasePydanticVectorStore):
             conditions.append("node_id = ANY(:ids)")
             params["ids"] = list(query.node_ids)
         distance = f"embedding::vector({dim}) <=> CAST(:q AS vector({dim}))"
-        sql = text(f"SELECT node_id, 1 - ({distance}) FROM doc_vectors"
-                   f" WHERE {' AND '.join(conditions)} ORDER BY {distance} LIMIT :k")
+        sql = text(
+            f"SELECT node_id, 1 - ({distance}) FROM doc_vectors"
+            f" WHERE {' AND '.join(conditions)} ORDER BY {distance} LIMIT :k"
+        )
         with self._engine.connect() as connection:
             return [(node_id, float(score)) for node_id, score in connection.execute(sql, params)]
 
@@ -193,9 +214,11 @@ class PgVectorStore(BasePydanticVectorStore):
 
     def file_nodes(self, ref_doc_id: str) -> list[BaseNode]:
         """Every node of one file (``ref_doc_id``: its SHA-256), in the order they were added."""
-        query = (select(doc_vectors.c.payload)
-                 .where(self._mine(), doc_vectors.c.ref_doc_id == ref_doc_id)
-                 .order_by(doc_vectors.c.id))
+        query = (
+            select(doc_vectors.c.payload)
+            .where(self._mine(), doc_vectors.c.ref_doc_id == ref_doc_id)
+            .order_by(doc_vectors.c.id)
+        )
         with self._engine.connect() as connection:
             return [_node(payload) for (payload,) in connection.execute(query)]
 
@@ -208,9 +231,14 @@ class PgVectorStore(BasePydanticVectorStore):
         vectors = _unit_rows([n.get_embedding() for n in nodes])
         dim = int(vectors.shape[1])
         rows = [
-            {"collection_id": self.collection_id, "node_id": n.node_id,
-             "ref_doc_id": n.ref_doc_id, "dim": dim, "embedding": vector,
-             "payload": json.dumps(node_to_metadata_dict(n, remove_text=False))}
+            {
+                "collection_id": self.collection_id,
+                "node_id": n.node_id,
+                "ref_doc_id": n.ref_doc_id,
+                "dim": dim,
+                "embedding": vector,
+                "payload": json.dumps(node_to_metadata_dict(n, remove_text=False)),
+            }
             for n, vector in zip(nodes, vectors)
         ]
         with self._engine.begin() as connection:
@@ -227,27 +255,42 @@ class PgVectorStore(BasePydanticVectorStore):
             self._check_dim(connection, dim)
             ensure_hnsw_index(connection, dim)
             for start in range(0, len(ids), BATCH):
-                self._insert(connection, [
-                    {"collection_id": self.collection_id, "node_id": node_id, "ref_doc_id": ref,
-                     "dim": dim, "embedding": vector, "payload": "{}"}
-                    for node_id, ref, vector in zip(ids[start:start + BATCH],
-                                                    refs[start:start + BATCH],
-                                                    matrix[start:start + BATCH])])
+                self._insert(
+                    connection,
+                    [
+                        {
+                            "collection_id": self.collection_id,
+                            "node_id": node_id,
+                            "ref_doc_id": ref,
+                            "dim": dim,
+                            "embedding": vector,
+                            "payload": "{}",
+                        }
+                        for node_id, ref, vector in zip(
+                            ids[start : start + BATCH],
+                            refs[start : start + BATCH],
+                            matrix[start : start + BATCH],
+                        )
+                    ],
+                )
 
     def _insert(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
         for start in range(0, len(rows), BATCH):
             statement = insert(doc_vectors)
             statement = statement.on_conflict_do_update(
                 index_elements=["collection_id", "node_id"],
-                set_={c: statement.excluded[c]
-                      for c in ("ref_doc_id", "dim", "embedding", "payload")})
-            connection.execute(statement, rows[start:start + BATCH])
+                set_={
+                    c: statement.excluded[c] for c in ("ref_doc_id", "dim", "embedding", "payload")
+                },
+            )
+            connection.execute(statement, rows[start : start + BATCH])
 
     def delete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
         """Remove every node of ``ref_doc_id`` (a file's SHA-256)."""
         with self._engine.begin() as connection:
-            connection.execute(delete(doc_vectors).where(
-                self._mine(), doc_vectors.c.ref_doc_id == ref_doc_id))
+            connection.execute(
+                delete(doc_vectors).where(self._mine(), doc_vectors.c.ref_doc_id == ref_doc_id)
+            )
 
     def clear(self) -> None:
         """Remove every node of the collection."""
@@ -268,8 +311,8 @@ class PgVectorStore(BasePydanticVectorStore):
     def _generation(self, connection: Connection) -> int:
         """Changes whenever a row of the collection is added, replaced or deleted."""
         count, newest = connection.execute(
-            select(func.count(), func.coalesce(func.max(doc_vectors.c.id), 0))
-            .where(self._mine())).one()
+            select(func.count(), func.coalesce(func.max(doc_vectors.c.id), 0)).where(self._mine())
+        ).one()
         return int(newest) * 2**32 + int(count)
 
     def _check_dim(self, connection: Connection, dim: int) -> None:
@@ -279,7 +322,8 @@ class PgVectorStore(BasePydanticVectorStore):
         if held is not None:
             raise ValueError(
                 f"This index holds {held}-dimensional vectors but the embedding model produced"
-                f" {dim}: re-index the collection with one embedding model.")
+                f" {dim}: re-index the collection with one embedding model."
+            )
 
 
 def _tune_search(connection: Connection) -> None:

@@ -44,8 +44,10 @@ class TokenPrice:
     @property
     def label(self) -> str:
         cached = "" if self.cached_input is None else f", ${self.cached_input:g} cached"
-        return (f"${self.input:g} in / ${self.output:g} out{cached} per million tokens "
-                f"({self.source_note})")
+        return (
+            f"${self.input:g} in / ${self.output:g} out{cached} per million tokens "
+            f"({self.source_note})"
+        )
 
     @property
     def source_note(self) -> str:
@@ -111,18 +113,30 @@ def from_catalog(pricing: Mapping[str, Any] | None) -> TokenPrice | None:
         return None
     per_token = 0 < max(prompt, completion) < PER_TOKEN_BELOW
     scale = MILLION if per_token else 1
-    return TokenPrice(prompt * scale, completion * scale,
-                      None if cached is None else cached * scale, "Baseten's model list")
+    return TokenPrice(
+        prompt * scale,
+        completion * scale,
+        None if cached is None else cached * scale,
+        "Baseten's model list",
+    )
 
 
-def price_for(model: str, *, dedicated: bool, catalog_pricing: Mapping[str, Any] | None,
-              settings: PriceSettings) -> Price | None:
+def price_for(
+    model: str,
+    *,
+    dedicated: bool,
+    catalog_pricing: Mapping[str, Any] | None,
+    settings: PriceSettings,
+) -> Price | None:
     """The price in effect for a target (see the module docstring), or None when unknown."""
     if dedicated:
         per_hour = settings.gpu_hour.get(model)
         return GpuPrice(per_hour) if per_hour else None
-    return (settings.token_prices.get(model) or from_catalog(catalog_pricing)
-            or SNAPSHOT_PRICES.get(model))
+    return (
+        settings.token_prices.get(model)
+        or from_catalog(catalog_pricing)
+        or SNAPSHOT_PRICES.get(model)
+    )
 
 
 @dataclass(frozen=True)
@@ -144,21 +158,35 @@ class Cost:
         return self.cached_tokens / self.tokens_in if self.tokens_in else None
 
     def __add__(self, other: Cost) -> Cost:
-        return Cost(self.total + other.total, self.input + other.input,
-                    self.cached_input + other.cached_input, self.output + other.output,
-                    self.saving + other.saving, self.tokens_in + other.tokens_in,
-                    self.cached_tokens + other.cached_tokens, self.answers + other.answers)
+        return Cost(
+            self.total + other.total,
+            self.input + other.input,
+            self.cached_input + other.cached_input,
+            self.output + other.output,
+            self.saving + other.saving,
+            self.tokens_in + other.tokens_in,
+            self.cached_tokens + other.cached_tokens,
+            self.answers + other.answers,
+        )
 
 
-def token_cost(price: TokenPrice, tokens_in: int, tokens_out: int,
-               cached_tokens: int | None) -> Cost:
+def token_cost(
+    price: TokenPrice, tokens_in: int, tokens_out: int, cached_tokens: int | None
+) -> Cost:
     cached = min(max(cached_tokens or 0, 0), tokens_in)
     cached_rate = price.input if price.cached_input is None else price.cached_input
     fresh = (tokens_in - cached) * price.input / MILLION
     from_cache = cached * cached_rate / MILLION
     output = tokens_out * price.output / MILLION
-    return Cost(fresh + from_cache + output, fresh, from_cache, output,
-                cached * (price.input - cached_rate) / MILLION, tokens_in, cached)
+    return Cost(
+        fresh + from_cache + output,
+        fresh,
+        from_cache,
+        output,
+        cached * (price.input - cached_rate) / MILLION,
+        tokens_in,
+        cached,
+    )
 
 
 def gpu_time_cost(price: GpuPrice, seconds: float, shared_by: int = 1) -> Cost:
@@ -173,10 +201,14 @@ def answer_cost(price: Price | None, metrics: Mapping[str, Any] | Any) -> Cost |
     get = metrics.get if isinstance(metrics, Mapping) else lambda k: getattr(metrics, k, None)
     if isinstance(price, GpuPrice):
         cost = gpu_time_cost(price, float(get("total_s") or 0.0))
-        return Cost(cost.total, tokens_in=int(get("tokens_in") or 0),
-                    cached_tokens=int(get("cached_tokens") or 0))
-    return token_cost(price, int(get("tokens_in") or 0), int(get("tokens_out") or 0),
-                      get("cached_tokens"))
+        return Cost(
+            cost.total,
+            tokens_in=int(get("tokens_in") or 0),
+            cached_tokens=int(get("cached_tokens") or 0),
+        )
+    return token_cost(
+        price, int(get("tokens_in") or 0), int(get("tokens_out") or 0), get("cached_tokens")
+    )
 
 
 def total(costs: Iterable[Cost | None]) -> Cost | None:

@@ -176,11 +176,24 @@ def retrieve(
 ) -> Retrieval:
     """The top ``top_k`` passages for ``query`` (and the ``also`` queries, merged) that pass
     ``cutoff``, found by ``mode`` (see :mod:`chatapp.services.hybrid`)."""
-    found = hybrid.search(store, embedder.get_query_embedding, [query, *also], mode=mode,
-                          top_k=top_k, cutoff=cutoff, reranker=reranker)
+    found = hybrid.search(
+        store,
+        embedder.get_query_embedding,
+        [query, *also],
+        mode=mode,
+        top_k=top_k,
+        cutoff=cutoff,
+        reranker=reranker,
+    )
     sources = [_source(hit, mode) for hit in found.hits]
-    return Retrieval(query, sources, found.seconds, below_cutoff=found.below_cutoff,
-                     mode=mode, queries=found.queries)
+    return Retrieval(
+        query,
+        sources,
+        found.seconds,
+        below_cutoff=found.below_cutoff,
+        mode=mode,
+        queries=found.queries,
+    )
 
 
 def _source(hit: hybrid.Hit, mode: str) -> Source:
@@ -203,9 +216,7 @@ def _source(hit: hybrid.Hit, mode: str) -> Source:
 
 def context_block(sources: Sequence[Source]) -> str:
     """The numbered passages, each headed by its citation."""
-    return "\n\n".join(
-        f"[{i}] {s.citation}\n{s.text}" for i, s in enumerate(sources, start=1)
-    )
+    return "\n\n".join(f"[{i}] {s.citation}\n{s.text}" for i, s in enumerate(sources, start=1))
 
 
 def answer_messages(
@@ -262,10 +273,16 @@ class AnswerRecord:
 
     def stored_fields(self) -> dict[str, Any]:
         """The fields :func:`chatapp.services.documents.record_question` stores."""
-        return {"question": self.question, "standalone_question": self.standalone,
-                "answer": self.answer, "sources": [s.to_dict() for s in self.sources],
-                "retrieval_s": self.retrieval_s, "generation_s": self.generation_s,
-                "model": self.model, "error": self.error}
+        return {
+            "question": self.question,
+            "standalone_question": self.standalone,
+            "answer": self.answer,
+            "sources": [s.to_dict() for s in self.sources],
+            "retrieval_s": self.retrieval_s,
+            "generation_s": self.generation_s,
+            "model": self.model,
+            "error": self.error,
+        }
 
     def shown(self) -> dict[str, Any]:
         """The record as :func:`chatapp.services.documents.history` lists stored ones, with
@@ -283,8 +300,9 @@ class Answering:
     and not raised further.
     """
 
-    def __init__(self, engine: Engine, collection_id: str, record: AnswerRecord, *,
-                 owner: str) -> None:
+    def __init__(
+        self, engine: Engine, collection_id: str, record: AnswerRecord, *, owner: str
+    ) -> None:
         self.engine = engine
         self.collection_id = collection_id
         self.owner = owner
@@ -296,19 +314,27 @@ class Answering:
     def __enter__(self) -> Answering:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> bool:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool:
         if self._streaming is not None:  # left mid-stream: the answer so far is kept
             self._streaming.close()
         if isinstance(exc, Exception):
             self.record.error = user_errors.describe(exc, context="documents")
-        docs.record_question(self.engine, self.collection_id, owner=self.owner,
-                             **self.record.stored_fields())
+        docs.record_question(
+            self.engine, self.collection_id, owner=self.owner, **self.record.stored_fields()
+        )
         return isinstance(exc, Exception)
 
     def search(
-        self, llm: LLM, store: BasePydanticVectorStore, embedder: Callable[[], BaseEmbedding],
-        *, top_k: int, cutoff: float, reranker: Reranker | None = None,
+        self,
+        llm: LLM,
+        store: BasePydanticVectorStore,
+        embedder: Callable[[], BaseEmbedding],
+        *,
+        top_k: int,
+        cutoff: float,
+        reranker: Reranker | None = None,
     ) -> Retrieval:
         """Condense a follow-up with the collection's history, then retrieve its passages.
         With none found, the answer is :data:`NO_CONTEXT_ANSWER` and nothing is streamed."""
@@ -317,8 +343,16 @@ class Answering:
         self._history = docs.conversation(self.engine, self.collection_id, owner=self.owner)
         record.standalone = condense_question(llm, self._history, record.question)
         also = [record.question] if record.standalone != record.question else []
-        found = retrieve(store, embedder(), record.standalone, top_k, cutoff,
-                         mode=record.mode, also=also, reranker=reranker)
+        found = retrieve(
+            store,
+            embedder(),
+            record.standalone,
+            top_k,
+            cutoff,
+            mode=record.mode,
+            also=also,
+            reranker=reranker,
+        )
         record.retrieval_s, record.sources = found.seconds, found.sources
         if not found.sources:
             record.answer = NO_CONTEXT_ANSWER
@@ -334,8 +368,9 @@ class Answering:
         record = self.record
         if self._llm is None or not record.sources:
             return
-        stream = stream_answer(self._llm, record.question, record.sources, self._history,
-                               persona_prompt)
+        stream = stream_answer(
+            self._llm, record.question, record.sources, self._history, persona_prompt
+        )
         try:
             for _ in stream.deltas():
                 yield stream.text
@@ -344,8 +379,15 @@ class Answering:
             record.generation_s = stream.seconds
 
 
-def answer(engine: Engine, collection_id: str, question: str, *, owner: str, model: str,
-           mode: Mode = "vector") -> Answering:
+def answer(
+    engine: Engine,
+    collection_id: str,
+    question: str,
+    *,
+    owner: str,
+    model: str,
+    mode: Mode = "vector",
+) -> Answering:
     """Begin answering ``question`` from one of ``owner``'s collections; use it as a context
     manager. Raises :class:`~chatapp.services.documents.DocumentsError` for a collection that
     is not theirs (or no longer exists), before anything is searched.

@@ -64,10 +64,13 @@ class ReplyPlan:
     def stream(self, llm: Any) -> ReplyStream:
         """Fit the history to ``llm``'s context window and start streaming the answer."""
         window = context_window(llm)
-        fitted = chat.fit_to_context(self.conversation.system_prompt, self.history, window,
-                                     self.generation.max_tokens)
+        fitted = chat.fit_to_context(
+            self.conversation.system_prompt, self.history, window, self.generation.max_tokens
+        )
         recorder = AnswerRecorder(
-            self.engine, self.message_id, owner=self.owner,
+            self.engine,
+            self.message_id,
+            owner=self.owner,
             extra_metrics={"context_dropped": fitted.dropped} if fitted.dropped else None,
             tokens_in_estimate=chat.estimate_message_tokens(fitted.messages),
         )
@@ -82,8 +85,12 @@ class ReplyStream:
     came (the person pressed Stop), finishes the answer as ``stopped`` with its partial text.
     """
 
-    def __init__(self, dropped: int, recorder: AnswerRecorder,
-                 events: Generator[chat.StreamEvent, None, None]) -> None:
+    def __init__(
+        self,
+        dropped: int,
+        recorder: AnswerRecorder,
+        events: Generator[chat.StreamEvent, None, None],
+    ) -> None:
         #: How many earlier messages were left out to fit the context window.
         self.dropped = dropped
         self.recorder = recorder
@@ -119,8 +126,9 @@ def add_question(
     question names it.
     """
     if conversation is None:
-        persona = (personas.get_persona(engine, persona_id, owner=owner)
-                   or personas.default_persona(engine))
+        persona = personas.get_persona(engine, persona_id, owner=owner) or personas.default_persona(
+            engine
+        )
         conversation = convs.create_conversation(engine, persona, owner=owner)
     question = convs.add_user_message(engine, conversation.id, text, owner=owner)
     chat_images.save_images(engine, question.id, images, owner=owner)
@@ -145,8 +153,9 @@ def begin_reply(
     persona = personas.get_persona(engine, conversation.persona_id, owner=owner)
     settings = generation.with_persona_default(persona.temperature if persona else None)
     stored = convs.list_messages(engine, conversation.id, owner=owner)
-    attached = chat_images.images_by_message(engine, [m.id for m in stored if m.role == "user"],
-                                             owner=owner)
+    attached = chat_images.images_by_message(
+        engine, [m.id for m in stored if m.role == "user"], owner=owner
+    )
     history = chat_images.request_history(stored, attached, send_images=send_images)
     record: dict[str, Any] = {**target.to_dict(), "label": target.label}
     if demo:

@@ -81,17 +81,22 @@ def make_reranker(
     """A reranker for ``spec``; Baseten ones use the app's deployment URL and key, and send
     through ``http_client`` (the app's shared pool) when one is given."""
     if not spec.model.strip():
-        raise RerankerUnavailableError("Name the reranker: a model id of a Baseten reranker "
-                                       "deployment, or a local cross-encoder model name.")
+        raise RerankerUnavailableError(
+            "Name the reranker: a model id of a Baseten reranker "
+            "deployment, or a local cross-encoder model name."
+        )
     if spec.kind == "local":
         return LocalCrossEncoder(spec.model.strip())
     from baseten_llm.errors import ConfigurationError
     from baseten_llm.rerank import BasetenRerank
 
     try:
-        client = BasetenRerank(spec.model.strip(), api_key=api_key,
-                               deployment_url=getattr(config, "deployment_url", None),
-                               http_client=http_client)
+        client = BasetenRerank(
+            spec.model.strip(),
+            api_key=api_key,
+            deployment_url=getattr(config, "deployment_url", None),
+            http_client=http_client,
+        )
     except ConfigurationError as exc:
         raise RerankerUnavailableError(str(exc)) from exc
     return BasetenReranker(client)

@@ -48,8 +48,18 @@ from chatapp.storage import upload_queue as rows
 from chatapp.storage.db import init_db, make_engine, session_scope
 from chatapp.storage.documents import Collection
 
-__all__ = ["CANCELED_MESSAGE", "RESUMED_NOTE", "TAKEN_OVER_NOTE", "IngestJob", "IngestWorker",
-           "Indexer", "import_disk_staging", "queue_reembed", "queue_uploads", "shared_worker"]
+__all__ = [
+    "CANCELED_MESSAGE",
+    "RESUMED_NOTE",
+    "TAKEN_OVER_NOTE",
+    "IngestJob",
+    "IngestWorker",
+    "Indexer",
+    "import_disk_staging",
+    "queue_reembed",
+    "queue_uploads",
+    "shared_worker",
+]
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -86,8 +96,10 @@ class Indexer:
                 directory = docs.index_dir(self.data_dir, collection_id)
                 database = engine or self.engine
                 self._stores[collection_id] = (
-                    open_store(database, collection_id, directory) if database is not None
-                    else open_store_numpy(directory))
+                    open_store(database, collection_id, directory)
+                    if database is not None
+                    else open_store_numpy(directory)
+                )
             return self._stores[collection_id]
 
     def drop_store(self, collection_id: str) -> None:
@@ -106,8 +118,7 @@ class Indexer:
         return lambda: embedders.make_embedder(spec, self.config, key)
 
     def __call__(self, worker: IngestWorker, claimed: Claimed) -> FileOutcome:
-        collection = docs.get_collection(worker.engine, claimed.collection_id,
-                                         owner=claimed.owner)
+        collection = docs.get_collection(worker.engine, claimed.collection_id, owner=claimed.owner)
         if collection is None:  # deleted meanwhile (or, never: queued by someone else)
             return FileOutcome(claimed.filename, "failed", "This collection no longer exists.")
         key = worker.session_keys.get(claimed.id)
@@ -116,27 +127,44 @@ class Indexer:
         with session_scope(worker.engine) as session:
             data = rows.load_content(session, claimed.id)
         if data is None:
-            return FileOutcome(claimed.filename, "failed", f"{claimed.filename}: its upload "
-                               "was lost. Upload it again.")
+            return FileOutcome(
+                claimed.filename,
+                "failed",
+                f"{claimed.filename}: its upload was lost. Upload it again.",
+            )
         outcome = docs.add_file(
-            worker.engine, collection, self.store(collection.id, worker.engine),
-            self.embedder(collection.embed, key), claimed.filename, data,
-            max_bytes=claimed.max_bytes or ingest.DEFAULT_MAX_BYTES, on_stage=claimed.update,
-            should_cancel=claimed.cancel_requested, limits=self.limits)
+            worker.engine,
+            collection,
+            self.store(collection.id, worker.engine),
+            self.embedder(collection.embed, key),
+            claimed.filename,
+            data,
+            max_bytes=claimed.max_bytes or ingest.DEFAULT_MAX_BYTES,
+            on_stage=claimed.update,
+            should_cancel=claimed.cancel_requested,
+            limits=self.limits,
+        )
         if outcome.status == "indexed" and ingest.file_type_of(claimed.filename) == "pdf":
-            originals.keep(worker.engine, collection.id, outcome.sha256, data,
-                           owner=claimed.owner)
+            originals.keep(worker.engine, collection.id, outcome.sha256, data, owner=claimed.owner)
         return outcome
 
-    def _reembed(self, engine: Engine, collection: docs.CollectionInfo, claimed: Claimed,
-                 key: str | None) -> FileOutcome:
+    def _reembed(
+        self, engine: Engine, collection: docs.CollectionInfo, claimed: Claimed, key: str | None
+    ) -> FileOutcome:
         kind, _, model = (claimed.payload or "").partition(":")
         spec = EmbedSpec(kind, model)  # type: ignore[arg-type]
-        count = docs.reembed_collection(engine, collection.id, self.store(collection.id, engine),
-                                        self.embedder(spec, key)(), spec, claimed.update,
-                                        owner=collection.owner)
-        return FileOutcome(claimed.filename, "indexed",
-                           f"Re-embedded {count} chunk(s) with {spec.label}.")
+        count = docs.reembed_collection(
+            engine,
+            collection.id,
+            self.store(collection.id, engine),
+            self.embedder(spec, key)(),
+            spec,
+            claimed.update,
+            owner=collection.owner,
+        )
+        return FileOutcome(
+            claimed.filename, "indexed", f"Re-embedded {count} chunk(s) with {spec.label}."
+        )
 
 
 def open_store_numpy(directory: Path) -> NumpyVectorStore:
@@ -151,19 +179,38 @@ def owner_of(engine: Engine, collection_id: str) -> str | None:
         return session.scalar(select(Collection.owner).where(Collection.id == collection_id))
 
 
-def queue_uploads(worker: IngestWorker, collection_id: str, uploads: list[tuple[str, bytes]],
-                  *, owner: str, max_bytes: int = ingest.DEFAULT_MAX_BYTES,
-                  api_key: str | None = None) -> list[int]:
+def queue_uploads(
+    worker: IngestWorker,
+    collection_id: str,
+    uploads: list[tuple[str, bytes]],
+    *,
+    owner: str,
+    max_bytes: int = ingest.DEFAULT_MAX_BYTES,
+    api_key: str | None = None,
+) -> list[int]:
     """Stage each ``(file name, bytes)`` upload for ``owner``'s collection; the row ids."""
-    return worker.queue_files(collection_id, uploads, owner=owner, max_bytes=max_bytes,
-                              api_key=api_key)
+    return worker.queue_files(
+        collection_id, uploads, owner=owner, max_bytes=max_bytes, api_key=api_key
+    )
 
 
-def queue_reembed(worker: IngestWorker, collection_id: str, spec: EmbedSpec, *, owner: str,
-                  api_key: str | None = None) -> int:
+def queue_reembed(
+    worker: IngestWorker,
+    collection_id: str,
+    spec: EmbedSpec,
+    *,
+    owner: str,
+    api_key: str | None = None,
+) -> int:
     """Queue re-embedding ``owner``'s collection with ``spec`` behind its files."""
-    return worker.queue_task(collection_id, REEMBED, f"Re-index with {spec.label}",
-                             f"{spec.kind}:{spec.model}", owner=owner, api_key=api_key)
+    return worker.queue_task(
+        collection_id,
+        REEMBED,
+        f"Re-index with {spec.label}",
+        f"{spec.kind}:{spec.model}",
+        owner=owner,
+        api_key=api_key,
+    )
 
 
 # --- one worker per process and database --------------------------------------------------------
@@ -211,8 +258,9 @@ def release_worker(worker: IngestWorker) -> None:
 
 def start_in_background(config: AppConfig) -> threading.Thread:
     """At server start: this replica's worker, so it takes queued files before anyone visits."""
-    thread = threading.Thread(target=shared_worker, args=(config,), name="ingest-at-start",
-                              daemon=True)
+    thread = threading.Thread(
+        target=shared_worker, args=(config,), name="ingest-at-start", daemon=True
+    )
     thread.start()
     return thread
 
@@ -222,8 +270,10 @@ def start_in_background(config: AppConfig) -> threading.Thread:
 
 def interrupted_message(filename: str) -> str:
     """What a file that was being indexed when the server stopped says after the restart."""
-    return (f"{filename}: the server stopped while this file was being indexed (the file may "
-            "be what stopped it), so it was not tried again. Upload it again to retry.")
+    return (
+        f"{filename}: the server stopped while this file was being indexed (the file may "
+        "be what stopped it), so it was not tried again. Upload it again to retry."
+    )
 
 
 def import_disk_staging(worker: IngestWorker, data_dir: Path) -> int:
@@ -246,24 +296,44 @@ def _import_folder(worker: IngestWorker, folder: Path, owner: str) -> int:
     for sidecar in folder.glob("*.json"):
         try:
             meta = json.loads(sidecar.read_text())
-            found.append((float(meta["staged_at"]), str(meta["filename"]),
-                          str(meta.get("state", "queued")), str(meta.get("message", "")),
-                          sidecar.with_suffix("")))
+            found.append(
+                (
+                    float(meta["staged_at"]),
+                    str(meta["filename"]),
+                    str(meta.get("state", "queued")),
+                    str(meta.get("message", "")),
+                    sidecar.with_suffix(""),
+                )
+            )
         except (OSError, ValueError, KeyError, TypeError):
             continue
     for _, filename, state, message, path in sorted(found):
-        fields: dict[str, object] = {"collection_id": folder.name, "owner": owner,
-                                     "filename": filename,
-                                     "sha256": path.name}
+        fields: dict[str, object] = {
+            "collection_id": folder.name,
+            "owner": owner,
+            "filename": filename,
+            "sha256": path.name,
+        }
         if state == "running":
             state, message = "failed", interrupted_message(filename)
         if state == "failed":
-            fields.update(state="done", status="failed", message=message, stage="done",
-                          fraction=1.0, detail=message, note="kept from before a restart")
+            fields.update(
+                state="done",
+                status="failed",
+                message=message,
+                stage="done",
+                fraction=1.0,
+                detail=message,
+                note="kept from before a restart",
+            )
         elif path.is_file():
             data = path.read_bytes()
-            fields.update(content=data, size_bytes=len(data), note=RESUMED_NOTE,
-                          detail=f"Queued again: {RESUMED_NOTE}")
+            fields.update(
+                content=data,
+                size_bytes=len(data),
+                note=RESUMED_NOTE,
+                detail=f"Queued again: {RESUMED_NOTE}",
+            )
         else:
             continue
         with session_scope(worker.engine) as session:

@@ -78,8 +78,9 @@ def describe(exc: BaseException, *, host: str | None = None, context: Context = 
     ``host`` is the server the request went to; when not given it is taken from the
     library's own message (which names the URL it called), else the text says "Baseten".
     """
-    if isinstance(exc, (IngestError, EmbedderUnavailableError, RerankerUnavailableError,
-                        InputError)):
+    if isinstance(
+        exc, (IngestError, EmbedderUnavailableError, RerankerUnavailableError, InputError)
+    ):
         return str(exc)
     server = _server_name(host or _host_in(exc))
     retry = _NEXT_STEP.get(context, "try again")
@@ -94,9 +95,7 @@ def describe(exc: BaseException, *, host: str | None = None, context: Context = 
     )
 
 
-def _describe_baseten(
-    exc: errors.BasetenError, server: str, retry: str, context: str
-) -> str:
+def _describe_baseten(exc: errors.BasetenError, server: str, retry: str, context: str) -> str:
     if isinstance(exc, errors.ConfigurationError):
         return _configuration(exc)
     if isinstance(exc, errors.UnknownModelError):
@@ -188,9 +187,7 @@ def _status(exc: errors.APIStatusError, server: str, retry: str, context: str) -
     return f"{server} answered with an error ({code}). Please {retry}."
 
 
-def _not_found(
-    exc: BaseException, server: str, suggestions: list[str], *, model_apis: bool
-) -> str:
+def _not_found(exc: BaseException, server: str, suggestions: list[str], *, model_apis: bool) -> str:
     if model_apis or suggestions:
         chosen = _quoted_model(exc)
         named = f"the model “{chosen}”" if chosen else "the model you chose"
@@ -230,19 +227,13 @@ def _too_large(server: str, context: str) -> str:
 def _rate_limited(exc: errors.RateLimitError, server: str, retry: str) -> str:
     wait = exc.retry_after
     when = (
-        f"Wait about {_seconds(wait)}, then {retry}."
-        if wait
-        else f"Wait a moment, then {retry}."
+        f"Wait about {_seconds(wait)}, then {retry}." if wait else f"Wait a moment, then {retry}."
     )
     return f"{server} is limiting how many requests it accepts (429 Too Many Requests). {when}"
 
 
 def _interrupted(exc: errors.StreamInterruptedError, server: str, retry: str) -> str:
-    kept = (
-        " The text that arrived is kept above."
-        if getattr(exc, "partial_text", "")
-        else ""
-    )
+    kept = " The text that arrived is kept above." if getattr(exc, "partial_text", "") else ""
     return (
         f"The answer was cut off: the stream from {server} ended before the model finished."
         f"{kept} It was not sent again automatically (you would pay twice); {retry} to ask "

@@ -212,8 +212,9 @@ class NumpyVectorStore(BasePydanticVectorStore):
             self._commit(
                 np.vstack([self._matrix[keep], vectors]),
                 [i for i, k in zip(self._ids, keep) if k] + [n.node_id for n in nodes],
-                np.concatenate([self._refs[keep], np.array([n.ref_doc_id or "" for n in nodes],
-                                                           dtype=object)]),
+                np.concatenate(
+                    [self._refs[keep], np.array([n.ref_doc_id or "" for n in nodes], dtype=object)]
+                ),
             )
             self._refresh_keywords()
         return [n.node_id for n in nodes]

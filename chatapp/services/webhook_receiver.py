@@ -149,9 +149,16 @@ class Delivery:
 class WebhookReceiver:
     """Verifies and stores deliveries; :meth:`handle` is the route's endpoint."""
 
-    def __init__(self, config: AppConfig, engine: Engine, *, tolerance_s: float = TOLERANCE_S,
-                 max_body_bytes: int = MAX_BODY_BYTES, body_timeout_s: float = BODY_TIMEOUT_S,
-                 clock: Callable[[], Any] | None = None):
+    def __init__(
+        self,
+        config: AppConfig,
+        engine: Engine,
+        *,
+        tolerance_s: float = TOLERANCE_S,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        body_timeout_s: float = BODY_TIMEOUT_S,
+        clock: Callable[[], Any] | None = None,
+    ):
         self.config = config
         self.engine = engine
         self.tolerance_s = tolerance_s
@@ -170,12 +177,16 @@ class WebhookReceiver:
             delivery = self.verify(body, request.headers.get(SIGNATURE_HEADER))
             stored = await run_in_threadpool(self.store, delivery, body)
         except Rejected as exc:
-            logger.warning("webhook refused: %s %s (request id header %r)",
-                           exc.status, exc.reason, header_id)
+            logger.warning(
+                "webhook refused: %s %s (request id header %r)", exc.status, exc.reason, header_id
+            )
             _remember_refusal(header_id, exc.words)
             return JSONResponse({"error": exc.reason}, status_code=exc.status)
-        logger.info("webhook %s for request %s", "stored" if stored else "duplicate ignored",
-                    delivery.request_id)
+        logger.info(
+            "webhook %s for request %s",
+            "stored" if stored else "duplicate ignored",
+            delivery.request_id,
+        )
         return JSONResponse({"request_id": delivery.request_id, "stored": stored})
 
     async def _read_body(self, request: Request) -> bytes:
@@ -185,8 +196,9 @@ class WebhookReceiver:
         try:  # asyncio.timeout() is Python 3.11+; wait_for works on 3.10 too
             body = await asyncio.wait_for(self._read_chunks(request), self.body_timeout_s)
         except asyncio.TimeoutError:
-            raise Rejected(408, f"the body did not arrive within {self.body_timeout_s:g} s") \
-                from None
+            raise Rejected(
+                408, f"the body did not arrive within {self.body_timeout_s:g} s"
+            ) from None
         try:
             body.decode("utf-8")
         except UnicodeDecodeError:
@@ -214,8 +226,13 @@ class WebhookReceiver:
                 raise Rejected(401, _NO_SECRET)
             return _unsigned_delivery(body)
         try:
-            payload = verify_webhook(body, signature_header, secrets, tolerance_s=self.tolerance_s,
-                                     now=self._clock() if self._clock else None)
+            payload = verify_webhook(
+                body,
+                signature_header,
+                secrets,
+                tolerance_s=self.tolerance_s,
+                now=self._clock() if self._clock else None,
+            )
         except errors.WebhookPayloadError as exc:
             raise Rejected(400, _first_sentence(exc)) from None
         except errors.WebhookSignatureError as exc:
@@ -225,10 +242,17 @@ class WebhookReceiver:
             raise Rejected(401, _first_sentence(exc)) from None
         except RecursionError:  # signed, but nested past what the parser can read
             raise Rejected(400, "the body is nested too deeply") from None
-        return _storable(Delivery(
-            request_id=_checked_id(payload.request_id), model_id=payload.model_id,
-            deployment_id=payload.deployment_id, sent_time=payload.time.isoformat(),
-            data=payload.data, errors=list(payload.errors), signed=True))
+        return _storable(
+            Delivery(
+                request_id=_checked_id(payload.request_id),
+                model_id=payload.model_id,
+                deployment_id=payload.deployment_id,
+                sent_time=payload.time.isoformat(),
+                data=payload.data,
+                errors=list(payload.errors),
+                signed=True,
+            )
+        )
 
     def store(self, delivery: Delivery, body: bytes) -> bool:
         """Commit the result; True when new, False for a repeat delivery."""
@@ -240,10 +264,16 @@ class WebhookReceiver:
     def _insert(self, delivery: Delivery, body: bytes) -> bool:
         with session_scope(self.engine) as session:
             return store.store_webhook_result(
-                session, request_id=delivery.request_id, raw_body=body.decode("utf-8"),
-                data=delivery.data, errors=delivery.errors, model_id=delivery.model_id,
-                deployment_id=delivery.deployment_id, sent_time=delivery.sent_time,
-                signed=delivery.signed)
+                session,
+                request_id=delivery.request_id,
+                raw_body=body.decode("utf-8"),
+                data=delivery.data,
+                errors=delivery.errors,
+                model_id=delivery.model_id,
+                deployment_id=delivery.deployment_id,
+                sent_time=delivery.sent_time,
+                signed=delivery.signed,
+            )
 
 
 def _unsigned_delivery(body: bytes) -> Delivery:
@@ -253,11 +283,17 @@ def _unsigned_delivery(body: bytes) -> Delivery:
         raise Rejected(400, f"the body cannot be stored: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("request_id"), str):
         raise Rejected(400, "the body is not a JSON object with a request_id")
-    return _storable(Delivery(
-        request_id=_checked_id(data["request_id"]), model_id=_text_or_none(data.get("model_id")),
-        deployment_id=_text_or_none(data.get("deployment_id")),
-        sent_time=str(data.get("time") or "") or None,
-        data=data.get("data"), errors=data.get("errors") or [], signed=False))
+    return _storable(
+        Delivery(
+            request_id=_checked_id(data["request_id"]),
+            model_id=_text_or_none(data.get("model_id")),
+            deployment_id=_text_or_none(data.get("deployment_id")),
+            sent_time=str(data.get("time") or "") or None,
+            data=data.get("data"),
+            errors=data.get("errors") or [],
+            signed=False,
+        )
+    )
 
 
 def _storable(delivery: Delivery) -> Delivery:

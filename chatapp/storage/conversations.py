@@ -156,8 +156,9 @@ def _visible_persona(owner: str) -> Any:
 def list_personas(session: Session, owner: str) -> list[Persona]:
     """Built-ins first (in shipping order), then ``owner``'s own by name."""
     rows = session.scalars(select(Persona).where(_visible_persona(owner))).all()
-    return sorted(rows, key=lambda p: (p.builtin_key is None, p.id if p.builtin_key else 0,
-                                       p.name.lower()))
+    return sorted(
+        rows, key=lambda p: (p.builtin_key is None, p.id if p.builtin_key else 0, p.name.lower())
+    )
 
 
 def get_persona(session: Session, persona_id: int, owner: str) -> Persona | None:
@@ -191,16 +192,20 @@ def add_conversation(session: Session, **fields: Any) -> Conversation:
 
 def get_conversation(session: Session, conversation_id: int, owner: str) -> Conversation | None:
     """``owner``'s conversation with this id; None for a missing one or someone else's."""
-    query = select(Conversation).where(Conversation.id == conversation_id,
-                                       Conversation.owner == owner)
+    query = select(Conversation).where(
+        Conversation.id == conversation_id, Conversation.owner == owner
+    )
     return session.scalars(query).unique().first()
 
 
 def list_conversations(session: Session, owner: str, query: str = "") -> list[Conversation]:
     """``owner``'s conversations, newest first; ``query`` (case-insensitive) matches titles and
     message text."""
-    stmt = (select(Conversation).where(Conversation.owner == owner)
-            .order_by(Conversation.updated_at.desc(), Conversation.id.desc()))
+    stmt = (
+        select(Conversation)
+        .where(Conversation.owner == owner)
+        .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
+    )
     needle = query.strip().lower()
     if needle:
         pattern = f"%{_escape_like(needle)}%"
@@ -227,9 +232,7 @@ def _escape_like(text: str) -> str:
 
 def list_messages(session: Session, conversation_id: int) -> list[Message]:
     stmt = (
-        select(Message)
-        .where(Message.conversation_id == conversation_id)
-        .order_by(Message.position)
+        select(Message).where(Message.conversation_id == conversation_id).order_by(Message.position)
     )
     return list(session.scalars(stmt).all())
 
@@ -250,8 +253,11 @@ def add_message(session: Session, conversation_id: int, **fields: Any) -> Messag
 
 def get_message(session: Session, message_id: int, owner: str) -> Message | None:
     """A message of one of ``owner``'s conversations; None for a missing one or another's."""
-    query = (select(Message).join(Conversation, Message.conversation_id == Conversation.id)
-             .where(Message.id == message_id, Conversation.owner == owner))
+    query = (
+        select(Message)
+        .join(Conversation, Message.conversation_id == Conversation.id)
+        .where(Message.id == message_id, Conversation.owner == owner)
+    )
     return session.scalars(query).first()
 
 
@@ -260,8 +266,9 @@ def mark_dead_writers_interrupted(session: Session, is_alive: Any) -> int:
     rows = session.scalars(select(Message).where(Message.status == STATUS_STREAMING)).all()
     dead = [row.id for row in rows if not is_alive(row.writer, row.updated_at)]
     if dead:
-        session.execute(update(Message).where(Message.id.in_(dead))
-                        .values(status=STATUS_INTERRUPTED))
+        session.execute(
+            update(Message).where(Message.id.in_(dead)).values(status=STATUS_INTERRUPTED)
+        )
     return len(dead)
 
 

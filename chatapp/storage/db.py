@@ -62,7 +62,7 @@ def postgres_driver_url(url: str) -> str:
     """``url`` with the psycopg 3 driver named when it is a PostgreSQL URL without one."""
     for bare in ("postgresql://", "postgres://"):
         if url.startswith(bare):
-            return "postgresql+psycopg://" + url[len(bare):]
+            return "postgresql+psycopg://" + url[len(bare) :]
     return url
 
 

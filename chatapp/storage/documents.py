@@ -43,8 +43,7 @@ class Collection(Base):
     __tablename__ = "doc_collections"
     __table_args__ = (UniqueConstraint("owner", "name"),)  # names are unique per owner
 
-    id: Mapped[str] = mapped_column(String(32), primary_key=True,
-                                    default=lambda: uuid.uuid4().hex)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: uuid.uuid4().hex)
     owner: Mapped[str] = mapped_column(String(OWNER_LENGTH), index=True)
     name: Mapped[str] = mapped_column(String(200))
     embed_kind: Mapped[str] = mapped_column(String(20), default="local")
@@ -162,7 +161,9 @@ def delete_file(session: Session, collection_id: str, sha256: str) -> None:
         session.delete(row)
 
 
-def list_questions(session: Session, collection_id: str, limit: int = 200) -> list[DocumentQuestion]:
+def list_questions(
+    session: Session, collection_id: str, limit: int = 200
+) -> list[DocumentQuestion]:
     """The latest ``limit`` questions of a collection, oldest first."""
     query = (
         select(DocumentQuestion)

@@ -131,8 +131,10 @@ class JobRow:
     @property
     def is_unfinished(self) -> bool:
         """True while polling can still tell us something new."""
-        return self.job is not None and self.result is None and (
-            self.job.status not in TERMINAL_STATUSES
+        return (
+            self.job is not None
+            and self.result is None
+            and (self.job.status not in TERMINAL_STATUSES)
         )
 
 
@@ -145,10 +147,11 @@ def add_job(session: Session, **fields: Any) -> Job:
     job = Job(**fields)
     session.add(job)
     session.flush()
-    session.execute(update(WebhookResult)
-                    .where(WebhookResult.request_id == job.request_id,
-                           WebhookResult.owner == NO_OWNER)
-                    .values(owner=job.owner))
+    session.execute(
+        update(WebhookResult)
+        .where(WebhookResult.request_id == job.request_id, WebhookResult.owner == NO_OWNER)
+        .values(owner=job.owner)
+    )
     return job
 
 
@@ -236,22 +239,26 @@ def visible_to(owner: str) -> Any:
     """Which results ``owner`` may see: those stored as theirs or answering one of their
     jobs; without sign-in (:data:`~chatapp.users.LOCAL_OWNER`) also those nobody here
     submitted, as the single-user app always listed them."""
-    mine = or_(WebhookResult.owner == owner,
-               WebhookResult.request_id.in_(select(Job.request_id).where(Job.owner == owner)))
+    mine = or_(
+        WebhookResult.owner == owner,
+        WebhookResult.request_id.in_(select(Job.request_id).where(Job.owner == owner)),
+    )
     return or_(mine, WebhookResult.owner == NO_OWNER) if owner == LOCAL_OWNER else mine
 
 
 def result_visible(owner: str, result_owner: str, request_id: str, job_ids: set[str]) -> bool:
     """:func:`visible_to` for a result already read (``job_ids``: the request ids of
     ``owner``'s jobs)."""
-    return (result_owner == owner or request_id in job_ids
-            or (owner == LOCAL_OWNER and result_owner == NO_OWNER))
+    return (
+        result_owner == owner
+        or request_id in job_ids
+        or (owner == LOCAL_OWNER and result_owner == NO_OWNER)
+    )
 
 
 def get_result(session: Session, request_id: str, owner: str) -> WebhookResult | None:
     """The stored result for ``request_id`` if its webhook arrived and ``owner`` may see it."""
-    query = select(WebhookResult).where(WebhookResult.request_id == request_id,
-                                        visible_to(owner))
+    query = select(WebhookResult).where(WebhookResult.request_id == request_id, visible_to(owner))
     return session.scalar(query)
 
 
@@ -277,16 +284,24 @@ def list_unfinished_jobs(session: Session, owner: str | None) -> list[Job]:
     """Jobs whose status can still change: not terminal and no result stored yet; ``owner``'s
     (None: everyone's, for work done on behalf of every user)."""
     has_result = exists().where(WebhookResult.request_id == Job.request_id)
-    query = (select(Job).options(defer(Job.model_input_json))
-             .where(Job.status.not_in(TERMINAL_STATUSES), ~has_result))
+    query = (
+        select(Job)
+        .options(defer(Job.model_input_json))
+        .where(Job.status.not_in(TERMINAL_STATUSES), ~has_result)
+    )
     if owner is not None:
         query = query.where(Job.owner == owner)
     return list(session.scalars(query))
 
 
 def claim_due_jobs(
-    session: Session, interval_s: float, pick: Callable[[list[JobRow]], list[JobRow]],
-    now: datetime | None = None, limit: int = 50, *, owner: str | None,
+    session: Session,
+    interval_s: float,
+    pick: Callable[[list[JobRow]], list[JobRow]],
+    now: datetime | None = None,
+    limit: int = 50,
+    *,
+    owner: str | None,
 ) -> list[JobRow]:
     """Claim unfinished jobs (``owner``'s; None: everyone's) whose status nobody asked for
     within ``interval_s``.
@@ -301,11 +316,18 @@ def claim_due_jobs(
     now = now or db_now(session)
     has_result = exists().where(WebhookResult.request_id == Job.request_id)
     checked = Job.status_checked_at
-    query = (select(Job).options(defer(Job.model_input_json))
-             .where(Job.status.not_in(TERMINAL_STATUSES), ~has_result,
-                    or_(checked.is_(None), checked <= now - timedelta(seconds=interval_s)))
-             .order_by(checked.is_not(None), checked, Job.id).limit(limit)
-             .with_for_update(skip_locked=True))
+    query = (
+        select(Job)
+        .options(defer(Job.model_input_json))
+        .where(
+            Job.status.not_in(TERMINAL_STATUSES),
+            ~has_result,
+            or_(checked.is_(None), checked <= now - timedelta(seconds=interval_s)),
+        )
+        .order_by(checked.is_not(None), checked, Job.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
     if owner is not None:
         query = query.where(Job.owner == owner)
     candidates = [JobRow(job.request_id, job, None) for job in session.scalars(query)]
@@ -327,7 +349,7 @@ def results_not_in(session: Session, known_ids: set[int]) -> Iterator[WebhookRes
     """Results (every owner's) whose id is not in ``known_ids``: ids first, then those rows."""
     missing = sorted(set(session.scalars(select(WebhookResult.id))) - known_ids)
     for start in range(0, len(missing), 500):
-        query = select(WebhookResult).where(WebhookResult.id.in_(missing[start:start + 500]))
+        query = select(WebhookResult).where(WebhookResult.id.in_(missing[start : start + 500]))
         yield from session.scalars(query.order_by(WebhookResult.id))
 
 
@@ -345,7 +367,8 @@ def iter_results(session: Session, owner: str) -> Iterator[WebhookResult]:
 def raw_body_start(session: Session, result_id: int, chars: int, owner: str) -> str:
     """The first ``chars`` characters of a stored body ``owner`` may see, cut by the database."""
     query = select(func.substr(WebhookResult.raw_body, 1, chars)).where(
-        WebhookResult.id == result_id, visible_to(owner))
+        WebhookResult.id == result_id, visible_to(owner)
+    )
     return session.scalar(query) or ""
 
 
@@ -355,8 +378,9 @@ def raw_body_start(session: Session, result_id: int, chars: int, owner: str) -> 
 def list_job_rows(session: Session, owner: str) -> list[JobRow]:
     """``owner``'s jobs and the results they may see, newest first."""
     jobs = {job.request_id: job for job in session.scalars(select(Job).where(Job.owner == owner))}
-    results = {r.request_id: r
-               for r in session.scalars(select(WebhookResult).where(visible_to(owner)))}
+    results = {
+        r.request_id: r for r in session.scalars(select(WebhookResult).where(visible_to(owner)))
+    }
     rows = [JobRow(rid, jobs.get(rid), results.get(rid)) for rid in jobs.keys() | results.keys()]
     rows.sort(key=row_time, reverse=True)
     return rows

@@ -40,8 +40,11 @@ def save(session: Session, collection_id: str, sha256: str, data: bytes) -> None
 
 def load(session: Session, collection_id: str, sha256: str) -> bytes | None:
     """A file's original bytes (None when none is kept)."""
-    return session.scalar(select(DocOriginal.content).where(
-        DocOriginal.collection_id == collection_id, DocOriginal.sha256 == sha256))
+    return session.scalar(
+        select(DocOriginal.content).where(
+            DocOriginal.collection_id == collection_id, DocOriginal.sha256 == sha256
+        )
+    )
 
 
 def delete(session: Session, collection_id: str, sha256: str) -> None:

@@ -27,8 +27,7 @@ from chatapp.users import LOCAL_OWNER, NO_OWNER
 logger = logging.getLogger(__name__)
 
 #: The tables with an ``owner`` column.
-OWNED_TABLES = ("chat_personas", "chat_conversations", "doc_collections", "jobs",
-                "webhook_results")
+OWNED_TABLES = ("chat_personas", "chat_conversations", "doc_collections", "jobs", "webhook_results")
 
 
 # --- when sign-in is turned on -------------------------------------------------------------
@@ -39,8 +38,11 @@ def claim_local_data(engine: Engine, new_owner: str) -> dict[str, int]:
     with engine.begin() as connection:
         moved = claim_local_rows(connection, new_owner)
     if moved:
-        logger.info("Data made without sign-in now belongs to %s: %s", new_owner,
-                    ", ".join(f"{count} {table}" for table, count in sorted(moved.items())))
+        logger.info(
+            "Data made without sign-in now belongs to %s: %s",
+            new_owner,
+            ", ".join(f"{count} {table}" for table, count in sorted(moved.items())),
+        )
     return moved
 
 
@@ -52,10 +54,16 @@ def claim_local_rows(connection: Connection, new_owner: str) -> dict[str, int]:
         return {}
     _rename_clashing_collections(connection, new_owner)
     moved: dict[str, int] = {}
-    for model in (conversations.Persona, conversations.Conversation, documents.Collection,
-                  jobs.Job, jobs.WebhookResult):
-        result = connection.execute(update(model).where(model.owner == LOCAL_OWNER)
-                                    .values(owner=new_owner))
+    for model in (
+        conversations.Persona,
+        conversations.Conversation,
+        documents.Collection,
+        jobs.Job,
+        jobs.WebhookResult,
+    ):
+        result = connection.execute(
+            update(model).where(model.owner == LOCAL_OWNER).values(owner=new_owner)
+        )
         if result.rowcount:
             moved[model.__tablename__] = result.rowcount
     return moved
@@ -63,13 +71,14 @@ def claim_local_rows(connection: Connection, new_owner: str) -> dict[str, int]:
 
 def _rename_clashing_collections(connection: Connection, new_owner: str) -> None:
     collection = documents.Collection
-    taken = set(connection.scalars(select(collection.name)
-                                   .where(collection.owner == new_owner)))
-    local = connection.execute(select(collection.id, collection.name)
-                               .where(collection.owner == LOCAL_OWNER)).all()
+    taken = set(connection.scalars(select(collection.name).where(collection.owner == new_owner)))
+    local = connection.execute(
+        select(collection.id, collection.name).where(collection.owner == LOCAL_OWNER)
+    ).all()
     for collection_id, name in local:
         if name in taken:
             renamed = f"{name[:170]} (from before sign-in)"
-            connection.execute(update(collection).where(collection.id == collection_id)
-                               .values(name=renamed))
+            connection.execute(
+                update(collection).where(collection.id == collection_id).values(name=renamed)
+            )
             taken.add(renamed)

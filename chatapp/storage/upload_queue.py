@@ -133,8 +133,7 @@ def _claimable(now: datetime) -> Any:
 
 def _live_running(collection_id: Any, now: datetime, other: Any = None) -> Any:
     r = aliased(QueuedUpload)
-    condition = and_(r.collection_id == collection_id, r.state == "running",
-                     r.lease_until >= now)
+    condition = and_(r.collection_id == collection_id, r.state == "running", r.lease_until >= now)
     if other is not None:
         condition = and_(condition, r.id != other)
     return exists().where(condition)
@@ -149,23 +148,35 @@ def has_claimable(session: Session, now: datetime | None = None) -> bool:
 def _collections_in_turn(session: Session, now: datetime) -> list[str]:
     """Collections with a claimable file and none running, served least recently first."""
     q = QueuedUpload
-    waiting = select(q.collection_id).where(
-        _claimable(now), ~_live_running(q.collection_id, now, q.id)).distinct()
+    waiting = (
+        select(q.collection_id)
+        .where(_claimable(now), ~_live_running(q.collection_id, now, q.id))
+        .distinct()
+    )
     ids = list(session.scalars(waiting))
     if not ids:
         return []
-    served = dict(session.execute(
-        select(q.collection_id, func.max(q.started_at))
-        .where(q.collection_id.in_(ids)).group_by(q.collection_id)).all())
+    served = dict(
+        session.execute(
+            select(q.collection_id, func.max(q.started_at))
+            .where(q.collection_id.in_(ids))
+            .group_by(q.collection_id)
+        ).all()
+    )
     first = datetime.min.replace(tzinfo=timezone.utc)
-    oldest = dict(session.execute(
-        select(q.collection_id, func.min(q.id)).where(q.collection_id.in_(ids), _claimable(now))
-        .group_by(q.collection_id)).all())
+    oldest = dict(
+        session.execute(
+            select(q.collection_id, func.min(q.id))
+            .where(q.collection_id.in_(ids), _claimable(now))
+            .group_by(q.collection_id)
+        ).all()
+    )
     return sorted(ids, key=lambda c: (_aware(served.get(c)) or first, oldest.get(c, 0)))
 
 
-def claim_next(session: Session, worker_id: str, lease_s: float,
-               now: datetime | None = None) -> tuple[QueuedUpload | None, list[QueuedUpload]]:
+def claim_next(
+    session: Session, worker_id: str, lease_s: float, now: datetime | None = None
+) -> tuple[QueuedUpload | None, list[QueuedUpload]]:
     """Claim the next file fairly; also fail the files that already used every attempt.
 
     Returns ``(claimed row or None, rows failed now)``. The caller commits.
@@ -174,16 +185,23 @@ def claim_next(session: Session, worker_id: str, lease_s: float,
     q = QueuedUpload
     given_up: list[QueuedUpload] = []
     for collection_id in _collections_in_turn(session, now):
-        locked = session.scalar(select(Collection.id).where(Collection.id == collection_id)
-                                .with_for_update(skip_locked=True))
+        locked = session.scalar(
+            select(Collection.id)
+            .where(Collection.id == collection_id)
+            .with_for_update(skip_locked=True)
+        )
         if locked is None:  # another replica is claiming in this collection right now
             continue
         while True:
             if session.scalar(select(_live_running(collection_id, now))):
                 break  # a file of this collection started meanwhile
             row = session.scalars(
-                select(q).where(q.collection_id == collection_id, _claimable(now))
-                .order_by(q.id).limit(1).with_for_update(skip_locked=True)).first()
+                select(q)
+                .where(q.collection_id == collection_id, _claimable(now))
+                .order_by(q.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            ).first()
             if row is None:
                 break
             if row.state == "running" and row.attempts >= MAX_ATTEMPTS:
@@ -206,26 +224,45 @@ TAKEN_OVER_NOTE = "resumed after a server stopped"
 
 def interrupted_message(filename: str) -> str:
     """What a file says when the servers indexing it stopped every time it was tried."""
-    return (f"{filename}: the server stopped while this file was being indexed, twice (the "
-            "file may be what stopped it), so it was not tried again. Upload it again to retry.")
+    return (
+        f"{filename}: the server stopped while this file was being indexed, twice (the "
+        "file may be what stopped it), so it was not tried again. Upload it again to retry."
+    )
 
 
 # --- while running ----------------------------------------------------------------------------
 
 
-def renew(session: Session, row_id: int, worker_id: str, attempt: int, lease_s: float, *,
-          stage: str, fraction: float, detail: str) -> bool | None:
+def renew(
+    session: Session,
+    row_id: int,
+    worker_id: str,
+    attempt: int,
+    lease_s: float,
+    *,
+    stage: str,
+    fraction: float,
+    detail: str,
+) -> bool | None:
     """Extend the lease and record progress; returns whether a cancel was asked for, or None
     when this worker no longer holds the row (its lease ran out and another took it, or it
     was deleted with its collection)."""
     now = db_now(session)
     q = QueuedUpload
-    held = and_(q.id == row_id, q.claimed_by == worker_id, q.attempts == attempt,
-                q.state == "running")
+    held = and_(
+        q.id == row_id, q.claimed_by == worker_id, q.attempts == attempt, q.state == "running"
+    )
     changed = session.execute(
-        update(q).where(held).values(lease_until=now + timedelta(seconds=lease_s), stage=stage,
-                                     fraction=fraction, detail=detail[:2000])
-        .execution_options(synchronize_session=False)).rowcount
+        update(q)
+        .where(held)
+        .values(
+            lease_until=now + timedelta(seconds=lease_s),
+            stage=stage,
+            fraction=fraction,
+            detail=detail[:2000],
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
     if changed != 1:
         return None
     return bool(session.scalar(select(q.cancel_requested).where(q.id == row_id)))
@@ -248,11 +285,22 @@ def finish(session: Session, row_id: int, worker_id: str, attempt: int, **outcom
     now = db_now(session)
     message = str(outcome.get("message", ""))
     changed = session.execute(
-        update(q).where(q.id == row_id, q.claimed_by == worker_id, q.attempts == attempt,
-                        q.state == "running")
-        .values(state="done", stage="done", fraction=1.0, detail=message, content=None,
-                lease_until=None, finished_at=now, **outcome)
-        .execution_options(synchronize_session=False)).rowcount
+        update(q)
+        .where(
+            q.id == row_id, q.claimed_by == worker_id, q.attempts == attempt, q.state == "running"
+        )
+        .values(
+            state="done",
+            stage="done",
+            fraction=1.0,
+            detail=message,
+            content=None,
+            lease_until=None,
+            finished_at=now,
+            **outcome,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
     return changed == 1
 
 
@@ -262,8 +310,14 @@ def finish(session: Session, row_id: int, worker_id: str, attempt: int, **outcom
 def list_rows(session: Session, collection_id: str) -> list[QueuedUpload]:
     """A collection's rows, oldest first, without their bytes."""
     q = QueuedUpload
-    return list(session.scalars(select(q).options(defer(q.content))
-                                .where(q.collection_id == collection_id).order_by(q.id)))
+    return list(
+        session.scalars(
+            select(q)
+            .options(defer(q.content))
+            .where(q.collection_id == collection_id)
+            .order_by(q.id)
+        )
+    )
 
 
 def count_unfinished(session: Session, collection_id: str | None = None) -> int:
@@ -281,15 +335,28 @@ def cancel(session: Session, row_id: int, message: str) -> str | None:
     q = QueuedUpload
     now = db_now(session)
     done = session.execute(
-        update(q).where(q.id == row_id, q.state == "queued")
-        .values(state="done", status="canceled", message=message, stage="done", fraction=1.0,
-                detail=message, content=None, finished_at=now)
-        .execution_options(synchronize_session=False)).rowcount
+        update(q)
+        .where(q.id == row_id, q.state == "queued")
+        .values(
+            state="done",
+            status="canceled",
+            message=message,
+            stage="done",
+            fraction=1.0,
+            detail=message,
+            content=None,
+            finished_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
     if done:
         return "canceled"
     asked = session.execute(
-        update(q).where(q.id == row_id, q.state == "running").values(cancel_requested=True)
-        .execution_options(synchronize_session=False)).rowcount
+        update(q)
+        .where(q.id == row_id, q.state == "running")
+        .values(cancel_requested=True)
+        .execution_options(synchronize_session=False)
+    ).rowcount
     return "asked" if asked else None
 
 
@@ -297,25 +364,40 @@ def running_in(session: Session, collection_id: str) -> int:
     """Rows of the collection a live worker is running."""
     q = QueuedUpload
     now = db_now(session)
-    return session.scalar(select(func.count()).select_from(q).where(
-        q.collection_id == collection_id, q.state == "running", q.lease_until >= now)) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(q)
+            .where(q.collection_id == collection_id, q.state == "running", q.lease_until >= now)
+        )
+        or 0
+    )
 
 
 def ids_of(session: Session, collection_id: str, *states: str) -> list[int]:
     """Ids of a collection's rows in ``states``."""
     q = QueuedUpload
-    return list(session.scalars(select(q.id).where(q.collection_id == collection_id,
-                                                   q.state.in_(states)).order_by(q.id)))
+    return list(
+        session.scalars(
+            select(q.id).where(q.collection_id == collection_id, q.state.in_(states)).order_by(q.id)
+        )
+    )
 
 
 def dismiss(session: Session, collection_id: str) -> None:
     """Forget a collection's finished rows."""
     q = QueuedUpload
-    session.execute(delete(q).where(q.collection_id == collection_id, q.state == "done")
-                    .execution_options(synchronize_session=False))
+    session.execute(
+        delete(q)
+        .where(q.collection_id == collection_id, q.state == "done")
+        .execution_options(synchronize_session=False)
+    )
 
 
 def delete_for_collection(session: Session, collection_id: str) -> None:
     """Delete every row of a collection (when it is deleted)."""
-    session.execute(delete(QueuedUpload).where(QueuedUpload.collection_id == collection_id)
-                    .execution_options(synchronize_session=False))
+    session.execute(
+        delete(QueuedUpload)
+        .where(QueuedUpload.collection_id == collection_id)
+        .execution_options(synchronize_session=False)
+    )

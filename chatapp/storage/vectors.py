@@ -43,8 +43,12 @@ doc_vectors = Table(
     "doc_vectors",
     POSTGRES_METADATA,
     Column("id", BigInteger, primary_key=True, autoincrement=True),
-    Column("collection_id", String(32),  # a column object: the table is in Base.metadata
-           ForeignKey(Collection.__table__.c.id, ondelete="CASCADE"), nullable=False),
+    Column(
+        "collection_id",
+        String(32),  # a column object: the table is in Base.metadata
+        ForeignKey(Collection.__table__.c.id, ondelete="CASCADE"),
+        nullable=False,
+    ),
     Column("node_id", String(200), nullable=False),
     Column("ref_doc_id", String(200), nullable=True),
     Column("payload", Text, nullable=False),
@@ -70,7 +74,9 @@ def ensure_hnsw_index(connection: Connection, dim: int) -> None:
     if connection.execute(exists, {"n": hnsw_index_name(dim)}).first() is not None:
         return
     connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": INDEX_LOCK_KEY})
-    connection.execute(text(
-        f"CREATE INDEX IF NOT EXISTS {hnsw_index_name(dim)} ON doc_vectors "
-        f"USING hnsw ((embedding::vector({dim})) vector_cosine_ops) WHERE dim = {dim}"
-    ))
+    connection.execute(
+        text(
+            f"CREATE INDEX IF NOT EXISTS {hnsw_index_name(dim)} ON doc_vectors "
+            f"USING hnsw ((embedding::vector({dim})) vector_cosine_ops) WHERE dim = {dim}"
+        )
+    )

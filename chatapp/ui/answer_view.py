@@ -37,8 +37,11 @@ def anchor(record_id: Any, number: int) -> str:
 def answer_markdown(answer: str, sources: list[rag.Source], record_id: Any) -> str:
     """The answer as safe Markdown, each valid ``[n]`` a link to source n, others dropped."""
     return citations.link_citations(
-        safe_markdown(answer), len(sources), lambda n: f"#{anchor(record_id, n)}",
-        lambda n: sources[n - 1].citation)
+        safe_markdown(answer),
+        len(sources),
+        lambda n: f"#{anchor(record_id, n)}",
+        lambda n: sources[n - 1].citation,
+    )
 
 
 def search_caption(record: dict[str, Any], sources: list[rag.Source]) -> str:
@@ -53,19 +56,23 @@ def search_caption(record: dict[str, Any], sources: list[rag.Source]) -> str:
     return " · ".join(parts)
 
 
-def render_sources(sources: list[rag.Source], record_id: Any, context: SourceContext,
-                   expanded: bool = False) -> None:
+def render_sources(
+    sources: list[rag.Source], record_id: Any, context: SourceContext, expanded: bool = False
+) -> None:
     """Each cited passage: file, page or section, which search found it, the quoted text, and
     a button that opens the page (PDF) or the section."""
     if not sources:
         return
-    with st.expander(f"Sources ({len(sources)})", expanded=expanded,
-                     key=f"docs_sources_{record_id}"):
+    with st.expander(
+        f"Sources ({len(sources)})", expanded=expanded, key=f"docs_sources_{record_id}"
+    ):
         for number, source in enumerate(sources, start=1):
             st.html(f'<span id="{anchor(record_id, number)}"></span>')
             found = FOUND_BY.get(source.found_by, source.found_by)
-            st.markdown(f"**[{number}] {plain_text(source.citation)}** · found by {found} · "
-                        f"similarity {source.score:.2f}")
+            st.markdown(
+                f"**[{number}] {plain_text(source.citation)}** · found by {found} · "
+                f"similarity {source.score:.2f}"
+            )
             quoted = "\n".join(f"> {line}" for line in source.text.splitlines())
             st.markdown(safe_markdown(quoted) or "> (empty)")
             label = "Open page" if source.page is not None else "Open section"
@@ -86,25 +93,35 @@ def show_source(source: rag.Source, number: int, context: SourceContext) -> None
 def _show_page(source: rag.Source, context: SourceContext) -> None:
     data = context.original(source.sha256)
     if data is None:
-        st.info("This file was indexed before pages were kept for previews: remove it and "
-                "upload it again to see its pages. The quoted passage is under the answer.")
+        st.info(
+            "This file was indexed before pages were kept for previews: remove it and "
+            "upload it again to see its pages. The quoted passage is under the answer."
+        )
         return
     try:
         rendered = page_view.render_page(data, int(source.page or 0), source.text)
     except Exception:  # noqa: BLE001 - a damaged or changed file: say so, never a traceback
-        st.warning(f"Page {source.page} of this file could not be drawn. The quoted passage "
-                   "is under the answer.")
+        st.warning(
+            f"Page {source.page} of this file could not be drawn. The quoted passage "
+            "is under the answer."
+        )
         return
-    st.image(rendered.png, caption=f"Page {source.page}" + (" (read with OCR)" if source.ocr
-                                                            else ""))
+    st.image(
+        rendered.png, caption=f"Page {source.page}" + (" (read with OCR)" if source.ocr else "")
+    )
     if not rendered.highlighted:
-        st.caption("The passage could not be located exactly on the page image (its text "
-                   "was extracted differently); it is quoted under the answer.")
+        st.caption(
+            "The passage could not be located exactly on the page image (its text "
+            "was extracted differently); it is quoted under the answer."
+        )
 
 
 def _show_section(source: rag.Source, context: SourceContext) -> None:
-    nodes = [n for n in context.file_nodes(source.sha256)
-             if (n.metadata.get("section") or None) == source.section]
+    nodes = [
+        n
+        for n in context.file_nodes(source.sha256)
+        if (n.metadata.get("section") or None) == source.section
+    ]
     if not nodes:
         st.info("This section is no longer in the collection.")
         return

@@ -59,20 +59,28 @@ def _cost_note(target: Target, model_rows: Mapping[str, Any]) -> str:
     tokens = capabilities.context_probe_tokens(getattr(row, "context_length", None))
     price = pricing_ui.price_of(target, model_rows)
     if not tokens or not isinstance(price, TokenPrice):
-        return ("The context-window check sends a prompt close to the model's limit; it is the "
-                "one check that costs more than a few tokens.")
+        return (
+            "The context-window check sends a prompt close to the model's limit; it is the "
+            "one check that costs more than a few tokens."
+        )
     cost = pricing.token_cost(price, tokens, 8, 0).total
-    return (f"The context-window check sends about {tokens:,} tokens "
-            f"(about {pricing.format_usd(cost)} at {price.label}).")
+    return (
+        f"The context-window check sends about {tokens:,} tokens "
+        f"(about {pricing.format_usd(cost)} at {price.label})."
+    )
 
 
 def run_check(target: Target, model_rows: Mapping[str, Any], table: Any) -> CapabilityReport:
     llm = state.llm(target_override=target, max_retries=0)
-    host = user_errors.host_of(state.config().deployment_url if target.is_dedicated
-                               else state.config().model_apis_url)
-    ctx = ProbeContext(llm, _context_window(target, llm, model_rows),
-                       accepts_images(target, model_rows),
-                       lambda exc: capabilities.describe_failure(exc, host))
+    host = user_errors.host_of(
+        state.config().deployment_url if target.is_dedicated else state.config().model_apis_url
+    )
+    ctx = ProbeContext(
+        llm,
+        _context_window(target, llm, model_rows),
+        accepts_images(target, model_rows),
+        lambda exc: capabilities.describe_failure(exc, host),
+    )
     report = CapabilityReport(target)
     for result in capabilities.run_checks(target, ctx):
         report.results.append(result)
@@ -85,29 +93,46 @@ def draw_report(report: CapabilityReport) -> None:
     st.table(pd.DataFrame(report.rows()).set_index("Check"))
     md_col, json_col, _ = st.columns([1, 1, 3])
     name = f"capabilities-{report.checked_at:%Y%m%d-%H%M%S}"
-    md_col.download_button("⬇ Markdown", report.to_markdown(), file_name=f"{name}.md",
-                           mime="text/markdown", key="cap_download_md", on_click="ignore")
-    json_col.download_button("⬇ JSON", report.to_json(), file_name=f"{name}.json",
-                             mime="application/json", key="cap_download_json",
-                             on_click="ignore")
+    md_col.download_button(
+        "⬇ Markdown",
+        report.to_markdown(),
+        file_name=f"{name}.md",
+        mime="text/markdown",
+        key="cap_download_md",
+        on_click="ignore",
+    )
+    json_col.download_button(
+        "⬇ JSON",
+        report.to_json(),
+        file_name=f"{name}.json",
+        mime="application/json",
+        key="cap_download_json",
+        on_click="ignore",
+    )
 
 
 def draw_tab(model_rows: Mapping[str, Any]) -> None:
-    st.caption("Can this model do what the demo needs? A fixed set of short probes: "
-               "streaming, usage, tools, JSON schema, reasoning on/off, an image (if it takes "
-               "images) and a prompt near its context limit.")
+    st.caption(
+        "Can this model do what the demo needs? A fixed set of short probes: "
+        "streaming, usage, tools, JSON schema, reasoning on/off, an image (if it takes "
+        "images) and a prompt near its context limit."
+    )
     page = state.compare_page()
     current = page.cap_target or state.target()
     target = pick_target(current, model_rows, key=lambda n: f"cap_{n}", where="above")
     page.cap_target = target
     if target.is_dedicated and not target.problem():
-        vision = st.checkbox("This deployment takes images", key="cap_vision",
-                             value=dedicated_accepts_images(target.model))
+        vision = st.checkbox(
+            "This deployment takes images",
+            key="cap_vision",
+            value=dedicated_accepts_images(target.model),
+        )
         set_dedicated_accepts_images(target.model, vision)
     st.caption(_cost_note(target, model_rows))
     reports = page.capabilities
-    clicked = st.button("🔎 Check this model", key="cap_run", type="primary",
-                        disabled=bool(target.problem()))
+    clicked = st.button(
+        "🔎 Check this model", key="cap_run", type="primary", disabled=bool(target.problem())
+    )
     table = st.empty()
     if clicked:
         reports[target.label] = run_check(target, model_rows, table)

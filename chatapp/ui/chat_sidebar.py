@@ -83,8 +83,7 @@ def _move_picker_if_stale(
     Returns whether it was moved.
     """
     showing_for = conversation.id if conversation else NEW_CHAT
-    if (state.chat_page().persona_picker_for == showing_for
-            and state.persona_id() in by_id):
+    if state.chat_page().persona_picker_for == showing_for and state.persona_id() in by_id:
         return False
     state.set_widget_value(PICKER, current_id)
     state.chat_page().persona_picker_for = showing_for
@@ -98,11 +97,17 @@ def _persona_manager(engine: Any, catalog: list[PersonaInfo], persona: PersonaIn
         state.set_persona_id(copy.id)
         st.toast(f"Created “{plain_text(copy.name)}”; select it to use it.")
         st.rerun()
-    if right.button("Delete", key="chat_persona_delete", width="stretch",
-                    disabled=persona.builtin,
-                    help="Built-in personas cannot be deleted." if persona.builtin else None):
-        _run(lambda: personas.delete_persona(engine, persona.id, owner=state.current_user().id),
-             f"Deleted “{plain_text(persona.name)}”.")
+    if right.button(
+        "Delete",
+        key="chat_persona_delete",
+        width="stretch",
+        disabled=persona.builtin,
+        help="Built-in personas cannot be deleted." if persona.builtin else None,
+    ):
+        _run(
+            lambda: personas.delete_persona(engine, persona.id, owner=state.current_user().id),
+            f"Deleted “{plain_text(persona.name)}”.",
+        )
     if persona.builtin:
         st.caption("Built-in: duplicate it to make an editable copy.")
     else:
@@ -115,52 +120,84 @@ def _persona_manager(engine: Any, catalog: list[PersonaInfo], persona: PersonaIn
 def _persona_form(engine: Any, persona: PersonaInfo | None) -> None:
     """Edit ``persona`` (keys end in its id) or create a new one (``chat_persona_create_*``)."""
     prefix = f"chat_persona_edit_{{}}_{persona.id}" if persona else "chat_persona_create_{}"
-    name = st.text_input("Name", value=persona.name if persona else "",
-                         key=prefix.format("name"))
+    name = st.text_input("Name", value=persona.name if persona else "", key=prefix.format("name"))
     current = persona.avatar if persona else "🙂"
-    avatar = st.text_input("Avatar: one emoji", key=prefix.format("avatar"),
-                           value="" if avatars.is_image_token(current) else current,
-                           help="Or upload an image below; an uploaded image wins.")
+    avatar = st.text_input(
+        "Avatar: one emoji",
+        key=prefix.format("avatar"),
+        value="" if avatars.is_image_token(current) else current,
+        help="Or upload an image below; an uploaded image wins.",
+    )
     image = st.file_uploader(
         f"…or an avatar image (PNG, JPEG, GIF or WebP, up to "
-        f"{avatars.MAX_UPLOAD_BYTES // 1024} KB)", type=["png", "jpg", "jpeg", "gif", "webp"],
-        key=prefix.format("avatar_image"))
+        f"{avatars.MAX_UPLOAD_BYTES // 1024} KB)",
+        type=["png", "jpg", "jpeg", "gif", "webp"],
+        key=prefix.format("avatar_image"),
+    )
     image_bytes = image.getvalue() if image is not None else None
     if image_bytes is None and persona and avatars.is_image_token(current) and not avatar:
         avatar = current  # keep the uploaded image unless an emoji replaces it
-    prompt = st.text_area("System prompt", value=persona.system_prompt if persona else "",
-                          key=prefix.format("prompt"))
+    prompt = st.text_area(
+        "System prompt", value=persona.system_prompt if persona else "", key=prefix.format("prompt")
+    )
     temperature = st.number_input(
         "Default temperature (empty: the sidebar's or the model's)",
-        min_value=0.0, max_value=2.0, step=0.1,
-        value=persona.temperature if persona else None, key=prefix.format("temperature"),
+        min_value=0.0,
+        max_value=2.0,
+        step=0.1,
+        value=persona.temperature if persona else None,
+        key=prefix.format("temperature"),
     )
     if persona and st.button("Save changes", key="chat_persona_save", width="stretch"):
-        _run(lambda: personas.update_persona(engine, persona.id, name, avatar, prompt,
-                                             temperature, owner=state.current_user().id,
-                                             avatar_image=image_bytes), "Saved.")
-    if persona is None and st.button("Create persona", key="chat_persona_create",
-                                     width="stretch"):
-        _run(lambda: state.set_persona_id(
-            personas.create_persona(engine, name, avatar, prompt, temperature,
-                                    owner=state.current_user().id, avatar_image=image_bytes).id
-        ), f"Created “{plain_text(name)}”.")
+        _run(
+            lambda: personas.update_persona(
+                engine,
+                persona.id,
+                name,
+                avatar,
+                prompt,
+                temperature,
+                owner=state.current_user().id,
+                avatar_image=image_bytes,
+            ),
+            "Saved.",
+        )
+    if persona is None and st.button("Create persona", key="chat_persona_create", width="stretch"):
+        _run(
+            lambda: state.set_persona_id(
+                personas.create_persona(
+                    engine,
+                    name,
+                    avatar,
+                    prompt,
+                    temperature,
+                    owner=state.current_user().id,
+                    avatar_image=image_bytes,
+                ).id
+            ),
+            f"Created “{plain_text(name)}”.",
+        )
 
 
 def _persona_import_export(engine: Any, catalog: list[PersonaInfo]) -> None:
     st.markdown("**Import / export**")
     st.download_button(
-        "Export personas (JSON)", personas.export_personas(catalog, engine),
-        file_name="personas.json", mime="application/json", key="chat_persona_export",
-        on_click="ignore", width="stretch",
+        "Export personas (JSON)",
+        personas.export_personas(catalog, engine),
+        file_name="personas.json",
+        mime="application/json",
+        key="chat_persona_export",
+        on_click="ignore",
+        width="stretch",
     )
     upload = st.file_uploader("Import personas (JSON)", type=["json"], key="chat_persona_import")
-    if upload is not None and st.button("Import", key="chat_persona_import_go",
-                                        width="stretch"):
+    if upload is not None and st.button("Import", key="chat_persona_import_go", width="stretch"):
         result = personas.import_personas(engine, upload.getvalue(), owner=state.current_user().id)
         # shown after a rerun, so the picker above already lists the imported personas
         state.chat_page().import_report = (
-            [p.label for p in result.imported], list(result.problems))
+            [p.label for p in result.imported],
+            list(result.problems),
+        )
         st.rerun()
     imported, problems = state.chat_page().import_report or ([], [])
     state.chat_page().import_report = None
@@ -194,16 +231,23 @@ def _conversation_list(engine: Any, conversation: convs.ConversationInfo | None)
         state.set_conversation_id(None)
         state.chat_page().editing = False
         _go_to_chat()
-    query = st.text_input("Search", key="chat_search", placeholder="Search titles and messages",
-                          label_visibility="collapsed")
+    query = st.text_input(
+        "Search",
+        key="chat_search",
+        placeholder="Search titles and messages",
+        label_visibility="collapsed",
+    )
     found = convs.list_conversations(engine, query, owner=state.current_user().id)
     if not found:
         st.caption("No conversation matches." if query.strip() else "No conversations yet.")
     for item in found[:LIST_LIMIT]:
         current = conversation is not None and item.id == conversation.id
-        if st.button(f"{avatars.text(item.persona_avatar)} {plain_text(item.title)}",
-                     key=f"chat_open_{item.id}",
-                     type="primary" if current else "secondary", width="stretch"):
+        if st.button(
+            f"{avatars.text(item.persona_avatar)} {plain_text(item.title)}",
+            key=f"chat_open_{item.id}",
+            type="primary" if current else "secondary",
+            width="stretch",
+        ):
             state.set_conversation_id(item.id)
             state.chat_page().editing = False
             _go_to_chat()
@@ -215,12 +259,14 @@ def _conversation_list(engine: Any, conversation: convs.ConversationInfo | None)
 
 def _manage_conversation(engine: Any, conversation: convs.ConversationInfo) -> None:
     with st.expander("Rename or delete this conversation", expanded=False):
-        title = st.text_input("Title", value=conversation.title,
-                              key=f"chat_rename_{conversation.id}")
+        title = st.text_input(
+            "Title", value=conversation.title, key=f"chat_rename_{conversation.id}"
+        )
         if st.button("Rename", key="chat_rename_save", width="stretch"):
             try:
-                convs.rename_conversation(engine, conversation.id, title,
-                                          owner=state.current_user().id)
+                convs.rename_conversation(
+                    engine, conversation.id, title, owner=state.current_user().id
+                )
             except convs.ConversationError as exc:
                 st.warning(str(exc))
             else:
@@ -230,8 +276,10 @@ def _manage_conversation(engine: Any, conversation: convs.ConversationInfo) -> N
                 state.chat_page().confirm_delete = conversation.id
                 st.rerun()
             return
-        st.warning(f"Delete “{plain_text(conversation.title)}” and all its messages? "
-                   "This cannot be undone.")
+        st.warning(
+            f"Delete “{plain_text(conversation.title)}” and all its messages? "
+            "This cannot be undone."
+        )
         yes, no = st.columns(2)
         if yes.button("Yes, delete", key="chat_delete_confirm", type="primary"):
             convs.delete_conversation(engine, conversation.id, owner=state.current_user().id)

@@ -45,8 +45,14 @@ if TYPE_CHECKING:
 
 STATUS_ICONS = {"indexed": "✅", "skipped": "♻️", "failed": "❌", "canceled": "⏹️"}
 STAGE_LABELS = {
-    "queued": "Queued", "start": "Starting", "check": "Checking", "parse": "Parsing",
-    "chunk": "Chunking", "embed": "Embedding", "save": "Saving", "done": "Done",
+    "queued": "Queued",
+    "start": "Starting",
+    "check": "Checking",
+    "parse": "Parsing",
+    "chunk": "Chunking",
+    "embed": "Embedding",
+    "save": "Saving",
+    "done": "Done",
 }
 POLL_SECONDS = 1.0
 
@@ -81,8 +87,10 @@ def file_facts(file_type: str, size_bytes: int, pages: int, chunks: int) -> str:
     else:
         size = f"{size_bytes / 1024 / 1024:.1f} MB"
     unit = ("page" if file_type == "pdf" else "section") + ("" if pages == 1 else "s")
-    return (f"{file_type.upper()} · {size} · {pages} {unit} · "
-            f"{chunks} chunk{'' if chunks == 1 else 's'}")
+    return (
+        f"{file_type.upper()} · {size} · {pages} {unit} · "
+        f"{chunks} chunk{'' if chunks == 1 else 's'}"
+    )
 
 
 def render_job(worker: uploads.IngestWorker, job: uploads.IngestJob) -> None:
@@ -92,17 +100,23 @@ def render_job(worker: uploads.IngestWorker, job: uploads.IngestJob) -> None:
     if outcome is None:
         label = STAGE_LABELS.get(job.stage, job.stage)
         bar, cancel = st.columns([7, 1], vertical_alignment="bottom")
-        bar.progress(min(max(job.fraction, 0.0), 1.0), text=f"**{plain_text(job.filename)}**"
-                     f"{resumed} · {label}: {job.detail}")
-        if cancel.button("Cancel", key=f"docs_cancel_{job.id}", disabled=job.cancel_requested(),
-                         help="Stop indexing this file; nothing from it is kept.",
-                         width="stretch"):
+        bar.progress(
+            min(max(job.fraction, 0.0), 1.0),
+            text=f"**{plain_text(job.filename)}**{resumed} · {label}: {job.detail}",
+        )
+        if cancel.button(
+            "Cancel",
+            key=f"docs_cancel_{job.id}",
+            disabled=job.cancel_requested(),
+            help="Stop indexing this file; nothing from it is kept.",
+            width="stretch",
+        ):
             worker.cancel(job.id)
         return
     icon = STATUS_ICONS.get(outcome.status, "")
     message = outcome.message
     if message.startswith(outcome.filename):
-        message = message[len(outcome.filename):].lstrip(" :")
+        message = message[len(outcome.filename) :].lstrip(" :")
     text = f"{icon} **{plain_text(outcome.filename)}**{resumed}: {plain_text(message)}"
     if outcome.status == "failed":
         st.error(text)
@@ -158,9 +172,17 @@ class SearchChoice:
 
 
 def answer_question(
-    engine: Any, collection: docs.CollectionInfo, store: NumpyVectorStore,
-    embedder: Callable[[], BaseEmbedding], question: str, persona: Any, *, top_k: int,
-    cutoff: float, context: SourceContext, search: SearchChoice | None = None,
+    engine: Any,
+    collection: docs.CollectionInfo,
+    store: NumpyVectorStore,
+    embedder: Callable[[], BaseEmbedding],
+    question: str,
+    persona: Any,
+    *,
+    top_k: int,
+    cutoff: float,
+    context: SourceContext,
+    search: SearchChoice | None = None,
 ) -> None:
     """Draw a question and its answer while :func:`chatapp.services.rag.answer` condenses,
     retrieves, streams and stores it."""
@@ -168,25 +190,38 @@ def answer_question(
     with st.chat_message("user"):
         st.markdown(safe_markdown(question))
     with st.chat_message("assistant"):
-        with rag.answer(engine, collection.id, question, owner=collection.owner,
-                        model=state.target().label, mode=search.mode) as answering:
+        with rag.answer(
+            engine,
+            collection.id,
+            question,
+            owner=collection.owner,
+            model=state.target().label,
+            mode=search.mode,
+        ) as answering:
             generation = state.generation().with_persona_default(
-                getattr(persona, "temperature", None))
+                getattr(persona, "temperature", None)
+            )
             llm = state.llm(generation_override=generation)
             reranker = None
             if search.mode == "rerank" and search.reranker is not None:
-                reranker = make_reranker(search.reranker, state.config(), state.api_key(),
-                                         http_client=resources.get_http_client())
+                reranker = make_reranker(
+                    search.reranker,
+                    state.config(),
+                    state.api_key(),
+                    http_client=resources.get_http_client(),
+                )
             with st.spinner("Searching the documents…"):
-                answering.search(llm, store, embedder, top_k=top_k, cutoff=cutoff,
-                                 reranker=reranker)
+                answering.search(
+                    llm, store, embedder, top_k=top_k, cutoff=cutoff, reranker=reranker
+                )
             _draw_answer(answering, getattr(persona, "system_prompt", None), context)
         if answering.record.error:
             st.error(answering.record.error)
 
 
-def _draw_answer(answering: rag.Answering, persona_prompt: str | None,
-                 context: SourceContext) -> None:
+def _draw_answer(
+    answering: rag.Answering, persona_prompt: str | None, context: SourceContext
+) -> None:
     record = answering.record
     if not record.sources:
         st.markdown(record.answer)

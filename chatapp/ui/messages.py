@@ -32,8 +32,10 @@ def _status_note(message: MessageInfo) -> str | None:
     if message.status == "stopped":
         return "⏹️ Stopped before the end: the text above is what had arrived."
     if message.status == "interrupted":
-        return ("⏹️ This answer was interrupted before it finished (the app stopped while "
-                "writing it): the text above is what had arrived. Press Retry to ask again.")
+        return (
+            "⏹️ This answer was interrupted before it finished (the app stopped while "
+            "writing it): the text above is what had arrived. Press Retry to ask again."
+        )
     if message.status == "streaming":
         return "⏳ Still being written (in another tab or run); refresh to see more."
     return None
@@ -44,9 +46,13 @@ def avatar_image(value: str | None) -> str | bytes:
     return avatars.for_display(resources.get_engine(), value)
 
 
-def render_stored(message: MessageInfo, assistant_avatar: str, *,
-                  persona_changed: bool = False,
-                  images: list[ChatImage] | None = None) -> None:
+def render_stored(
+    message: MessageInfo,
+    assistant_avatar: str,
+    *,
+    persona_changed: bool = False,
+    images: list[ChatImage] | None = None,
+) -> None:
     """One stored message in a chat bubble: thinking, answer, images, status, error, metrics.
 
     An answer shows the avatar of the persona it was made with (``assistant_avatar``, the
@@ -57,8 +63,10 @@ def render_stored(message: MessageInfo, assistant_avatar: str, *,
     avatar = USER_AVATAR if is_user else avatar_image(message.persona_avatar or assistant_avatar)
     with st.chat_message(message.role, avatar=avatar):
         if persona_changed and message.persona_name is not None:
-            st.caption(f"Persona changed: answered as {avatars.text(message.persona_avatar)} "
-                       f"{plain_text(message.persona_name)}")
+            st.caption(
+                f"Persona changed: answered as {avatars.text(message.persona_avatar)} "
+                f"{plain_text(message.persona_name)}"
+            )
         if message.reasoning:
             with st.expander("Thinking", expanded=False):
                 st.markdown(safe_markdown(message.reasoning))
@@ -136,8 +144,11 @@ def stream_into_page(reply: ReplyStream, stop_slot: Any) -> None:
     """
     view = StreamView()
     stop_slot.button(
-        "⏹ Stop", key="chat_stop", help="Stop this answer and keep what arrived",
-        on_click=_stop, args=(reply.message_id,),
+        "⏹ Stop",
+        key="chat_stop",
+        help="Stop this answer and keep what arrived",
+        on_click=_stop,
+        args=(reply.message_id,),
     )
     try:
         for event in reply:
@@ -154,17 +165,20 @@ def run_reply(engine: Any, conversation: ConversationInfo) -> None:
     """
     target = state.target()
     plan = reply_service.begin_reply(
-        engine, conversation, target=target, generation=state.generation(),
+        engine,
+        conversation,
+        target=target,
+        generation=state.generation(),
         send_images=capabilities_ui.accepts_images(target, cost_ui.model_rows()),
-        owner=state.current_user().id, demo=state.demo_active(),
+        owner=state.current_user().id,
+        demo=state.demo_active(),
     )
     bubble = st.chat_message("assistant", avatar=plan.avatar)
     stop_slot = st.empty()
     with bubble:
         waiter = RetryWait(st.empty(), engine, plan.message_id, owner=plan.owner)
         try:
-            llm = state.llm(target, generation_override=plan.generation,
-                            **waiter.llm_overrides())
+            llm = state.llm(target, generation_override=plan.generation, **waiter.llm_overrides())
         except Exception as exc:  # noqa: BLE001 - e.g. no API key: stored and shown, not raised
             st.error(plan.fail(exc), icon="⚠️")
             return
@@ -172,6 +186,7 @@ def run_reply(engine: Any, conversation: ConversationInfo) -> None:
         if reply.dropped:
             st.info(
                 f"This conversation is longer than the model's context window: the oldest "
-                f"{reply.dropped} messages were left out of this request.", icon="✂️"
+                f"{reply.dropped} messages were left out of this request.",
+                icon="✂️",
             )
         stream_into_page(reply, stop_slot)

@@ -29,8 +29,12 @@ def settings() -> PriceSettings:
 def price_of(target: Target, model_rows: Mapping[str, Any]) -> Price | None:
     """The price in effect for ``target`` (yours, Baseten's list, the dated table)."""
     row = model_rows.get(target.model)
-    return pricing.price_for(target.model, dedicated=target.is_dedicated,
-                             catalog_pricing=getattr(row, "pricing", None), settings=settings())
+    return pricing.price_for(
+        target.model,
+        dedicated=target.is_dedicated,
+        catalog_pricing=getattr(row, "pricing", None),
+        settings=settings(),
+    )
 
 
 def price_editor(target: Target, model_rows: Mapping[str, Any], key_prefix: str) -> None:
@@ -40,10 +44,14 @@ def price_editor(target: Target, model_rows: Mapping[str, Any], key_prefix: str)
         if not target.model:
             return
         per_hour = st.number_input(
-            f"Price per GPU-hour for {target.model} (USD)", min_value=0.0, step=0.5,
-            value=float(mine.gpu_hour.get(target.model, 0.0)), key=f"{key_prefix}_gpu_hour",
+            f"Price per GPU-hour for {target.model} (USD)",
+            min_value=0.0,
+            step=0.5,
+            value=float(mine.gpu_hour.get(target.model, 0.0)),
+            key=f"{key_prefix}_gpu_hour",
             help="What the deployment's instance costs per hour (all its GPUs), from your "
-                 "Baseten plan. Each answer is charged its share of the measured time.")
+            "Baseten plan. Each answer is charged its share of the measured time.",
+        )
         if per_hour > 0:
             mine.gpu_hour[target.model] = float(per_hour)
         else:
@@ -51,20 +59,37 @@ def price_editor(target: Target, model_rows: Mapping[str, Any], key_prefix: str)
             st.caption("No GPU price set: answers from this deployment show no cost.")
         return
     price = price_of(target, model_rows)
-    st.caption(f"{target.model}: {price.label}" if price else
-               f"{target.model}: no price known; set your own.")
-    own = st.checkbox("Use my own price", value=target.model in mine.token_prices,
-                      key=f"{key_prefix}_own")
+    st.caption(
+        f"{target.model}: {price.label}"
+        if price
+        else f"{target.model}: no price known; set your own."
+    )
+    own = st.checkbox(
+        "Use my own price", value=target.model in mine.token_prices, key=f"{key_prefix}_own"
+    )
     if not own:
         mine.token_prices.pop(target.model, None)
         return
     base = price or TokenPrice(0.0, 0.0)
     cols = st.columns(3)
-    values = [col.number_input(label, min_value=0.0, step=0.05, format="%.3f", value=float(v),
-                               key=f"{key_prefix}_{name}")
-              for col, label, name, v in zip(
-                  cols, ("Input $/M tokens", "Output $/M tokens", "Cached input $/M tokens"),
-                  ("input", "output", "cached"),
-                  (base.input, base.output,
-                   base.input if base.cached_input is None else base.cached_input))]
+    values = [
+        col.number_input(
+            label,
+            min_value=0.0,
+            step=0.05,
+            format="%.3f",
+            value=float(v),
+            key=f"{key_prefix}_{name}",
+        )
+        for col, label, name, v in zip(
+            cols,
+            ("Input $/M tokens", "Output $/M tokens", "Cached input $/M tokens"),
+            ("input", "output", "cached"),
+            (
+                base.input,
+                base.output,
+                base.input if base.cached_input is None else base.cached_input,
+            ),
+        )
+    ]
     mine.token_prices[target.model] = TokenPrice(values[0], values[1], values[2], "yours")

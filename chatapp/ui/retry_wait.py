@@ -25,9 +25,16 @@ STEP_S = 0.5
 class RetryWait:
     """``on_retry`` and ``sleep`` for one answer, drawing into ``slot`` (an ``st.empty()``)."""
 
-    def __init__(self, slot: Any, engine: Any, message_id: int, *, owner: str,
-                 clock: Callable[[], float] = time.monotonic,
-                 pause: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        slot: Any,
+        engine: Any,
+        message_id: int,
+        *,
+        owner: str,
+        clock: Callable[[], float] = time.monotonic,
+        pause: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.slot = slot
         self.engine = engine
         self.message_id = message_id
@@ -38,8 +45,11 @@ class RetryWait:
 
     def llm_overrides(self) -> dict[str, Any]:
         """Keyword arguments for the client: the callback, the sleep and the cap."""
-        return {"on_retry": self.on_retry, "retry_sleep": self.sleep,
-                "max_total_retry_wait_s": MAX_TOTAL_WAIT_S}
+        return {
+            "on_retry": self.on_retry,
+            "retry_sleep": self.sleep,
+            "max_total_retry_wait_s": MAX_TOTAL_WAIT_S,
+        }
 
     def on_retry(self, notice: RetryNotice) -> None:
         self.notice = notice

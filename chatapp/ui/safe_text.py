@@ -59,7 +59,7 @@ def plain_text(text: str | None) -> str:
     start = _LINE_START.match(escaped)
     if start:  # a list marker, heading, quote or setext underline only counts at the start
         end = start.end()
-        escaped = escaped[:end - 1] + "\\" + escaped[end - 1:]
+        escaped = escaped[: end - 1] + "\\" + escaped[end - 1 :]
     return escaped
 
 
@@ -198,7 +198,7 @@ def _rewrite_once(text: str) -> str | None:
 
 def _place(span: _Span, first_line: int, lines: list[str]) -> tuple[int, int, int, str] | None:
     """The span's line number, start and end columns in the document, and its replacement."""
-    piece = span.src[span.start:span.end]
+    piece = span.src[span.start : span.end]
     if "\n" in piece:
         return None
     row = span.src.count("\n", 0, span.start)
@@ -210,7 +210,7 @@ def _place(span: _Span, first_line: int, lines: list[str]) -> tuple[int, int, in
     line = lines[number]
     for offset in _offsets(line, content_line):
         begin = offset + col
-        if line[begin:begin + len(piece)] == piece:
+        if line[begin : begin + len(piece)] == piece:
             return number, begin, begin + len(piece), _replacement(span, piece)
     return None
 
@@ -246,6 +246,5 @@ def _replacement(span: _Span, piece: str) -> str:
 def _literal_block(text: str) -> str:
     """Every line of ``text`` with all Markdown escaped: shown as typed, nothing rendered."""
     return "  \n".join(
-        "".join("\\" + ch if ch in _PUNCTUATION else ch for ch in line)
-        for line in text.split("\n")
+        "".join("\\" + ch if ch in _PUNCTUATION else ch for ch in line) for line in text.split("\n")
     )

@@ -43,21 +43,33 @@ def client_factory(target: Target) -> Any:
 
     def make(http: Any) -> Any:
         return make_llm(target, api_key, config, generation, http_client=http, max_retries=0)
+
     return make
 
 
 def sweep_chart(sweep: Sweep) -> alt.LayerChart:
-    rows = [{"Concurrency": s.concurrency, "Total tokens/s": s.total_tokens_per_s(),
-             "p95 TTFT (s)": s.ttft(95)} for s in sweep.steps if s.ended_at is not None]
+    rows = [
+        {
+            "Concurrency": s.concurrency,
+            "Total tokens/s": s.total_tokens_per_s(),
+            "p95 TTFT (s)": s.ttft(95),
+        }
+        for s in sweep.steps
+        if s.ended_at is not None
+    ]
     data = pd.DataFrame(rows, columns=["Concurrency", "Total tokens/s", "p95 TTFT (s)"])
     x = alt.X("Concurrency:O", title="Concurrent streams")
     base = alt.Chart(data)
     throughput = base.mark_line(point=True, color="#1f6feb").encode(
-        x=x, y=alt.Y("Total tokens/s:Q", axis=alt.Axis(titleColor="#1f6feb")),
-        tooltip=["Concurrency", "Total tokens/s"])
+        x=x,
+        y=alt.Y("Total tokens/s:Q", axis=alt.Axis(titleColor="#1f6feb")),
+        tooltip=["Concurrency", "Total tokens/s"],
+    )
     latency = base.mark_line(point=True, color="#e8590c", strokeDash=[5, 3]).encode(
-        x=x, y=alt.Y("p95 TTFT (s):Q", axis=alt.Axis(titleColor="#e8590c")),
-        tooltip=["Concurrency", "p95 TTFT (s)"])
+        x=x,
+        y=alt.Y("p95 TTFT (s):Q", axis=alt.Axis(titleColor="#e8590c")),
+        tooltip=["Concurrency", "p95 TTFT (s)"],
+    )
     layers = [throughput, latency]
     knee_at = sweep.knee
     past_knee = knee_at is not None and any(r["Concurrency"] > knee_at for r in rows)
@@ -66,15 +78,17 @@ def sweep_chart(sweep: Sweep) -> alt.LayerChart:
         layers.append(alt.Chart(knee).mark_rule(strokeDash=[4, 3], color="#555").encode(x=x))
     # An explicit height: a layered chart with independent y scales is otherwise drawn 0 px
     # tall by st.altair_chart (only its title shows).
-    return alt.layer(*layers, title="Throughput and p95 time to first token").resolve_scale(
-        y="independent").properties(height=CHART_HEIGHT)
+    return (
+        alt.layer(*layers, title="Throughput and p95 time to first token")
+        .resolve_scale(y="independent")
+        .properties(height=CHART_HEIGHT)
+    )
 
 
 def draw_results(sweep: Sweep, model_rows: Mapping[str, Any]) -> None:
     price = pricing_ui.price_of(sweep.target, model_rows)
     if sweep.stopped:
-        st.warning("The sweep was stopped; every stream was closed. Steps that finished are "
-                   "shown.")
+        st.warning("The sweep was stopped; every stream was closed. Steps that finished are shown.")
     if sweep.skipped:
         st.info(f"Skipped to stay within the time limit: {', '.join(map(str, sweep.skipped))}.")
     st.markdown(f"**{sweep.knee_note()}**")
@@ -82,15 +96,25 @@ def draw_results(sweep: Sweep, model_rows: Mapping[str, Any]) -> None:
     st.altair_chart(sweep_chart(sweep))
     md_col, html_col, _ = st.columns([1, 1, 3])
     name = f"load-sweep-{sweep.created_at:%Y%m%d-%H%M%S}"
-    md_col.download_button("⬇ Sweep report (Markdown)",
-                           report_sections.sweep_report_markdown(sweep, price),
-                           file_name=f"{name}.md", mime="text/markdown",
-                           key="sweep_download_md", on_click="ignore")
+    md_col.download_button(
+        "⬇ Sweep report (Markdown)",
+        report_sections.sweep_report_markdown(sweep, price),
+        file_name=f"{name}.md",
+        mime="text/markdown",
+        key="sweep_download_md",
+        on_click="ignore",
+    )
     html_col.download_button(
-        "⬇ Sweep report (HTML)", "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "⬇ Sweep report (HTML)",
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         "<title>Load sweep</title></head><body>"
-        + report_sections.sweep_html(sweep, price) + "</body></html>",
-        file_name=f"{name}.html", mime="text/html", key="sweep_download_html", on_click="ignore")
+        + report_sections.sweep_html(sweep, price)
+        + "</body></html>",
+        file_name=f"{name}.html",
+        mime="text/html",
+        key="sweep_download_html",
+        on_click="ignore",
+    )
 
 
 def stop_running_sweep() -> None:
@@ -105,15 +129,18 @@ def run_sweep(sweep: Sweep, stop_slot: Any, progress: Any) -> None:
     messages = [ChatMessage(role=MessageRole.USER, content=sweep.prompt)]
     runner = SweepRunner(sweep, client_factory(sweep.target), messages)
     state.compare_page().sweep_runner = runner
-    stop_slot.button("■ Stop sweep", key="sweep_stop", type="secondary",
-                     on_click=stop_running_sweep)
+    stop_slot.button(
+        "■ Stop sweep", key="sweep_stop", type="secondary", on_click=stop_running_sweep
+    )
     with runner:
         while not runner.wait(0.3):
             rows, current = runner.snapshot()
             with progress.container():
                 if current is not None:
-                    st.caption(f"Running {current.concurrency} concurrent stream(s): "
-                               f"{current.requests} request(s) finished in this step.")
+                    st.caption(
+                        f"Running {current.concurrency} concurrent stream(s): "
+                        f"{current.requests} request(s) finished in this step."
+                    )
                 if rows:
                     st.table(pd.DataFrame(rows))
     progress.empty()
@@ -121,22 +148,27 @@ def run_sweep(sweep: Sweep, stop_slot: Any, progress: Any) -> None:
 
 
 def draw_tab(model_rows: Mapping[str, Any]) -> None:
-    st.caption("How many people can this target serve at once? Each step keeps N streams "
-               "going for the step's duration; time to first token climbing (or 429s) marks "
-               "the knee. The sweep never retries a 429: it counts it.")
+    st.caption(
+        "How many people can this target serve at once? Each step keeps N streams "
+        "going for the step's duration; time to first token climbing (or 429s) marks "
+        "the knee. The sweep never retries a 429: it counts it."
+    )
     page = state.compare_page()
     saved = page.sweep
     current = page.sweep_target or state.target()
     target = pick_target(current, model_rows, key=lambda n: f"sweep_{n}", where="above")
     page.sweep_target = target
-    prompt = st.text_area("Prompt", value=saved.prompt if saved else DEFAULT_PROMPT,
-                          key="sweep_prompt", height=80)
+    prompt = st.text_area(
+        "Prompt", value=saved.prompt if saved else DEFAULT_PROMPT, key="sweep_prompt", height=80
+    )
     cols = st.columns(4)
     step_s = cols[0].number_input("Seconds per step", 1, 120, 10, key="sweep_step_s")
     concurrency_text = cols[1].text_input(
-        "Concurrencies", ", ".join(map(str, DEFAULT_CONCURRENCIES)), key="sweep_concurrencies")
-    max_requests = cols[2].number_input("Max requests per step", 1, 2000, 200,
-                                        key="sweep_max_requests")
+        "Concurrencies", ", ".join(map(str, DEFAULT_CONCURRENCIES)), key="sweep_concurrencies"
+    )
+    max_requests = cols[2].number_input(
+        "Max requests per step", 1, 2000, 200, key="sweep_max_requests"
+    )
     max_total = cols[3].number_input("Time limit (s)", 5, 1800, 300, key="sweep_max_total_s")
     with st.expander("💲 Price", expanded=False):
         pricing_ui.price_editor(target, model_rows, "sweep_price")

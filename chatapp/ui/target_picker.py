@@ -28,20 +28,35 @@ SCOPE_LABELS = {
 STYLE_LABELS = {"openai": "OpenAI-compatible (/sync/v1)", "predict": "Custom Truss (/predict)"}
 
 
-def pick_target(current: Target, model_rows: Mapping[str, Any],
-                key: Callable[[str], str], where: str = "in the sidebar") -> Target:
+def pick_target(
+    current: Target,
+    model_rows: Mapping[str, Any],
+    key: Callable[[str], str],
+    where: str = "in the sidebar",
+) -> Target:
     """Draw the widgets; return the target they describe (check it with ``problem()``).
 
     ``where`` names these widgets' place in the reason shown for an id that is not valid.
     """
     kinds = list(KIND_LABELS)
-    kind = st.radio("Model source", kinds, index=kinds.index(current.kind), horizontal=True,
-                    format_func=KIND_LABELS.__getitem__, key=key("kind"))
+    kind = st.radio(
+        "Model source",
+        kinds,
+        index=kinds.index(current.kind),
+        horizontal=True,
+        format_func=KIND_LABELS.__getitem__,
+        key=key("kind"),
+    )
     if kind == "model_apis":
         slugs = list(model_rows)
         index = slugs.index(current.model) if current.model in slugs else 0
-        slug = st.selectbox("Model API", slugs, index=index, key=key("model_api"),
-                            format_func=lambda s: model_rows[s].label)
+        slug = st.selectbox(
+            "Model API",
+            slugs,
+            index=index,
+            key=key("model_api"),
+            format_func=lambda s: model_rows[s].label,
+        )
         return Target(kind="model_apis", model=str(slug))
     target = _dedicated(current, key)
     problem = target.problem(where)
@@ -52,23 +67,43 @@ def pick_target(current: Target, model_rows: Mapping[str, Any],
 
 def _dedicated(current: Target, key: Callable[[str], str]) -> Target:
     model_id = st.text_input(
-        "Model id", value=current.model if current.is_dedicated else "", placeholder="abcd1234",
-        key=key("model_id"), live=True,
+        "Model id",
+        value=current.model if current.is_dedicated else "",
+        placeholder="abcd1234",
+        key=key("model_id"),
+        live=True,
         help="The 8-character id on the model's page in Baseten; checked as you type.",
     ).strip()
     scopes = list(SCOPE_LABELS)
-    scope = st.selectbox("Deployment", scopes, index=scopes.index(current.scope),
-                         format_func=SCOPE_LABELS.__getitem__, key=key("scope"))
+    scope = st.selectbox(
+        "Deployment",
+        scopes,
+        index=scopes.index(current.scope),
+        format_func=SCOPE_LABELS.__getitem__,
+        key=key("scope"),
+    )
     environment, deployment_id = current.environment, current.deployment_id
     if scope == "environment":
-        environment = st.text_input("Environment", value=environment, key=key("environment"),
-                                    live=True)
+        environment = st.text_input(
+            "Environment", value=environment, key=key("environment"), live=True
+        )
     elif scope == "deployment":
-        deployment_id = st.text_input("Deployment id", value=deployment_id,
-                                      key=key("deployment_id"), live=True).strip()
+        deployment_id = st.text_input(
+            "Deployment id", value=deployment_id, key=key("deployment_id"), live=True
+        ).strip()
     styles = list(STYLE_LABELS)
-    style = st.radio("API style", styles, index=styles.index(current.api_style),
-                     format_func=STYLE_LABELS.__getitem__, key=key("api_style"))
-    return Target(kind="dedicated", model=model_id, scope=scope,
-                  environment=environment.strip() or "production",
-                  deployment_id=deployment_id, api_style=style)
+    style = st.radio(
+        "API style",
+        styles,
+        index=styles.index(current.api_style),
+        format_func=STYLE_LABELS.__getitem__,
+        key=key("api_style"),
+    )
+    return Target(
+        kind="dedicated",
+        model=model_id,
+        scope=scope,
+        environment=environment.strip() or "production",
+        deployment_id=deployment_id,
+        api_style=style,
+    )

@@ -12,12 +12,14 @@ from baseten_llm.emulator import EmulatorServer
 
 
 @pytest.fixture()
-def emulator_env(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emulator: EmulatorServer
-) -> Path:
+def emulator_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emulator: EmulatorServer) -> Path:
     """Key and URLs of the emulator, a fresh data directory, no webhook settings."""
-    for name in ("BASETEN_WEBHOOK_SECRETS", "BASETEN_CHAT_PUBLIC_URL",
-                 "BASETEN_CHAT_ALLOW_UNSIGNED_WEBHOOKS", "BASETEN_CHAT_DATABASE_URL"):
+    for name in (
+        "BASETEN_WEBHOOK_SECRETS",
+        "BASETEN_CHAT_PUBLIC_URL",
+        "BASETEN_CHAT_ALLOW_UNSIGNED_WEBHOOKS",
+        "BASETEN_CHAT_DATABASE_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("BASETEN_API_KEY", emulator.api_key)
     monkeypatch.setenv("BASETEN_MODEL_APIS_URL", emulator.model_apis_url)

@@ -59,8 +59,11 @@ def test_a_new_conversation_gets_its_own_affinity_value(
     at.sidebar.button(key="chat_new").click().run()
     at = ask(at, "second conversation")
     no_traceback(at)
-    values = [r["headers"]["x-session-affinity"] for r in emulator.requests()
-              if r["path"].endswith("/chat/completions")]
+    values = [
+        r["headers"]["x-session-affinity"]
+        for r in emulator.requests()
+        if r["path"].endswith("/chat/completions")
+    ]
     assert len(values) == 2 and values[0] != values[1]
     assert all(len(v) == 32 and "conversation" not in v for v in values)  # opaque digests
 

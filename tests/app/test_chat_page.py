@@ -75,22 +75,24 @@ def test_the_conversation_survives_a_new_session(data_dir, emulator) -> None:
 
 def test_the_chosen_personas_prompt_and_temperature_reach_the_model(data_dir, emulator) -> None:
     at = open_app()
-    at = at.selectbox(key="chat_persona").set_value(
-        _persona_id(at, "Pirate")).run()
+    at = at.selectbox(key="chat_persona").set_value(_persona_id(at, "Pirate")).run()
     ask(at, "Ahoy?")
     body = chat_requests(emulator)[-1]["body"]
     assert body["messages"][0] == {
-        "role": "system", "content": "You are a pirate with a colorful personality"
+        "role": "system",
+        "content": "You are a pirate with a colorful personality",
     }
     assert body["temperature"] == pytest.approx(0.9)
     assert at.chat_message[1].avatar == "🏴‍☠️"
 
 
-def test_the_picker_follows_the_open_conversation_and_changes_its_persona(data_dir,
-                                                                        emulator) -> None:
+def test_the_picker_follows_the_open_conversation_and_changes_its_persona(
+    data_dir, emulator
+) -> None:
     at = open_app()
-    pirate, helpful, tutor = (_persona_id(at, n) for n in ("Pirate", "Helpful assistant",
-                                                           "Socratic tutor"))
+    pirate, helpful, tutor = (
+        _persona_id(at, n) for n in ("Pirate", "Helpful assistant", "Socratic tutor")
+    )
     at = ask(at.selectbox(key="chat_persona").set_value(pirate).run(), "Ahoy?")  # A: 1
     at.button(key="chat_new").click().run()
     at = ask(at.selectbox(key="chat_persona").set_value(helpful).run(), "Hello?")  # B: 2
@@ -115,8 +117,7 @@ def test_the_picker_follows_the_open_conversation_and_changes_its_persona(data_d
     assert at.selectbox(key="chat_persona").value == tutor
 
 
-def test_new_chat_and_delete_keep_the_picker_on_a_persona_that_exists(data_dir,
-                                                                       emulator) -> None:
+def test_new_chat_and_delete_keep_the_picker_on_a_persona_that_exists(data_dir, emulator) -> None:
     at = open_app()
     pirate = _persona_id(at, "Pirate")
     at = ask(at.selectbox(key="chat_persona").set_value(pirate).run(), "Ahoy?")
@@ -130,8 +131,9 @@ def test_new_chat_and_delete_keep_the_picker_on_a_persona_that_exists(data_dir,
     assert at.selectbox(key="chat_persona").value == pirate
 
 
-def test_deleting_the_picked_persona_moves_the_picker_to_one_that_exists(data_dir,
-                                                                         emulator) -> None:
+def test_deleting_the_picked_persona_moves_the_picker_to_one_that_exists(
+    data_dir, emulator
+) -> None:
     at = open_app()
     at.button(key="chat_persona_duplicate").click().run()
     copy = _persona_id(at, "Helpful assistant (copy)")
@@ -146,7 +148,11 @@ def _persona_id(at: AppTest, name: str) -> int:
     from chatapp import resources
     from chatapp.services import personas
 
-    return next(p.id for p in personas.list_personas(resources.get_engine(), owner=LOCAL_OWNER) if p.name == name)
+    return next(
+        p.id
+        for p in personas.list_personas(resources.get_engine(), owner=LOCAL_OWNER)
+        if p.name == name
+    )
 
 
 def test_html_in_an_answer_is_shown_as_text_not_executed(data_dir, emulator) -> None:
@@ -156,8 +162,9 @@ def test_html_in_an_answer_is_shown_as_text_not_executed(data_dir, emulator) -> 
     assert "\\<script>alert('x')\\</script>" in answer  # shown as text instead
 
 
-def test_a_wrong_key_shows_a_clear_error_in_the_conversation_and_retry(data_dir, emulator,
-                                                                        monkeypatch) -> None:
+def test_a_wrong_key_shows_a_clear_error_in_the_conversation_and_retry(
+    data_dir, emulator, monkeypatch
+) -> None:
     monkeypatch.setenv("BASETEN_API_KEY", "wrong-key")
     st.cache_resource.clear()
     at = ask(open_app(), "hello")
@@ -208,8 +215,9 @@ def test_editing_the_last_question_resends_it(data_dir, emulator) -> None:
     assert bubbles(at)[1][1].startswith("You said: first question")
 
 
-def test_conversations_can_be_searched_renamed_and_deleted_after_confirming(data_dir,
-                                                                            emulator) -> None:
+def test_conversations_can_be_searched_renamed_and_deleted_after_confirming(
+    data_dir, emulator
+) -> None:
     at = ask(open_app(), "sourdough bread")
     at.button(key="chat_new").click().run()
     at = ask(at, "rust lifetimes")
@@ -229,8 +237,9 @@ def test_conversations_can_be_searched_renamed_and_deleted_after_confirming(data
     assert at.subheader[0].value.endswith("New chat")
 
 
-def test_a_long_conversation_leaves_out_the_oldest_turns_and_says_so(data_dir, emulator,
-                                                                     monkeypatch) -> None:
+def test_a_long_conversation_leaves_out_the_oldest_turns_and_says_so(
+    data_dir, emulator, monkeypatch
+) -> None:
     from chatapp.services import reply
 
     monkeypatch.setattr(reply, "context_window", lambda llm: 400)

@@ -20,8 +20,9 @@ def no_traceback(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
 
 
-def setup(at: AppTest, *, b_model: str = "abcd1234", prompt: str = "How fast are you?",
-          repeats: int = 2) -> AppTest:
+def setup(
+    at: AppTest, *, b_model: str = "abcd1234", prompt: str = "How fast are you?", repeats: int = 2
+) -> AppTest:
     """Side A: the default Model API; side B: a dedicated deployment."""
     at.radio(key="cmp_kind_1").set_value("dedicated").run()
     at.text_input(key="cmp_model_id_1").set_value(b_model)
@@ -62,7 +63,9 @@ def test_two_targets_answer_the_same_prompt_with_figures_and_statistics(
     assert figures["Tokens in / out"][1] == "18 / 24"
     summary = at.table[0].value
     assert list(summary.index) == [
-        "A · Model API · deepseek-ai/DeepSeek-V3.1", "B · Dedicated · abcd1234 · production"]
+        "A · Model API · deepseek-ai/DeepSeek-V3.1",
+        "B · Dedicated · abcd1234 · production",
+    ]
     assert list(summary["Runs used"]) == ["2", "2"]
     assert "Time to first token p95 (s)" in summary.columns
     assert any(m.value.startswith("- Fastest first token:") for m in at.markdown)
@@ -201,7 +204,8 @@ def test_a_slow_first_run_is_flagged_as_a_cold_start_and_can_be_left_out(
     assert list(summary["Runs used"]) == ["3", "2"]
     assert float(summary["Time to first token p95 (s)"].iloc[1]) < 1.0
     assert "excluded from the statistics" in next(
-        i.value for i in at.info if "likely a cold start" in i.value)
+        i.value for i in at.info if "likely a cold start" in i.value
+    )
     assert len(chat_requests(emulator)) == 6, "excluding re-computes; it does not re-run"
 
 

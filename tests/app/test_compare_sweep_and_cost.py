@@ -32,8 +32,11 @@ def test_a_sweep_shows_every_step_the_knee_and_a_gpu_cost_per_million_tokens(
 ) -> None:
     # first tokens 1 s apart from 2 s, and 30-token replies: a busy machine's stalls of a few
     # hundred milliseconds must not read as the knee
-    emulator.configure(tokens_per_second=50.0, reply_tokens=30, models={"abcd1234": {
-        "capacity_streams": 2, "queue_limit": 2, "prefill_s": 1.0}})
+    emulator.configure(
+        tokens_per_second=50.0,
+        reply_tokens=30,
+        models={"abcd1234": {"capacity_streams": 2, "queue_limit": 2, "prefill_s": 1.0}},
+    )
     at = sweep_setup(open_page(), "1, 2, 4, 8")
     at.number_input(key="sweep_price_gpu_hour").set_value(6.5)
     at = at.button(key="sweep_run").click().run()
@@ -53,7 +56,8 @@ def test_concurrencies_that_are_not_numbers_get_a_plain_message_and_nothing_is_s
     at = at.button(key="sweep_run").click().run()
     no_traceback(at)
     assert [e.value for e in at.error] == [
-        "Concurrencies are whole numbers separated by commas, e.g. 1, 2, 4, 8."]
+        "Concurrencies are whole numbers separated by commas, e.g. 1, 2, 4, 8."
+    ]
     assert emulator.requests() == []
 
 
@@ -66,8 +70,9 @@ def test_a_sweep_on_an_invalid_model_id_says_so_above_and_sends_nothing(
     at = at.button(key="sweep_run").click().run()
     no_traceback(at)
     said = [w.value for w in at.warning]
-    assert any("“xyz!” is not a valid model id" in text and "Correct it above." in text
-               for text in said), said
+    assert any(
+        "“xyz!” is not a valid model id" in text and "Correct it above." in text for text in said
+    ), said
     assert not any("sidebar" in text for text in said), said
     assert emulator.requests() == []
 
@@ -83,8 +88,11 @@ def test_a_comparison_shows_each_targets_cost_and_the_report_carries_it(
     at = at.button(key="cmp_run").click().run()
     no_traceback(at)
     costs = next(t.value for t in at.table if "Saved by the cache" in t.value.columns)
-    assert list(costs.index) == ["A · Model API · deepseek-ai/DeepSeek-V3.1",
-                                 "B · Model API · openai/gpt-oss-120b", "All targets"]
+    assert list(costs.index) == [
+        "A · Model API · deepseek-ai/DeepSeek-V3.1",
+        "B · Model API · openai/gpt-oss-120b",
+        "All targets",
+    ]
     assert "from Baseten's model list" in costs["Price"].iloc[0]
     assert list(costs["Answers"]) == ["2", "2", "4"]
     assert all(v.startswith("$") for v in costs["Total"])

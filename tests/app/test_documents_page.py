@@ -50,8 +50,9 @@ def create(at: AppTest, name: str) -> AppTest:
 
 
 def upload(at: AppTest, files: list[tuple[str, bytes]]) -> AppTest:
-    at.file_uploader[0].set_value([(name, data, "application/octet-stream")
-                                   for name, data in files]).run()
+    at.file_uploader[0].set_value(
+        [(name, data, "application/octet-stream") for name, data in files]
+    ).run()
     at.button(key="docs_index").click().run()
     assert documents_ui.get_worker().wait_idle(120)
     return at.run()
@@ -80,9 +81,15 @@ def test_a_new_collection_is_selected_and_shows_its_embedding_model(data_dir) ->
 
 
 def test_each_uploaded_file_reports_its_own_result(data_dir) -> None:
-    at = upload(create(open_page(), "Zoo"), [
-        ("zoo.pdf", ZOO_PDF), ("setup.exe", b"MZ"), ("empty.txt", b""),
-        ("locked.pdf", b"%PDF-1.4 broken")])
+    at = upload(
+        create(open_page(), "Zoo"),
+        [
+            ("zoo.pdf", ZOO_PDF),
+            ("setup.exe", b"MZ"),
+            ("empty.txt", b""),
+            ("locked.pdf", b"%PDF-1.4 broken"),
+        ],
+    )
     no_traceback(at)
     assert any("zoo.pdf" in s and "Indexed 2 page(s)" in s for s in texts(at.success))
     errors = " ".join(texts(at.error))
@@ -149,8 +156,17 @@ def test_the_picker_keeps_one_key_while_the_page_moves_the_selection(data_dir) -
     at = create(at, "Aquarium")
     no_traceback(at)
     assert picked(at) == "Aquarium"
-    at = at.selectbox(key="docs_collection").set_value(
-        next(c.id for c in docs.list_collections(resources.get_engine(), owner=LOCAL_OWNER) if c.name == "Zoo")).run()
+    at = (
+        at.selectbox(key="docs_collection")
+        .set_value(
+            next(
+                c.id
+                for c in docs.list_collections(resources.get_engine(), owner=LOCAL_OWNER)
+                if c.name == "Zoo"
+            )
+        )
+        .run()
+    )
     assert picked(at) == "Zoo"
     at = at.button(key="docs_delete").click().run()
     at = at.button(key="docs_delete_confirm").click().run()
@@ -159,9 +175,7 @@ def test_the_picker_keeps_one_key_while_the_page_moves_the_selection(data_dir) -
     assert [s.key for s in at.selectbox] == ["docs_collection"]
 
 
-def test_a_collection_deleted_in_another_tab_leaves_the_picker_on_one_that_exists(
-    data_dir
-) -> None:
+def test_a_collection_deleted_in_another_tab_leaves_the_picker_on_one_that_exists(data_dir) -> None:
     at = create(create(open_page(), "Zoo"), "Aquarium")
     aquarium = at.selectbox(key="docs_collection").value
     docs.delete_collection(resources.get_engine(), data_dir, aquarium, owner=LOCAL_OWNER)
@@ -171,7 +185,7 @@ def test_a_collection_deleted_in_another_tab_leaves_the_picker_on_one_that_exist
 
 
 def test_files_staged_on_disk_by_the_earlier_version_are_indexed_and_shown_as_resumed(
-    data_dir
+    data_dir,
 ) -> None:
     create(open_page(), "Zoo")
     [zoo] = docs.list_collections(resources.get_engine(), owner=LOCAL_OWNER)
@@ -181,14 +195,18 @@ def test_files_staged_on_disk_by_the_earlier_version_are_indexed_and_shown_as_re
     assert documents_ui.get_worker().wait_idle(120)
     at = at.run()
     no_traceback(at)
-    assert any("zoo.pdf" in s and "resumed after a restart" in s and "Indexed 2 page(s)" in s
-               for s in texts(at.success))
+    assert any(
+        "zoo.pdf" in s and "resumed after a restart" in s and "Indexed 2 page(s)" in s
+        for s in texts(at.success)
+    )
     assert not (data_dir / "staging").exists()
 
 
 def test_the_persona_temperature_applies_to_document_answers(data_dir, emulator) -> None:
     at = upload(create(open_page(), "Zoo"), [("zoo.pdf", ZOO_PDF)])
-    persona = personas.create_persona(resources.get_engine(), "Cool", "🧊", "Be brief.", 0.15, owner=LOCAL_OWNER)
+    persona = personas.create_persona(
+        resources.get_engine(), "Cool", "🧊", "Be brief.", 0.15, owner=LOCAL_OWNER
+    )
     at.session_state["bc_persona_id"] = persona.id
     at.chat_input(key="docs_question").set_value("Where does the violet giraffe live?").run()
     no_traceback(at)
@@ -209,7 +227,9 @@ def test_a_citation_opens_its_pdf_page_as_an_image_and_shows_how_it_was_found(
     cited = texts(assistant.expander[0].markdown)
     assert any("[1] zoo.pdf, page 2** · found by keywords + vectors" in c for c in cited)
     engine = resources.get_engine()
-    record_id = docs.history(engine, docs.list_collections(engine, owner=LOCAL_OWNER)[0].id, owner=LOCAL_OWNER)[-1]["id"]
+    record_id = docs.history(
+        engine, docs.list_collections(engine, owner=LOCAL_OWNER)[0].id, owner=LOCAL_OWNER
+    )[-1]["id"]
     at.button(key=f"docs_open_{record_id}_1").click().run()
     no_traceback(at)
     dialog = [e for e in walk(at._tree) if getattr(e, "type", None) == "dialog"]
@@ -257,8 +277,9 @@ def test_the_offline_demo_reranks_with_its_own_reranker_without_asking_for_one(d
     assistant = [m for m in at.chat_message if m.name == "assistant"][-1]
     assert assistant.markdown[0].value.startswith("You said: Where does the violet giraffe")
     assert any("Search: Hybrid + reranking" in c.value for c in assistant.caption)
-    reranked = [r for r in resources.get_demo_emulator().requests()
-                if r["path"].endswith("/sync/rerank")]
+    reranked = [
+        r for r in resources.get_demo_emulator().requests() if r["path"].endswith("/sync/rerank")
+    ]
     assert reranked and reranked[-1]["path"].startswith("/model-rrk12345/")
 
 
@@ -281,7 +302,7 @@ def place_of(node, text: str, path: tuple[int, ...] = ()) -> list[tuple[int, ...
 
 
 def test_an_empty_collection_says_so_in_the_same_place_after_one_with_finished_uploads(
-    data_dir
+    data_dir,
 ) -> None:
     """While the run that opens another collection draws, what the previous one showed stays
     on screen until it is replaced in its place: both collections must draw "No files…" in the

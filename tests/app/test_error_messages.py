@@ -48,11 +48,13 @@ CASES: dict[str, Case] = {
     "403 forbidden": Case({"status": 403}, ("may not use this model",)),
     "404 unknown model": Case({"status": 404}, ("does not serve", "Pick another model")),
     "413 too large": Case({"status": 413}, ("too large",)),
-    "429 rate limited": Case({"status": 429, "times": 10, "retry_after": 1},
-                             ("429", "Wait about 1 second")),
+    "429 rate limited": Case(
+        {"status": 429, "times": 10, "retry_after": 1}, ("429", "Wait about 1 second")
+    ),
     "503 server failed": Case({"status": 503, "times": 10}, ("failed to answer", "wait")),
-    "slow first token": Case({"first_token_delay_s": 4}, ("did not answer in time",),
-                             slow_client=True),
+    "slow first token": Case(
+        {"first_token_delay_s": 4}, ("did not answer in time",), slow_client=True
+    ),
     "stream cut mid-way": Case({"cut_after_chunks": 12}, ("cut off", "kept")),
     "connection refused": Case(expect=("Could not reach", "connection"), closed_port=True),
     "no key and no demo": Case(expect=("No Baseten API key", "offline demo"), key=False),
@@ -66,11 +68,16 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{port}"
 
 
-def prepare(case: Case, emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch,
-            tmp_path: Path) -> str:
+def prepare(
+    case: Case, emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> str:
     """Point the app at the emulator (or a closed port) as the case needs; the host to name."""
-    for name in ("BASETEN_API_KEY", "BASETEN_WEBHOOK_SECRETS", "BASETEN_CHAT_PUBLIC_URL",
-                 "BASETEN_CHAT_DATABASE_URL"):
+    for name in (
+        "BASETEN_API_KEY",
+        "BASETEN_WEBHOOK_SECRETS",
+        "BASETEN_CHAT_PUBLIC_URL",
+        "BASETEN_CHAT_DATABASE_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
     base = closed_port_url() if case.closed_port else emulator.base_url
     monkeypatch.setenv("BASETEN_MODEL_APIS_URL", base + "/v1")
@@ -80,8 +87,9 @@ def prepare(case: Case, emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatc
         monkeypatch.setenv("BASETEN_API_KEY", emulator.api_key)
     if case.slow_client:  # the app's clients, with a read timeout shorter than the first token
         real = state.make_llm
-        monkeypatch.setattr(state, "make_llm",
-                            lambda *args, **kw: real(*args, **{**kw, "timeout": SLOW_READ_S}))
+        monkeypatch.setattr(
+            state, "make_llm", lambda *args, **kw: real(*args, **{**kw, "timeout": SLOW_READ_S})
+        )
     if case.fault:
         emulator.fault(**case.fault, path_contains="/chat")
     return base.split("://", 1)[1]
@@ -98,13 +106,26 @@ def fresh_caches() -> Any:
 
 def page_text(at: AppTest) -> list[str]:
     """Everything written on the page and in the sidebar that a person reads."""
-    return [str(e.value) for e in (*at.error, *at.warning, *at.info, *at.caption, *at.success,
-                                   *at.markdown, *at.exception)]
+    return [
+        str(e.value)
+        for e in (
+            *at.error,
+            *at.warning,
+            *at.info,
+            *at.caption,
+            *at.success,
+            *at.markdown,
+            *at.exception,
+        )
+    ]
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_a_failed_reply_on_the_chat_page_says_what_happened_in_plain_words(
-    name: str, emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    name: str,
+    emulator: EmulatorServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
     fresh_caches: Any,
 ) -> None:
     case = CASES[name]
@@ -157,7 +178,10 @@ def client_for(case: Case, emulator: EmulatorServer, **changes: Any) -> Baseten:
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_a_failed_compare_side_says_what_happened_in_plain_words(
-    name: str, emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch, fresh_caches: Any,
+    name: str,
+    emulator: EmulatorServer,
+    monkeypatch: pytest.MonkeyPatch,
+    fresh_caches: Any,
 ) -> None:
     monkeypatch.delenv("BASETEN_API_KEY", raising=False)
     case = CASES[name]
@@ -170,7 +194,8 @@ def test_a_failed_compare_side_says_what_happened_in_plain_words(
 
 
 def test_an_unknown_model_on_a_compare_side_names_the_closest_models(
-    emulator: EmulatorServer, fresh_caches: Any,
+    emulator: EmulatorServer,
+    fresh_caches: Any,
 ) -> None:
     error = side_error(client_for(Case(), emulator, model_id="deepseek-ai/DeepSeek-V3"))
     assert "“deepseek-ai/DeepSeek-V3”" in error and "closest" in error
@@ -179,12 +204,11 @@ def test_an_unknown_model_on_a_compare_side_names_the_closest_models(
 
 
 def test_a_missing_deployment_on_a_compare_side_says_what_to_check(
-    emulator: EmulatorServer, fresh_caches: Any,
+    emulator: EmulatorServer,
+    fresh_caches: Any,
 ) -> None:
     llm = client_for(Case(), emulator, model_id="zzzz9999", model_apis=False)
     error = side_error(llm)
     assert "no deployment for this model id" in error and "zzzz9999" in error
     assert emulator.base_url.split("://", 1)[1] in error
     assert_plain(error)
-
-

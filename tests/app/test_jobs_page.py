@@ -43,8 +43,21 @@ def engine_for(data_dir: Path):
 
 
 def texts(at: AppTest) -> str:
-    parts = [e.value for kind in ("markdown", "caption", "info", "warning", "error", "success",
-                                  "code", "title", "subheader") for e in getattr(at, kind)]
+    parts = [
+        e.value
+        for kind in (
+            "markdown",
+            "caption",
+            "info",
+            "warning",
+            "error",
+            "success",
+            "code",
+            "title",
+            "subheader",
+        )
+        for e in getattr(at, kind)
+    ]
     return "\n".join(str(p) for p in parts)
 
 
@@ -115,7 +128,8 @@ def test_a_raw_json_object_is_sent_as_the_model_input(app_env, emulator):
     at.text_area(key="jobs_json").input('{"messages": [{"role": "user", "content": "hi"}]}').run()
     at.button(key="jobs_submit").click().run()
     assert submitted_bodies(emulator)[0]["model_input"] == {
-        "messages": [{"role": "user", "content": "hi"}]}
+        "messages": [{"role": "user", "content": "hi"}]
+    }
 
 
 def test_an_unknown_model_id_shows_the_client_message_and_creates_no_job(app_env, emulator):
@@ -152,7 +166,8 @@ def test_without_a_public_url_the_page_explains_the_tunnel_and_requires_a_url(
     at.text_input(key="jobs_webhook_url").input("https://abc.trycloudflare.com/hooks/baseten")
     at.button(key="jobs_submit").click().run()
     assert submitted_bodies(emulator)[0]["webhook_endpoint"] == (
-        "https://abc.trycloudflare.com/hooks/baseten")
+        "https://abc.trycloudflare.com/hooks/baseten"
+    )
 
 
 def test_the_unsigned_development_flag_shows_a_warning_banner(app_env, monkeypatch):
@@ -181,25 +196,31 @@ def test_the_webhook_secret_never_appears_on_the_page(app_env):
 def test_a_batch_file_submits_each_good_row_and_reports_bad_rows_by_number(app_env, emulator):
     at = open_page()
     content = b'{"prompt": "one"}\n{broken\n"three"\n'
-    at.file_uploader(key="jobs_batch_file").set_value(("inputs.jsonl", content,
-                                                         "application/jsonl")).run()
+    at.file_uploader(key="jobs_batch_file").set_value(
+        ("inputs.jsonl", content, "application/jsonl")
+    ).run()
     assert "3 rows: 2 ready, 1 with problems" in texts(at)
     at.button(key="jobs_batch_submit").click().run()
     assert not at.exception
     assert "2 of 3 jobs submitted" in at.success[0].value
     assert at.error[0].value.startswith("Row 2 was not sent: it is not valid JSON")
     assert [b["model_input"] for b in submitted_bodies(emulator)] == [
-        {"prompt": "one"}, {"prompt": "three"}]
+        {"prompt": "one"},
+        {"prompt": "three"},
+    ]
     assert len(at.dataframe[-1].value) == 2
 
 
 def test_a_csv_batch_with_a_prompt_column_becomes_prompt_jobs(app_env, emulator):
     at = open_page()
     at.file_uploader(key="jobs_batch_file").set_value(
-        ("b.csv", b"prompt\nfirst\nsecond\n", "text/csv")).run()
+        ("b.csv", b"prompt\nfirst\nsecond\n", "text/csv")
+    ).run()
     at.button(key="jobs_batch_submit").click().run()
     assert [b["model_input"] for b in submitted_bodies(emulator)] == [
-        {"prompt": "first"}, {"prompt": "second"}]
+        {"prompt": "first"},
+        {"prompt": "second"},
+    ]
 
 
 def test_a_queued_job_is_canceled_from_the_page(app_env, emulator):
@@ -225,12 +246,23 @@ def test_a_job_baseten_will_not_cancel_gets_the_reason(app_env, emulator):
 
 def test_delivered_results_are_listed_shown_as_json_and_exported(app_env):
     engine = engine_for(app_env)
-    body = {"request_id": "c" * 32, "model_id": "abcd1234", "type": "async_request_completed",
-            "time": "2026-01-01T00:00:00.000000Z", "data": {"output": "You said: hi"},
-            "errors": []}
+    body = {
+        "request_id": "c" * 32,
+        "model_id": "abcd1234",
+        "type": "async_request_completed",
+        "time": "2026-01-01T00:00:00.000000Z",
+        "data": {"output": "You said: hi"},
+        "errors": [],
+    }
     with session_scope(engine) as session:
-        store.store_webhook_result(session, request_id="c" * 32, raw_body=json.dumps(body),
-                                   data=body["data"], errors=[], model_id="abcd1234")
+        store.store_webhook_result(
+            session,
+            request_id="c" * 32,
+            raw_body=json.dumps(body),
+            data=body["data"],
+            errors=[],
+            model_id="abcd1234",
+        )
     at = open_page()
     table = at.dataframe[0].value
     assert list(table["Result preview"]) == ["You said: hi"]
@@ -250,11 +282,14 @@ def test_jobs_are_still_listed_in_a_new_session_after_a_restart(app_env):
     assert len(again.dataframe[0].value) == 1
 
 
-@pytest.mark.parametrize("raw, words", [
-    ('{"prompt": "hi", "temperature": NaN}', "NaN"),
-    ('{"prompt": "hi", "temperature": 1e999}', "too large"),
-    ("[" * 5000 + "]" * 5000, "nested too deeply"),
-])
+@pytest.mark.parametrize(
+    "raw, words",
+    [
+        ('{"prompt": "hi", "temperature": NaN}', "NaN"),
+        ('{"prompt": "hi", "temperature": 1e999}', "too large"),
+        ("[" * 5000 + "]" * 5000, "nested too deeply"),
+    ],
+)
 def test_raw_json_with_a_value_json_cannot_carry_is_refused_before_sending(
     app_env, emulator, raw, words
 ):
@@ -273,15 +308,18 @@ def test_a_batch_row_with_nan_is_shown_as_a_problem_in_the_preview_and_every_row
 ):
     at = open_page()
     content = b'{"prompt": "one"}\n{"prompt": "two", "temperature": NaN}\n{"prompt": "three"}\n'
-    at.file_uploader(key="jobs_batch_file").set_value(("inputs.jsonl", content,
-                                                         "application/jsonl")).run()
+    at.file_uploader(key="jobs_batch_file").set_value(
+        ("inputs.jsonl", content, "application/jsonl")
+    ).run()
     assert "3 rows: 2 ready, 1 with problems" in texts(at)
     assert any(w.value.startswith("Row 2:") and "NaN" in w.value for w in at.warning)
     at.button(key="jobs_batch_submit").click().run()
     assert not at.exception
     assert "2 of 3 jobs submitted" in at.success[0].value
     assert [b["model_input"] for b in submitted_bodies(emulator)] == [
-        {"prompt": "one"}, {"prompt": "three"}]
+        {"prompt": "one"},
+        {"prompt": "three"},
+    ]
     report = at.dataframe[0].value
     assert list(report["Row"]) == [1, 2, 3]
     assert list(report["Outcome"]) == ["Submitted", "Not sent", "Submitted"]
@@ -291,7 +329,8 @@ def test_a_batch_row_with_nan_is_shown_as_a_problem_in_the_preview_and_every_row
 def test_a_batch_file_nested_too_deeply_is_reported_per_row_without_a_traceback(app_env, emulator):
     at = open_page()
     deep = ("[" * 5000 + "]" * 5000).encode()
-    at.file_uploader(key="jobs_batch_file").set_value(("deep.jsonl", deep + b"\n",
-                                                         "application/jsonl")).run()
+    at.file_uploader(key="jobs_batch_file").set_value(
+        ("deep.jsonl", deep + b"\n", "application/jsonl")
+    ).run()
     assert not at.exception
     assert any("nested too deeply" in w.value for w in at.warning)

@@ -54,11 +54,23 @@ def engine_for(data_dir: Path):
 
 
 def deliver(engine, request_id: str, data, errors=None) -> None:
-    body = {"request_id": request_id, "model_id": "abcd1234", "type": "async_request_completed",
-            "time": "2026-01-01T00:00:00.000000Z", "data": data, "errors": errors or []}
+    body = {
+        "request_id": request_id,
+        "model_id": "abcd1234",
+        "type": "async_request_completed",
+        "time": "2026-01-01T00:00:00.000000Z",
+        "data": data,
+        "errors": errors or [],
+    }
     with session_scope(engine) as session:
-        store.store_webhook_result(session, request_id=request_id, raw_body=json.dumps(body),
-                                   data=data, errors=errors or [], model_id="abcd1234")
+        store.store_webhook_result(
+            session,
+            request_id=request_id,
+            raw_body=json.dumps(body),
+            data=data,
+            errors=errors or [],
+            model_id="abcd1234",
+        )
 
 
 def open_page(target: Target = DEDICATED) -> AppTest:
@@ -89,8 +101,9 @@ def test_with_nothing_unfinished_the_page_schedules_no_refresh(app_env, fragment
     assert any("does not refresh on its own" in c.value for c in at.caption)
 
 
-def test_while_a_job_is_unfinished_the_page_refreshes_and_says_so(app_env, emulator,
-                                                                  fragment_requests):
+def test_while_a_job_is_unfinished_the_page_refreshes_and_says_so(
+    app_env, emulator, fragment_requests
+):
     emulator.configure(hold_jobs=True)
     at = open_page()
     at.text_area(key="jobs_prompt").input("wait").run()
@@ -106,8 +119,11 @@ def test_an_export_is_not_built_until_someone_asks_for_it(app_env, monkeypatch):
     built: list[str] = []
     for name in ("export_jsonl", "export_csv", "raw_body"):
         real = getattr(job_results, name)
-        monkeypatch.setattr(job_results, name,
-                            lambda *args, _real=real, _name=name: built.append(_name) or _real(*args))
+        monkeypatch.setattr(
+            job_results,
+            name,
+            lambda *args, _real=real, _name=name: built.append(_name) or _real(*args),
+        )
     at = open_page()
     at.selectbox(key="jobs_result_id").set_value("1" * 32).run()
     assert not at.exception
@@ -151,4 +167,5 @@ def test_a_job_whose_result_the_receiver_refused_says_why_in_plain_words(
     table = at.dataframe[-1].value
     assert list(table["Status"]) == ["Result not delivered"]
     assert list(table["Details"]) == [
-        "Webhook delivery failed: the app's receiver refused it (no webhook secret set)."]
+        "Webhook delivery failed: the app's receiver refused it (no webhook secret set)."
+    ]

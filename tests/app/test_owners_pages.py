@@ -32,8 +32,13 @@ ANN_ID, BOB_ID = "ann.archer@example.com", "bob@example.com"
 @pytest.fixture()
 def team_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, emulator: EmulatorServer):
     """A fresh data directory shared by both people, the emulator's key shared with them."""
-    for name in ("BASETEN_WEBHOOK_SECRETS", "BASETEN_CHAT_PUBLIC_URL", "BASETEN_CHAT_DATABASE_URL",
-                 "BASETEN_CHAT_ALLOWED_USERS", "BASETEN_CHAT_ADMIN_EMAIL"):
+    for name in (
+        "BASETEN_WEBHOOK_SECRETS",
+        "BASETEN_CHAT_PUBLIC_URL",
+        "BASETEN_CHAT_DATABASE_URL",
+        "BASETEN_CHAT_ALLOWED_USERS",
+        "BASETEN_CHAT_ADMIN_EMAIL",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("BASETEN_API_KEY", emulator.api_key)
     monkeypatch.setenv("BASETEN_CHAT_SHARE_SERVER_KEY", "1")
@@ -72,8 +77,20 @@ def signed_in(user: dict, page: str | None = None, **address: str) -> AppTest:
 
 
 def page_text(at: AppTest) -> str:
-    parts = [e.value for e in (*at.caption, *at.markdown, *at.info, *at.warning, *at.error,
-                               *at.success, *at.subheader, *at.title, *at.text)]
+    parts = [
+        e.value
+        for e in (
+            *at.caption,
+            *at.markdown,
+            *at.info,
+            *at.warning,
+            *at.error,
+            *at.success,
+            *at.subheader,
+            *at.title,
+            *at.text,
+        )
+    ]
     parts += [b.label for b in at.button]
     parts += [str(o) for box in at.selectbox for o in box.options]
     parts += [json.dumps(f.value, default=str) for f in at.dataframe]
@@ -100,8 +117,7 @@ def test_a_chat_address_with_another_persons_conversation_says_not_found(engine:
 
 def test_each_persons_sidebar_lists_only_their_conversations_and_personas(engine: Engine) -> None:
     anns_conversation(engine)
-    personas.create_persona(engine, "Ann's analyst", "📈", "Analyse.",
-                            owner=ANN_ID)
+    personas.create_persona(engine, "Ann's analyst", "📈", "Analyse.", owner=ANN_ID)
     bob = signed_in(BOB)
     assert "quarterly numbers" not in page_text(bob) and "Ann's analyst" not in page_text(bob)
     bob.chat_input(key="chat_input").set_value("Bob's own question").run()
@@ -111,12 +127,12 @@ def test_each_persons_sidebar_lists_only_their_conversations_and_personas(engine
     assert "Ann's quarterly numbers" in page_text(ann)
     assert "Ann's analyst" in page_text(ann)
     assert [c.title for c in convs.list_conversations(engine, owner=BOB_ID)] == [
-        "Bob's own question"]
+        "Bob's own question"
+    ]
 
 
 def test_a_documents_address_with_another_persons_collection_says_not_found(engine: Engine) -> None:
-    collection = docs.create_collection(engine, "Ann's contracts", EmbedSpec(),
-                                        owner=ANN_ID)
+    collection = docs.create_collection(engine, "Ann's contracts", EmbedSpec(), owner=ANN_ID)
     bob = signed_in(BOB, "app_pages/documents.py", collection=collection.id)
     assert any("was not found" in w.value for w in bob.warning)
     assert "Ann's contracts" not in page_text(bob)
@@ -128,13 +144,21 @@ def test_a_documents_address_with_another_persons_collection_says_not_found(engi
 def test_the_jobs_page_shows_each_person_only_their_jobs_and_results(engine: Engine) -> None:
     body = {"request_id": "a" * 32, "data": {"output": "Ann's job result"}, "errors": []}
     with session_scope(engine) as session:
-        store.add_job(session, owner=ANN_ID, request_id="a" * 32, target_label="Dedicated",
-                      target_json=json.dumps({"kind": "dedicated", "model": "abcd1234"}),
-                      model_input_json="{}", status="SUCCEEDED")
-        store.store_webhook_result(session, request_id="a" * 32, raw_body=json.dumps(body),
-                                   data=body["data"], errors=[])
-        store.store_webhook_result(session, request_id="b" * 32, raw_body="{}",
-                                   data={"output": "nobody's"}, errors=[])
+        store.add_job(
+            session,
+            owner=ANN_ID,
+            request_id="a" * 32,
+            target_label="Dedicated",
+            target_json=json.dumps({"kind": "dedicated", "model": "abcd1234"}),
+            model_input_json="{}",
+            status="SUCCEEDED",
+        )
+        store.store_webhook_result(
+            session, request_id="a" * 32, raw_body=json.dumps(body), data=body["data"], errors=[]
+        )
+        store.store_webhook_result(
+            session, request_id="b" * 32, raw_body="{}", data={"output": "nobody's"}, errors=[]
+        )
     bob = signed_in(BOB, "app_pages/jobs.py")
     assert "a" * 32 not in page_text(bob) and "Ann's job result" not in page_text(bob)
     assert "b" * 32 not in page_text(bob)

@@ -37,8 +37,9 @@ def _run_app() -> AppTest:
 
 
 def _all_text(at: AppTest) -> str:
-    parts = [e.value for e in (*at.caption, *at.markdown, *at.info, *at.warning, *at.error,
-                              *at.success)]
+    parts = [
+        e.value for e in (*at.caption, *at.markdown, *at.info, *at.warning, *at.error, *at.success)
+    ]
     return "\n".join(str(p) for p in parts)
 
 

@@ -38,8 +38,13 @@ ANN = {
 @pytest.fixture()
 def app_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, emulator: EmulatorServer):
     """The emulator's key in the server's environment, a fresh data dir and fresh caches."""
-    for name in ("BASETEN_WEBHOOK_SECRETS", "BASETEN_CHAT_PUBLIC_URL", "BASETEN_CHAT_DATABASE_URL",
-                 "BASETEN_CHAT_ALLOWED_USERS", "BASETEN_CHAT_SHARE_SERVER_KEY"):
+    for name in (
+        "BASETEN_WEBHOOK_SECRETS",
+        "BASETEN_CHAT_PUBLIC_URL",
+        "BASETEN_CHAT_DATABASE_URL",
+        "BASETEN_CHAT_ALLOWED_USERS",
+        "BASETEN_CHAT_SHARE_SERVER_KEY",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("BASETEN_API_KEY", emulator.api_key)
     monkeypatch.setenv("BASETEN_MODEL_APIS_URL", emulator.model_apis_url)
@@ -70,8 +75,18 @@ def _run(at: AppTest) -> AppTest:
 
 def _text(at: AppTest, *, sidebar_only: bool = False) -> str:
     root = at.sidebar if sidebar_only else at
-    parts = [e.value for e in (*root.caption, *root.markdown, *root.info, *root.warning,
-                              *root.error, *root.success, *root.title)]
+    parts = [
+        e.value
+        for e in (
+            *root.caption,
+            *root.markdown,
+            *root.info,
+            *root.warning,
+            *root.error,
+            *root.success,
+            *root.title,
+        )
+    ]
     return "\n".join(str(p) for p in parts)
 
 
@@ -99,13 +114,17 @@ def test_a_signed_out_visitor_sees_only_the_sign_in_button_even_with_a_conversat
 
 
 def test_named_providers_each_get_a_sign_in_button(app_env):
-    auth = {"redirect_uri": AUTH["redirect_uri"], "cookie_secret": AUTH["cookie_secret"],
-            "google": {k: AUTH[k] for k in ("client_id", "client_secret",
-                                            "server_metadata_url")},
-            "okta": {k: AUTH[k] for k in ("client_id", "client_secret", "server_metadata_url")}}
+    auth = {
+        "redirect_uri": AUTH["redirect_uri"],
+        "cookie_secret": AUTH["cookie_secret"],
+        "google": {k: AUTH[k] for k in ("client_id", "client_secret", "server_metadata_url")},
+        "okta": {k: AUTH[k] for k in ("client_id", "client_secret", "server_metadata_url")},
+    }
     at = _run(_app(None, auth=auth))
     assert [(b.key, b.label) for b in at.button] == [
-        ("signin_google", "Sign in with Google"), ("signin_okta", "Sign in with Okta")]
+        ("signin_google", "Sign in with Google"),
+        ("signin_okta", "Sign in with Okta"),
+    ]
 
 
 def test_a_signed_in_person_sees_who_they_are_and_a_sign_out_button(app_env):
@@ -119,8 +138,9 @@ def test_a_signed_in_person_sees_who_they_are_and_a_sign_out_button(app_env):
 
 def test_someone_not_on_the_allow_list_is_refused_with_a_sign_out_button(app_env):
     bob = {**ANN, "sub": "bob", "email": "bob@elsewhere.net", "name": "Bob"}
-    at = _run(_app(bob, auth=AUTH, BASETEN_CHAT_ALLOWED_USERS=["ann.archer@example.com",
-                                                               "example.org"]))
+    at = _run(
+        _app(bob, auth=AUTH, BASETEN_CHAT_ALLOWED_USERS=["ann.archer@example.com", "example.org"])
+    )
     assert "bob@elsewhere.net** is not allowed to use this app" in _text(at)
     assert _button_keys(at) == ["signin_refused_sign_out"]
     assert not at.chat_input and not at.sidebar.children

@@ -23,28 +23,34 @@ def _clean_client_state(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def model_api(emulator) -> Callable[..., Baseten]:
     """Make a Model APIs Baseten against the emulator."""
+
     def make(model_id: str = "deepseek-ai/DeepSeek-V3.1", **kwargs: Any) -> Baseten:
         kwargs.setdefault("api_key", emulator.api_key)
         return Baseten(model_id=model_id, model_apis_url=emulator.model_apis_url, **kwargs)
+
     return make
 
 
 @pytest.fixture
 def dedicated(emulator) -> Callable[..., Baseten]:
     """Make a dedicated-deployment Baseten against the emulator."""
+
     def make(model_id: str = "abcd1234", **kwargs: Any) -> Baseten:
         kwargs.setdefault("api_key", emulator.api_key)
         kwargs.setdefault("model_apis", False)
         return Baseten(model_id=model_id, deployment_url=emulator.deployment_url, **kwargs)
+
     return make
 
 
 @pytest.fixture
 def embedder(emulator) -> Callable[..., BasetenEmbedding]:
     """Make a BasetenEmbedding against the emulator."""
+
     def make(model_id: str = "emb12345", **kwargs: Any) -> BasetenEmbedding:
         kwargs.setdefault("api_key", emulator.api_key)
         return BasetenEmbedding(model_id=model_id, deployment_url=emulator.deployment_url, **kwargs)
+
     return make
 
 
@@ -65,4 +71,6 @@ def _no_key_in_any_error(monkeypatch: pytest.MonkeyPatch, emulator) -> Any:
     secrets = [emulator.api_key, "SECRET"]
     for error in created:
         for secret in secrets:
-            assert secret not in str(error) and secret not in repr(error), f"{type(error).__name__} leaks a key"
+            assert secret not in str(error) and secret not in repr(error), (
+                f"{type(error).__name__} leaks a key"
+            )

@@ -35,12 +35,16 @@ def test_when_the_list_cannot_be_fetched_the_snapshot_is_labelled_as_such(emulat
 
 
 def test_a_row_label_shows_the_context_length_in_thousands():
-    assert CatalogRow("zai-org/GLM-4.6", "GLM 4.6", 200_000).label == "zai-org/GLM-4.6 · 200k context"
+    assert (
+        CatalogRow("zai-org/GLM-4.6", "GLM 4.6", 200_000).label == "zai-org/GLM-4.6 · 200k context"
+    )
     assert CatalogRow("x/y", "y", None).label == "x/y"
 
 
 def test_the_list_is_fetched_over_the_connection_pool_it_is_given(emulator):
     sent = []
-    with httpx.Client(event_hooks={"request": [lambda request: sent.append(request.url.path)]}) as pool:
+    with httpx.Client(
+        event_hooks={"request": [lambda request: sent.append(request.url.path)]}
+    ) as pool:
         catalog = load_catalog(emulator.model_apis_url, emulator.api_key, http_client=pool)
     assert catalog.note is None and sent == ["/v1/models"]

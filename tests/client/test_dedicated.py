@@ -10,12 +10,15 @@ from baseten_llm import errors
 HI = [ChatMessage(role="user", content="hello there")]
 
 
-@pytest.mark.parametrize("kwargs, prefix", [
-    ({}, "/model-abcd1234/environments/production"),
-    ({"environment": "staging"}, "/model-abcd1234/environments/staging"),
-    ({"development": True}, "/model-abcd1234/development"),
-    ({"deployment_id": "dep12345"}, "/model-abcd1234/deployment/dep12345"),
-])
+@pytest.mark.parametrize(
+    "kwargs, prefix",
+    [
+        ({}, "/model-abcd1234/environments/production"),
+        ({"environment": "staging"}, "/model-abcd1234/environments/staging"),
+        ({"development": True}, "/model-abcd1234/development"),
+        ({"deployment_id": "dep12345"}, "/model-abcd1234/deployment/dep12345"),
+    ],
+)
 def test_each_target_reaches_its_path(emulator, dedicated, kwargs, prefix):
     assert dedicated(**kwargs).chat(HI).message.content.startswith("You said: hello there")
     assert emulator.requests()[-1]["path"] == prefix + "/sync/v1/chat/completions"
@@ -24,10 +27,17 @@ def test_each_target_reaches_its_path(emulator, dedicated, kwargs, prefix):
 def test_openai_style_streams_sync_and_async(emulator, dedicated):
     llm = dedicated("efgh5678")
     chunks = list(llm.stream_complete("hello there"))
-    assert chunks[-1].text.startswith("You said: hello there") and chunks[-1].additional_kwargs["usage"]
+    assert (
+        chunks[-1].text.startswith("You said: hello there")
+        and chunks[-1].additional_kwargs["usage"]
+    )
 
     async def run():
-        return [c async for c in await llm.astream_chat(HI)], await llm.achat(HI), await llm.acomplete("x")
+        return (
+            [c async for c in await llm.astream_chat(HI)],
+            await llm.achat(HI),
+            await llm.acomplete("x"),
+        )
 
     streamed, chat, completion = asyncio.run(run())
     assert "".join(c.delta for c in streamed) == chat.message.content
@@ -39,7 +49,11 @@ def test_predict_json_uses_the_documented_default_mapping(emulator, dedicated):
     assert llm.complete("hello there").text.startswith("You said: hello there")
     entry = emulator.requests()[-1]
     assert entry["path"] == "/model-abcd1234/environments/production/predict"
-    assert entry["body"] == {"messages": [{"role": "user", "content": "hello there"}], "stream": False, "temperature": 0.5}
+    assert entry["body"] == {
+        "messages": [{"role": "user", "content": "hello there"}],
+        "stream": False,
+        "temperature": 0.5,
+    }
 
 
 def test_predict_streams_raw_text_sync_and_async(dedicated):
@@ -55,9 +69,11 @@ def test_predict_streams_raw_text_sync_and_async(dedicated):
 
 
 def test_predict_with_custom_builder_and_parser(emulator, dedicated):
-    llm = dedicated(api_style="predict",
-                    predict_input_builder=lambda messages, **kw: {"prompt": messages[-1]["content"], **kw},
-                    predict_output_parser=lambda data: "parsed:" + str(data)[:20])
+    llm = dedicated(
+        api_style="predict",
+        predict_input_builder=lambda messages, **kw: {"prompt": messages[-1]["content"], **kw},
+        predict_output_parser=lambda data: "parsed:" + str(data)[:20],
+    )
     text = llm.complete("hello there").text
     assert text.startswith("parsed:")
     assert emulator.requests()[-1]["body"] == {"prompt": "hello there", "stream": False}
@@ -84,7 +100,9 @@ def test_wake_posts_to_the_target(emulator, dedicated):
     dedicated(environment="staging").wake()
     asyncio.run(dedicated().awake())
     assert [(r["method"], r["path"]) for r in emulator.requests()] == [
-        ("POST", "/model-abcd1234/environments/staging/wake"), ("POST", "/model-abcd1234/environments/production/wake")]
+        ("POST", "/model-abcd1234/environments/staging/wake"),
+        ("POST", "/model-abcd1234/environments/production/wake"),
+    ]
 
 
 def test_embeddings_in_batches_sync_and_async(emulator, embedder):

@@ -18,13 +18,21 @@ def test_a_wrong_key_is_an_authentication_error_without_the_key(emulator, model_
     with pytest.raises(errors.AuthenticationError) as info:
         llm.complete("hi")
     assert info.value.status_code == 401 and "BASETEN_API_KEY" in str(info.value)
-    assert secret not in str(info.value) and secret not in repr(info.value) and secret not in repr(llm)
+    assert (
+        secret not in str(info.value) and secret not in repr(info.value) and secret not in repr(llm)
+    )
 
 
-@pytest.mark.parametrize("status, cls", [
-    (402, errors.PaymentRequiredError), (403, errors.PermissionDeniedError), (413, errors.PayloadTooLargeError),
-    (400, errors.BadRequestError), (422, errors.UnprocessableEntityError),
-])
+@pytest.mark.parametrize(
+    "status, cls",
+    [
+        (402, errors.PaymentRequiredError),
+        (403, errors.PermissionDeniedError),
+        (413, errors.PayloadTooLargeError),
+        (400, errors.BadRequestError),
+        (422, errors.UnprocessableEntityError),
+    ],
+)
 def test_injected_client_errors_map_to_their_class_without_retry(emulator, dedicated, status, cls):
     emulator.fault(status=status, times=1, path_contains="/chat")
     with pytest.raises(cls) as info:
@@ -64,7 +72,9 @@ def test_a_stream_cut_midway_keeps_the_partial_text_and_is_not_resent(emulator, 
     with pytest.raises(errors.StreamInterruptedError) as info:
         for chunk in model_api("zai-org/GLM-4.6").stream_chat(HI):
             received.append(chunk.delta)
-    assert info.value.partial_text == "".join(received) and info.value.partial_text.startswith("You said:")
+    assert info.value.partial_text == "".join(received) and info.value.partial_text.startswith(
+        "You said:"
+    )
     chats = [r for r in emulator.requests() if r["path"].endswith("/chat/completions")]
     assert len(chats) == 1 and chats[0]["stream_cut"]
 
@@ -105,8 +115,13 @@ def test_a_read_timeout_is_an_api_timeout_error(emulator, dedicated):
 
 
 def test_an_unreachable_server_is_a_connection_error_after_retries():
-    llm = Baseten(model_id="abcd1234", model_apis=False, api_key="k-SECRET",
-                  deployment_url="http://127.0.0.1:9/model-{model_id}", max_retries=1)
+    llm = Baseten(
+        model_id="abcd1234",
+        model_apis=False,
+        api_key="k-SECRET",
+        deployment_url="http://127.0.0.1:9/model-{model_id}",
+        max_retries=1,
+    )
     with pytest.raises(errors.APIConnectionError) as info:
         llm.complete("hi")
     assert "k-SECRET" not in str(info.value)
@@ -139,9 +154,18 @@ def test_the_connect_timeout_is_applied_per_request_to_an_injected_client(emulat
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request.extensions["timeout"])
-        return httpx.Response(200, json={"choices": [{"message": {"content": "ok"}, "finish_reason": "stop"}]})
+        return httpx.Response(
+            200, json={"choices": [{"message": {"content": "ok"}, "finish_reason": "stop"}]}
+        )
 
     shared = httpx.Client(transport=httpx.MockTransport(handler), timeout=httpx.Timeout(99.0))
-    Baseten(model_id="abcd1234", model_apis=False, api_key="k", deployment_url="http://d.test/{model_id}",
-            timeout=12.0, connect_timeout=1.5, http_client=shared).chat(HI)
+    Baseten(
+        model_id="abcd1234",
+        model_apis=False,
+        api_key="k",
+        deployment_url="http://d.test/{model_id}",
+        timeout=12.0,
+        connect_timeout=1.5,
+        http_client=shared,
+    ).chat(HI)
     assert seen == [{"connect": 1.5, "read": 12.0, "write": 12.0, "pool": 12.0}]

@@ -13,14 +13,18 @@ from baseten_llm.emulator import EmulatorConfig
 
 def test_seed_acomplete_with_a_webhook_submits_a_job(emulator, dedicated):
     emulator.configure(hold_jobs=True)
-    llm = dedicated(webhook_endpoint="https://example.com/hook", temperature=0.2, max_tokens=50, model_apis=None)
+    llm = dedicated(
+        webhook_endpoint="https://example.com/hook", temperature=0.2, max_tokens=50, model_apis=None
+    )
     response = asyncio.run(llm.acomplete("Paul Graham is"))
     assert response.additional_kwargs == {"async_request": True} and len(response.text) == 32
     assert response.raw["request_id"] == response.text
     entry = emulator.requests()[-1]
     assert entry["path"] == "/model-abcd1234/environments/production/async_predict"
-    assert entry["body"] == {"model_input": {"prompt": "Paul Graham is", "temperature": 0.2, "max_tokens": 50},
-                             "webhook_endpoint": "https://example.com/hook"}
+    assert entry["body"] == {
+        "model_input": {"prompt": "Paul Graham is", "temperature": 0.2, "max_tokens": 50},
+        "webhook_endpoint": "https://example.com/hook",
+    }
     info = llm.get_async_request(response.text)
     assert info.status is AsyncRequestStatus.QUEUED and info.webhook_status is WebhookStatus.PENDING
     assert llm.cancel_async_request(response.text) is True
@@ -30,8 +34,12 @@ def test_seed_acomplete_with_a_webhook_submits_a_job(emulator, dedicated):
 def test_submit_with_options_status_queue_and_cancel_sync_and_async(emulator, dedicated):
     emulator.configure(hold_jobs=True)
     llm = dedicated(development=True)
-    request_id = llm.submit_async_request({"prompt": "x"}, priority=1, max_time_in_queue_seconds=60,
-                                          inference_retry_config={"max_attempts": 2, "initial_delay_ms": 10, "max_delay_ms": 100})
+    request_id = llm.submit_async_request(
+        {"prompt": "x"},
+        priority=1,
+        max_time_in_queue_seconds=60,
+        inference_retry_config={"max_attempts": 2, "initial_delay_ms": 10, "max_delay_ms": 100},
+    )
     body = emulator.requests()[-1]["body"]
     assert body["priority"] == 1 and body["inference_retry_config"]["max_attempts"] == 2
     assert emulator.requests()[-1]["path"] == "/model-abcd1234/development/async_predict"
@@ -71,7 +79,9 @@ def test_invalid_parameters_and_big_bodies_never_reach_the_server(emulator, dedi
 
 def test_a_signed_webhook_delivery_verifies(emulator, dedicated):
     llm = dedicated()
-    request_id = llm.submit_async_request({"prompt": "x"}, webhook_endpoint="http://127.0.0.1:9/hook")
+    request_id = llm.submit_async_request(
+        {"prompt": "x"}, webhook_endpoint="http://127.0.0.1:9/hook"
+    )
     deadline = time.time() + 15
     while not emulator.webhooks() and time.time() < deadline:
         time.sleep(0.1)

@@ -45,14 +45,22 @@ def kinds(message: ChatMessage) -> list:
 def test_a_reasoning_reply_carries_a_thinking_block_beside_the_answer(model_api):
     message = model_api("deepseek-ai/DeepSeek-V3.1").chat(QUESTION).message
     assert kinds(message) == [ThinkingBlock, TextBlock]
-    assert message.blocks[0].content == message.additional_kwargs["reasoning_content"] == "Thinking about: What is your name"
-    assert message.content.startswith("You said: What is your name")  # the thinking is not in the answer
+    assert (
+        message.blocks[0].content
+        == message.additional_kwargs["reasoning_content"]
+        == "Thinking about: What is your name"
+    )
+    assert message.content.startswith(
+        "You said: What is your name"
+    )  # the thinking is not in the answer
 
 
 def test_streamed_reasoning_arrives_as_thinking_deltas_and_thinking_blocks(model_api):
     chunks = list(model_api("deepseek-ai/DeepSeek-V3.1").stream_chat(QUESTION))
     thinking = "".join(c.additional_kwargs.get("thinking_delta", "") for c in chunks)
-    assert thinking == "".join(c.additional_kwargs["reasoning_delta"] for c in chunks)  # the older name still works
+    assert thinking == "".join(
+        c.additional_kwargs["reasoning_delta"] for c in chunks
+    )  # the older name still works
     assert thinking == chunks[-1].message.blocks[0].content == "Thinking about: What is your name"
     first_thought = next(c for c in chunks if c.additional_kwargs.get("thinking_delta"))
     assert first_thought.delta == "" and kinds(first_thought.message) == [ThinkingBlock, TextBlock]
@@ -63,11 +71,19 @@ def test_async_streams_carry_thinking_deltas_too(model_api):
     llm = model_api("deepseek-ai/DeepSeek-V3.1")
 
     async def run():
-        return [c async for c in await llm.astream_chat(QUESTION)], [c async for c in await llm.astream_complete("hi")]
+        return [c async for c in await llm.astream_chat(QUESTION)], [
+            c async for c in await llm.astream_complete("hi")
+        ]
 
     chat, completion = asyncio.run(run())
-    assert "".join(c.additional_kwargs.get("thinking_delta", "") for c in chat) == "Thinking about: What is your name"
-    assert "".join(c.additional_kwargs.get("thinking_delta", "") for c in completion) == "Thinking about: hi"
+    assert (
+        "".join(c.additional_kwargs.get("thinking_delta", "") for c in chat)
+        == "Thinking about: What is your name"
+    )
+    assert (
+        "".join(c.additional_kwargs.get("thinking_delta", "") for c in completion)
+        == "Thinking about: hi"
+    )
 
 
 def test_a_model_without_reasoning_has_only_the_text_block(model_api):
@@ -78,8 +94,10 @@ def test_a_model_without_reasoning_has_only_the_text_block(model_api):
 
 def test_tool_calls_come_as_tool_call_blocks_and_tool_calls(model_api):
     llm = model_api("zai-org/GLM-4.6")
-    for response in (llm.chat_with_tools([TOOL], user_msg="add a 2 and b 3"),
-                     list(llm.stream_chat_with_tools([TOOL], user_msg="add a 2 and b 3"))[-1]):
+    for response in (
+        llm.chat_with_tools([TOOL], user_msg="add a 2 and b 3"),
+        list(llm.stream_chat_with_tools([TOOL], user_msg="add a 2 and b 3"))[-1],
+    ):
         blocks = [b for b in response.message.blocks if isinstance(b, ToolCallBlock)]
         call = response.message.additional_kwargs["tool_calls"][0]
         assert [(b.tool_call_id, b.tool_name) for b in blocks] == [(call["id"], "add")]
@@ -88,26 +106,50 @@ def test_tool_calls_come_as_tool_call_blocks_and_tool_calls(model_api):
 
 def test_tool_call_blocks_alone_are_enough_to_select_and_send_back_a_tool_call(emulator, model_api):
     llm = model_api("zai-org/GLM-4.6")
-    assistant = ChatMessage(role="assistant", blocks=[ToolCallBlock(tool_call_id="call_9", tool_name="add",
-                                                                    tool_kwargs={"a": 2, "b": 5})])
+    assistant = ChatMessage(
+        role="assistant",
+        blocks=[
+            ToolCallBlock(tool_call_id="call_9", tool_name="add", tool_kwargs={"a": 2, "b": 5})
+        ],
+    )
     from llama_index.core.base.llms.types import ChatResponse
+
     selections = llm.get_tool_calls_from_response(ChatResponse(message=assistant))
-    assert [(s.tool_id, s.tool_name, s.tool_kwargs) for s in selections] == [("call_9", "add", {"a": 2, "b": 5})]
-    answer = llm.chat([ChatMessage(role="user", content="add"), assistant,
-                       ChatMessage(role="tool", content="7", additional_kwargs={"tool_call_id": "call_9"})])
+    assert [(s.tool_id, s.tool_name, s.tool_kwargs) for s in selections] == [
+        ("call_9", "add", {"a": 2, "b": 5})
+    ]
+    answer = llm.chat(
+        [
+            ChatMessage(role="user", content="add"),
+            assistant,
+            ChatMessage(role="tool", content="7", additional_kwargs={"tool_call_id": "call_9"}),
+        ]
+    )
     assert answer.message.content.startswith("Tool result: 7")
     sent = emulator.requests()[-1]["body"]["messages"][1]
-    assert sent["tool_calls"] == [{"id": "call_9", "type": "function",
-                                   "function": {"name": "add", "arguments": '{"a": 2, "b": 5}'}}]
+    assert sent["tool_calls"] == [
+        {
+            "id": "call_9",
+            "type": "function",
+            "function": {"name": "add", "arguments": '{"a": 2, "b": 5}'},
+        }
+    ]
 
 
 def test_a_reply_with_both_forms_sends_each_tool_call_once(emulator, model_api):
     llm = model_api("zai-org/GLM-4.6")
     first = llm.chat_with_tools([TOOL], user_msg="add a 2 and b 3")
     call_id = first.message.additional_kwargs["tool_calls"][0]["id"]
-    llm.chat([ChatMessage(role="user", content="add a 2 and b 3"), first.message,
-              ChatMessage(role="tool", content="5", additional_kwargs={"tool_call_id": call_id})])
-    assert [c["id"] for c in emulator.requests()[-1]["body"]["messages"][1]["tool_calls"]] == [call_id]
+    llm.chat(
+        [
+            ChatMessage(role="user", content="add a 2 and b 3"),
+            first.message,
+            ChatMessage(role="tool", content="5", additional_kwargs={"tool_call_id": call_id}),
+        ]
+    )
+    assert [c["id"] for c in emulator.requests()[-1]["body"]["messages"][1]["tool_calls"]] == [
+        call_id
+    ]
 
 
 def test_a_function_agent_streams_thinking_and_runs_the_tool(emulator, model_api):
@@ -115,17 +157,24 @@ def test_a_function_agent_streams_thinking_and_runs_the_tool(emulator, model_api
 
     async def run():
         handler = agent.run(user_msg="add a 20 and b 22")
-        thinking = [e.thinking_delta async for e in handler.stream_events()
-                    if isinstance(e, AgentStream) and e.thinking_delta]
+        thinking = [
+            e.thinking_delta
+            async for e in handler.stream_events()
+            if isinstance(e, AgentStream) and e.thinking_delta
+        ]
         return thinking, await handler
 
     thinking, result = asyncio.run(run())
     assert "".join(thinking).startswith("Thinking about: add a 20 and b 22")
     # The emulator fills integer arguments with 1 (docs/contracts.md), so add(1, 1) ran.
-    assert result.tool_calls[0].tool_name == "add" and result.tool_calls[0].tool_output.content == "2"
+    assert (
+        result.tool_calls[0].tool_name == "add" and result.tool_calls[0].tool_output.content == "2"
+    )
     assert str(result).startswith("Tool result: 2")
     sent = emulator.requests()[-1]["body"]["messages"]
-    assert [m["role"] for m in sent] == ["user", "assistant", "tool"] and len(sent[1]["tool_calls"]) == 1
+    assert [m["role"] for m in sent] == ["user", "assistant", "tool"] and len(
+        sent[1]["tool_calls"]
+    ) == 1
 
 
 def _schema_sent(emulator) -> dict:
@@ -143,13 +192,19 @@ def test_structured_predict_asks_for_the_json_schema_and_returns_the_model(emula
 
 
 def test_astructured_predict_and_a_reasoning_model_return_the_model(emulator, model_api):
-    city = asyncio.run(model_api("deepseek-ai/DeepSeek-V3.1").astructured_predict(City, CITY_PROMPT, name="city Oslo"))
+    city = asyncio.run(
+        model_api("deepseek-ai/DeepSeek-V3.1").astructured_predict(
+            City, CITY_PROMPT, name="city Oslo"
+        )
+    )
     assert city.city == "Oslo" and len(city.sights) >= 2
     _schema_sent(emulator)
 
 
 def test_stream_structured_predict_yields_growing_partials_then_the_model(emulator, model_api):
-    partials = list(model_api("zai-org/GLM-4.6").stream_structured_predict(City, CITY_PROMPT, name="city Rome"))
+    partials = list(
+        model_api("zai-org/GLM-4.6").stream_structured_predict(City, CITY_PROMPT, name="city Rome")
+    )
     assert len(partials) > 3 and isinstance(partials[-1], City) and partials[-1].city == "Rome"
     assert emulator.requests()[-1]["body"]["stream"] is True
     _schema_sent(emulator)
@@ -159,7 +214,10 @@ def test_astream_structured_predict_yields_the_model_last(emulator, model_api):
     llm = model_api("zai-org/GLM-4.6")
 
     async def run():
-        return [p async for p in await llm.astream_structured_predict(City, CITY_PROMPT, name="city Kyiv")]
+        return [
+            p
+            async for p in await llm.astream_structured_predict(City, CITY_PROMPT, name="city Kyiv")
+        ]
 
     partials = asyncio.run(run())
     assert isinstance(partials[-1], City) and partials[-1].city == "Kyiv"
@@ -167,15 +225,25 @@ def test_astream_structured_predict_yields_the_model_last(emulator, model_api):
 
 
 def test_a_structured_llm_answers_with_the_model_as_json(emulator, model_api):
-    response = model_api("zai-org/GLM-4.6").as_structured_llm(City).chat([ChatMessage(role="user", content="city Porto")])
-    assert isinstance(response.raw, City) and json.loads(response.message.content)["city"] == "Porto"
+    response = (
+        model_api("zai-org/GLM-4.6")
+        .as_structured_llm(City)
+        .chat([ChatMessage(role="user", content="city Porto")])
+    )
+    assert (
+        isinstance(response.raw, City) and json.loads(response.message.content)["city"] == "Porto"
+    )
 
 
 def test_function_program_mode_still_uses_tool_calling(emulator, model_api):
     llm = model_api("zai-org/GLM-4.6", pydantic_program_mode=PydanticProgramMode.FUNCTION)
     city = llm.structured_predict(City, CITY_PROMPT, name="city Bern")
     body = emulator.requests()[-1]["body"]
-    assert isinstance(city, City) and body["tools"][0]["function"]["name"] == "City" and "response_format" not in body
+    assert (
+        isinstance(city, City)
+        and body["tools"][0]["function"]["name"] == "City"
+        and "response_format" not in body
+    )
 
 
 def test_a_custom_predict_model_falls_back_to_llama_index_s_own_program(emulator, dedicated):
@@ -193,4 +261,6 @@ def test_llama_index_token_counting_sees_the_usage_of_plain_and_streamed_chats(m
     plain = llm.chat(QUESTION).additional_kwargs["usage"]
     streamed = list(llm.stream_chat(QUESTION))[-1].additional_kwargs["usage"]
     assert [(e.prompt_token_count, e.completion_token_count) for e in counter.llm_token_counts] == [
-        (plain["prompt_tokens"], plain["completion_tokens"]), (streamed["prompt_tokens"], streamed["completion_tokens"])]
+        (plain["prompt_tokens"], plain["completion_tokens"]),
+        (streamed["prompt_tokens"], streamed["completion_tokens"]),
+    ]

@@ -8,7 +8,10 @@ from llama_index.core.llms import ChatMessage
 
 from baseten_llm import errors
 
-PIRATE = [ChatMessage(role="system", content="You are a pirate"), ChatMessage(role="user", content="What is your name")]
+PIRATE = [
+    ChatMessage(role="system", content="You are a pirate"),
+    ChatMessage(role="user", content="What is your name"),
+]
 
 
 def last_body(emulator):
@@ -35,7 +38,10 @@ def test_chat_with_system_and_user_messages(emulator, model_api):
 def test_reasoning_is_kept_apart_from_the_answer(model_api):
     response = model_api("deepseek-ai/DeepSeek-V3.1").chat(PIRATE)
     assert response.message.content.startswith("You said:")
-    assert response.message.additional_kwargs["reasoning_content"] == "Thinking about: What is your name"
+    assert (
+        response.message.additional_kwargs["reasoning_content"]
+        == "Thinking about: What is your name"
+    )
     assert response.additional_kwargs["usage"]["reasoning_tokens"] > 0
 
 
@@ -44,7 +50,11 @@ def test_stream_chat_deltas_rebuild_the_answer_and_the_last_chunk_has_usage(emul
     answer = "".join(c.delta for c in chunks)
     assert answer == chunks[-1].message.content and answer.startswith("You said: What is your name")
     reasoning = "".join(c.additional_kwargs.get("reasoning_delta", "") for c in chunks)
-    assert reasoning == chunks[-1].message.additional_kwargs["reasoning_content"] == "Thinking about: What is your name"
+    assert (
+        reasoning
+        == chunks[-1].message.additional_kwargs["reasoning_content"]
+        == "Thinking about: What is your name"
+    )
     assert chunks[-1].additional_kwargs["usage"]["completion_tokens"] > 0
     body = last_body(emulator)
     assert body["stream"] is True and body["stream_options"]["include_usage"] is True
@@ -72,13 +82,21 @@ def test_async_methods_are_real_async_calls(emulator, model_api):
     assert completion.additional_kwargs["reasoning_content"] == "Thinking about: one"
     assert chat.message.content.startswith("You said: What is your name")
     assert "".join(c.delta for c in streamed) == streamed[-1].message.content
-    assert completed[-1].text.startswith("You said: two") and completed[-1].additional_kwargs["usage"]
+    assert (
+        completed[-1].text.startswith("You said: two") and completed[-1].additional_kwargs["usage"]
+    )
 
 
 def test_parameters_and_response_format_pass_through(emulator, model_api):
-    llm = model_api("zai-org/GLM-4.6", temperature=0.3, max_tokens=200,
-                    additional_kwargs={"top_p": 0.9, "chat_template_args": {"enable_thinking": False}})
-    llm.complete("city Paris", response_format={"type": "json_object"}, stop=["\n\n"], reasoning_effort="low")
+    llm = model_api(
+        "zai-org/GLM-4.6",
+        temperature=0.3,
+        max_tokens=200,
+        additional_kwargs={"top_p": 0.9, "chat_template_args": {"enable_thinking": False}},
+    )
+    llm.complete(
+        "city Paris", response_format={"type": "json_object"}, stop=["\n\n"], reasoning_effort="low"
+    )
     body = last_body(emulator)
     assert (body["temperature"], body["max_tokens"], body["top_p"]) == (0.3, 200, 0.9)
     assert body["chat_template_args"] == {"enable_thinking": False}
@@ -95,7 +113,9 @@ def test_max_tokens_truncation_reports_length(model_api):
 def test_catalog_lists_models_and_gives_the_real_context_window(emulator, model_api):
     llm = model_api("moonshotai/Kimi-K2-Thinking")
     rows = llm.list_models()
-    assert "deepseek-ai/DeepSeek-V3.1" in [r.id for r in rows] and all(r.context_length for r in rows)
+    assert "deepseek-ai/DeepSeek-V3.1" in [r.id for r in rows] and all(
+        r.context_length for r in rows
+    )
     kimi = next(r for r in rows if r.id == "moonshotai/Kimi-K2-Thinking")
     assert llm.metadata.context_window == kimi.context_length
     assert [r.id for r in llm.available_models] == [r.id for r in rows]
@@ -112,7 +132,9 @@ def test_an_unknown_slug_is_sent_and_its_404_names_the_closest_listed_slugs(emul
     assert [r["path"] for r in emulator.requests()] == ["/v1/chat/completions", "/v1/models"]
 
 
-def test_an_unknown_slug_404s_with_suggestions_from_the_async_and_streamed_calls_too(emulator, model_api):
+def test_an_unknown_slug_404s_with_suggestions_from_the_async_and_streamed_calls_too(
+    emulator, model_api
+):
     llm = model_api("zai-org/glm-4.7")
 
     async def run():
@@ -146,4 +168,6 @@ def test_the_app_can_tell_which_slug_a_404_was_about(emulator, model_api):
     with pytest.raises(errors.NotFoundError) as unlisted:
         model_api("deepseek-ai/deepseek-v3.1").complete("hi")
     assert "“deepseek-ai/DeepSeek-V3.1”" in describe(listed.value)
-    assert "“deepseek-ai/deepseek-v3.1”" in describe(unlisted.value) and "DeepSeek-V3.1" in describe(unlisted.value)
+    assert "“deepseek-ai/deepseek-v3.1”" in describe(
+        unlisted.value
+    ) and "DeepSeek-V3.1" in describe(unlisted.value)

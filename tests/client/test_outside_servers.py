@@ -21,11 +21,16 @@ def _any_model_server(seen: list) -> httpx.MockTransport:
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append((request.method, request.url.path))
         if request.method == "GET":
-            return httpx.Response(200, json={"object": "list", "data": [{"id": "acme/listed-1"}, {"id": "acme/listed-2"}]})
+            return httpx.Response(
+                200,
+                json={"object": "list", "data": [{"id": "acme/listed-1"}, {"id": "acme/listed-2"}]},
+            )
         body = json.loads(request.content)
         text = f"served {body['model']}"
         if not body.get("stream"):
-            return httpx.Response(200, json={"choices": [{"message": {"content": text}, "finish_reason": "stop"}]})
+            return httpx.Response(
+                200, json={"choices": [{"message": {"content": text}, "finish_reason": "stop"}]}
+            )
         chunks = [{"choices": [{"delta": {"content": text}, "finish_reason": "stop"}]}]
         sse = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
         return httpx.Response(200, text=sse, headers={"content-type": "text/event-stream"})
@@ -36,18 +41,28 @@ def _any_model_server(seen: list) -> httpx.MockTransport:
 def test_an_outside_server_that_lists_other_models_still_serves_the_chosen_one():
     seen: list = []
     transport = _any_model_server(seen)
-    llm = Baseten(model_id="acme/unlisted-preview", api_key="SECRET", model_apis_url="http://outside.test/v1",
-                  http_client=httpx.Client(transport=transport), async_http_client=httpx.AsyncClient(transport=transport))
+    llm = Baseten(
+        model_id="acme/unlisted-preview",
+        api_key="SECRET",
+        model_apis_url="http://outside.test/v1",
+        http_client=httpx.Client(transport=transport),
+        async_http_client=httpx.AsyncClient(transport=transport),
+    )
     assert llm.chat(HI).message.content == "served acme/unlisted-preview"
     assert list(llm.stream_chat(HI))[-1].message.content == "served acme/unlisted-preview"
 
     async def run():
-        return (await llm.achat(HI)).message.content, [c async for c in await llm.astream_chat(HI)][-1].message.content
+        return (await llm.achat(HI)).message.content, [c async for c in await llm.astream_chat(HI)][
+            -1
+        ].message.content
 
     assert asyncio.run(run()) == ("served acme/unlisted-preview", "served acme/unlisted-preview")
     assert seen == [("POST", "/v1/chat/completions")] * 4  # never asked for /models first
     assert llm.metadata.context_window == DEFAULT_DEDICATED_CONTEXT_WINDOW
-    assert [m.id for m in llm.list_models()] == ["acme/listed-1", "acme/listed-2"]  # the picker's list still works
+    assert [m.id for m in llm.list_models()] == [
+        "acme/listed-1",
+        "acme/listed-2",
+    ]  # the picker's list still works
 
 
 def test_metadata_costs_no_request_and_uses_the_live_list_once_loaded(emulator, model_api):
@@ -60,15 +75,22 @@ def test_metadata_costs_no_request_and_uses_the_live_list_once_loaded(emulator, 
 
 def test_a_deployment_url_without_model_id_does_not_break_model_api_calls(emulator, monkeypatch):
     monkeypatch.setenv("BASETEN_DEPLOYMENT_URL", "https://proxy.example/one-model")
-    llm = Baseten(model_id="zai-org/GLM-4.6", api_key=emulator.api_key, model_apis_url=emulator.model_apis_url)
+    llm = Baseten(
+        model_id="zai-org/GLM-4.6", api_key=emulator.api_key, model_apis_url=emulator.model_apis_url
+    )
     assert llm.complete("hello").text.startswith("You said: hello")
 
 
 def test_a_deployment_url_without_model_id_is_that_one_model_s_base_url(emulator, monkeypatch):
     monkeypatch.setenv("BASETEN_DEPLOYMENT_URL", f"{emulator.base_url}/model-abcd1234")
-    proxied = Baseten(model_id="efgh5678", model_apis=False, api_key=emulator.api_key, environment="staging")
+    proxied = Baseten(
+        model_id="efgh5678", model_apis=False, api_key=emulator.api_key, environment="staging"
+    )
     assert proxied.complete("through the proxy").text.startswith("You said: through the proxy")
-    assert emulator.requests()[-1]["path"] == "/model-abcd1234/environments/staging/sync/v1/chat/completions"
+    assert (
+        emulator.requests()[-1]["path"]
+        == "/model-abcd1234/environments/staging/sync/v1/chat/completions"
+    )
 
 
 def test_validate_still_checks_the_slug_against_the_list_when_asked(emulator, model_api):

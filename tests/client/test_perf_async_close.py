@@ -36,7 +36,9 @@ async def wait_async(emulator, seconds: float = 2.0) -> bool:
     return False
 
 
-def test_aclose_after_leaving_astream_chat_early_closes_the_http_stream_before_returning(emulator, model_api):
+def test_aclose_after_leaving_astream_chat_early_closes_the_http_stream_before_returning(
+    emulator, model_api
+):
     emulator.configure(tokens_per_second=50, reply_tokens=400)
     llm = model_api()
 
@@ -51,7 +53,9 @@ def test_aclose_after_leaving_astream_chat_early_closes_the_http_stream_before_r
     assert asyncio.run(run()) is True
 
 
-def test_aclose_after_leaving_astream_complete_early_closes_the_http_stream_before_returning(emulator, model_api):
+def test_aclose_after_leaving_astream_complete_early_closes_the_http_stream_before_returning(
+    emulator, model_api
+):
     emulator.configure(tokens_per_second=50, reply_tokens=400)
     llm = model_api()
 

@@ -25,8 +25,9 @@ PASSAGES = [
 
 
 def make(emulator, model_id: str = "rrk12345", **kwargs) -> BasetenRerank:
-    return BasetenRerank(model_id, api_key=emulator.api_key,
-                         deployment_url=emulator.deployment_url, **kwargs)
+    return BasetenRerank(
+        model_id, api_key=emulator.api_key, deployment_url=emulator.deployment_url, **kwargs
+    )
 
 
 def test_the_reranker_orders_passages_by_relevance_and_sends_beis_body(emulator) -> None:
@@ -52,12 +53,20 @@ def test_an_llm_deployment_has_no_rerank_route_and_the_error_says_which_model(em
 def test_hybrid_search_reranked_by_the_baseten_reranker_puts_the_best_passage_first(
     emulator,
 ) -> None:
-    config = AppConfig(data_dir=Path("."), database_url="sqlite://", deployment_url=emulator.deployment_url)
+    config = AppConfig(
+        data_dir=Path("."), database_url="sqlite://", deployment_url=emulator.deployment_url
+    )
     reranker = make_reranker(RerankSpec("baseten", "rrk12345"), config, emulator.api_key)
     assert isinstance(reranker, BasetenReranker)
     store = _TinyStore(PASSAGES)
-    found = hybrid.search(store, lambda q: [1.0, 0.0], ["inverse document frequency BM25"],
-                          mode="rerank", top_k=2, reranker=reranker)
+    found = hybrid.search(
+        store,
+        lambda q: [1.0, 0.0],
+        ["inverse document frequency BM25"],
+        mode="rerank",
+        top_k=2,
+        reranker=reranker,
+    )
     assert [h.node_id for h in found.hits] == ["n2", "n1"]
     assert found.hits[0].rerank_score is not None and "rerank" in found.timings
 
@@ -86,9 +95,17 @@ def test_the_app_s_reranker_sends_through_the_pool_it_is_given(emulator) -> None
     import httpx
 
     sent: list[str] = []
-    config = AppConfig(data_dir=Path("."), database_url="sqlite://", deployment_url=emulator.deployment_url)
-    with httpx.Client(event_hooks={"request": [lambda request: sent.append(request.url.path)]}) as pool:
-        reranker = make_reranker(RerankSpec("baseten", "rrk12345"), config, emulator.api_key, http_client=pool)
+    config = AppConfig(
+        data_dir=Path("."), database_url="sqlite://", deployment_url=emulator.deployment_url
+    )
+    with httpx.Client(
+        event_hooks={"request": [lambda request: sent.append(request.url.path)]}
+    ) as pool:
+        reranker = make_reranker(
+            RerankSpec("baseten", "rrk12345"), config, emulator.api_key, http_client=pool
+        )
         store = _TinyStore(PASSAGES)
-        hybrid.search(store, lambda q: [1.0, 0.0], ["BM25"], mode="rerank", top_k=2, reranker=reranker)
+        hybrid.search(
+            store, lambda q: [1.0, 0.0], ["BM25"], mode="rerank", top_k=2, reranker=reranker
+        )
     assert sent and all(path.startswith("/model-rrk12345/") for path in sent)

@@ -17,7 +17,11 @@ def point_at(emulator, monkeypatch):
 
 def test_basic_usage_completion_chat_and_streaming(emulator, monkeypatch, capsys):
     point_at(emulator, monkeypatch)
-    MODEL_SLUG, YOUR_API_KEY, MODEL_ID = "deepseek-ai/DeepSeek-V3-0324", emulator.api_key, "abcd1234"
+    MODEL_SLUG, YOUR_API_KEY, MODEL_ID = (
+        "deepseek-ai/DeepSeek-V3-0324",
+        emulator.api_key,
+        "abcd1234",
+    )
     llms = [
         Baseten(model_id=MODEL_SLUG, api_key=YOUR_API_KEY, model_apis=True),
         Baseten(model_id=MODEL_ID, api_key=YOUR_API_KEY, model_apis=False),
@@ -25,8 +29,10 @@ def test_basic_usage_completion_chat_and_streaming(emulator, monkeypatch, capsys
     for llm in llms:
         response = llm.complete("Paul Graham is")
         print(response.text)
-        messages = [ChatMessage(role="system", content="You are a pirate with a colorful personality"),
-                    ChatMessage(role="user", content="What is your name")]
+        messages = [
+            ChatMessage(role="system", content="You are a pirate with a colorful personality"),
+            ChatMessage(role="user", content="What is your name"),
+        ]
         response = llm.chat(messages)
         print(response)
         response = llm.stream_complete("Paul Graham is")
@@ -44,7 +50,11 @@ def test_basic_usage_completion_chat_and_streaming(emulator, monkeypatch, capsys
 def test_async_operations_and_status_check(emulator, monkeypatch):
     point_at(emulator, monkeypatch)
     emulator.configure(hold_jobs=True)
-    async_llm = Baseten(model_id="abcd1234", api_key=emulator.api_key, webhook_endpoint="https://example.com/webhook")
+    async_llm = Baseten(
+        model_id="abcd1234",
+        api_key=emulator.api_key,
+        webhook_endpoint="https://example.com/webhook",
+    )
 
     async def main():
         return await async_llm.acomplete("Paul Graham is")
@@ -52,7 +62,9 @@ def test_async_operations_and_status_check(emulator, monkeypatch):
     response = asyncio.run(main())
     request_id = str(response)
     # The README checks status with requests and the Api-Key scheme; httpx stands in for requests.
-    resp = httpx.get(f"{emulator.deployment_url.format(model_id='abcd1234')}/async_request/{request_id}",
-                     headers={"Authorization": f"Api-Key {emulator.api_key}"})
+    resp = httpx.get(
+        f"{emulator.deployment_url.format(model_id='abcd1234')}/async_request/{request_id}",
+        headers={"Authorization": f"Api-Key {emulator.api_key}"},
+    )
     assert resp.json()["request_id"] == request_id and resp.json()["status"] == "QUEUED"
     assert async_llm.get_async_request(request_id).status == "QUEUED"

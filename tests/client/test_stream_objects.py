@@ -37,7 +37,10 @@ def test_a_read_stream_reports_its_answer_usage_and_timings(emulator, model_api)
     chunks = list(stream)
     metrics = stream.metrics
     assert stream.text == chunks[-1].message.content == "".join(c.delta or "" for c in chunks)
-    assert metrics.usage == chunks[-1].additional_kwargs["usage"] and metrics.usage["completion_tokens"] > 0
+    assert (
+        metrics.usage == chunks[-1].additional_kwargs["usage"]
+        and metrics.usage["completion_tokens"] > 0
+    )
     assert metrics.finish_reason == "stop"
     assert 0 < metrics.time_to_first_token_s <= metrics.elapsed_s
     assert metrics.tokens_per_s is not None and metrics.tokens_per_s > 0
@@ -48,7 +51,10 @@ def test_reasoning_so_far_is_kept_apart_from_the_answer(model_api):
     stream = model_api("deepseek-ai/DeepSeek-V3.1").stream_chat(HI)
     chunks = list(stream)
     assert stream.reasoning == "Thinking about: hi"
-    assert stream.reasoning and stream.reasoning == chunks[-1].message.additional_kwargs["reasoning_content"]
+    assert (
+        stream.reasoning
+        and stream.reasoning == chunks[-1].message.additional_kwargs["reasoning_content"]
+    )
     assert stream.text == chunks[-1].message.content and stream.reasoning not in stream.text
 
 
@@ -82,7 +88,10 @@ def test_an_async_stream_reports_its_metrics_and_closes_when_its_block_ends(emul
 
     stream, chunks = asyncio.run(read_all())
     assert isinstance(stream, AsyncChatStream)
-    assert stream.text == chunks[-1].message.content and stream.metrics.usage == chunks[-1].additional_kwargs["usage"]
+    assert (
+        stream.text == chunks[-1].message.content
+        and stream.metrics.usage == chunks[-1].additional_kwargs["usage"]
+    )
     assert stream.metrics.time_to_first_token_s is not None and stream.response.is_closed
 
     emulator.configure(tokens_per_second=50, reply_tokens=400)

@@ -39,8 +39,13 @@ def test_tool_results_are_sent_back_and_answered(emulator, dedicated):
     llm = dedicated()
     first = llm.chat_with_tools([TOOL], user_msg="add", tool_required=True)
     call = first.message.additional_kwargs["tool_calls"][0]
-    history = [ChatMessage(role="user", content="add"), first.message,
-               ChatMessage(role="tool", content="5", additional_kwargs={"tool_call_id": call["id"], "name": "add"})]
+    history = [
+        ChatMessage(role="user", content="add"),
+        first.message,
+        ChatMessage(
+            role="tool", content="5", additional_kwargs={"tool_call_id": call["id"], "name": "add"}
+        ),
+    ]
     final = llm.chat(history)
     assert final.message.content.startswith("Tool result: 5")
     sent = emulator.requests()[-1]["body"]["messages"]

@@ -120,12 +120,21 @@ class AppServer:
 
     def start(self) -> None:
         command = [
-            sys.executable, "-m", "streamlit", "run", "app.py",
-            "--server.port", str(self.port),
-            "--server.address", "127.0.0.1",
-            "--server.headless", "true",
-            "--browser.gatherUsageStats", "false",
-            "--server.fileWatcherType", "none",
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(self.port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
         ]
         log = self.log_path.open("ab")
         self.spawned_at = time.perf_counter()
@@ -277,8 +286,9 @@ def signin_server(
     from tests.e2e.signin import ALLOW_LIST, signin_app_server
 
     root = tmp_path_factory.mktemp("signin")
-    with signin_app_server(root, oidc_provider, _e2e_emulator_server,
-                           extra_secrets=ALLOW_LIST) as server:
+    with signin_app_server(
+        root, oidc_provider, _e2e_emulator_server, extra_secrets=ALLOW_LIST
+    ) as server:
         yield server
 
 

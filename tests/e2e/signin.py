@@ -77,8 +77,9 @@ def signin_app_server(
         )
     env.update(extra_env or {})
     known = (cookie_secret, client.client_secret, *([emulator.api_key] if emulator else []))
-    server = SignInAppServer(port=port, data_dir=root / "data", log_path=root / "app.log",
-                             env=env, secrets=known)
+    server = SignInAppServer(
+        port=port, data_dir=root / "data", log_path=root / "app.log", env=env, secrets=known
+    )
     server.start()
     try:
         yield server

@@ -56,7 +56,8 @@ def test_a_message_streams_in_with_the_personas_prompt_and_survives_a_reload(
     expect(last_bubble(page)).to_contain_text("tokens/s")
     sent = chat_requests(e2e_emulator)[-1]["body"]
     assert sent["messages"][0] == {
-        "role": "system", "content": "You are a pirate with a colorful personality"
+        "role": "system",
+        "content": "You are a pirate with a colorful personality",
     }
     page.screenshot(path=str(artifacts_dir / "chat_page_answer.png"), full_page=True)
 
@@ -75,8 +76,11 @@ def test_the_persona_picker_shows_the_persona_of_each_opened_conversation(
         send(page, text)
         expect(last_bubble(page)).to_contain_text(f"You said: {text}")
         wait_for_app_idle(page)
-        return next(r["body"] for r in reversed(chat_requests(e2e_emulator))
-                    if r["body"]["messages"][-1]["content"] == text)
+        return next(
+            r["body"]
+            for r in reversed(chat_requests(e2e_emulator))
+            if r["body"]["messages"][-1]["content"] == text
+        )
 
     pick_persona(page, "Pirate")
     ask("Ahoy matey")
@@ -85,8 +89,11 @@ def test_the_persona_picker_shows_the_persona_of_each_opened_conversation(
     wait_for_app_idle(page)
     pick_persona(page, "Helpful assistant")
     ask("Hello there")
-    for title, persona in (("Ahoy matey", "Pirate"), ("Hello there", "Helpful assistant"),
-                           ("Ahoy matey", "Pirate")):
+    for title, persona in (
+        ("Ahoy matey", "Pirate"),
+        ("Hello there", "Helpful assistant"),
+        ("Ahoy matey", "Pirate"),
+    ):
         sidebar(page).get_by_role("button", name=re.compile(title)).first.click()
         wait_for_app_idle(page)
         expect(page.get_by_test_id("stHeading").first).to_contain_text(title)

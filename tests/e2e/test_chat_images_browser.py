@@ -26,7 +26,8 @@ def choose_vision_model(page: Page) -> None:
 
 def attach_and_send(page: Page, name: str, data: bytes, mime: str, text: str) -> None:
     page.get_by_test_id("stChatInput").locator('input[type="file"]').set_input_files(
-        {"name": name, "mimeType": mime, "buffer": data})
+        {"name": name, "mimeType": mime, "buffer": data}
+    )
     expect(page.get_by_text(name)).to_be_visible()
     box = page.get_by_test_id("stChatInputTextArea")
     box.fill(text)
@@ -62,6 +63,7 @@ def test_a_file_that_is_not_an_image_gets_a_message_and_is_not_sent(
 ) -> None:
     choose_vision_model(page)
     attach_and_send(page, "fake.png", b"not really a picture", "image/png", "Look at this")
-    expect(page.get_by_text("Not sent: fake.png is not an image this app can send")
-           ).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Not sent: fake.png is not an image this app can send")).to_be_visible(
+        timeout=30_000
+    )
     assert not [r for r in e2e_emulator.requests() if r["path"].endswith("/chat/completions")]

@@ -30,14 +30,13 @@ def test_a_rate_limited_answer_shows_the_wait_then_arrives(
     expect(notice).to_be_visible()
     expect(notice).to_contain_text("(attempt 2 of 4)")
     expect(page.get_by_test_id("stChatMessage").last).to_contain_text(
-        "You said: Are you busy?", timeout=60_000)
+        "You said: Are you busy?", timeout=60_000
+    )
     wait_for_app_idle(page)
     expect(notice).to_have_count(0)
 
 
-def test_stop_ends_a_long_rate_limit_wait_at_once(
-    page: Page, e2e_emulator: EmulatorServer
-) -> None:
+def test_stop_ends_a_long_rate_limit_wait_at_once(page: Page, e2e_emulator: EmulatorServer) -> None:
     e2e_emulator.fault(status=429, times=4, retry_after=40, path_contains="/chat")
     send(page, "Anyone there?")
     notice = page.get_by_text("Rate limited by Baseten, retrying in")

@@ -97,7 +97,9 @@ def test_the_dedicated_deployment_is_reported_faster_with_figures_matching_the_p
     assert ttft_dedicated >= FAST["first_token_delay_s"]
     assert ttft_dedicated < ttft_shared
     assert SLOW["tokens_per_second"] / FACTOR <= rate_shared <= SLOW["tokens_per_second"] * FACTOR
-    assert FAST["tokens_per_second"] / FACTOR <= rate_dedicated <= FAST["tokens_per_second"] * FACTOR
+    assert (
+        FAST["tokens_per_second"] / FACTOR <= rate_dedicated <= FAST["tokens_per_second"] * FACTOR
+    )
     assert rate_dedicated > rate_shared
     assert dedicated["Tokens out p50"] == "24" and shared["Tokens out p50"] == "24"
 

@@ -34,8 +34,9 @@ def demo_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
 
 
 @pytest.fixture()
-def demo_page(browser: Browser, demo_app: AppServer, artifacts_dir: Path,
-              request: pytest.FixtureRequest) -> Iterator[Page]:
+def demo_page(
+    browser: Browser, demo_app: AppServer, artifacts_dir: Path, request: pytest.FixtureRequest
+) -> Iterator[Page]:
     with open_app_page(browser, demo_app.url, screenshot_path(artifacts_dir, request)) as tab:
         yield tab
 
@@ -45,13 +46,15 @@ def ask(page: Page, question: str) -> None:
     box.fill(question)
     box.press("Enter")
     expect(page.get_by_test_id("stChatMessage").filter(has_text=question).first).to_be_visible(
-        timeout=ANSWER_TIMEOUT_MS)
+        timeout=ANSWER_TIMEOUT_MS
+    )
     wait_for_app_idle(page, timeout_ms=ANSWER_TIMEOUT_MS)
 
 
 @pytest.mark.timeout(900)  # loads the embedding model and answers twice on a shared machine
 def test_a_follow_up_in_the_offline_demo_finds_its_passage_and_opens_the_cited_page(
-    demo_page: Page, demo_app: AppServer,
+    demo_page: Page,
+    demo_app: AppServer,
 ) -> None:
     page = demo_page
     sidebar(page).get_by_role("button", name="Try the offline demo").click()
@@ -60,12 +63,14 @@ def test_a_follow_up_in_the_offline_demo_finds_its_passage_and_opens_the_cited_p
     goto_page(page, "Documents")
     create_collection(page, "Zoo report")
     page.locator('[class*="st-key-docs_upload_"] input[type=file]').set_input_files(
-        [{"name": "zoo.pdf", "mimeType": "application/pdf", "buffer": make_pdf()}])
+        [{"name": "zoo.pdf", "mimeType": "application/pdf", "buffer": make_pdf()}]
+    )
     expect(page.get_by_text("zoo.pdf").first).to_be_visible(timeout=UI_TIMEOUT_MS)
     wait_for_app_idle(page)
     page.locator(".st-key-docs_index button").click()
-    expect(page.get_by_test_id("stAlertContentSuccess").filter(has_text="zoo.pdf")
-           ).to_contain_text("Indexed 3 page(s)", timeout=INDEX_TIMEOUT_MS)
+    expect(page.get_by_test_id("stAlertContentSuccess").filter(has_text="zoo.pdf")).to_contain_text(
+        "Indexed 3 page(s)", timeout=INDEX_TIMEOUT_MS
+    )
     wait_for_app_idle(page)
 
     ask(page, "Which animal lives in Oslo?")
@@ -74,7 +79,8 @@ def test_a_follow_up_in_the_offline_demo_finds_its_passage_and_opens_the_cited_p
     expect(answer).to_contain_text("You said: And what does it eat?")
     expect(answer).to_contain_text(
         "searched for: “And what does it eat, regarding: Which animal lives in Oslo?” and the "
-        "question as asked")
+        "question as asked"
+    )
     expect(answer).to_contain_text("Search: Hybrid: keywords + vectors")
 
     answer.get_by_text("Sources").click()

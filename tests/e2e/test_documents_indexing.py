@@ -32,8 +32,11 @@ def long_text(sections: int = 3000) -> bytes:
 
 def upload(page: Page, files: list[tuple[str, bytes]]) -> None:
     page.locator('[class*="st-key-docs_upload_"] input[type=file]').set_input_files(
-        [{"name": name, "mimeType": "application/octet-stream", "buffer": data}
-         for name, data in files])
+        [
+            {"name": name, "mimeType": "application/octet-stream", "buffer": data}
+            for name, data in files
+        ]
+    )
     expect(page.locator(".st-key-docs_index button")).to_be_enabled(timeout=UI_TIMEOUT_MS)
     wait_for_app_idle(page)
     page.locator(".st-key-docs_index button").click()
@@ -54,15 +57,15 @@ def test_a_big_file_counts_its_embedded_chunks_and_can_be_canceled(page: Page) -
     upload(page, [("harbour.pdf", big_pdf())])
 
     bar = progress_text(page, "harbour.pdf")
-    expect(bar).to_contain_text(re.compile(r"\d+ of \d+ chunks embedded"),
-                                timeout=INDEX_TIMEOUT_MS)
+    expect(bar).to_contain_text(re.compile(r"\d+ of \d+ chunks embedded"), timeout=INDEX_TIMEOUT_MS)
     first = int(re.search(r"(\d+) of", bar.inner_text()).group(1))
     expect(bar).not_to_contain_text(f" {first} of ", timeout=INDEX_TIMEOUT_MS)  # it moves
     cancel_button(page, "harbour.pdf").click()
 
     canceled = page.get_by_test_id("stAlertContentInfo").filter(has_text="harbour.pdf")
-    expect(canceled).to_contain_text("Canceled: nothing from this file was added",
-                                     timeout=INDEX_TIMEOUT_MS)
+    expect(canceled).to_contain_text(
+        "Canceled: nothing from this file was added", timeout=INDEX_TIMEOUT_MS
+    )
     wait_for_app_idle(page)
     expect(page.get_by_text("No files in this collection yet.")).to_be_visible()
     expect(page.get_by_text(re.compile(r"0 files, 0 chunks"))).to_be_visible()
@@ -77,20 +80,24 @@ def test_a_queued_file_is_canceled_and_the_collection_deleted_while_one_runs(
     # on a slow run, and then nothing is left to cancel): it is far too long to finish here.
     upload(page, [("harbour.txt", long_text()), ("note.txt", b"Lunch is at noon.")])
     expect(progress_text(page, "harbour.txt")).to_contain_text(
-        re.compile(r"chunks embedded|Chunking|Parsing"), timeout=INDEX_TIMEOUT_MS)
+        re.compile(r"chunks embedded|Chunking|Parsing"), timeout=INDEX_TIMEOUT_MS
+    )
     queued = progress_text(page, "note.txt")
     expect(queued).to_contain_text("Queued")
     cancel_button(page, "note.txt").click()
     expect(page.get_by_test_id("stAlertContentInfo").filter(has_text="note.txt")).to_contain_text(
-        "Canceled", timeout=UI_TIMEOUT_MS)
+        "Canceled", timeout=UI_TIMEOUT_MS
+    )
     # The big one still runs, past chunking (which cannot stop half-way), so Delete stops it.
-    expect(progress_text(page, "harbour.txt")).to_contain_text("chunks embedded",
-                                                               timeout=INDEX_TIMEOUT_MS)
+    expect(progress_text(page, "harbour.txt")).to_contain_text(
+        "chunks embedded", timeout=INDEX_TIMEOUT_MS
+    )
 
     page.get_by_text("Manage collection").click()
     page.locator(".st-key-docs_delete button").click()
     expect(page.get_by_text("Files still queued or being indexed are canceled.")).to_be_visible(
-        timeout=UI_TIMEOUT_MS)
+        timeout=UI_TIMEOUT_MS
+    )
     page.locator(".st-key-docs_delete_confirm button").click()
     wait_for_app_idle(page, timeout_ms=INDEX_TIMEOUT_MS)
     expect(page.get_by_text("Busy shelf")).to_have_count(0, timeout=INDEX_TIMEOUT_MS)

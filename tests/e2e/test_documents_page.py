@@ -22,9 +22,11 @@ ANSWER_PASSAGE = "The violet giraffe lives in Oslo and eats acacia leaves."
 def make_pdf() -> bytes:
     pdf = FPDF()
     pdf.set_font("Helvetica", size=12)
-    for text in ("Annual report of the city zoo. Visitors rose by ten percent.",
-                 ANSWER_PASSAGE,
-                 "The aquarium was repainted blue during the winter closure."):
+    for text in (
+        "Annual report of the city zoo. Visitors rose by ten percent.",
+        ANSWER_PASSAGE,
+        "The aquarium was repainted blue during the winter closure.",
+    ):
         pdf.add_page()
         pdf.multi_cell(0, 8, text)
     return bytes(pdf.output())
@@ -48,31 +50,38 @@ def create_collection(page: Page, name: str) -> None:
     page.locator(".st-key-docs_create button").click()
     # The previous collection's page (its model, its "No files…") is still on screen until the
     # run that opens the new one draws the picker on it: wait for that, then for the run's end.
-    expect(page.locator(".st-key-docs_collection input")).to_have_value(
-        name, timeout=UI_TIMEOUT_MS)
+    expect(page.locator(".st-key-docs_collection input")).to_have_value(name, timeout=UI_TIMEOUT_MS)
     wait_for_app_idle(page)
     expect(page.get_by_text("all-MiniLM-L6-v2").first).to_be_visible(timeout=UI_TIMEOUT_MS)
     # Shown only once the run that opens the new, empty collection has finished: setting files
     # on an uploader that a still-pending rerun redraws would lose them.
     expect(page.get_by_text("No files in this collection yet.")).to_be_visible(
-        timeout=UI_TIMEOUT_MS)
+        timeout=UI_TIMEOUT_MS
+    )
     wait_for_app_idle(page)
 
 
 def upload_files(page: Page) -> None:
-    page.locator('[class*="st-key-docs_upload_"] input[type=file]').set_input_files([
-        {"name": "zoo.pdf", "mimeType": "application/pdf", "buffer": make_pdf()},
-        {"name": "cafeteria.docx", "buffer": make_docx(),
-         "mimeType": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
-    ])
+    page.locator('[class*="st-key-docs_upload_"] input[type=file]').set_input_files(
+        [
+            {"name": "zoo.pdf", "mimeType": "application/pdf", "buffer": make_pdf()},
+            {
+                "name": "cafeteria.docx",
+                "buffer": make_docx(),
+                "mimeType": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            },
+        ]
+    )
     expect(page.get_by_text("cafeteria.docx").first).to_be_visible(timeout=UI_TIMEOUT_MS)
     wait_for_app_idle(page)
     page.locator(".st-key-docs_index button").click()
     success = page.get_by_test_id("stAlertContentSuccess")
-    expect(success.filter(has_text="zoo.pdf")).to_contain_text("Indexed 3 page(s)",
-                                                                timeout=INDEX_TIMEOUT_MS)
+    expect(success.filter(has_text="zoo.pdf")).to_contain_text(
+        "Indexed 3 page(s)", timeout=INDEX_TIMEOUT_MS
+    )
     expect(success.filter(has_text="cafeteria.docx")).to_contain_text(
-        "Indexed", timeout=INDEX_TIMEOUT_MS)
+        "Indexed", timeout=INDEX_TIMEOUT_MS
+    )
 
 
 def test_an_answer_cites_the_pdf_page_and_sends_its_passage_to_the_model(

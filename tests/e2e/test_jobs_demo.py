@@ -33,8 +33,9 @@ def keyless_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]
 
 
 @pytest.fixture()
-def demo_jobs_page(browser: Browser, keyless_app: AppServer, artifacts_dir: Path,
-                   request: pytest.FixtureRequest) -> Iterator[Page]:
+def demo_jobs_page(
+    browser: Browser, keyless_app: AppServer, artifacts_dir: Path, request: pytest.FixtureRequest
+) -> Iterator[Page]:
     with open_app_page(browser, keyless_app.url, screenshot_path(artifacts_dir, request)) as page:
         sidebar(page).get_by_role("button", name="Try the offline demo").click()
         expect(page.get_by_text("replies are synthetic")).to_be_visible()
@@ -73,9 +74,11 @@ def test_in_the_offline_demo_a_job_and_a_batch_come_back_to_the_page_within_seco
     page.locator(".st-key-jobs_batch_submit button").click()
     expect(page.get_by_text("3 of 3 jobs submitted")).to_be_visible()
     summary = page.get_by_test_id("stCaptionContainer").filter(has_text="results received")
-    expect(summary).to_contain_text("4 jobs · 4 results received · 0 waiting",
-                                    timeout=RESULT_TIMEOUT_MS)
+    expect(summary).to_contain_text(
+        "4 jobs · 4 results received · 0 waiting", timeout=RESULT_TIMEOUT_MS
+    )
     expect(page.get_by_test_id("stText").filter(has_text="Latest result")).to_contain_text(
-        "batch row")
+        "batch row"
+    )
     # The page reran as the results arrived; each row's outcome is still listed.
     expect(page.get_by_text("3 of 3 jobs submitted")).to_be_visible()

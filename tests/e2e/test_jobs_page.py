@@ -63,16 +63,22 @@ def stored_results(app_server, request_id: str) -> int:
         with engine.connect() as connection:
             return connection.execute(
                 text("SELECT count(*) FROM webhook_results WHERE request_id = :rid"),
-                {"rid": request_id}).scalar_one()
+                {"rid": request_id},
+            ).scalar_one()
     finally:
         engine.dispose()
 
 
 def signed_body(request_id: str, output: str, secret: str) -> tuple[bytes, str]:
-    payload = {"request_id": request_id, "model_id": "abcd1234", "deployment_id": "dep12345",
-               "type": "async_request_completed",
-               "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-               "data": {"output": output}, "errors": []}
+    payload = {
+        "request_id": request_id,
+        "model_id": "abcd1234",
+        "deployment_id": "dep12345",
+        "type": "async_request_completed",
+        "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "data": {"output": output},
+        "errors": [],
+    }
     body = json.dumps(payload, separators=(",", ":")).encode()
     return body, "v1=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
@@ -96,8 +102,12 @@ def test_a_forged_webhook_is_rejected_and_nothing_appears_on_the_page(
 ):
     request_id = "f0" * 16
     body, forged = signed_body(request_id, "FORGED RESULT", "whsec_" + "X" * 40)
-    answer = httpx.post(f"{app_server.url}/hooks/baseten", content=body,
-                        headers={"X-BASETEN-SIGNATURE": forged}, trust_env=False)
+    answer = httpx.post(
+        f"{app_server.url}/hooks/baseten",
+        content=body,
+        headers={"X-BASETEN-SIGNATURE": forged},
+        trust_env=False,
+    )
     assert answer.status_code == 401
     unsigned = httpx.post(f"{app_server.url}/hooks/baseten", content=body, trust_env=False)
     assert unsigned.status_code == 401
@@ -112,9 +122,12 @@ def test_a_duplicate_delivery_stores_one_result(page: Page, app_server, e2e_emul
     latest = page.get_by_test_id("stText").filter(has_text=request_id)
     expect(latest).to_contain_text("You said: deliver me twice", timeout=RESULT_TIMEOUT_MS)
     (attempt,) = [a for a in e2e_emulator.webhooks() if a["request_id"] == request_id]
-    again = httpx.post(f"{app_server.url}/hooks/baseten", content=attempt["body"].encode(),
-                       headers={"X-BASETEN-SIGNATURE": attempt["signature"],
-                                "Content-Type": "application/json"}, trust_env=False)
+    again = httpx.post(
+        f"{app_server.url}/hooks/baseten",
+        content=attempt["body"].encode(),
+        headers={"X-BASETEN-SIGNATURE": attempt["signature"], "Content-Type": "application/json"},
+        trust_env=False,
+    )
     assert again.status_code == 200
     assert again.json()["stored"] is False
     assert stored_results(app_server, request_id) == 1
@@ -125,8 +138,12 @@ def test_a_result_signed_with_the_right_secret_for_a_foreign_request_is_stored_a
 ):
     request_id = "0e" * 16
     body, signature = signed_body(request_id, "from another install", WEBHOOK_SECRET)
-    answer = httpx.post(f"{app_server.url}/hooks/baseten", content=body,
-                        headers={"X-BASETEN-SIGNATURE": signature}, trust_env=False)
+    answer = httpx.post(
+        f"{app_server.url}/hooks/baseten",
+        content=body,
+        headers={"X-BASETEN-SIGNATURE": signature},
+        trust_env=False,
+    )
     assert answer.status_code == 200
     open_jobs_on_dedicated(page)
     choose(page, "Result", request_id)
@@ -151,8 +168,10 @@ def test_a_stalled_webhook_body_is_timed_out_by_the_running_app(app_server):
     import socket
 
     with socket.create_connection(("127.0.0.1", app_server.port), timeout=120) as conn:
-        conn.sendall(b"POST /hooks/baseten HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                     b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"req")
+        conn.sendall(
+            b"POST /hooks/baseten HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"req'
+        )
         received = b""
         while chunk := conn.recv(65536):  # until the server closes (or the 120 s timeout)
             received += chunk

@@ -44,12 +44,14 @@ def open_sweep(page: Page, step_s: int, concurrencies: str) -> None:
 def test_a_sweep_draws_the_knee_where_the_deployment_runs_out_of_streams(
     page: Page, e2e_emulator: EmulatorServer
 ) -> None:
-    e2e_emulator.configure(tokens_per_second=50.0, reply_tokens=8, models={"abcd1234": {
-        "capacity_streams": 2, "queue_limit": 2, "prefill_s": 0.3}})
+    e2e_emulator.configure(
+        tokens_per_second=50.0,
+        reply_tokens=8,
+        models={"abcd1234": {"capacity_streams": 2, "queue_limit": 2, "prefill_s": 0.3}},
+    )
     open_sweep(page, 1, "1, 2, 4, 8")
     page.locator(".st-key-sweep_run button").click()
-    expect(page.get_by_text("Knee at 2 concurrent streams")).to_be_visible(
-        timeout=SWEEP_TIMEOUT_MS)
+    expect(page.get_by_text("Knee at 2 concurrent streams")).to_be_visible(timeout=SWEEP_TIMEOUT_MS)
     wait_for_app_idle(page, SWEEP_TIMEOUT_MS)
     table = page.get_by_test_id("stTable").filter(has_text="Tokens/s total").locator("table")
     expect(table.locator("tbody tr")).to_have_count(4)

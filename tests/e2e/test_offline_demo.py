@@ -29,8 +29,9 @@ def keyless_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]
 
 
 @pytest.fixture()
-def keyless_page(browser: Browser, keyless_app: AppServer, artifacts_dir: Path,
-                 request: pytest.FixtureRequest) -> Iterator[Page]:
+def keyless_page(
+    browser: Browser, keyless_app: AppServer, artifacts_dir: Path, request: pytest.FixtureRequest
+) -> Iterator[Page]:
     with open_app_page(browser, keyless_app.url, screenshot_path(artifacts_dir, request)) as tab:
         yield tab
 

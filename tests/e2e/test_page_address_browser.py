@@ -25,8 +25,9 @@ def send(page: Page, text: str) -> None:
 
 def ask(page: Page, text: str) -> None:
     send(page, text)
-    expect(page.get_by_test_id("stChatMessage").last).to_contain_text(f"You said: {text}",
-                                                                       timeout=UI_TIMEOUT_MS)
+    expect(page.get_by_test_id("stChatMessage").last).to_contain_text(
+        f"You said: {text}", timeout=UI_TIMEOUT_MS
+    )
     wait_for_app_idle(page)
 
 

@@ -25,11 +25,17 @@ from tests.oidc import ANN, BOB, EVE
 pytestmark = pytest.mark.e2e
 
 
-
 @pytest.mark.parametrize(
     "address",
-    ["/", "/documents", "/jobs", "/compare", "/?chat=1", "/documents?collection=1",
-     "/chat?chat=1&demo=1"],
+    [
+        "/",
+        "/documents",
+        "/jobs",
+        "/compare",
+        "/?chat=1",
+        "/documents?collection=1",
+        "/chat?chat=1&demo=1",
+    ],
 )
 def test_a_signed_out_visitor_gets_only_the_sign_in_screen_at_every_address(
     signin_server: AppServer, new_page, address: str

@@ -70,7 +70,8 @@ class Replicas:
 
 @pytest.fixture(scope="module")
 def replicas(
-    _e2e_emulator_server: EmulatorServer, postgres_server: Any,
+    _e2e_emulator_server: EmulatorServer,
+    postgres_server: Any,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Replicas]:
     from tests.postgres import create_database
@@ -85,15 +86,21 @@ def replicas(
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("BASETEN_", "STREAMLIT_"))}
         env.update(
-            BASETEN_API_KEY=emu.api_key, BASETEN_MODEL_APIS_URL=emu.model_apis_url,
-            BASETEN_DEPLOYMENT_URL=emu.deployment_url, BASETEN_WEBHOOK_SECRETS=WEBHOOK_SECRET,
-            BASETEN_CHAT_DATABASE_URL=url, BASETEN_CHAT_DATA_DIR=str(root / name / "data"),
+            BASETEN_API_KEY=emu.api_key,
+            BASETEN_MODEL_APIS_URL=emu.model_apis_url,
+            BASETEN_DEPLOYMENT_URL=emu.deployment_url,
+            BASETEN_WEBHOOK_SECRETS=WEBHOOK_SECRET,
+            BASETEN_CHAT_DATABASE_URL=url,
+            BASETEN_CHAT_DATA_DIR=str(root / name / "data"),
             BASETEN_CHAT_PUBLIC_URL=f"http://127.0.0.1:{port}",
-            BASETEN_CHAT_UPLOAD_LEASE_S=str(LEASE_S), HF_HUB_OFFLINE="1",
-            TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1",
+            BASETEN_CHAT_UPLOAD_LEASE_S=str(LEASE_S),
+            HF_HUB_OFFLINE="1",
+            TRANSFORMERS_OFFLINE="1",
+            PYTHONUNBUFFERED="1",
         )
-        server = AppServer(port=port, data_dir=root / name / "data",
-                           log_path=root / f"{name}.log", env=env)
+        server = AppServer(
+            port=port, data_dir=root / name / "data", log_path=root / f"{name}.log", env=env
+        )
         server.start()
         servers.append(server)
     try:
@@ -150,8 +157,10 @@ def test_a_webhook_delivered_to_one_replica_shows_on_the_others_jobs_page_and_no
     replicas: Replicas, browser: Browser, emulator: EmulatorServer, artifacts_dir: Path
 ) -> None:
     emulator.configure(hold_jobs=True)  # the jobs wait in Baseten's queue: both pages poll
-    with open_app_page(browser, replicas.a.url, screenshot(artifacts_dir, "jobs_a")) as on_a, \
-            open_app_page(browser, replicas.b.url, screenshot(artifacts_dir, "jobs_b")) as on_b:
+    with (
+        open_app_page(browser, replicas.a.url, screenshot(artifacts_dir, "jobs_a")) as on_a,
+        open_app_page(browser, replicas.b.url, screenshot(artifacts_dir, "jobs_b")) as on_b,
+    ):
         open_jobs_on_dedicated(on_b)
         hook = on_b.locator(".st-key-jobs_webhook_url input")
         hook.fill(f"{replicas.a.url}/hooks/baseten")  # Baseten delivers to replica A
@@ -161,8 +170,9 @@ def test_a_webhook_delivered_to_one_replica_shows_on_the_others_jobs_page_and_no
         second = submit_another(on_b, "second job from replica B", first)
         open_jobs_on_dedicated(on_a)  # A's page refreshes and polls the same jobs too
         for page in (on_a, on_b):
-            expect(page.get_by_text(re.compile(r"2 jobs · 0 results received · 2 waiting"))
-                   ).to_be_visible(timeout=30_000)
+            expect(
+                page.get_by_text(re.compile(r"2 jobs · 0 results received · 2 waiting"))
+            ).to_be_visible(timeout=30_000)
 
         def polled_enough() -> bool:
             calls = status_calls(emulator)
@@ -174,14 +184,16 @@ def test_a_webhook_delivered_to_one_replica_shows_on_the_others_jobs_page_and_no
             assert min(gaps) >= POLL_INTERVAL_S - 0.5, (request_id, gaps)
 
         emulator.release_jobs()
-        expect(on_b.get_by_text(re.compile(r"2 jobs · 2 results received · 0 waiting"))
-               ).to_be_visible(timeout=60_000)
+        expect(
+            on_b.get_by_text(re.compile(r"2 jobs · 2 results received · 0 waiting"))
+        ).to_be_visible(timeout=60_000)
         wait_for_app_idle(on_b)
         for request_id, prompt in ((first, "first job"), (second, "second job")):
             show_result(on_b, request_id, f"You said: {prompt} from replica B")
         delivered = {(w["url"], w["request_id"], w["status_code"]) for w in emulator.webhooks()}
-        assert delivered == {(f"{replicas.a.url}/hooks/baseten", rid, 200)
-                             for rid in (first, second)}
+        assert delivered == {
+            (f"{replicas.a.url}/hooks/baseten", rid, 200) for rid in (first, second)
+        }
 
 
 def submit_another(page: Page, prompt: str, previous: str) -> str:
@@ -219,7 +231,8 @@ def open_collection(page: Page, url: str, collection_id: str) -> None:
     page.goto(f"{url}/documents?collection={collection_id}")
     wait_for_app_idle(page)
     expect(page.get_by_role("combobox", name="Collection")).to_have_value(
-        "Lighthouse logs", timeout=30_000)
+        "Lighthouse logs", timeout=30_000
+    )
     expect(page.get_by_text(re.compile(r"Embeddings: Baseten embeddings"))).to_be_visible()
     wait_for_app_idle(page)
 
@@ -229,8 +242,9 @@ def upload(page: Page, files: list[tuple[str, bytes]]) -> None:
     chooser = page.locator('[class*="st-key-docs_upload_"] input[type=file]')
     button = page.locator(".st-key-docs_index button")
     for _ in range(3):
-        chooser.set_input_files([{"name": name, "mimeType": "text/plain", "buffer": data}
-                                 for name, data in files])
+        chooser.set_input_files(
+            [{"name": name, "mimeType": "text/plain", "buffer": data} for name, data in files]
+        )
         try:
             expect(button).to_be_enabled(timeout=15_000)
             break
@@ -241,28 +255,32 @@ def upload(page: Page, files: list[tuple[str, bytes]]) -> None:
 
 
 def lighthouse_collection(engine: Engine) -> str:
-    existing = [c for c in docs.list_collections(engine, owner=LOCAL_OWNER) if c.name == "Lighthouse logs"]
+    existing = [
+        c for c in docs.list_collections(engine, owner=LOCAL_OWNER) if c.name == "Lighthouse logs"
+    ]
     if existing:
         return existing[0].id
-    return docs.create_collection(engine, "Lighthouse logs", EmbedSpec("baseten", "emb12345"),
-                                  128, 16, owner=LOCAL_OWNER).id
+    return docs.create_collection(
+        engine, "Lighthouse logs", EmbedSpec("baseten", "emb12345"), 128, 16, owner=LOCAL_OWNER
+    ).id
 
 
 def queue_rows(engine: Engine, filename: str) -> list[QueuedUpload]:
     with session_scope(engine) as session:
-        return list(session.scalars(select(QueuedUpload).where(
-            QueuedUpload.filename == filename)))
+        return list(session.scalars(select(QueuedUpload).where(QueuedUpload.filename == filename)))
 
 
 def file_rows(engine: Engine, filename: str) -> list[DocumentFile]:
     with session_scope(engine) as session:
-        return list(session.scalars(select(DocumentFile).where(
-            DocumentFile.filename == filename)))
+        return list(session.scalars(select(DocumentFile).where(DocumentFile.filename == filename)))
 
 
 def embedded_texts(emulator: EmulatorServer) -> int:
-    return sum(len(r["body"]["input"]) for r in emulator.requests()
-               if r["path"].endswith("/sync/v1/embeddings"))
+    return sum(
+        len(r["body"]["input"])
+        for r in emulator.requests()
+        if r["path"].endswith("/sync/v1/embeddings")
+    )
 
 
 def test_an_upload_made_on_one_replica_is_indexed_exactly_once(
@@ -297,7 +315,8 @@ def test_a_replica_killed_in_the_middle_of_a_file_leaves_it_to_the_other_which_f
         open_collection(on_a, replicas.a.url, collection_id)
         upload(on_a, [("storm-log.txt", text)])
         expect(on_a.get_by_test_id("stProgress").filter(has_text="storm-log.txt")).to_contain_text(
-            re.compile(r"[1-9]\d* of \d+ chunks embedded"), timeout=INDEX_TIMEOUT_MS)
+            re.compile(r"[1-9]\d* of \d+ chunks embedded"), timeout=INDEX_TIMEOUT_MS
+        )
     [row] = queue_rows(replicas.engine, "storm-log.txt")
     assert row.state == "running" and row.attempts == 1
     victim, survivor = replicas.by_worker(row.claimed_by or "")

@@ -52,7 +52,7 @@ class Listener:
 
     def attack(self, tag: str) -> str:
         """A Markdown image and an HTML image, both pointing at the listener."""
-        return f"![x]({self.url(tag)}) <img src=\"{self.url(tag + '-html')}\">"
+        return f'![x]({self.url(tag)}) <img src="{self.url(tag + "-html")}">'
 
     def close(self) -> None:
         self.server.shutdown()
@@ -72,8 +72,7 @@ def listener() -> Iterator[Listener]:
 def fetched(page: Page) -> list[str]:
     """Every URL the browser asks for that mentions ``exfil``."""
     urls: list[str] = []
-    page.on("request", lambda request: urls.append(request.url) if "exfil" in request.url
-            else None)
+    page.on("request", lambda request: urls.append(request.url) if "exfil" in request.url else None)
     return urls
 
 
@@ -95,8 +94,9 @@ def test_chat_answers_questions_and_titles_fetch_nothing(
     page: Page, listener: Listener, fetched: list[str], e2e_emulator
 ) -> None:
     send(page, "Look " + listener.attack("chat"))
-    expect(page.get_by_test_id("stChatMessage").last).to_contain_text("You said: Look",
-                                                                       timeout=UI_TIMEOUT_MS)
+    expect(page.get_by_test_id("stChatMessage").last).to_contain_text(
+        "You said: Look", timeout=UI_TIMEOUT_MS
+    )
     wait_for_app_idle(page)
     answer = page.get_by_test_id("stChatMessage").last
     expect(answer).to_contain_text("image not loaded")
@@ -115,13 +115,21 @@ def test_chat_answers_questions_and_titles_fetch_nothing(
 def test_imported_persona_names_and_prompts_fetch_nothing(
     page: Page, listener: Listener, fetched: list[str], e2e_emulator
 ) -> None:
-    persona = {"name": f"Spy ![p]({listener.url('name')})",
-               "system_prompt": "Be helpful. " + listener.attack("prompt"), "avatar": "🕵️"}
+    persona = {
+        "name": f"Spy ![p]({listener.url('name')})",
+        "system_prompt": "Be helpful. " + listener.attack("prompt"),
+        "avatar": "🕵️",
+    }
     sidebar(page).get_by_text("Manage personas").click()
-    sidebar(page).locator(".st-key-chat_persona_import input[type=file]").set_input_files([{
-        "name": "personas.json", "mimeType": "application/json",
-        "buffer": json.dumps({"personas": [persona]}).encode(),
-    }])
+    sidebar(page).locator(".st-key-chat_persona_import input[type=file]").set_input_files(
+        [
+            {
+                "name": "personas.json",
+                "mimeType": "application/json",
+                "buffer": json.dumps({"personas": [persona]}).encode(),
+            }
+        ]
+    )
     wait_for_app_idle(page)
     sidebar(page).locator(".st-key-chat_persona_import_go button").click()
     wait_for_app_idle(page)
@@ -131,12 +139,14 @@ def test_imported_persona_names_and_prompts_fetch_nothing(
     box.fill("Spy")
     page.get_by_role("option", name="Spy").click()
     wait_for_app_idle(page)
-    prompt_caption = sidebar(page).get_by_test_id("stCaptionContainer").filter(
-        has_text="Be helpful.")
+    prompt_caption = (
+        sidebar(page).get_by_test_id("stCaptionContainer").filter(has_text="Be helpful.")
+    )
     expect(prompt_caption).to_contain_text("<img src=")
     send(page, "hello")
-    expect(page.get_by_test_id("stChatMessage").last).to_contain_text("You said: hello",
-                                                                       timeout=UI_TIMEOUT_MS)
+    expect(page.get_by_test_id("stChatMessage").last).to_contain_text(
+        "You said: hello", timeout=UI_TIMEOUT_MS
+    )
     wait_for_app_idle(page)
     expect(page.get_by_text("Persona: Spy ![p](")).to_be_visible()
     assert_nothing_fetched(page, listener, fetched)
@@ -153,19 +163,26 @@ def test_collection_names_file_names_and_quoted_passages_fetch_nothing(
     wait_for_app_idle(page)
     page.locator(".st-key-docs_create button").click()
     expect(page.get_by_text("No files in this collection yet.")).to_be_visible(
-        timeout=UI_TIMEOUT_MS)
+        timeout=UI_TIMEOUT_MS
+    )
     wait_for_app_idle(page)
     passage = f"The secret harbour code is 4417. {listener.attack('passage')}\n"
-    page.locator('[class*="st-key-docs_upload_"] input[type=file]').set_input_files([
-        # a relative image address would be fetched from the app itself
-        {"name": "notes ![f](exfil-file.png).txt", "mimeType": "text/plain",
-         "buffer": passage.encode()},
-    ])
+    page.locator('[class*="st-key-docs_upload_"] input[type=file]').set_input_files(
+        [
+            # a relative image address would be fetched from the app itself
+            {
+                "name": "notes ![f](exfil-file.png).txt",
+                "mimeType": "text/plain",
+                "buffer": passage.encode(),
+            },
+        ]
+    )
     expect(page.locator(".st-key-docs_index button")).to_be_enabled(timeout=UI_TIMEOUT_MS)
     wait_for_app_idle(page)
     page.locator(".st-key-docs_index button").click()
     expect(page.get_by_test_id("stAlertContentSuccess").first).to_contain_text(
-        "Indexed", timeout=INDEX_TIMEOUT_MS)
+        "Indexed", timeout=INDEX_TIMEOUT_MS
+    )
     wait_for_app_idle(page)
     send(page, "What is the secret harbour code?")
     expect(page.get_by_text("Retrieval").first).to_be_visible(timeout=UI_TIMEOUT_MS)

@@ -11,10 +11,16 @@ from chatapp.services.capabilities import CapabilityReport, ProbeContext
 from chatapp.targets import Target
 
 
-def check(emulator: Any, target: Target, *, images: bool, window: int | None = None
-          ) -> CapabilityReport:
-    llm = Baseten(**target.llm_kwargs(), api_key=emulator.api_key, max_retries=0,
-                  model_apis_url=emulator.model_apis_url, deployment_url=emulator.deployment_url)
+def check(
+    emulator: Any, target: Target, *, images: bool, window: int | None = None
+) -> CapabilityReport:
+    llm = Baseten(
+        **target.llm_kwargs(),
+        api_key=emulator.api_key,
+        max_retries=0,
+        model_apis_url=emulator.model_apis_url,
+        deployment_url=emulator.deployment_url,
+    )
     if window is None and target.is_dedicated:
         window = capabilities.deployment_context_window(llm)
     ctx = ProbeContext(llm, window, images, capabilities.describe_failure)
@@ -38,14 +44,20 @@ def test_a_full_featured_vision_model_passes_every_check(emulator):
 def test_a_weak_model_fails_the_checks_it_cannot_do_with_the_evidence(emulator):
     report = check(emulator, Target(kind="dedicated", model="weak1234"), images=True)
     assert statuses(report) == {
-        "Streaming": "pass", "Usage reporting": "fail", "Tool calling": "fail",
-        "JSON-schema output": "fail", "Reasoning on/off": "fail", "Image input": "fail",
-        "Context window": "fail"}
+        "Streaming": "pass",
+        "Usage reporting": "fail",
+        "Tool calling": "fail",
+        "JSON-schema output": "fail",
+        "Reasoning on/off": "fail",
+        "Image input": "fail",
+        "Context window": "fail",
+    }
     evidence = {r.name: r.evidence for r in report.results}
     assert evidence["Tool calling"].startswith("No tool call; it answered in text")
     assert evidence["Context window"] == (
         "Refused (400): “This model's maximum context length is 8192 tokens, but the messages "
-        "have 27855 tokens”.")
+        "have 27855 tokens”."
+    )
     assert evidence["Image input"].startswith("Refused (400)")
     exported = json.loads(report.to_json())
     assert exported["target"] == "Dedicated · weak1234 · production"
@@ -58,7 +70,11 @@ def test_a_text_model_skips_the_image_check_and_a_predict_deployment_skips_them_
     assert statuses(plain)["Image input"] == "skip"
     assert statuses(plain)["Context window"] == "pass"
     assert plain.summary().endswith("checks passed; skipped: Image input.")
-    predict = check(emulator, Target(kind="dedicated", model="abcd1234", api_style="predict"),
-                    images=False, window=1000)
+    predict = check(
+        emulator,
+        Target(kind="dedicated", model="abcd1234", api_style="predict"),
+        images=False,
+        window=1000,
+    )
     assert set(statuses(predict).values()) == {"skip"}
     assert not [r for r in emulator.requests() if "/predict" in r["path"]]

@@ -19,9 +19,21 @@ def free_port() -> int:
 def test_the_cli_prints_the_env_vars_and_serves_the_routes():
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "baseten_llm.emulator", "--port", str(port),
-         "--api-key", "cli-key", "--reply-tokens", "5"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        [
+            sys.executable,
+            "-m",
+            "baseten_llm.emulator",
+            "--port",
+            str(port),
+            "--api-key",
+            "cli-key",
+            "--reply-tokens",
+            "5",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         banner = [process.stdout.readline() for _ in range(5)]
         assert "not Baseten" in banner[0]
@@ -32,7 +44,9 @@ def test_the_cli_prints_the_env_vars_and_serves_the_routes():
             try:
                 response = httpx.post(
                     f"http://127.0.0.1:{port}/model-abcd1234/production/predict",
-                    json={"prompt": "hi"}, headers={"Authorization": "Bearer cli-key"})
+                    json={"prompt": "hi"},
+                    headers={"Authorization": "Bearer cli-key"},
+                )
                 break
             except httpx.TransportError:
                 assert time.monotonic() < deadline, "the CLI server did not start"

@@ -23,15 +23,17 @@ def auth(emulator: Any) -> dict[str, str]:
 
 
 def post(emulator: Any, **extra: Any) -> httpx.Response:
-    return httpx.post(chat_url(emulator), json={**BODY, **extra}, headers=auth(emulator),
-                      timeout=10)
+    return httpx.post(
+        chat_url(emulator), json={**BODY, **extra}, headers=auth(emulator), timeout=10
+    )
 
 
 def time_to_first_content(emulator: Any, url: str, body: dict[str, Any]) -> tuple[float, float]:
     """(seconds to the first content chunk, seconds to the end) of a streamed request."""
     start, first = time.monotonic(), None
-    with httpx.stream("POST", url, json={**body, "stream": True}, headers=auth(emulator),
-                      timeout=10) as response:
+    with httpx.stream(
+        "POST", url, json={**body, "stream": True}, headers=auth(emulator), timeout=10
+    ) as response:
         for line in response.iter_lines():
             if first is None and '"content":"' in line and '"content":""' not in line:
                 first = time.monotonic() - start
@@ -67,9 +69,16 @@ def test_faults_come_after_auth(emulator):
 def test_a_cut_stream_drops_the_connection_after_k_chunks_without_done(emulator):
     emulator.fault(cut_after_chunks=3)
     lines: list[str] = []
-    with pytest.raises(httpx.RemoteProtocolError), httpx.stream(
-            "POST", chat_url(emulator), json={**BODY, "stream": True}, headers=auth(emulator),
-            timeout=10) as response:
+    with (
+        pytest.raises(httpx.RemoteProtocolError),
+        httpx.stream(
+            "POST",
+            chat_url(emulator),
+            json={**BODY, "stream": True},
+            headers=auth(emulator),
+            timeout=10,
+        ) as response,
+    ):
         for line in response.iter_lines():
             lines.append(line)
     contents = [line for line in lines if '"content":"' in line and '"content":""' not in line]
@@ -88,11 +97,13 @@ def test_a_first_token_delay_fault_delays_only_the_next_request(emulator):
 
 
 def test_pace_can_be_set_per_model(emulator):
-    emulator.configure(reply_tokens=10, models={MODEL: {"tokens_per_second": 50,
-                                                        "first_token_delay_s": 0.2}})
+    emulator.configure(
+        reply_tokens=10, models={MODEL: {"tokens_per_second": 50, "first_token_delay_s": 0.2}}
+    )
     slow_first, slow_total = time_to_first_content(emulator, chat_url(emulator), BODY)
     _fast_first, fast_total = time_to_first_content(
-        emulator, chat_url(emulator), {**BODY, "model": "zai-org/GLM-4.7"})
+        emulator, chat_url(emulator), {**BODY, "model": "zai-org/GLM-4.7"}
+    )
     assert slow_first >= 0.2 and slow_total >= 0.2 + 9 / 50
     assert fast_total < slow_total
 
@@ -107,8 +118,13 @@ def test_global_pace_applies_to_dedicated_and_non_streamed_requests(emulator):
 
 def test_closing_a_stream_early_is_recorded(emulator):
     emulator.configure(tokens_per_second=20)
-    with httpx.stream("POST", chat_url(emulator), json={**BODY, "stream": True},
-                      headers=auth(emulator), timeout=10) as response:
+    with httpx.stream(
+        "POST",
+        chat_url(emulator),
+        json={**BODY, "stream": True},
+        headers=auth(emulator),
+        timeout=10,
+    ) as response:
         for line in response.iter_lines():
             if '"content":"You' in line:
                 break
@@ -121,8 +137,13 @@ def test_closing_a_stream_early_is_recorded(emulator):
 
 
 def test_a_full_stream_is_not_marked_closed_early(emulator):
-    with httpx.stream("POST", chat_url(emulator), json={**BODY, "stream": True},
-                      headers=auth(emulator), timeout=10) as response:
+    with httpx.stream(
+        "POST",
+        chat_url(emulator),
+        json={**BODY, "stream": True},
+        headers=auth(emulator),
+        timeout=10,
+    ) as response:
         response.read()
     assert emulator.requests()[-1]["stream_closed_early"] is False
 
@@ -154,9 +175,16 @@ def test_unknown_config_keys_and_faults_are_refused(emulator):
 def test_a_cut_counts_answer_chunks_not_reasoning_chunks(emulator):
     emulator.fault(cut_after_chunks=2)
     lines: list[str] = []
-    with pytest.raises(httpx.RemoteProtocolError), httpx.stream(
-            "POST", chat_url(emulator), headers=auth(emulator), timeout=10,
-            json={**BODY, "model": "deepseek-ai/DeepSeek-V3.1", "stream": True}) as response:
+    with (
+        pytest.raises(httpx.RemoteProtocolError),
+        httpx.stream(
+            "POST",
+            chat_url(emulator),
+            headers=auth(emulator),
+            timeout=10,
+            json={**BODY, "model": "deepseek-ai/DeepSeek-V3.1", "stream": True},
+        ) as response,
+    ):
         lines.extend(response.iter_lines())
     assert sum('"reasoning_content":' in line for line in lines) == 4
     assert sum('"content":"' in line and '"content":""' not in line for line in lines) == 2

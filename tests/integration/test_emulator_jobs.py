@@ -38,8 +38,9 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
 
 
 @pytest.fixture
@@ -60,13 +61,15 @@ def auth(emulator: Any) -> dict[str, str]:
 
 def submit(emulator: Any, **body: Any) -> httpx.Response:
     body.setdefault("model_input", {"prompt": "summarise this"})
-    return httpx.post(deployment(emulator, "/production/async_predict"), json=body,
-                      headers=auth(emulator))
+    return httpx.post(
+        deployment(emulator, "/production/async_predict"), json=body, headers=auth(emulator)
+    )
 
 
 def status(emulator: Any, request_id: str) -> dict[str, Any]:
-    return httpx.get(deployment(emulator, f"/async_request/{request_id}"),
-                     headers=auth(emulator)).json()
+    return httpx.get(
+        deployment(emulator, f"/async_request/{request_id}"), headers=auth(emulator)
+    ).json()
 
 
 def wait_for(check: Callable[[], Any], timeout: float = 10.0) -> Any:
@@ -132,8 +135,9 @@ def test_every_configured_secret_signs_newest_first(emulator, receiver):
 def test_a_503_webhook_is_retried_once_then_succeeds(emulator, receiver):
     fast(emulator)
     receiver.statuses = [503]
-    record = final_status(emulator, submit(emulator, webhook_endpoint=receiver.url)
-                          .json()["request_id"])
+    record = final_status(
+        emulator, submit(emulator, webhook_endpoint=receiver.url).json()["request_id"]
+    )
     assert record["status"] == "SUCCEEDED" and record["webhook_status"] == "SUCCEEDED"
     attempts = emulator.webhooks()
     assert [(a["attempt"], a["status_code"]) for a in attempts] == [(1, 503), (2, 200)]
@@ -143,8 +147,9 @@ def test_a_503_webhook_is_retried_once_then_succeeds(emulator, receiver):
 def test_two_failed_deliveries_end_in_webhook_failed(emulator, receiver):
     fast(emulator)
     receiver.statuses = [500, 502]
-    record = final_status(emulator, submit(emulator, webhook_endpoint=receiver.url)
-                          .json()["request_id"])
+    record = final_status(
+        emulator, submit(emulator, webhook_endpoint=receiver.url).json()["request_id"]
+    )
     assert record["status"] == "WEBHOOK_FAILED" and record["webhook_status"] == "FAILED"
     assert len(receiver.received) == 2
 
@@ -152,15 +157,17 @@ def test_two_failed_deliveries_end_in_webhook_failed(emulator, receiver):
 def test_a_4xx_from_the_receiver_is_not_retried(emulator, receiver):
     fast(emulator)
     receiver.statuses = [404]
-    record = final_status(emulator, submit(emulator, webhook_endpoint=receiver.url)
-                          .json()["request_id"])
+    record = final_status(
+        emulator, submit(emulator, webhook_endpoint=receiver.url).json()["request_id"]
+    )
     assert record["webhook_status"] == "FAILED" and len(emulator.webhooks()) == 1
 
 
 def test_a_failing_model_input_ends_failed_with_errors_and_a_null_data_webhook(emulator, receiver):
     fast(emulator)
-    request_id = submit(emulator, model_input={"fail": True},
-                        webhook_endpoint=receiver.url).json()["request_id"]
+    request_id = submit(emulator, model_input={"fail": True}, webhook_endpoint=receiver.url).json()[
+        "request_id"
+    ]
     record = final_status(emulator, request_id)
     assert record["status"] == "FAILED"
     assert record["errors"][0]["code"] == "MODEL_PREDICT_ERROR"
@@ -171,17 +178,22 @@ def test_a_failing_model_input_ends_failed_with_errors_and_a_null_data_webhook(e
 def test_only_a_queued_job_can_be_canceled(emulator):
     emulator.configure(hold_jobs=True, job_run_s=0.5)
     held, running = (submit(emulator).json()["request_id"] for _ in range(2))
-    queue = httpx.get(deployment(emulator, "/production/async_queue_status"),
-                      headers=auth(emulator)).json()
+    queue = httpx.get(
+        deployment(emulator, "/production/async_queue_status"), headers=auth(emulator)
+    ).json()
     assert queue["num_queued_requests"] == 2
     canceled = httpx.delete(deployment(emulator, f"/async_request/{held}"), headers=auth(emulator))
-    assert canceled.json() == {"request_id": held, "canceled": True,
-                               "message": canceled.json()["message"]}
+    assert canceled.json() == {
+        "request_id": held,
+        "canceled": True,
+        "message": canceled.json()["message"],
+    }
     assert status(emulator, held)["status"] == "CANCELED"
     assert emulator.release_jobs() == 1
     wait_for(lambda: status(emulator, running)["status"] == "IN_PROGRESS")
-    refused = httpx.delete(deployment(emulator, f"/async_request/{running}"),
-                           headers=auth(emulator)).json()
+    refused = httpx.delete(
+        deployment(emulator, f"/async_request/{running}"), headers=auth(emulator)
+    ).json()
     assert refused["canceled"] is False and "IN_PROGRESS" in refused["message"]
     assert final_status(emulator, running)["status"] == "SUCCEEDED"
 
@@ -192,13 +204,19 @@ def test_a_payload_over_256_kib_is_a_413(emulator):
     assert response.json()["error_code"] == "payload_too_large"
 
 
-@pytest.mark.parametrize("changes", [
-    {"priority": 3}, {"max_time_in_queue_seconds": 5}, {"max_time_in_queue_seconds": 259201},
-    {"inference_retry_config": {"max_attempts": 11}},
-    {"inference_retry_config": {"initial_delay_ms": 10001}},
-    {"inference_retry_config": {"max_delay_ms": -1}},
-    {"webhook_endpoint": "ftp://example.com/hook"}, {"model_input": "not an object"},
-])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"priority": 3},
+        {"max_time_in_queue_seconds": 5},
+        {"max_time_in_queue_seconds": 259201},
+        {"inference_retry_config": {"max_attempts": 11}},
+        {"inference_retry_config": {"initial_delay_ms": 10001}},
+        {"inference_retry_config": {"max_delay_ms": -1}},
+        {"webhook_endpoint": "ftp://example.com/hook"},
+        {"model_input": "not an object"},
+    ],
+)
 def test_out_of_range_async_settings_are_400s(emulator, changes):
     response = submit(emulator, **changes)
     assert response.status_code == 400

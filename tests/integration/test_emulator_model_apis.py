@@ -10,11 +10,22 @@ import pytest
 
 MODEL = "zai-org/GLM-4.6"  # not a reasoning model by default
 REASONING_MODEL = "deepseek-ai/DeepSeek-V3.1"
-WEATHER_TOOL = {"type": "function", "function": {
-    "name": "get_weather", "description": "Weather for a city",
-    "parameters": {"type": "object", "required": ["city", "days"],
-                   "properties": {"city": {"type": "string"}, "days": {"type": "integer"},
-                                  "unit": {"type": "string", "enum": ["c", "f"]}}}}}
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Weather for a city",
+        "parameters": {
+            "type": "object",
+            "required": ["city", "days"],
+            "properties": {
+                "city": {"type": "string"},
+                "days": {"type": "integer"},
+                "unit": {"type": "string", "enum": ["c", "f"]},
+            },
+        },
+    },
+}
 
 
 def auth(emulator: Any, scheme: str = "Bearer") -> dict[str, str]:
@@ -24,8 +35,9 @@ def auth(emulator: Any, scheme: str = "Bearer") -> dict[str, str]:
 def post_chat(emulator: Any, **body: Any) -> httpx.Response:
     body.setdefault("model", MODEL)
     body.setdefault("messages", [{"role": "user", "content": "hello emulator"}])
-    return httpx.post(f"{emulator.model_apis_url}/chat/completions", json=body,
-                      headers=auth(emulator), timeout=10)
+    return httpx.post(
+        f"{emulator.model_apis_url}/chat/completions", json=body, headers=auth(emulator), timeout=10
+    )
 
 
 def stream_events(emulator: Any, **body: Any) -> list[Any]:
@@ -33,8 +45,13 @@ def stream_events(emulator: Any, **body: Any) -> list[Any]:
     body.setdefault("model", MODEL)
     body.setdefault("messages", [{"role": "user", "content": "hello emulator"}])
     body["stream"] = True
-    with httpx.stream("POST", f"{emulator.model_apis_url}/chat/completions", json=body,
-                      headers=auth(emulator), timeout=10) as response:
+    with httpx.stream(
+        "POST",
+        f"{emulator.model_apis_url}/chat/completions",
+        json=body,
+        headers=auth(emulator),
+        timeout=10,
+    ) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         raw = response.read().decode()
@@ -49,11 +66,15 @@ def test_both_bearer_and_api_key_schemes_are_accepted(emulator):
         assert response.status_code == 200
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"},
-                                     {"Authorization": "Basic emulator-key"}])
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic emulator-key"}]
+)
 def test_a_missing_or_wrong_key_gets_401_with_an_openai_error_body(emulator, headers):
-    response = httpx.post(f"{emulator.model_apis_url}/chat/completions", headers=headers,
-                          json={"model": "no/such-model"})
+    response = httpx.post(
+        f"{emulator.model_apis_url}/chat/completions",
+        headers=headers,
+        json={"model": "no/such-model"},
+    )
     assert response.status_code == 401
     assert response.json()["error"]["type"] == "authentication_error"
     assert "emulator-key" not in response.text
@@ -109,8 +130,18 @@ def test_max_tokens_truncates_with_finish_reason_length(emulator):
     assert body["choices"][0]["finish_reason"] == "length"
     assert body["usage"]["completion_tokens"] == 3
     events = stream_events(emulator, max_tokens=3)
-    assert len([e for e in events[:-1] if e["choices"] and "content" in e["choices"][0]["delta"]
-                and e["choices"][0]["delta"]["content"]]) == 3
+    assert (
+        len(
+            [
+                e
+                for e in events[:-1]
+                if e["choices"]
+                and "content" in e["choices"][0]["delta"]
+                and e["choices"][0]["delta"]["content"]
+            ]
+        )
+        == 3
+    )
 
 
 def test_a_reasoning_model_returns_reasoning_apart_from_the_answer(emulator):
@@ -125,22 +156,29 @@ def test_a_reasoning_model_returns_reasoning_apart_from_the_answer(emulator):
 def test_streamed_reasoning_comes_before_the_answer(emulator):
     events = stream_events(emulator, model=REASONING_MODEL)
     deltas = [e["choices"][0]["delta"] for e in events[1:-1] if e["choices"]]
-    kinds = [("r" if "reasoning_content" in d else "c") for d in deltas if
-             d.get("reasoning_content") or d.get("content")]
+    kinds = [
+        ("r" if "reasoning_content" in d else "c")
+        for d in deltas
+        if d.get("reasoning_content") or d.get("content")
+    ]
     assert kinds == ["r"] * 4 + ["c"] * 24
 
 
 def test_enable_thinking_switches_reasoning_off_and_on(emulator):
-    off = post_chat(emulator, model=REASONING_MODEL,
-                    chat_template_args={"enable_thinking": False}).json()
+    off = post_chat(
+        emulator, model=REASONING_MODEL, chat_template_args={"enable_thinking": False}
+    ).json()
     on = post_chat(emulator, chat_template_args={"enable_thinking": True}).json()
     assert "reasoning_content" not in off["choices"][0]["message"]
     assert on["choices"][0]["message"]["reasoning_content"].startswith("Thinking about:")
 
 
 def test_a_tool_call_fills_arguments_from_the_schema(emulator):
-    body = post_chat(emulator, tools=[WEATHER_TOOL], messages=[
-        {"role": "user", "content": "What is the weather in Paris?"}]).json()
+    body = post_chat(
+        emulator,
+        tools=[WEATHER_TOOL],
+        messages=[{"role": "user", "content": "What is the weather in Paris?"}],
+    ).json()
     choice = body["choices"][0]
     call = choice["message"]["tool_calls"][0]
     assert choice["finish_reason"] == "tool_calls"
@@ -150,10 +188,16 @@ def test_a_tool_call_fills_arguments_from_the_schema(emulator):
 
 
 def test_a_streamed_tool_call_splits_its_arguments_over_several_chunks(emulator):
-    events = stream_events(emulator, tools=[WEATHER_TOOL], messages=[
-        {"role": "user", "content": "forecast for city Oslo please"}])
-    pieces = [e["choices"][0]["delta"]["tool_calls"][0] for e in events[:-1]
-              if e["choices"] and "tool_calls" in e["choices"][0]["delta"]]
+    events = stream_events(
+        emulator,
+        tools=[WEATHER_TOOL],
+        messages=[{"role": "user", "content": "forecast for city Oslo please"}],
+    )
+    pieces = [
+        e["choices"][0]["delta"]["tool_calls"][0]
+        for e in events[:-1]
+        if e["choices"] and "tool_calls" in e["choices"][0]["delta"]
+    ]
     assert len(pieces) > 1 and all(p["index"] == 0 for p in pieces)
     assert pieces[0]["id"].startswith("call_") and pieces[0]["function"]["name"] == "get_weather"
     arguments = "".join(p["function"]["arguments"] for p in pieces)
@@ -164,22 +208,50 @@ def test_a_streamed_tool_call_splits_its_arguments_over_several_chunks(emulator)
 def test_tool_choice_none_answers_in_text_and_a_tool_result_is_echoed(emulator):
     plain = post_chat(emulator, tools=[WEATHER_TOOL], tool_choice="none").json()
     assert plain["choices"][0]["message"]["content"].startswith("You said:")
-    after = post_chat(emulator, tools=[WEATHER_TOOL], messages=[
-        {"role": "user", "content": "weather in Paris"},
-        {"role": "assistant", "content": None, "tool_calls": [{"id": "call_1", "type": "function",
-         "function": {"name": "get_weather", "arguments": "{}"}}]},
-        {"role": "tool", "tool_call_id": "call_1", "content": "22C and sunny"}]).json()
+    after = post_chat(
+        emulator,
+        tools=[WEATHER_TOOL],
+        messages=[
+            {"role": "user", "content": "weather in Paris"},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "call_1",
+                        "type": "function",
+                        "function": {"name": "get_weather", "arguments": "{}"},
+                    }
+                ],
+            },
+            {"role": "tool", "tool_call_id": "call_1", "content": "22C and sunny"},
+        ],
+    ).json()
     assert after["choices"][0]["message"]["content"] == "Tool result: 22C and sunny"
 
 
 def test_json_schema_mode_returns_an_object_with_the_required_properties(emulator):
-    schema = {"type": "object", "required": ["title", "count", "tags"],
-              "properties": {"title": {"type": "string"}, "count": {"type": "integer"},
-                             "tags": {"type": "array", "items": {"type": "string"}}}}
-    body = post_chat(emulator, response_format={"type": "json_schema", "json_schema": {
-        "name": "summary", "schema": schema}}).json()
+    schema = {
+        "type": "object",
+        "required": ["title", "count", "tags"],
+        "properties": {
+            "title": {"type": "string"},
+            "count": {"type": "integer"},
+            "tags": {"type": "array", "items": {"type": "string"}},
+        },
+    }
+    body = post_chat(
+        emulator,
+        response_format={
+            "type": "json_schema",
+            "json_schema": {"name": "summary", "schema": schema},
+        },
+    ).json()
     assert json.loads(body["choices"][0]["message"]["content"]) == {
-        "title": "emulator", "count": 1, "tags": ["emulator"]}
+        "title": "emulator",
+        "count": 1,
+        "tags": ["emulator"],
+    }
     json_mode = post_chat(emulator, response_format={"type": "json_object"}).json()
     assert json.loads(json_mode["choices"][0]["message"]["content"])["answer"].startswith("You")
 
@@ -198,12 +270,21 @@ def test_an_unknown_slug_is_a_404_with_an_openai_error_body(emulator):
     assert set(response.json()["error"]) == {"message", "type", "code"}
 
 
-@pytest.mark.parametrize("changes", [
-    {"messages": []}, {"n": 2}, {"max_tokens": 0}, {"temperature": 5},
-    {"reasoning_effort": "extreme"},
-    {"response_format": {"type": "json_schema", "json_schema": {"name": "x"}}},
-    {"tools": [WEATHER_TOOL], "tool_choice": {"type": "function", "function": {"name": "nope"}}},
-])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"messages": []},
+        {"n": 2},
+        {"max_tokens": 0},
+        {"temperature": 5},
+        {"reasoning_effort": "extreme"},
+        {"response_format": {"type": "json_schema", "json_schema": {"name": "x"}}},
+        {
+            "tools": [WEATHER_TOOL],
+            "tool_choice": {"type": "function", "function": {"name": "nope"}},
+        },
+    ],
+)
 def test_invalid_requests_are_400s(emulator, changes):
     response = post_chat(emulator, **changes)
     assert response.status_code == 400
@@ -220,8 +301,9 @@ def test_the_request_log_keeps_bodies_but_not_the_key(emulator):
 
 
 def test_a_single_model_can_be_fetched_by_slug(emulator):
-    response = httpx.get(f"{emulator.model_apis_url}/models/openai/gpt-oss-120b",
-                         headers=auth(emulator))
+    response = httpx.get(
+        f"{emulator.model_apis_url}/models/openai/gpt-oss-120b", headers=auth(emulator)
+    )
     assert response.json()["id"] == "openai/gpt-oss-120b"
     missing = httpx.get(f"{emulator.model_apis_url}/models/no/such", headers=auth(emulator))
     assert missing.status_code == 404

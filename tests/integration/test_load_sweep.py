@@ -17,10 +17,17 @@ MESSAGES = [ChatMessage(role=MessageRole.USER, content="How many users can you s
 
 def client_factory(emulator: Any, retries: list[int]) -> Any:
     def make(http: httpx.Client) -> Baseten:
-        llm = Baseten(model_id="abcd1234", model_apis=False, api_key=emulator.api_key,
-                      deployment_url=emulator.deployment_url, http_client=http, max_retries=0)
+        llm = Baseten(
+            model_id="abcd1234",
+            model_apis=False,
+            api_key=emulator.api_key,
+            deployment_url=emulator.deployment_url,
+            http_client=http,
+            max_retries=0,
+        )
         retries.append(llm.max_retries)
         return llm
+
     return make
 
 
@@ -32,10 +39,16 @@ def wait_until(check: Any, timeout: float = 30.0) -> None:
 
 
 def test_a_sweep_finds_the_knee_where_the_deployment_runs_out_of_streams(emulator):
-    emulator.configure(tokens_per_second=50.0, reply_tokens=10, models={"abcd1234": {
-        "capacity_streams": 2, "queue_limit": 2, "prefill_s": 0.3}})
-    sweep = Sweep(Target(kind="dedicated", model="abcd1234"), "How many?",
-                  SweepPlan(concurrencies=(1, 2, 4, 8), step_s=1.5))
+    emulator.configure(
+        tokens_per_second=50.0,
+        reply_tokens=10,
+        models={"abcd1234": {"capacity_streams": 2, "queue_limit": 2, "prefill_s": 0.3}},
+    )
+    sweep = Sweep(
+        Target(kind="dedicated", model="abcd1234"),
+        "How many?",
+        SweepPlan(concurrencies=(1, 2, 4, 8), step_s=1.5),
+    )
     retries: list[int] = []
     with SweepRunner(sweep, client_factory(emulator, retries), MESSAGES) as runner:
         assert runner.wait(120)
@@ -54,8 +67,11 @@ def test_a_sweep_finds_the_knee_where_the_deployment_runs_out_of_streams(emulato
 
 def test_stopping_a_sweep_closes_every_stream_at_once(emulator):
     emulator.configure(tokens_per_second=2.0, reply_tokens=200)
-    sweep = Sweep(Target(kind="dedicated", model="abcd1234"), "Long answers",
-                  SweepPlan(concurrencies=(4, 8), step_s=60))
+    sweep = Sweep(
+        Target(kind="dedicated", model="abcd1234"),
+        "Long answers",
+        SweepPlan(concurrencies=(4, 8), step_s=60),
+    )
     runner = SweepRunner(sweep, client_factory(emulator, []), MESSAGES)
     with runner:
         wait_until(lambda: emulator.capacity()["active"].get("abcd1234") == 4)

@@ -10,7 +10,9 @@ def test_each_test_database_has_pgvector_and_answers_a_vector_query(postgres_url
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE v (id int primary key, e vector(3))"))
         conn.execute(text("INSERT INTO v VALUES (1, '[1,0,0]'), (2, '[0,1,0]')"))
-        nearest = conn.execute(text("SELECT id FROM v ORDER BY e <=> '[0.9,0.1,0]' LIMIT 1")).scalar()
+        nearest = conn.execute(
+            text("SELECT id FROM v ORDER BY e <=> '[0.9,0.1,0]' LIMIT 1")
+        ).scalar()
     engine.dispose()
     assert nearest == 1
 

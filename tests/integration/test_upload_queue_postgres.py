@@ -29,18 +29,23 @@ def engine(postgres_url: str) -> Any:
 
 
 def collection(engine: Engine, name: str) -> str:
-    return docs.create_collection(engine, name, EmbedSpec("baseten", "emb12345"), 128, 16,
-                                  owner=LOCAL_OWNER).id
+    return docs.create_collection(
+        engine, name, EmbedSpec("baseten", "emb12345"), 128, 16, owner=LOCAL_OWNER
+    ).id
 
 
 def enqueue(engine: Engine, collection_id: str, *names: str) -> list[int]:
     with session_scope(engine) as session:
-        return [rows.enqueue(session, collection_id=collection_id, filename=name,
-                             content=name.encode()).id for name in names]
+        return [
+            rows.enqueue(
+                session, collection_id=collection_id, filename=name, content=name.encode()
+            ).id
+            for name in names
+        ]
 
 
 def test_two_claimers_at_once_take_different_collections_and_never_the_same_file(
-    engine: Engine
+    engine: Engine,
 ) -> None:
     manuals, notes = collection(engine, "Manuals"), collection(engine, "Notes")
     [m1, _m2] = enqueue(engine, manuals, "m1.txt", "m2.txt")
@@ -57,9 +62,13 @@ def test_two_claimers_at_once_take_different_collections_and_never_the_same_file
 
 
 def test_many_claimers_in_threads_index_every_file_exactly_once(engine: Engine) -> None:
-    queued = {row_id for name in ("A", "B", "C", "D")
-              for row_id in enqueue(engine, collection(engine, name),
-                                    *(f"{name}{n}.txt" for n in range(6)))}
+    queued = {
+        row_id
+        for name in ("A", "B", "C", "D")
+        for row_id in enqueue(
+            engine, collection(engine, name), *(f"{name}{n}.txt" for n in range(6))
+        )
+    }
     claims: list[tuple[str, int, str]] = []
     lock, active = threading.Lock(), set[str]()
     failures: list[BaseException] = []
@@ -81,8 +90,9 @@ def test_many_claimers_in_threads_index_every_file_exactly_once(engine: Engine) 
                 with lock:
                     active.discard(cid)  # before the row is done, so nobody claims earlier
                 with session_scope(engine) as session:
-                    assert rows.finish(session, row_id, worker_id, attempt, status="indexed",
-                                       message="done")
+                    assert rows.finish(
+                        session, row_id, worker_id, attempt, status="indexed", message="done"
+                    )
         except BaseException as exc:  # noqa: BLE001 - reported by the test below
             failures.append(exc)
 
@@ -100,7 +110,7 @@ def test_many_claimers_in_threads_index_every_file_exactly_once(engine: Engine) 
 
 
 def test_an_expired_lease_is_taken_over_and_the_first_worker_can_no_longer_finish(
-    engine: Engine
+    engine: Engine,
 ) -> None:
     manuals = collection(engine, "Manuals")
     [row_id] = enqueue(engine, manuals, "manual.pdf")
@@ -113,17 +123,36 @@ def test_an_expired_lease_is_taken_over_and_the_first_worker_can_no_longer_finis
         assert (taken.id, taken.attempts, taken.note) == (row_id, 2, rows.TAKEN_OVER_NOTE)
 
     with session_scope(engine) as session:  # replica A, back from a long pause, has lost it
-        assert rows.renew(session, row_id, "replica-a", 1, 30, stage="embed", fraction=0.5,
-                          detail="late") is None
+        assert (
+            rows.renew(
+                session, row_id, "replica-a", 1, 30, stage="embed", fraction=0.5, detail="late"
+            )
+            is None
+        )
         assert not rows.finish(session, row_id, "replica-a", 1, status="indexed", message="x")
     with session_scope(engine) as session:
-        assert rows.renew(session, row_id, "replica-b", 2, 30, stage="embed", fraction=0.5,
-                          detail="3 of 6 chunks embedded") is False
+        assert (
+            rows.renew(
+                session,
+                row_id,
+                "replica-b",
+                2,
+                30,
+                stage="embed",
+                fraction=0.5,
+                detail="3 of 6 chunks embedded",
+            )
+            is False
+        )
         assert rows.finish(session, row_id, "replica-b", 2, status="indexed", message="Done.")
     with session_scope(engine) as session:
         row = session.get(QueuedUpload, row_id)
         assert (row.state, row.status, row.claimed_by, row.content) == (
-            "done", "indexed", "replica-b", None)
+            "done",
+            "indexed",
+            "replica-b",
+            None,
+        )
 
 
 def test_a_live_lease_is_never_taken_over(engine: Engine) -> None:

@@ -39,12 +39,19 @@ def test_generation_settings_reach_the_client_whole_with_the_persona_default_whe
     from chatapp.settings import AppConfig
     from chatapp.targets import GenerationSettings, make_llm
 
-    chosen = GenerationSettings(max_tokens=300, reasoning_effort="low", enable_thinking=True,
-                                extra={"top_p": 0.5, "temperature": 1.9})
+    chosen = GenerationSettings(
+        max_tokens=300,
+        reasoning_effort="low",
+        enable_thinking=True,
+        extra={"top_p": 0.5, "temperature": 1.9},
+    )
     settings = chosen.with_persona_default(0.3)
     assert settings.temperature == 0.3
     assert GenerationSettings(temperature=0.8).with_persona_default(0.3).temperature == 0.8
     llm = make_llm(Target(), "key", AppConfig(Path("."), "sqlite://"), settings)
     assert (llm.temperature, llm.max_tokens) == (0.3, 300)
-    assert llm.additional_kwargs == {"top_p": 0.5, "reasoning_effort": "low",
-                                     "chat_template_args": {"enable_thinking": True}}
+    assert llm.additional_kwargs == {
+        "top_p": 0.5,
+        "reasoning_effort": "low",
+        "chat_template_args": {"enable_thinking": True},
+    }

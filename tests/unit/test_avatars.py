@@ -13,8 +13,17 @@ from sqlalchemy import Engine
 from chatapp.services import avatars, personas
 from chatapp.users import LOCAL_OWNER
 
-REFUSED = ["abc", "/etc/passwd", "/tmp/a.png", "http://127.0.0.1:9/a.png", "🤖🤖", "a",
-           "img:../../etc", "data:image/png;base64,AAAA", ":robot:"]
+REFUSED = [
+    "abc",
+    "/etc/passwd",
+    "/tmp/a.png",
+    "http://127.0.0.1:9/a.png",
+    "🤖🤖",
+    "a",
+    "img:../../etc",
+    "data:image/png;base64,AAAA",
+    ":robot:",
+]
 ACCEPTED = ["🤖", "🏴‍☠️", "🧑‍💻", "👍🏽", "🇫🇷", "1️⃣", "❤️"]
 
 
@@ -42,10 +51,14 @@ def test_anything_but_one_emoji_is_refused_at_creation_with_a_clear_message(
 def test_anything_but_one_emoji_is_refused_at_import_and_the_rest_still_imports(
     engine: Engine, value: str
 ) -> None:
-    raw = json.dumps({"personas": [
-        {"name": "Bad", "avatar": value, "system_prompt": "x"},
-        {"name": "Good", "avatar": "🦊", "system_prompt": "y"},
-    ]})
+    raw = json.dumps(
+        {
+            "personas": [
+                {"name": "Bad", "avatar": value, "system_prompt": "x"},
+                {"name": "Good", "avatar": "🦊", "system_prompt": "y"},
+            ]
+        }
+    )
     result = personas.import_personas(engine, raw, owner=LOCAL_OWNER)
     assert [p.name for p in result.imported] == ["Good"]
     assert len(result.problems) == 1
@@ -53,10 +66,10 @@ def test_anything_but_one_emoji_is_refused_at_import_and_the_rest_still_imports(
     assert "single emoji" in result.problems[0] or "image avatar" in result.problems[0]
 
 
-def test_an_uploaded_image_is_stored_shrunk_as_png_and_served_from_the_app(
-    engine: Engine
-) -> None:
-    created = personas.create_persona(engine, "Face", None, "Hi.", avatar_image=png(), owner=LOCAL_OWNER)
+def test_an_uploaded_image_is_stored_shrunk_as_png_and_served_from_the_app(engine: Engine) -> None:
+    created = personas.create_persona(
+        engine, "Face", None, "Hi.", avatar_image=png(), owner=LOCAL_OWNER
+    )
     assert avatars.is_image_token(created.avatar)
     shown = avatars.for_display(engine, created.avatar)
     assert isinstance(shown, bytes)
@@ -67,11 +80,14 @@ def test_an_uploaded_image_is_stored_shrunk_as_png_and_served_from_the_app(
     assert created.label.startswith(avatars.IMAGE_STAND_IN)
 
 
-@pytest.mark.parametrize(("data", "reason"), [
-    (b"GIF89a" + b"\0" * 10, "not an image"),
-    (b"<svg xmlns='http://www.w3.org/2000/svg'/>", "not an image"),
-    (b"\0" * (avatars.MAX_UPLOAD_BYTES + 1), "at most"),
-])
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"GIF89a" + b"\0" * 10, "not an image"),
+        (b"<svg xmlns='http://www.w3.org/2000/svg'/>", "not an image"),
+        (b"\0" * (avatars.MAX_UPLOAD_BYTES + 1), "at most"),
+    ],
+)
 def test_an_upload_that_is_not_a_small_image_is_refused(
     engine: Engine, data: bytes, reason: str
 ) -> None:
@@ -87,7 +103,9 @@ def test_an_image_with_huge_dimensions_is_refused_before_it_is_decoded(engine: E
 
 
 def test_an_image_avatar_survives_export_and_import(engine: Engine) -> None:
-    created = personas.create_persona(engine, "Face", None, "Hi.", avatar_image=png(), owner=LOCAL_OWNER)
+    created = personas.create_persona(
+        engine, "Face", None, "Hi.", avatar_image=png(), owner=LOCAL_OWNER
+    )
     document = json.loads(personas.export_personas([created], engine))
     entry = document["personas"][0]
     assert entry["avatar"] == ""
@@ -103,16 +121,16 @@ def test_a_stored_bad_avatar_falls_back_to_the_default(engine: Engine) -> None:
     from chatapp.storage.db import session_scope
 
     with session_scope(engine) as session:
-        row = store.add_persona(session, owner=LOCAL_OWNER, name="Old", avatar="/etc/passwd", system_prompt="x")
+        row = store.add_persona(
+            session, owner=LOCAL_OWNER, name="Old", avatar="/etc/passwd", system_prompt="x"
+        )
     shown = personas.get_persona(engine, row.id, owner=LOCAL_OWNER)
     assert shown is not None and shown.avatar == avatars.DEFAULT_AVATAR
     assert avatars.for_display(engine, "http://127.0.0.1:9/a.png") == avatars.DEFAULT_AVATAR
     assert avatars.for_display(engine, "img:000000000000") == avatars.DEFAULT_AVATAR
 
 
-def test_a_personas_file_nested_too_deeply_is_refused_with_a_clear_message(
-    engine: Engine
-) -> None:
+def test_a_personas_file_nested_too_deeply_is_refused_with_a_clear_message(engine: Engine) -> None:
     raw = "[" * 5000 + "]" * 5000
     result = personas.import_personas(engine, raw, owner=LOCAL_OWNER)
     assert result.imported == []

@@ -21,10 +21,12 @@ def nested(depth: int) -> str:
 
 def test_ordinary_json_is_returned_as_parsed():
     assert loads_bounded('{"prompt": "hi", "n": [1, 2.5, null, true]}') == {
-        "prompt": "hi", "n": [1, 2.5, None, True]}
+        "prompt": "hi",
+        "n": [1, 2.5, None, True],
+    }
 
 
-@pytest.mark.parametrize("text", ['{"temperature": NaN}', '{"t": Infinity}', '[-Infinity]'])
+@pytest.mark.parametrize("text", ['{"temperature": NaN}', '{"t": Infinity}', "[-Infinity]"])
 def test_nan_and_infinity_are_refused_with_a_message(text):
     with pytest.raises(JSONLimitError, match="not a number JSON can carry"):
         loads_bounded(text)

@@ -38,7 +38,7 @@ def test_the_oldest_turns_are_left_out_when_the_window_is_full() -> None:
     assert fitted.messages[0].content == "Be brief."
     assert fitted.messages[-1].content == "latest question"
     kept = fitted.messages[1:]
-    assert kept == history[-len(kept):]
+    assert kept == history[-len(kept) :]
     assert kept[0].role == MessageRole.USER
     total = sum(estimate_tokens(m.content) + 4 for m in fitted.messages)
     assert total <= 1000 - 400

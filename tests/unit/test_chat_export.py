@@ -12,8 +12,9 @@ from chatapp.services.chat import ReplyMetrics
 from chatapp.storage.db import init_db, make_engine
 from chatapp.users import LOCAL_OWNER
 
-METRICS = ReplyMetrics(ttft_s=0.25, total_s=1.5, tokens_in=12, tokens_out=30,
-                       tokens_per_s=24.0, finish_reason="stop")
+METRICS = ReplyMetrics(
+    ttft_s=0.25, total_s=1.5, tokens_in=12, tokens_out=30, tokens_per_s=24.0, finish_reason="stop"
+)
 TARGET = {"kind": "model_apis", "model": "deepseek-ai/DeepSeek-V3.1"}
 
 
@@ -21,20 +22,31 @@ TARGET = {"kind": "model_apis", "model": "deepseek-ai/DeepSeek-V3.1"}
 def saved(database_url: str):
     engine = make_engine(database_url)
     init_db(engine)
-    pirate = next(p for p in personas.list_personas(engine, owner=LOCAL_OWNER) if p.name == "Pirate")
+    pirate = next(
+        p for p in personas.list_personas(engine, owner=LOCAL_OWNER) if p.name == "Pirate"
+    )
     conv = convs.create_conversation(engine, pirate, owner=LOCAL_OWNER)
     convs.add_user_message(engine, conv.id, "Where is the treasure?", owner=LOCAL_OWNER)
     answer = convs.start_answer(engine, conv.id, TARGET, owner=LOCAL_OWNER)
-    convs.finish_answer(engine, answer, text="Arr, under the `<palm>`.", reasoning="hmm",
-                        status="stopped", metrics=METRICS.to_dict(), owner=LOCAL_OWNER)
+    convs.finish_answer(
+        engine,
+        answer,
+        text="Arr, under the `<palm>`.",
+        reasoning="hmm",
+        status="stopped",
+        metrics=METRICS.to_dict(),
+        owner=LOCAL_OWNER,
+    )
     conv = convs.get_conversation(engine, conv.id, owner=LOCAL_OWNER)
     return conv, convs.list_messages(engine, conv.id, owner=LOCAL_OWNER)
 
 
 def test_the_metrics_line_names_target_and_every_figure() -> None:
     line = export.metrics_line(METRICS, TARGET)
-    assert line == ("Model API · deepseek-ai/DeepSeek-V3.1 · first token 0.25 s · 24.0 tokens/s"
-                    " · 12 tokens in · 30 tokens out · total 1.50 s")
+    assert line == (
+        "Model API · deepseek-ai/DeepSeek-V3.1 · first token 0.25 s · 24.0 tokens/s"
+        " · 12 tokens in · 30 tokens out · total 1.50 s"
+    )
 
 
 def test_estimated_token_counts_are_marked_as_estimates() -> None:

@@ -31,11 +31,14 @@ def old_database(tmp_path: Path) -> Engine:
     return make_engine(f"sqlite:///{path}")
 
 
-def answer(engine: Engine, conversation_id: int, question: str, text: str,
-           target: dict | None = None) -> int:
+def answer(
+    engine: Engine, conversation_id: int, question: str, text: str, target: dict | None = None
+) -> int:
     convs.add_user_message(engine, conversation_id, question, owner=LOCAL_OWNER)
     message_id = convs.start_answer(engine, conversation_id, target or TARGET, owner=LOCAL_OWNER)
-    convs.finish_answer(engine, message_id, text=text, reasoning="", status="complete", owner=LOCAL_OWNER)
+    convs.finish_answer(
+        engine, message_id, text=text, reasoning="", status="complete", owner=LOCAL_OWNER
+    )
     return message_id
 
 
@@ -47,14 +50,16 @@ def persona(engine: Engine, name: str) -> personas.PersonaInfo:
 
 
 def test_a_persona_change_applies_to_the_next_answer_and_leaves_earlier_ones(
-    engine: Engine
+    engine: Engine,
 ) -> None:
     pirate, tutor = persona(engine, "Pirate"), persona(engine, "Socratic tutor")
     conv = convs.create_conversation(engine, pirate, owner=LOCAL_OWNER)
     answer(engine, conv.id, "Where is the gold?", "Arr.")
     convs.set_persona(engine, conv.id, tutor, owner=LOCAL_OWNER)
     answer(engine, conv.id, "And now?", "What do you think?")
-    first, second = [m for m in convs.list_messages(engine, conv.id, owner=LOCAL_OWNER) if m.role == "assistant"]
+    first, second = [
+        m for m in convs.list_messages(engine, conv.id, owner=LOCAL_OWNER) if m.role == "assistant"
+    ]
     assert first.persona_key == (pirate.name, pirate.avatar, pirate.system_prompt)
     assert second.persona_key == (tutor.name, tutor.avatar, tutor.system_prompt)
 
@@ -84,7 +89,9 @@ def test_the_json_export_carries_each_answers_persona(engine: Engine) -> None:
     convs.set_persona(engine, conv.id, tutor, owner=LOCAL_OWNER)
     answer(engine, conv.id, "Q2", "A2")
     conv = convs.get_conversation(engine, conv.id, owner=LOCAL_OWNER)
-    document = json.loads(export.to_json(conv, convs.list_messages(engine, conv.id, owner=LOCAL_OWNER)))
+    document = json.loads(
+        export.to_json(conv, convs.list_messages(engine, conv.id, owner=LOCAL_OWNER))
+    )
     assert document["persona"]["name"] == "Pirate"
     assert document["next_answer_persona"]["name"] == "Socratic tutor"
     answers = [m for m in document["messages"] if m["role"] == "assistant"]
@@ -95,9 +102,7 @@ def test_the_json_export_carries_each_answers_persona(engine: Engine) -> None:
 # --- offline demo marking ------------------------------------------------------------------
 
 
-def test_exports_say_at_the_top_when_answers_came_from_the_offline_demo(
-    engine: Engine
-) -> None:
+def test_exports_say_at_the_top_when_answers_came_from_the_offline_demo(engine: Engine) -> None:
     conv = convs.create_conversation(engine, persona(engine, "Pirate"), owner=LOCAL_OWNER)
     answer(engine, conv.id, "Q1", "A1", {**TARGET, "demo": True})
     answer(engine, conv.id, "Q2", "A2")
@@ -107,7 +112,9 @@ def test_exports_say_at_the_top_when_answers_came_from_the_offline_demo(
     document = json.loads(export.to_json(conv, messages))
     assert document["offline_demo"].startswith("Offline demo: 1 of 2 answers")
     assert [m["offline_demo"] for m in document["messages"] if m["role"] == "assistant"] == [
-        True, False]
+        True,
+        False,
+    ]
 
 
 def test_exports_without_demo_answers_carry_no_demo_notice(engine: Engine) -> None:
@@ -122,7 +129,7 @@ def test_exports_without_demo_answers_carry_no_demo_notice(engine: Engine) -> No
 
 
 def test_a_database_from_the_previous_version_gains_the_new_columns_and_keeps_its_rows(
-    tmp_path: Path
+    tmp_path: Path,
 ) -> None:
     engine = old_database(tmp_path)
     columns = {c["name"] for c in inspect(engine).get_columns("chat_messages")}
@@ -132,8 +139,10 @@ def test_a_database_from_the_previous_version_gains_the_new_columns_and_keeps_it
     assert {"persona_name", "persona_avatar", "system_prompt", "writer"} <= columns
     init_db(engine)  # a second start changes nothing
     messages = convs.list_messages(engine, 1, owner=LOCAL_OWNER)
-    assert [m.content for m in messages][:2] == ["Where is the treasure?",
-                                                 "Arr, under the palm tree."]
+    assert [m.content for m in messages][:2] == [
+        "Where is the treasure?",
+        "Arr, under the palm tree.",
+    ]
     assert messages[1].persona_key is None  # made before answers recorded their persona
     conv = convs.get_conversation(engine, 1, owner=LOCAL_OWNER)
     assert conv is not None
@@ -144,8 +153,12 @@ def test_a_database_from_the_previous_version_gains_the_new_columns_and_keeps_it
 def test_bad_avatars_stored_by_the_previous_version_show_the_default(tmp_path: Path) -> None:
     engine = old_database(tmp_path)
     init_db(engine)
-    assert {p.name: p.avatar for p in personas.list_personas(engine, owner=LOCAL_OWNER)}["Old pirate"] == "🤖"
-    assert {p.name: p.avatar for p in personas.list_personas(engine, owner=LOCAL_OWNER)}["Web face"] == "🤖"
+    assert {p.name: p.avatar for p in personas.list_personas(engine, owner=LOCAL_OWNER)}[
+        "Old pirate"
+    ] == "🤖"
+    assert {p.name: p.avatar for p in personas.list_personas(engine, owner=LOCAL_OWNER)}[
+        "Web face"
+    ] == "🤖"
     for conversation in convs.list_conversations(engine, owner=LOCAL_OWNER):
         assert conversation.persona_avatar == avatars.DEFAULT_AVATAR
     assert avatars.for_display(engine, "/etc/passwd") == avatars.DEFAULT_AVATAR
@@ -163,7 +176,7 @@ def test_new_answers_in_an_upgraded_database_record_their_persona(tmp_path: Path
 
 
 def test_an_answer_left_streaming_by_the_previous_version_is_interrupted_at_once(
-    tmp_path: Path
+    tmp_path: Path,
 ) -> None:
     engine = old_database(tmp_path)
     init_db(engine)
@@ -193,7 +206,9 @@ def test_a_dead_writer_on_this_host_is_told_from_a_live_one(engine: Engine) -> N
     reused = streaming_answer(engine, f"{host}:{os.getpid()}:000000000000")
     assert convs.recover_interrupted(engine) == 2
     with session_scope(engine) as session:
-        status = {i: store.get_message(session, i, LOCAL_OWNER).status for i in (live, dead, reused)}
+        status = {
+            i: store.get_message(session, i, LOCAL_OWNER).status for i in (live, dead, reused)
+        }
     assert status == {live: "streaming", dead: "interrupted", reused: "interrupted"}
 
 
@@ -202,14 +217,16 @@ def test_a_writer_on_another_host_counts_as_alive_until_its_row_goes_stale() -> 
     writer = "elsewhere:123:abcdef123456"
     assert convs.writer_alive(writer, now - timedelta(seconds=5), now=now)
     assert not convs.writer_alive(
-        writer, now - timedelta(seconds=convs.STALE_WRITER_S + 1), now=now)
+        writer, now - timedelta(seconds=convs.STALE_WRITER_S + 1), now=now
+    )
     assert not convs.writer_alive(None, now, now=now)
 
 
 def test_the_page_note_for_an_interrupted_answer_says_what_to_do() -> None:
     from chatapp.ui.messages import _status_note
 
-    message = convs.MessageInfo(1, "assistant", "part", "", "interrupted", None, None, None,
-                                store.utcnow())
+    message = convs.MessageInfo(
+        1, "assistant", "part", "", "interrupted", None, None, None, store.utcnow()
+    )
     note = _status_note(message)
     assert note is not None and "interrupted" in note and "Retry" in note

@@ -28,13 +28,18 @@ def test_a_png_is_accepted_with_its_type_and_size_read_from_its_content():
     assert image.data_url.startswith("data:image/png;base64,iVBOR")
 
 
-@pytest.mark.parametrize("name,data,message", [
-    ("notes.png", b"this is text, not a picture",
-     "notes.png is not an image this app can send: PNG, JPEG, GIF or WebP only."),
-    ("scan.bmp", picture("BMP"), "scan.bmp is a BMP image; send PNG, JPEG, GIF or WebP."),
-])
-def test_files_that_are_not_supported_images_are_refused_with_a_clear_message(name, data,
-                                                                               message):
+@pytest.mark.parametrize(
+    "name,data,message",
+    [
+        (
+            "notes.png",
+            b"this is text, not a picture",
+            "notes.png is not an image this app can send: PNG, JPEG, GIF or WebP only.",
+        ),
+        ("scan.bmp", picture("BMP"), "scan.bmp is a BMP image; send PNG, JPEG, GIF or WebP."),
+    ],
+)
+def test_files_that_are_not_supported_images_are_refused_with_a_clear_message(name, data, message):
     with pytest.raises(ImageRefused) as refused:
         chat_images.check_image(name, data)
     assert str(refused.value) == message
@@ -56,8 +61,12 @@ def test_an_image_with_too_many_pixels_is_refused_before_it_is_decoded(monkeypat
 
 def test_images_are_stored_with_the_question_sent_as_image_parts_and_exported(engine):
     conversation = convs.create_conversation(engine, None, owner=LOCAL_OWNER)
-    question = convs.add_user_message(engine, conversation.id, "What colour is this?", owner=LOCAL_OWNER)
-    chat_images.save_images(engine, question.id, [chat_images.check_image("c.png", picture())], owner=LOCAL_OWNER)
+    question = convs.add_user_message(
+        engine, conversation.id, "What colour is this?", owner=LOCAL_OWNER
+    )
+    chat_images.save_images(
+        engine, question.id, [chat_images.check_image("c.png", picture())], owner=LOCAL_OWNER
+    )
     messages = convs.list_messages(engine, conversation.id, owner=LOCAL_OWNER)
     attached = chat_images.images_by_message(engine, [question.id], owner=LOCAL_OWNER)
     history = chat_images.request_history(messages, attached, send_images=True)
@@ -69,7 +78,6 @@ def test_images_are_stored_with_the_question_sent_as_image_parts_and_exported(en
     assert text_only[0].content.endswith("[1 image(s) left out: this model does not take images]")
     document = json.loads(export.to_json(conversation, messages, images=attached))
     assert document["messages"][0]["images"][0]["data_url"].startswith("data:image/png")
-    assert "](data:image/png;base64," in export.to_markdown(conversation, messages,
-                                                            images=attached)
+    assert "](data:image/png;base64," in export.to_markdown(conversation, messages, images=attached)
     convs.delete_conversation(engine, conversation.id, owner=LOCAL_OWNER)
     assert chat_images.images_by_message(engine, [question.id], owner=LOCAL_OWNER) == {}

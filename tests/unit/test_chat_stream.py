@@ -41,8 +41,9 @@ class FakeLLM:
     """Streams the given chunks through a real Baseten client (its streams timed with
     ``clock``), ending them, or raising ``fail`` after them; records calls and closing."""
 
-    def __init__(self, chunks: list[bytes], fail: Exception | None = None,
-                 clock: FakeClock | None = None) -> None:
+    def __init__(
+        self, chunks: list[bytes], fail: Exception | None = None, clock: FakeClock | None = None
+    ) -> None:
         self.chunks = chunks
         self.fail = fail
         self.closed = False
@@ -68,11 +69,22 @@ USAGE = {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10}
 
 
 def test_answer_and_reasoning_arrive_as_separate_events_then_done() -> None:
-    llm = FakeLLM([chunk(reasoning="hmm "), chunk("Hi"), chunk(" you"),
-                   chunk("!", usage=USAGE, finish_reason="stop")], clock=FakeClock())
+    llm = FakeLLM(
+        [
+            chunk(reasoning="hmm "),
+            chunk("Hi"),
+            chunk(" you"),
+            chunk("!", usage=USAGE, finish_reason="stop"),
+        ],
+        clock=FakeClock(),
+    )
     events = list(stream_reply(llm, QUESTION, temperature=0.5))
-    assert events[:4] == [ReasoningDelta("hmm "), AnswerDelta("Hi"), AnswerDelta(" you"),
-                          AnswerDelta("!")]
+    assert events[:4] == [
+        ReasoningDelta("hmm "),
+        AnswerDelta("Hi"),
+        AnswerDelta(" you"),
+        AnswerDelta("!"),
+    ]
     done = events[-1]
     assert isinstance(done, ReplyDone)
     assert (done.text, done.reasoning) == ("Hi you!", "hmm ")
@@ -81,8 +93,9 @@ def test_answer_and_reasoning_arrive_as_separate_events_then_done() -> None:
 
 def test_metrics_come_from_usage_and_the_injected_clock() -> None:
     # clock readings: start 101, tokens at 102, 103, 104, end 105
-    llm = FakeLLM([chunk("a"), chunk("b"), chunk("c", usage=USAGE, finish_reason="stop")],
-                  clock=FakeClock())
+    llm = FakeLLM(
+        [chunk("a"), chunk("b"), chunk("c", usage=USAGE, finish_reason="stop")], clock=FakeClock()
+    )
     done = list(stream_reply(llm, QUESTION))[-1]
     metrics = done.metrics
     assert metrics.ttft_s == 1.0
@@ -137,9 +150,15 @@ def test_every_delta_carries_the_reply_so_far_with_its_timings() -> None:
     events = list(stream_reply(llm, QUESTION))
     so_far = [e.so_far for e in events if isinstance(e, (AnswerDelta, ReasoningDelta))]
     assert [(p.text, p.reasoning, p.chunks) for p in so_far] == [
-        ("", "hmm ", 1), ("Hi", "hmm ", 2), ("Hi you", "hmm ", 3)]
-    assert so_far[-1].live_figures(now=106.0) == {"ttft_s": 1.0, "tokens_per_s": 3 / 2.0,
-                                                   "total_s": 5.0}
+        ("", "hmm ", 1),
+        ("Hi", "hmm ", 2),
+        ("Hi you", "hmm ", 3),
+    ]
+    assert so_far[-1].live_figures(now=106.0) == {
+        "ttft_s": 1.0,
+        "tokens_per_s": 3 / 2.0,
+        "total_s": 5.0,
+    }
     assert events[-1].text == so_far[-1].text
 
 
@@ -151,15 +170,19 @@ def test_the_events_carry_the_library_streams_own_text_and_figures() -> None:
             opened.append(super().stream_chat(messages, **kwargs))
             return opened[-1]
 
-    llm = Keeping([chunk(reasoning="hmm "), chunk("Hi"), chunk("!", usage=USAGE,
-                                                              finish_reason="stop")],
-                  clock=FakeClock())
+    llm = Keeping(
+        [chunk(reasoning="hmm "), chunk("Hi"), chunk("!", usage=USAGE, finish_reason="stop")],
+        clock=FakeClock(),
+    )
     events = list(stream_reply(llm, QUESTION))
     stream, done = opened[0], events[-1]
     assert isinstance(stream, ChatStream)
     assert (done.text, done.reasoning) == (stream.text, stream.reasoning) == ("Hi!", "hmm ")
     reported = stream.metrics
     assert (done.metrics.ttft_s, done.metrics.total_s, done.metrics.tokens_per_s) == (
-        reported.time_to_first_token_s, reported.elapsed_s, reported.tokens_per_s)
+        reported.time_to_first_token_s,
+        reported.elapsed_s,
+        reported.tokens_per_s,
+    )
     assert events[1].so_far.started_at == stream.started_at
     assert events[1].so_far.first_token_at == stream.first_token_at

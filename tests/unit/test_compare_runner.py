@@ -26,8 +26,13 @@ class FakeLLM:
     """Streams ``words`` (waiting at ``barrier`` before each one, if given) through a real
     Baseten client, or raises."""
 
-    def __init__(self, words: list[str], *, fail: Exception | None = None,
-                 barrier: threading.Barrier | None = None) -> None:
+    def __init__(
+        self,
+        words: list[str],
+        *,
+        fail: Exception | None = None,
+        barrier: threading.Barrier | None = None,
+    ) -> None:
         self.words, self.fail, self.barrier = words, fail, barrier
         self.calls = 0
         self.closed = 0
@@ -78,9 +83,12 @@ def test_events_of_the_sides_arrive_interleaved() -> None:
     events = run_all(ComparisonRunner(llms, MESSAGES, repeats=1))
     deltas = [e.side for e in events if isinstance(e.event, AnswerDelta)]
     done_at = {e.side: i for i, e in enumerate(events) if isinstance(e.event, ReplyDone)}
-    first_delta = {side: next(i for i, e in enumerate(events)
-                              if e.side == side and isinstance(e.event, AnswerDelta))
-                   for side in (0, 1)}
+    first_delta = {
+        side: next(
+            i for i, e in enumerate(events) if e.side == side and isinstance(e.event, AnswerDelta)
+        )
+        for side in (0, 1)
+    }
     assert sorted(deltas) == [0] * 5 + [1] * 5
     assert first_delta[1] < done_at[0] and first_delta[0] < done_at[1]
     assert deltas != sorted(deltas) and deltas != sorted(deltas, reverse=True)
@@ -168,7 +176,7 @@ def test_a_side_shows_the_streams_own_text_and_figures_while_it_runs() -> None:
     comparison = Comparison.new(TARGETS[:1], "hello", "p", "", 1)
     side = comparison.sides[0]
     deltas = [e for e in events if isinstance(e.event, AnswerDelta)]
-    for event in events[:events.index(deltas[1]) + 1]:
+    for event in events[: events.index(deltas[1]) + 1]:
         comparison.apply(event)
     assert side.text == "a b " and side.live_chunks == 2
     assert side.live_figures(deltas[1].at)["ttft_s"] is not None

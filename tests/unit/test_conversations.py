@@ -18,9 +18,13 @@ def pirate(engine):
 def test_the_title_defaults_from_the_first_question(engine, pirate) -> None:
     conv = convs.create_conversation(engine, pirate, owner=LOCAL_OWNER)
     assert conv.title == "New chat"
-    convs.add_user_message(engine, conv.id, "  How do   I bake bread?\nsecond line", owner=LOCAL_OWNER)
+    convs.add_user_message(
+        engine, conv.id, "  How do   I bake bread?\nsecond line", owner=LOCAL_OWNER
+    )
     convs.add_user_message(engine, conv.id, "And cake?", owner=LOCAL_OWNER)
-    assert convs.get_conversation(engine, conv.id, owner=LOCAL_OWNER).title == "How do I bake bread?"
+    assert (
+        convs.get_conversation(engine, conv.id, owner=LOCAL_OWNER).title == "How do I bake bread?"
+    )
 
 
 def test_long_first_questions_make_a_shortened_title() -> None:
@@ -46,7 +50,10 @@ def test_a_deleted_persona_leaves_its_prompt_with_the_conversation(engine) -> No
 
 def test_rename_sets_the_title_and_refuses_an_empty_one(engine, pirate) -> None:
     conv = convs.create_conversation(engine, pirate, owner=LOCAL_OWNER)
-    assert convs.rename_conversation(engine, conv.id, " Bread  notes ", owner=LOCAL_OWNER).title == "Bread notes"
+    assert (
+        convs.rename_conversation(engine, conv.id, " Bread  notes ", owner=LOCAL_OWNER).title
+        == "Bread notes"
+    )
     with pytest.raises(convs.ConversationError, match="Type a title"):
         convs.rename_conversation(engine, conv.id, "   ", owner=LOCAL_OWNER)
     convs.add_user_message(engine, conv.id, "a question", owner=LOCAL_OWNER)
@@ -68,13 +75,26 @@ def test_search_matches_titles_and_message_text_ignoring_case(engine, pirate) ->
     rust = convs.create_conversation(engine, pirate, owner=LOCAL_OWNER)
     convs.add_user_message(engine, rust.id, "Explain borrowing", owner=LOCAL_OWNER)
     answer = convs.start_answer(engine, rust.id, {"label": "Model API · m"}, owner=LOCAL_OWNER)
-    convs.finish_answer(engine, answer, text="The BORROW checker 100% rules", reasoning="",
-                        status="complete", owner=LOCAL_OWNER)
-    assert [c.id for c in convs.list_conversations(engine, "sourdough", owner=LOCAL_OWNER)] == [bread.id]
-    assert [c.id for c in convs.list_conversations(engine, "borrow checker", owner=LOCAL_OWNER)] == [rust.id]
+    convs.finish_answer(
+        engine,
+        answer,
+        text="The BORROW checker 100% rules",
+        reasoning="",
+        status="complete",
+        owner=LOCAL_OWNER,
+    )
+    assert [c.id for c in convs.list_conversations(engine, "sourdough", owner=LOCAL_OWNER)] == [
+        bread.id
+    ]
+    assert [
+        c.id for c in convs.list_conversations(engine, "borrow checker", owner=LOCAL_OWNER)
+    ] == [rust.id]
     assert [c.id for c in convs.list_conversations(engine, "100%", owner=LOCAL_OWNER)] == [rust.id]
     assert convs.list_conversations(engine, "nothing like this", owner=LOCAL_OWNER) == []
-    assert {c.id for c in convs.list_conversations(engine, "", owner=LOCAL_OWNER)} == {bread.id, rust.id}
+    assert {c.id for c in convs.list_conversations(engine, "", owner=LOCAL_OWNER)} == {
+        bread.id,
+        rust.id,
+    }
 
 
 def test_an_answer_is_saved_while_streaming_and_finished_with_metrics(engine, pirate) -> None:
@@ -84,8 +104,15 @@ def test_an_answer_is_saved_while_streaming_and_finished_with_metrics(engine, pi
     assert convs.list_messages(engine, conv.id, owner=LOCAL_OWNER)[-1].status == "streaming"
     convs.save_partial(engine, answer, "Ahoy", "thinking", owner=LOCAL_OWNER)
     assert convs.list_messages(engine, conv.id, owner=LOCAL_OWNER)[-1].content == "Ahoy"
-    convs.finish_answer(engine, answer, text="Ahoy matey", reasoning="thinking",
-                        status="stopped", metrics={"total_s": 1.5, "tokens_out": 2}, owner=LOCAL_OWNER)
+    convs.finish_answer(
+        engine,
+        answer,
+        text="Ahoy matey",
+        reasoning="thinking",
+        status="stopped",
+        metrics={"total_s": 1.5, "tokens_out": 2},
+        owner=LOCAL_OWNER,
+    )
     last = convs.list_messages(engine, conv.id, owner=LOCAL_OWNER)[-1]
     assert (last.content, last.status) == ("Ahoy matey", "stopped")
     assert last.reply_metrics.tokens_out == 2
@@ -112,9 +139,12 @@ def test_request_history_skips_answers_that_produced_no_text(engine, pirate) -> 
     conv = convs.create_conversation(engine, pirate, owner=LOCAL_OWNER)
     convs.add_user_message(engine, conv.id, "first", owner=LOCAL_OWNER)
     failed = convs.start_answer(engine, conv.id, {}, owner=LOCAL_OWNER)
-    convs.finish_answer(engine, failed, text="", reasoning="", status="error", error="401", owner=LOCAL_OWNER)
+    convs.finish_answer(
+        engine, failed, text="", reasoning="", status="error", error="401", owner=LOCAL_OWNER
+    )
     convs.add_user_message(engine, conv.id, "second", owner=LOCAL_OWNER)
     history = convs.request_history(convs.list_messages(engine, conv.id, owner=LOCAL_OWNER))
     assert [(m.role, m.content) for m in history] == [
-        (MessageRole.USER, "first"), (MessageRole.USER, "second")
+        (MessageRole.USER, "first"),
+        (MessageRole.USER, "second"),
     ]

@@ -30,7 +30,9 @@ class Ticker:
         return self.now
 
 
-def answer(delta: str, so_far: str, reasoning: str = "", clock: Ticker | None = None) -> AnswerDelta:
+def answer(
+    delta: str, so_far: str, reasoning: str = "", clock: Ticker | None = None
+) -> AnswerDelta:
     """A delta as a stream hands it on: the piece, and the reply so far."""
     return AnswerDelta(delta, ReplyProgress(so_far, reasoning, clock=clock or Ticker()))
 
@@ -64,7 +66,9 @@ def test_partial_text_is_saved_every_half_second_while_streaming(setup) -> None:
 
 def test_closing_without_a_final_event_keeps_the_text_marked_stopped(setup) -> None:
     engine, conv_id, message_id = setup
-    recorder = convs.AnswerRecorder(engine, message_id, clock=Ticker(), tokens_in_estimate=9, owner=LOCAL_OWNER)
+    recorder = convs.AnswerRecorder(
+        engine, message_id, clock=Ticker(), tokens_in_estimate=9, owner=LOCAL_OWNER
+    )
     stream_clock = Ticker()
     recorder.record(thinking("plan", "plan", stream_clock))
     recorder.record(answer("Partial ans", "Partial ans", "plan", stream_clock))
@@ -77,7 +81,9 @@ def test_closing_without_a_final_event_keeps_the_text_marked_stopped(setup) -> N
 
 def test_a_finished_reply_stores_metrics_and_is_not_overwritten_by_close(setup) -> None:
     engine, conv_id, message_id = setup
-    recorder = convs.AnswerRecorder(engine, message_id, extra_metrics={"context_dropped": 2}, owner=LOCAL_OWNER)
+    recorder = convs.AnswerRecorder(
+        engine, message_id, extra_metrics={"context_dropped": 2}, owner=LOCAL_OWNER
+    )
     recorder.record(answer("Done", "Done"))
     recorder.record(ReplyDone("Done", "", METRICS))
     recorder.close()
@@ -99,7 +105,9 @@ def test_an_error_event_stores_a_readable_message_and_the_partial_text(setup) ->
 
 def test_after_stop_a_finished_answer_is_left_as_the_interrupted_run_saved_it(setup) -> None:
     engine, conv_id, message_id = setup
-    convs.finish_answer(engine, message_id, text="Part", reasoning="", status="stopped", owner=LOCAL_OWNER)
+    convs.finish_answer(
+        engine, message_id, text="Part", reasoning="", status="stopped", owner=LOCAL_OWNER
+    )
     convs.settle_stopped_answer(engine, message_id, sleep=lambda s: None, owner=LOCAL_OWNER)
     assert (last(engine, conv_id).status, last(engine, conv_id).content) == ("stopped", "Part")
 
@@ -108,6 +116,7 @@ def test_after_stop_an_answer_nobody_finishes_is_marked_stopped_with_its_text(se
     engine, conv_id, message_id = setup
     convs.save_partial(engine, message_id, "Half", "", owner=LOCAL_OWNER)
     ticker = Ticker()
-    convs.settle_stopped_answer(engine, message_id, timeout_s=1.0, clock=ticker,
-                                sleep=lambda s: None, owner=LOCAL_OWNER)
+    convs.settle_stopped_answer(
+        engine, message_id, timeout_s=1.0, clock=ticker, sleep=lambda s: None, owner=LOCAL_OWNER
+    )
     assert (last(engine, conv_id).status, last(engine, conv_id).content) == ("stopped", "Half")

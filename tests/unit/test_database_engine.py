@@ -35,15 +35,24 @@ def test_stored_values_read_back_the_same_on_every_database(engine: Engine) -> N
     created = datetime(2026, 12, 1, 18, 0, 0, 123456, tzinfo=timezone.utc)
     with session_scope(engine) as session:
         put_avatar_image(session, "a" * 16, png)
-        row = doc_store.add_collection(session, name="Ünïcode ✓", embed_model="m",
-                                       created_at=created, owner=LOCAL_OWNER)
+        row = doc_store.add_collection(
+            session, name="Ünïcode ✓", embed_model="m", created_at=created, owner=LOCAL_OWNER
+        )
         collection_id = row.id
     conversation = convs.create_conversation(engine, None, owner=LOCAL_OWNER)
     convs.add_user_message(engine, conversation.id, "hi", owner=LOCAL_OWNER)
-    answer = convs.start_answer(engine, conversation.id, {"kind": "model_apis", "n": [1, 2.5]},
-                                owner=LOCAL_OWNER)
-    convs.finish_answer(engine, answer, text="ok", reasoning="", status="complete",
-                        metrics={"ttft_s": 0.25, "nested": {"ok": True}}, owner=LOCAL_OWNER)
+    answer = convs.start_answer(
+        engine, conversation.id, {"kind": "model_apis", "n": [1, 2.5]}, owner=LOCAL_OWNER
+    )
+    convs.finish_answer(
+        engine,
+        answer,
+        text="ok",
+        reasoning="",
+        status="complete",
+        metrics={"ttft_s": 0.25, "nested": {"ok": True}},
+        owner=LOCAL_OWNER,
+    )
     with session_scope(engine) as session:
         assert get_avatar_image(session, "a" * 16) == png
         stored = doc_store.get_collection(session, collection_id, LOCAL_OWNER)
@@ -54,4 +63,7 @@ def test_stored_values_read_back_the_same_on_every_database(engine: Engine) -> N
     assert question.id < reply.id
     assert reply.metrics is not None and reply.metrics["nested"] == {"ok": True}
     with session_scope(engine) as session:
-        assert chat_store.get_conversation(session, conversation.id, LOCAL_OWNER).title_is_default is False  # titled by "hi"
+        assert (
+            chat_store.get_conversation(session, conversation.id, LOCAL_OWNER).title_is_default
+            is False
+        )  # titled by "hi"

@@ -44,7 +44,9 @@ def test_the_default_chunk_fits_what_the_bundled_model_reads(engine: Any) -> Non
 
 def test_chunks_longer_than_the_model_reads_are_refused_with_what_to_use(engine: Any) -> None:
     with pytest.raises(docs.DocumentsError) as refused:
-        docs.create_collection(engine, "Manuals", EmbedSpec(), chunk_size=512, chunk_overlap=64, owner=LOCAL_OWNER)
+        docs.create_collection(
+            engine, "Manuals", EmbedSpec(), chunk_size=512, chunk_overlap=64, owner=LOCAL_OWNER
+        )
     message = str(refused.value)
     assert "reads at most 256 tokens" in message and "192" in message
     assert docs.list_collections(engine, owner=LOCAL_OWNER) == []
@@ -57,26 +59,29 @@ def test_a_baseten_deployment_gets_a_conservative_limit_that_the_person_can_rais
     assert docs.create_collection(engine, "Default", spec, owner=LOCAL_OWNER).chunk_size == 384
     with pytest.raises(docs.DocumentsError, match="enter its input limit"):
         docs.create_collection(engine, "Long", spec, chunk_size=1024, owner=LOCAL_OWNER)
-    raised = docs.create_collection(engine, "Long", spec, chunk_size=1024, max_tokens=8192, owner=LOCAL_OWNER)
+    raised = docs.create_collection(
+        engine, "Long", spec, chunk_size=1024, max_tokens=8192, owner=LOCAL_OWNER
+    )
     assert raised.chunk_size == 1024
 
 
-def test_a_fact_in_the_last_quarter_of_a_chunk_is_retrieved(
-    engine: Any, tmp_path: Path
-) -> None:
+def test_a_fact_in_the_last_quarter_of_a_chunk_is_retrieved(engine: Any, tmp_path: Path) -> None:
     # Part 2 is longer than the model reads (about 310 word pieces) and ends with the fact:
     # one 512-token chunk would hold it all, and the model would never see the fact.
     sections = [f"# Part {n}\n\n{long_section(n, 30)}" for n in range(5)]
     sections[2] = f"# Part 2\n\n{long_section(2, 20)} {FACT}"
     data = "\n\n".join(sections).encode()
-    collection = docs.create_collection(engine, "Handbook", EmbedSpec(), owner=LOCAL_OWNER)  # default chunking
+    collection = docs.create_collection(
+        engine, "Handbook", EmbedSpec(), owner=LOCAL_OWNER
+    )  # default chunking
     store = NumpyVectorStore(docs.index_dir(tmp_path, collection.id))
     model = embedders.local_embedder(BUNDLED_MODEL)
     outcome = docs.add_file(engine, collection, store, lambda: model, "handbook.md", data)
     assert outcome.status == "indexed", outcome.message
 
-    found = store.query(VectorStoreQuery(query_embedding=model.get_query_embedding(QUESTION),
-                                         similarity_top_k=1))
+    found = store.query(
+        VectorStoreQuery(query_embedding=model.get_query_embedding(QUESTION), similarity_top_k=1)
+    )
     [best] = found.nodes
     text = best.get_content(metadata_mode=MetadataMode.EMBED)
     assert FACT in text

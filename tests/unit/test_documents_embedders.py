@@ -39,9 +39,11 @@ def test_a_model_that_cannot_be_loaded_fails_with_an_actionable_message(
 
 
 def test_importing_the_documents_services_does_not_load_torch() -> None:
-    code = ("import sys, chatapp.services.documents, chatapp.services.rag, "
-            "chatapp.services.ingest, chatapp.services.embedders, chatapp.ui.documents_ui; "
-            "print(any(m in sys.modules for m in ('torch', 'sentence_transformers')))")
+    code = (
+        "import sys, chatapp.services.documents, chatapp.services.rag, "
+        "chatapp.services.ingest, chatapp.services.embedders, chatapp.ui.documents_ui; "
+        "print(any(m in sys.modules for m in ('torch', 'sentence_transformers')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -51,21 +53,32 @@ def test_a_collection_can_embed_through_a_baseten_deployment(tmp_path: Path, emu
     init_db(engine)
     spec = EmbedSpec("baseten", "emb12345")
     collection = docs.create_collection(engine, "Remote", spec, owner=LOCAL_OWNER)
-    config = AppConfig(data_dir=tmp_path, database_url="sqlite://",
-                       deployment_url=emulator.deployment_url)
+    config = AppConfig(
+        data_dir=tmp_path, database_url="sqlite://", deployment_url=emulator.deployment_url
+    )
     embedder = make_embedder(spec, config, emulator.api_key)
     store = NumpyVectorStore(docs.index_dir(tmp_path, collection.id))
     outcome = docs.add_file(engine, collection, store, lambda: embedder, "a.txt", b"Hello there.")
     assert outcome.status == "indexed"
     assert store.dim == 384
-    assert any("/model-emb12345/" in r["path"] and r["path"].endswith("/embeddings")
-               for r in emulator.requests())
+    assert any(
+        "/model-emb12345/" in r["path"] and r["path"].endswith("/embeddings")
+        for r in emulator.requests()
+    )
 
 
-def test_a_baseten_embedder_sends_its_requests_through_the_pool_it_is_given(tmp_path: Path, emulator) -> None:
+def test_a_baseten_embedder_sends_its_requests_through_the_pool_it_is_given(
+    tmp_path: Path, emulator
+) -> None:
     sent: list[str] = []
-    config = AppConfig(data_dir=tmp_path, database_url="sqlite://", deployment_url=emulator.deployment_url)
-    with httpx.Client(event_hooks={"request": [lambda request: sent.append(request.url.path)]}) as pool:
-        embedder = make_embedder(EmbedSpec("baseten", "emb12345"), config, emulator.api_key, http_client=pool)
+    config = AppConfig(
+        data_dir=tmp_path, database_url="sqlite://", deployment_url=emulator.deployment_url
+    )
+    with httpx.Client(
+        event_hooks={"request": [lambda request: sent.append(request.url.path)]}
+    ) as pool:
+        embedder = make_embedder(
+            EmbedSpec("baseten", "emb12345"), config, emulator.api_key, http_client=pool
+        )
         assert len(embedder.get_text_embedding("Hello there.")) == 384
     assert sent and all(path.startswith("/model-emb12345/") for path in sent)

@@ -57,8 +57,9 @@ def embedder() -> WordHashEmbedding:
 
 @pytest.fixture
 def collection(engine: Any) -> docs.CollectionInfo:
-    return docs.create_collection(engine, "Manuals", EmbedSpec(), chunk_size=128,
-                                  chunk_overlap=16, owner=LOCAL_OWNER)
+    return docs.create_collection(
+        engine, "Manuals", EmbedSpec(), chunk_size=128, chunk_overlap=16, owner=LOCAL_OWNER
+    )
 
 
 @pytest.fixture
@@ -68,11 +69,14 @@ def open_store(engine: Any, tmp_path: Path) -> Any:
     def opened(collection: docs.CollectionInfo) -> Any:
         directory = docs.index_dir(tmp_path, collection.id)
         return vector_store.open_store(engine, collection.id, directory)
+
     return opened
 
 
 def test_collections_can_be_created_renamed_and_deleted(engine: Any, tmp_path: Path) -> None:
-    first = docs.create_collection(engine, "  Legal   docs ", EmbedSpec("baseten", "emb12345"), owner=LOCAL_OWNER)
+    first = docs.create_collection(
+        engine, "  Legal   docs ", EmbedSpec("baseten", "emb12345"), owner=LOCAL_OWNER
+    )
     assert first.name == "Legal docs" and first.embed.kind == "baseten"
     docs.rename_collection(engine, first.id, "Contracts", owner=LOCAL_OWNER)
     assert [c.name for c in docs.list_collections(engine, owner=LOCAL_OWNER)] == ["Contracts"]
@@ -88,7 +92,9 @@ def test_collection_names_must_be_present_and_unique(engine: Any, collection: An
     with pytest.raises(docs.DocumentsError, match="name"):
         docs.create_collection(engine, "   ", EmbedSpec(), owner=LOCAL_OWNER)
     with pytest.raises(docs.DocumentsError, match="overlap"):
-        docs.create_collection(engine, "Other", EmbedSpec(), chunk_size=128, chunk_overlap=128, owner=LOCAL_OWNER)
+        docs.create_collection(
+            engine, "Other", EmbedSpec(), chunk_size=128, chunk_overlap=128, owner=LOCAL_OWNER
+        )
 
 
 def test_uploading_the_same_content_again_does_no_work_and_says_so(
@@ -119,8 +125,9 @@ def test_a_fresh_process_sees_the_index_without_re_embedding(
     fresh_store, fresh_embedder = open_store(collection), WordHashEmbedding()
     found = rag.retrieve(fresh_store, fresh_embedder, "When are filters changed", 1, 0.0)
     assert found.sources[0].citation == "valves.pdf, page 2"
-    again = docs.add_file(engine, collection, fresh_store, lambda: fresh_embedder,
-                          "valves.pdf", data)
+    again = docs.add_file(
+        engine, collection, fresh_store, lambda: fresh_embedder, "valves.pdf", data
+    )
     assert again.status == "skipped" and fresh_embedder.embedded == 0
 
 
@@ -129,9 +136,13 @@ def test_removing_a_file_takes_its_chunks_out_of_the_index(
 ) -> None:
     store = open_store(collection)
     keep = docs.add_file(engine, collection, store, lambda: embedder, "a.txt", b"Apples are red.")
-    gone = docs.add_file(engine, collection, store, lambda: embedder, "b.txt", b"Bananas are yellow.")
+    gone = docs.add_file(
+        engine, collection, store, lambda: embedder, "b.txt", b"Bananas are yellow."
+    )
     docs.remove_file(engine, store, collection.id, gone.sha256, owner=LOCAL_OWNER)
-    assert [f.filename for f in docs.list_files(engine, collection.id, owner=LOCAL_OWNER)] == ["a.txt"]
+    assert [f.filename for f in docs.list_files(engine, collection.id, owner=LOCAL_OWNER)] == [
+        "a.txt"
+    ]
     assert store.ref_doc_ids() == {keep.sha256}
     assert open_store(collection).ref_doc_ids() == {keep.sha256}
 
@@ -144,8 +155,13 @@ def test_bad_files_fail_alone_and_leave_the_collection_untouched(
     before = (len(store), docs.list_files(engine, collection.id, owner=LOCAL_OWNER))
     outcomes = [
         docs.add_file(engine, collection, store, lambda: embedder, name, data, max_bytes=10_000)
-        for name, data in [("x.pdf", b"%PDF-1.4 garbage"), ("e.txt", b""), ("z.exe", b"MZ"),
-                           ("big.txt", b"a" * 20_000), ("bad.json", b"{nope")]
+        for name, data in [
+            ("x.pdf", b"%PDF-1.4 garbage"),
+            ("e.txt", b""),
+            ("z.exe", b"MZ"),
+            ("big.txt", b"a" * 20_000),
+            ("bad.json", b"{nope"),
+        ]
     ]
     assert [o.status for o in outcomes] == ["failed"] * 5
     assert len({o.message for o in outcomes}) == 5
@@ -171,9 +187,13 @@ def test_the_worker_indexes_queued_files_in_order_and_reports_each(
 ) -> None:
     indexer = uploads.Indexer(tmp_path, embedder_for=lambda _spec, _key: lambda: embedder)
     worker = uploads.IngestWorker(engine, indexer, workers=2, idle_poll_s=0.05)
-    uploads.queue_uploads(worker, collection.id, [("a.txt", b"Alpha."), ("b.exe", b"MZ"),
-                                                  ("a2.txt", b"Alpha.")],
-                          owner=LOCAL_OWNER, max_bytes=10_000)
+    uploads.queue_uploads(
+        worker,
+        collection.id,
+        [("a.txt", b"Alpha."), ("b.exe", b"MZ"), ("a2.txt", b"Alpha.")],
+        owner=LOCAL_OWNER,
+        max_bytes=10_000,
+    )
     worker.start()
     assert worker.wait_idle(30)
     jobs = worker.jobs(collection.id)
@@ -190,19 +210,32 @@ def test_changing_the_embedding_model_re_embeds_every_chunk_and_records_it(
     store = open_store(collection)
     docs.add_file(engine, collection, store, lambda: embedder, "a.txt", b"Alpha beta gamma.")
     new_model = WordHashEmbedding(model_name="other")
-    count = docs.reembed_collection(engine, collection.id, store, new_model,
-                                    EmbedSpec("baseten", "emb12345"), owner=LOCAL_OWNER)
+    count = docs.reembed_collection(
+        engine, collection.id, store, new_model, EmbedSpec("baseten", "emb12345"), owner=LOCAL_OWNER
+    )
     assert count == 1 and new_model.embedded == 1
-    assert docs.get_collection(engine, collection.id, owner=LOCAL_OWNER).embed == EmbedSpec("baseten", "emb12345")
+    assert docs.get_collection(engine, collection.id, owner=LOCAL_OWNER).embed == EmbedSpec(
+        "baseten", "emb12345"
+    )
     assert rag.retrieve(store, new_model, "alpha", 1, 0.0).sources[0].file_name == "a.txt"
 
 
 def test_questions_are_kept_per_collection_in_order(engine: Any, collection: Any) -> None:
     other = docs.create_collection(engine, "Other", EmbedSpec(), owner=LOCAL_OWNER)
-    docs.record_question(engine, collection.id, question="Q1", answer="A1", sources=[], owner=LOCAL_OWNER)
+    docs.record_question(
+        engine, collection.id, question="Q1", answer="A1", sources=[], owner=LOCAL_OWNER
+    )
     docs.record_question(engine, other.id, question="X", answer="Y", sources=[], owner=LOCAL_OWNER)
-    docs.record_question(engine, collection.id, question="Q2", answer="", error="boom", owner=LOCAL_OWNER)
-    assert [h["question"] for h in docs.history(engine, collection.id, owner=LOCAL_OWNER)] == ["Q1", "Q2"]
+    docs.record_question(
+        engine, collection.id, question="Q2", answer="", error="boom", owner=LOCAL_OWNER
+    )
+    assert [h["question"] for h in docs.history(engine, collection.id, owner=LOCAL_OWNER)] == [
+        "Q1",
+        "Q2",
+    ]
     assert docs.conversation(engine, collection.id, owner=LOCAL_OWNER) == [("Q1", "A1")]
     docs.clear_history(engine, collection.id, owner=LOCAL_OWNER)
-    assert docs.history(engine, collection.id, owner=LOCAL_OWNER) == [] and len(docs.history(engine, other.id, owner=LOCAL_OWNER)) == 1
+    assert (
+        docs.history(engine, collection.id, owner=LOCAL_OWNER) == []
+        and len(docs.history(engine, other.id, owner=LOCAL_OWNER)) == 1
+    )

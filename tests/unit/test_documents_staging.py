@@ -25,24 +25,33 @@ WAIT_S = 60
 
 @pytest.fixture
 def collection(engine: Any) -> docs.CollectionInfo:
-    return docs.create_collection(engine, "Manuals", EmbedSpec(), chunk_size=128,
-                                  chunk_overlap=16, owner=LOCAL_OWNER)
+    return docs.create_collection(
+        engine, "Manuals", EmbedSpec(), chunk_size=128, chunk_overlap=16, owner=LOCAL_OWNER
+    )
 
 
 def indexer(tmp_path: Path, model: Any) -> uploads.Indexer:
     return uploads.Indexer(tmp_path, embedder_for=lambda _spec, _key: lambda: model)
 
 
-def stage_on_disk(tmp_path: Path, collection: Any, filename: str, data: bytes | None,
-                  state: str = "queued", message: str = "", at: float = 1.0) -> str:
+def stage_on_disk(
+    tmp_path: Path,
+    collection: Any,
+    filename: str,
+    data: bytes | None,
+    state: str = "queued",
+    message: str = "",
+    at: float = 1.0,
+) -> str:
     """What the earlier version wrote: the bytes under their hash, and a JSON sidecar."""
     folder = docs.staging_dir(tmp_path, collection.id)
     folder.mkdir(parents=True, exist_ok=True)
     sha = hashlib.sha256(data or filename.encode()).hexdigest()
     if data is not None:
         (folder / sha).write_bytes(data)
-    (folder / f"{sha}.json").write_text(json.dumps(
-        {"filename": filename, "staged_at": at, "state": state, "message": message}))
+    (folder / f"{sha}.json").write_text(
+        json.dumps({"filename": filename, "staged_at": at, "state": state, "message": message})
+    )
     return sha
 
 
@@ -51,8 +60,9 @@ def test_an_upload_is_staged_as_its_bytes_in_the_queue_and_dropped_once_indexed(
 ) -> None:
     model = WordHashEmbedding(model_name="words")
     worker = IngestWorker(engine, indexer(tmp_path, model), workers=1, idle_poll_s=0.05)
-    [row_id] = uploads.queue_uploads(worker, collection.id, [("notes.txt", b"Pumps need oil.")],
-                                     owner=LOCAL_OWNER)
+    [row_id] = uploads.queue_uploads(
+        worker, collection.id, [("notes.txt", b"Pumps need oil.")], owner=LOCAL_OWNER
+    )
     with session_scope(engine) as session:  # any replica can read it, nothing is on disk
         assert rows.load_content(session, row_id) == b"Pumps need oil."
     assert not docs.staging_dir(tmp_path, collection.id).exists()
@@ -65,7 +75,9 @@ def test_an_upload_is_staged_as_its_bytes_in_the_queue_and_dropped_once_indexed(
     assert done.outcome.status == "indexed"
     with session_scope(engine) as session:
         assert rows.load_content(session, row_id) is None
-    assert [f.filename for f in docs.list_files(engine, collection.id, owner=LOCAL_OWNER)] == ["notes.txt"]
+    assert [f.filename for f in docs.list_files(engine, collection.id, owner=LOCAL_OWNER)] == [
+        "notes.txt"
+    ]
     worker.close()
 
 
@@ -84,13 +96,17 @@ def test_uploads_staged_on_disk_by_the_earlier_version_are_moved_into_the_queue(
     worker.start()
     assert worker.wait_idle(WAIT_S)
     got = [(j.filename, j.outcome.status, j.note) for j in worker.jobs(collection.id)]
-    assert got == [("a.txt", "indexed", uploads.RESUMED_NOTE),
-                   ("bad.exe", "failed", "kept from before a restart"),
-                   ("bomb.txt", "failed", "kept from before a restart"),
-                   ("b.md", "indexed", uploads.RESUMED_NOTE)]
+    assert got == [
+        ("a.txt", "indexed", uploads.RESUMED_NOTE),
+        ("bad.exe", "failed", "kept from before a restart"),
+        ("bomb.txt", "failed", "kept from before a restart"),
+        ("b.md", "indexed", uploads.RESUMED_NOTE),
+    ]
     bomb = worker.jobs(collection.id)[2].outcome.message
     assert "server stopped while this file was being indexed" in bomb
-    assert sorted(f.filename for f in docs.list_files(engine, collection.id, owner=LOCAL_OWNER)) == ["a.txt", "b.md"]
+    assert sorted(
+        f.filename for f in docs.list_files(engine, collection.id, owner=LOCAL_OWNER)
+    ) == ["a.txt", "b.md"]
     worker.close()
 
 

@@ -15,16 +15,21 @@ from chatapp.services.vector_store import NumpyVectorStore
 
 
 def node(node_id: str, ref: str, vector: list[float], page: int = 1) -> TextNode:
-    item = TextNode(id_=node_id, text=f"text of {node_id}", embedding=vector,
-                    metadata={"file_name": f"{ref}.pdf", "page": page})
+    item = TextNode(
+        id_=node_id,
+        text=f"text of {node_id}",
+        embedding=vector,
+        metadata={"file_name": f"{ref}.pdf", "page": page},
+    )
     item.relationships = {NodeRelationship.SOURCE: RelatedNodeInfo(node_id=ref)}
     return item
 
 
 def test_query_returns_the_closest_nodes_best_first_with_cosine_scores(tmp_path: Path) -> None:
     store = NumpyVectorStore(tmp_path)
-    store.add([node("a", "f1", [1, 0, 0]), node("b", "f1", [0.7, 0.7, 0]),
-               node("c", "f2", [0, 0, 5])])
+    store.add(
+        [node("a", "f1", [1, 0, 0]), node("b", "f1", [0.7, 0.7, 0]), node("c", "f2", [0, 0, 5])]
+    )
     result = store.query(VectorStoreQuery(query_embedding=[2, 0, 0], similarity_top_k=2))
     assert result.ids == ["a", "b"]
     assert result.similarities[0] == pytest.approx(1.0)
@@ -59,8 +64,9 @@ def test_adding_a_node_again_replaces_it_instead_of_duplicating(tmp_path: Path) 
     store.add([node("a", "f1", [1, 0])])
     store.add([node("a", "f1", [0, 1])])
     assert len(store) == 1
-    assert store.query(VectorStoreQuery(query_embedding=[0, 1], similarity_top_k=1)
-                       ).similarities[0] == pytest.approx(1.0)
+    assert store.query(VectorStoreQuery(query_embedding=[0, 1], similarity_top_k=1)).similarities[
+        0
+    ] == pytest.approx(1.0)
 
 
 def test_vectors_of_another_dimension_are_refused_with_a_reindex_hint(tmp_path: Path) -> None:
@@ -82,5 +88,6 @@ def test_llamaindex_retrievers_work_on_top_of_the_store(tmp_path: Path) -> None:
 
 def test_an_empty_store_answers_with_no_nodes(tmp_path: Path) -> None:
     result = NumpyVectorStore(tmp_path).query(
-        VectorStoreQuery(query_embedding=[1, 0], similarity_top_k=3))
+        VectorStoreQuery(query_embedding=[1, 0], similarity_top_k=3)
+    )
     assert result.ids == [] and result.nodes == []

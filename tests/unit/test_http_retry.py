@@ -30,7 +30,10 @@ def test_a_retry_after_hint_wins_and_is_capped():
     assert retry_delay(0, retry_after=10_000) == 60.0
 
 
-@pytest.mark.parametrize("value, expected", [("2", 2.0), (" 1.5 ", 1.5), ("-3", 0.0), ("", None), (None, None), ("soon", None)])
+@pytest.mark.parametrize(
+    "value, expected",
+    [("2", 2.0), (" 1.5 ", 1.5), ("-3", 0.0), ("", None), (None, None), ("soon", None)],
+)
 def test_retry_after_in_seconds(value, expected):
     assert parse_retry_after(value) == expected
 
@@ -43,14 +46,26 @@ def test_retry_after_as_an_http_date():
     assert parse_retry_after(past, now=now) == 0.0
 
 
-@pytest.mark.parametrize("status, cls", [
-    (400, errors.BadRequestError), (401, errors.AuthenticationError), (402, errors.PaymentRequiredError),
-    (403, errors.PermissionDeniedError), (404, errors.NotFoundError), (413, errors.PayloadTooLargeError),
-    (422, errors.UnprocessableEntityError), (429, errors.RateLimitError), (500, errors.ServerError),
-    (503, errors.ServerError), (418, errors.APIStatusError),
-])
+@pytest.mark.parametrize(
+    "status, cls",
+    [
+        (400, errors.BadRequestError),
+        (401, errors.AuthenticationError),
+        (402, errors.PaymentRequiredError),
+        (403, errors.PermissionDeniedError),
+        (404, errors.NotFoundError),
+        (413, errors.PayloadTooLargeError),
+        (422, errors.UnprocessableEntityError),
+        (429, errors.RateLimitError),
+        (500, errors.ServerError),
+        (503, errors.ServerError),
+        (418, errors.APIStatusError),
+    ],
+)
 def test_each_status_maps_to_its_error_class(status, cls):
-    error = error_from_response(status, b'{"error": "nope"}', httpx.Headers({"x-baseten-request-id": "r1"}))
+    error = error_from_response(
+        status, b'{"error": "nope"}', httpx.Headers({"x-baseten-request-id": "r1"})
+    )
     assert type(error) is cls
     assert error.status_code == status and error.request_id == "r1"
     assert "nope" in str(error)
@@ -58,14 +73,18 @@ def test_each_status_maps_to_its_error_class(status, cls):
 
 def test_both_error_body_shapes_are_read():
     baseten = error_from_response(400, b'{"error": "bad temperature"}', httpx.Headers())
-    openai = error_from_response(400, b'{"error": {"message": "bad top_p", "type": "x"}}', httpx.Headers())
+    openai = error_from_response(
+        400, b'{"error": {"message": "bad top_p", "type": "x"}}', httpx.Headers()
+    )
     assert "bad temperature" in str(baseten) and "bad top_p" in str(openai)
 
 
 def test_rate_limit_carries_retry_after_and_404_carries_the_hint():
     limited = error_from_response(429, b"{}", httpx.Headers({"retry-after": "7"}))
     assert limited.retry_after == 7.0
-    missing = error_from_response(404, b"{}", httpx.Headers(), not_found_hint=lambda: ("Check the slug.", ["a/b"]))
+    missing = error_from_response(
+        404, b"{}", httpx.Headers(), not_found_hint=lambda: ("Check the slug.", ["a/b"])
+    )
     assert "Check the slug." in str(missing) and missing.suggestions == ["a/b"]
 
 
@@ -74,7 +93,9 @@ def test_which_errors_are_retried():
     def make(s):
         return error_from_response(s, b"", httpx.Headers())
 
-    assert [s for s in (400, 401, 404, 413, 422, 429, 500, 501, 502, 503, 504) if is_retryable(make(s))] == [429, 500, 502, 503, 504]
+    assert [
+        s for s in (400, 401, 404, 413, 422, 429, 500, 501, 502, 503, 504) if is_retryable(make(s))
+    ] == [429, 500, 502, 503, 504]
     assert is_retryable(errors.APIConnectionError("down"))
     assert not is_retryable(errors.APITimeoutError("read timeout"))
 
@@ -91,12 +112,19 @@ def transport_with(replies, max_retries=3):
 
     client = httpx.Client(transport=httpx.MockTransport(handler))
     config = ClientConfig.resolve(api_key=KEY, max_retries=max_retries, env={})
-    return HTTPTransport(config, client=client, sleep=sleeps.append, rand=lambda: 1.0), calls, sleeps
+    return (
+        HTTPTransport(config, client=client, sleep=sleeps.append, rand=lambda: 1.0),
+        calls,
+        sleeps,
+    )
 
 
 def test_429_twice_then_success_sleeps_as_told():
-    replies = [httpx.Response(429, headers={"retry-after": "2"}), httpx.Response(429, headers={"retry-after": "1"}),
-               httpx.Response(200, json={"ok": True})]
+    replies = [
+        httpx.Response(429, headers={"retry-after": "2"}),
+        httpx.Response(429, headers={"retry-after": "1"}),
+        httpx.Response(200, json={"ok": True}),
+    ]
     transport, calls, sleeps = transport_with(replies)
     assert transport.request_json("GET", "https://x/y") == {"ok": True}
     assert len(calls) == 3 and sleeps == [2.0, 1.0]
@@ -104,7 +132,12 @@ def test_429_twice_then_success_sleeps_as_told():
 
 
 def test_5xx_and_connection_errors_back_off_exponentially_then_give_up():
-    replies = [httpx.Response(503), httpx.ConnectError("refused"), httpx.Response(502), httpx.Response(500)]
+    replies = [
+        httpx.Response(503),
+        httpx.ConnectError("refused"),
+        httpx.Response(502),
+        httpx.Response(500),
+    ]
     transport, calls, sleeps = transport_with(replies)
     with pytest.raises(errors.ServerError) as info:
         transport.request_json("POST", "https://x/y", json_body={})

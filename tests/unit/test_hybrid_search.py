@@ -13,19 +13,37 @@ from chatapp.services.vector_store import NumpyVectorStore
 
 
 def node(node_id: str, ref: str, text: str, vector: list[float]) -> TextNode:
-    item = TextNode(id_=node_id, text=text, embedding=vector,
-                    metadata={"file_name": f"{ref}.txt", "section": "Options"})
+    item = TextNode(
+        id_=node_id,
+        text=text,
+        embedding=vector,
+        metadata={"file_name": f"{ref}.txt", "section": "Options"},
+    )
     item.relationships = {NodeRelationship.SOURCE: RelatedNodeInfo(node_id=ref)}
     return item
 
 
 def filled_store(root: Path) -> NumpyVectorStore:
     store = NumpyVectorStore(root)
-    store.add([
-        node("intro", "guide", "An introduction to the tool and what it is for.", [1.0, 0.0, 0.0]),
-        node("flags", "guide", "The --frobnicate flag rewrites every cached entry.", [0.0, 1.0, 0.0]),
-        node("cache", "notes", "Cached entries expire after a day unless pinned.", [0.7, 0.7, 0.0]),
-    ])
+    store.add(
+        [
+            node(
+                "intro", "guide", "An introduction to the tool and what it is for.", [1.0, 0.0, 0.0]
+            ),
+            node(
+                "flags",
+                "guide",
+                "The --frobnicate flag rewrites every cached entry.",
+                [0.0, 1.0, 0.0],
+            ),
+            node(
+                "cache",
+                "notes",
+                "Cached entries expire after a day unless pinned.",
+                [0.7, 0.7, 0.0],
+            ),
+        ]
+    )
     return store
 
 
@@ -44,7 +62,8 @@ def test_a_weighted_ranking_counts_that_many_times_a_plain_one() -> None:
 
 def test_fusion_counts_an_id_repeated_in_one_ranking_once() -> None:
     assert hybrid.reciprocal_rank_fusion([["a", "a", "b"]]) == hybrid.reciprocal_rank_fusion(
-        [["a", "b"]])
+        [["a", "b"]]
+    )
 
 
 def test_keywords_find_the_passage_that_names_a_rare_word_the_vectors_rank_last(
@@ -54,8 +73,9 @@ def test_keywords_find_the_passage_that_names_a_rare_word_the_vectors_rank_last(
     # The query's vector points at "intro"; only keywords know which passage says "frobnicate".
     asked = ["What does frobnicate do?"]
     vector = hybrid.search(store, lambda q: [1.0, 0.0, 0.0], asked, mode="vector", top_k=1)
-    both = hybrid.search(store, lambda q: [1.0, 0.0, 0.0], asked, mode="hybrid", top_k=3,
-                         candidates=1)
+    both = hybrid.search(
+        store, lambda q: [1.0, 0.0, 0.0], asked, mode="hybrid", top_k=3, candidates=1
+    )
     assert [h.node_id for h in vector.hits] == ["intro"]
     assert {h.node_id: h.found_by for h in both.hits} == {"intro": "vectors", "flags": "keywords"}
 
@@ -70,8 +90,15 @@ def test_a_keyword_only_passage_is_kept_under_the_cutoff_and_a_vector_only_one_i
     tmp_path: Path,
 ) -> None:
     store = filled_store(tmp_path)
-    found = hybrid.search(store, lambda q: [1.0, 0.0, 0.0], ["frobnicate"], mode="hybrid",
-                          top_k=4, cutoff=0.8, candidates=2)
+    found = hybrid.search(
+        store,
+        lambda q: [1.0, 0.0, 0.0],
+        ["frobnicate"],
+        mode="hybrid",
+        top_k=4,
+        cutoff=0.8,
+        candidates=2,
+    )
     assert sorted(h.node_id for h in found.hits) == ["flags", "intro"]
     flags = next(h for h in found.hits if h.node_id == "flags")
     assert flags.found_by == "keywords" and flags.similarity == pytest.approx(0.0)
@@ -81,8 +108,13 @@ def test_a_keyword_only_passage_is_kept_under_the_cutoff_and_a_vector_only_one_i
 def test_the_question_as_asked_and_its_rewrite_are_both_searched(tmp_path: Path) -> None:
     store = filled_store(tmp_path)
     vectors = {"frobnicate": [0.0, 1.0, 0.0], "pinned entries": [0.0, 0.0, 1.0]}
-    found = hybrid.search(store, lambda q: vectors[q], ["pinned entries", "frobnicate", "FROBNICATE"],
-                          mode="hybrid", top_k=4)
+    found = hybrid.search(
+        store,
+        lambda q: vectors[q],
+        ["pinned entries", "frobnicate", "FROBNICATE"],
+        mode="hybrid",
+        top_k=4,
+    )
     assert found.queries == ["pinned entries", "frobnicate"]
     assert {"flags", "cache"} <= {h.node_id for h in found.hits}
 

@@ -55,8 +55,9 @@ class GatedEmbedding(WordHashEmbedding):
 
 
 def big_text(sentences: int = 400) -> bytes:
-    return " ".join(f"Pump {n} needs oil every {n % 7 + 1} weeks." for n in range(sentences)
-                    ).encode()
+    return " ".join(
+        f"Pump {n} needs oil every {n % 7 + 1} weeks." for n in range(sentences)
+    ).encode()
 
 
 class Models(dict):
@@ -67,19 +68,20 @@ class Models(dict):
 
 
 def new_collection(engine: Any, name: str, model: str = "words") -> docs.CollectionInfo:
-    return docs.create_collection(engine, name, EmbedSpec("local", model), 64, 8,
-                                  owner=LOCAL_OWNER)
+    return docs.create_collection(engine, name, EmbedSpec("local", model), 64, 8, owner=LOCAL_OWNER)
 
 
-def start_worker(engine: Any, tmp_path: Path, models: Models, workers: int = 2,
-                 **options: Any) -> IngestWorker:
+def start_worker(
+    engine: Any, tmp_path: Path, models: Models, workers: int = 2, **options: Any
+) -> IngestWorker:
     indexer = uploads.Indexer(tmp_path, embedder_for=models.factory)
     return IngestWorker(engine, indexer, workers=workers, idle_poll_s=0.05, **options).start()
 
 
 def queue(worker: IngestWorker, collection: Any, files: list[tuple[str, bytes]]) -> list[int]:
-    return uploads.queue_uploads(worker, collection.id, files, owner=LOCAL_OWNER,
-                                 max_bytes=10_000_000)
+    return uploads.queue_uploads(
+        worker, collection.id, files, owner=LOCAL_OWNER, max_bytes=10_000_000
+    )
 
 
 def job(worker: IngestWorker, collection: Any, row_id: int) -> Any:
@@ -87,8 +89,9 @@ def job(worker: IngestWorker, collection: Any, row_id: int) -> Any:
 
 
 def outcomes(worker: IngestWorker, collection: Any) -> list[tuple[str, str | None]]:
-    return [(j.filename, j.outcome.status if j.outcome else None)
-            for j in worker.jobs(collection.id)]
+    return [
+        (j.filename, j.outcome.status if j.outcome else None) for j in worker.jobs(collection.id)
+    ]
 
 
 @pytest.fixture
@@ -120,9 +123,7 @@ def test_a_tiny_file_in_another_collection_finishes_while_a_big_one_is_still_run
     assert worker.wait_idle(WAIT_S) and job(worker, big, big_id).outcome.status == "indexed"
 
 
-def test_collections_take_turns_and_each_keeps_its_own_order(
-    engine: Any, tmp_path: Path
-) -> None:
+def test_collections_take_turns_and_each_keeps_its_own_order(engine: Any, tmp_path: Path) -> None:
     order, gate = [], threading.Event()
 
     def run(_worker: Any, claimed: Any) -> docs.FileOutcome:
@@ -144,8 +145,9 @@ def test_a_queued_file_is_canceled_at_once_and_its_bytes_dropped(
     engine: Any, worker: IngestWorker, models: Models
 ) -> None:
     manuals = new_collection(engine, "Manuals", "gated")
-    first, second = queue(worker, manuals, [("first.txt", big_text()),
-                                            ("second.txt", b"Second file.")])
+    first, second = queue(
+        worker, manuals, [("first.txt", big_text()), ("second.txt", b"Second file.")]
+    )
     models["gated"].wait_until_embedding()
     assert worker.cancel(second)
 
@@ -157,7 +159,9 @@ def test_a_queued_file_is_canceled_at_once_and_its_bytes_dropped(
         assert rows.load_content(session, first) is not None  # still needed by its worker
     models["gated"].open()
     assert worker.wait_idle(WAIT_S)
-    assert [f.filename for f in docs.list_files(engine, manuals.id, owner=LOCAL_OWNER)] == ["first.txt"]
+    assert [f.filename for f in docs.list_files(engine, manuals.id, owner=LOCAL_OWNER)] == [
+        "first.txt"
+    ]
 
 
 def test_a_running_file_stops_at_its_next_batch_and_leaves_nothing_behind(
@@ -207,8 +211,7 @@ def test_a_collection_with_queued_and_running_files_can_be_deleted(
     stopping.start()
     assert worker.cancel_collection(manuals.id, wait_s=WAIT_S)
     stopping.join()
-    assert [j.outcome.status for j in worker.jobs(manuals.id) if j.id in ids] == \
-        ["canceled"] * 3
+    assert [j.outcome.status for j in worker.jobs(manuals.id) if j.id in ids] == ["canceled"] * 3
     uploads.indexer_of(worker).drop_store(manuals.id)
     docs.delete_collection(engine, tmp_path, manuals.id, owner=LOCAL_OWNER)
 
@@ -239,15 +242,18 @@ def test_a_file_whose_worker_died_is_taken_over_after_its_lease_and_indexed_once
     dead = IngestWorker(engine, uploads.Indexer(tmp_path), workers=1, worker_id="dead")
     [row_id] = queue(dead, manuals, [("manual.txt", b"Pumps need oil every week.")])
     with session_scope(engine) as session:  # it claimed the file, then its process was killed
-        claimed, _ = rows.claim_next(session, "dead", lease_s=1.0,
-                                     now=rows.utcnow() - timedelta(minutes=1))
+        claimed, _ = rows.claim_next(
+            session, "dead", lease_s=1.0, now=rows.utcnow() - timedelta(minutes=1)
+        )
         assert claimed is not None and claimed.id == row_id
 
     alive = start_worker(engine, tmp_path, models, lease_s=3.0)
     assert alive.wait_idle(WAIT_S)
     taken = job(alive, manuals, row_id)
     assert taken.outcome.status == "indexed" and taken.note == uploads.TAKEN_OVER_NOTE
-    assert [f.filename for f in docs.list_files(engine, manuals.id, owner=LOCAL_OWNER)] == ["manual.txt"]
+    assert [f.filename for f in docs.list_files(engine, manuals.id, owner=LOCAL_OWNER)] == [
+        "manual.txt"
+    ]
     assert models["words"].embedded == 1
     alive.close()
 
@@ -260,8 +266,12 @@ def test_a_file_that_stopped_its_server_twice_is_failed_not_run_again(
     bomb, _after = queue(dead, manuals, [("bomb.txt", b"Boom."), ("next.txt", b"Next one.")])
     for attempt in (1, 2):  # two servers died while indexing it, a minute ago and before
         with session_scope(engine) as session:
-            claimed, _ = rows.claim_next(session, f"dead-{attempt}", lease_s=1.0,
-                                         now=rows.utcnow() - timedelta(minutes=3 - attempt))
+            claimed, _ = rows.claim_next(
+                session,
+                f"dead-{attempt}",
+                lease_s=1.0,
+                now=rows.utcnow() - timedelta(minutes=3 - attempt),
+            )
             assert claimed.id == bomb and claimed.attempts == attempt
 
     alive = start_worker(engine, tmp_path, models)
@@ -279,15 +289,25 @@ def test_progress_counts_embedded_chunks_batch_by_batch(engine: Any, tmp_path: P
     collection = new_collection(engine, "Manuals")
     store = uploads.Indexer(tmp_path).store(collection.id)
     seen: list[tuple[str, float, str]] = []
-    outcome = docs.add_file(engine, collection, store, lambda: model, "manual.txt",
-                            big_text(1000), on_stage=lambda *s: seen.append(s))
+    outcome = docs.add_file(
+        engine,
+        collection,
+        store,
+        lambda: model,
+        "manual.txt",
+        big_text(1000),
+        on_stage=lambda *s: seen.append(s),
+    )
     assert outcome.status == "indexed" and outcome.chunks > 2 * docs.ingest.EMBED_BATCH
 
     embedded = [detail for stage, _, detail in seen if detail.endswith("chunks embedded")]
     total = outcome.chunks
-    expected = [0] + [min(n, total) for n in range(docs.ingest.EMBED_BATCH,
-                                                    total + docs.ingest.EMBED_BATCH,
-                                                    docs.ingest.EMBED_BATCH)]
+    expected = [0] + [
+        min(n, total)
+        for n in range(
+            docs.ingest.EMBED_BATCH, total + docs.ingest.EMBED_BATCH, docs.ingest.EMBED_BATCH
+        )
+    ]
     assert embedded == [f"{n} of {total} chunks embedded" for n in expected]
     fractions = [fraction for _, fraction, _ in seen]
     assert fractions == sorted(fractions) and 0 < fractions[-1] < 1
@@ -313,8 +333,15 @@ def test_progress_counts_parsed_pages_of_a_pdf(engine: Any, tmp_path: Path) -> N
     store = uploads.Indexer(tmp_path).store(collection.id)
     seen: list[str] = []
     pdf = make_pdf([f"Page {n} is about pump number {n}." for n in range(1, 7)])
-    outcome = docs.add_file(engine, collection, store, lambda: model, "pumps.pdf", pdf,
-                            on_stage=lambda _s, _f, detail: seen.append(detail))
+    outcome = docs.add_file(
+        engine,
+        collection,
+        store,
+        lambda: model,
+        "pumps.pdf",
+        pdf,
+        on_stage=lambda _s, _f, detail: seen.append(detail),
+    )
     assert outcome.status == "indexed" and outcome.pages == 6
     parsed = [d for d in seen if d.endswith("pages parsed")]
     assert parsed and parsed[-1] == "6 of 6 pages parsed"
@@ -333,8 +360,9 @@ def test_a_file_that_kills_its_parse_worker_is_failed_kept_and_never_parsed_agai
     pool = IngestWorker(engine, indexer, workers=2, idle_poll_s=0.05).start()
     manuals = new_collection(engine, "Manuals")
     bomb = json.dumps([{"n": i} for i in range(1_000_000)]).encode()  # 15 MB; 100s parsed
-    [row_id] = uploads.queue_uploads(pool, manuals.id, [("huge.json", bomb)],
-                                     owner=LOCAL_OWNER, max_bytes=50_000_000)
+    [row_id] = uploads.queue_uploads(
+        pool, manuals.id, [("huge.json", bomb)], owner=LOCAL_OWNER, max_bytes=50_000_000
+    )
     assert pool.wait_idle(WAIT_S)
     failed = job(pool, manuals, row_id)
     assert failed.outcome.status == "failed" and "250 MB" in failed.outcome.message
@@ -354,8 +382,12 @@ def test_canceling_a_file_while_it_is_parsed_stops_its_parse_worker(
     scans = new_collection(engine, "Scans")
     scan = make_scanned_pdf([f"Scanned page {n} of a long report." for n in range(8)])
     [row_id] = queue(worker, scans, [("scan.pdf", scan)])
-    wait_until(lambda: job(worker, scans, row_id).detail.endswith("pages parsed")
-               or job(worker, scans, row_id).done)
+    wait_until(
+        lambda: (
+            job(worker, scans, row_id).detail.endswith("pages parsed")
+            or job(worker, scans, row_id).done
+        )
+    )
     assert not job(worker, scans, row_id).done  # OCR of eight pages takes far longer
     worker.cancel(row_id)
     wait_until(lambda: job(worker, scans, row_id).done)

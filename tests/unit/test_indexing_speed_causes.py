@@ -58,8 +58,14 @@ def test_the_server_starts_loading_a_collections_model_before_any_page_is_opened
         embedders.preload_local({BUNDLED_MODEL!r}).result(120)
         print(embedders.local_model_state({BUNDLED_MODEL!r}))
     """)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=300, cwd=REPO, env=_offline_env())
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+        env=_offline_env(),
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "ready"
 

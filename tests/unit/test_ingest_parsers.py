@@ -15,8 +15,10 @@ from chatapp.services import ingest
 from tests.pdfs import make_pdf
 
 #: What a message meant for a programmer looks like: an exception class or a library's words.
-DEVELOPER_WORDS = re.compile(r"[A-Z][a-z]+(Error|Exception)\b|startxref|Errno|Traceback|PDFium|"
-                             r"\(\w+: ")
+DEVELOPER_WORDS = re.compile(
+    r"[A-Z][a-z]+(Error|Exception)\b|startxref|Errno|Traceback|PDFium|"
+    r"\(\w+: "
+)
 
 
 def assert_plain_words(message: str) -> None:
@@ -37,7 +39,10 @@ def test_pdf_text_is_kept_per_page_with_its_page_number() -> None:
     parsed = ingest.parse_file("r.pdf", make_pdf(["Alpha intro.", "Beta details.", "Gamma end."]))
     assert parsed.pages == 3
     assert [(d.metadata["page"], d.text) for d in parsed.documents] == [
-        (1, "Alpha intro."), (2, "Beta details."), (3, "Gamma end.")]
+        (1, "Alpha intro."),
+        (2, "Beta details."),
+        (3, "Gamma end."),
+    ]
     assert parsed.warning is None
 
 
@@ -71,7 +76,9 @@ def test_docx_text_is_grouped_under_its_headings() -> None:
     data = make_docx([("Install", "Run the installer."), ("Usage", "Open the app.")])
     parsed = ingest.parse_file("guide.docx", data)
     assert [(d.metadata["section"], d.text) for d in parsed.documents] == [
-        ("Install", "Run the installer."), ("Usage", "Open the app.")]
+        ("Install", "Run the installer."),
+        ("Usage", "Open the app."),
+    ]
 
 
 def test_docx_nested_headings_tables_and_line_breaks_are_kept() -> None:
@@ -95,7 +102,8 @@ def test_docx_nested_headings_tables_and_line_breaks_are_kept() -> None:
         ("Guide", "About this guide."),
         ("Setup", "Step one\nthen\tstep two."),
         ("Setup › Details", "Fine print."),
-        ("Table", "r0c0 | r0c1\nr1c0 | r1c1")]
+        ("Table", "r0c0 | r0c1\nr1c0 | r1c1"),
+    ]
 
 
 def test_a_corrupt_docx_is_refused() -> None:
@@ -114,16 +122,20 @@ def test_markdown_sections_carry_their_heading_path_and_ignore_hashes_in_code() 
 
 
 def test_html_is_split_by_headings_without_scripts_or_styles() -> None:
-    html = ("<html><head><style>p{}</style></head><body><h1>Prices</h1><p>Tea costs 3.</p>"
-            "<script>alert(1)</script><h2>Offers</h2><p>Two for one.</p></body></html>")
+    html = (
+        "<html><head><style>p{}</style></head><body><h1>Prices</h1><p>Tea costs 3.</p>"
+        "<script>alert(1)</script><h2>Offers</h2><p>Two for one.</p></body></html>"
+    )
     parsed = ingest.parse_file("p.html", html.encode())
     sections = {d.metadata["section"]: d.text for d in parsed.documents}
     assert sections == {"Prices": "Tea costs 3.", "Prices › Offers": "Two for one."}
 
 
 def test_html_inline_tags_do_not_split_a_sentence_and_blocks_do() -> None:
-    html = ("<h2>Menu</h2><p>Tea <b>costs</b> 3 &amp; <a href='#'>cake</a> 4.</p>"
-            "<ul><li>Scones<li>Jam</ul><pre>line one\nline two</pre>")
+    html = (
+        "<h2>Menu</h2><p>Tea <b>costs</b> 3 &amp; <a href='#'>cake</a> 4.</p>"
+        "<ul><li>Scones<li>Jam</ul><pre>line one\nline two</pre>"
+    )
     parsed = ingest.parse_file("m.html", html.encode())
     assert parsed.documents[0].text == "Tea costs 3 & cake 4.\nScones\nJam\nline one\nline two"
 

@@ -25,8 +25,10 @@ def test_an_empty_prompt_is_refused_with_a_message():
 
 
 def test_raw_json_must_be_an_object():
-    assert parse_json_input('{"prompt": "hi", "max_tokens": 5}') == {"prompt": "hi",
-                                                                      "max_tokens": 5}
+    assert parse_json_input('{"prompt": "hi", "max_tokens": 5}') == {
+        "prompt": "hi",
+        "max_tokens": 5,
+    }
     with pytest.raises(InputError, match="must be a JSON object"):
         parse_json_input("[1, 2]")
 
@@ -50,7 +52,10 @@ def test_jsonl_rows_are_objects_or_prompt_strings_and_bad_lines_are_reported_wit
     content = b'{"prompt": "one"}\n"two"\n\n{broken\n[1]\n{"prompt": "six"}\n'
     rows = parse_batch("inputs.jsonl", content)
     assert [(r.row_number, r.model_input) for r in rows if r.ok] == [
-        (1, {"prompt": "one"}), (2, {"prompt": "two"}), (6, {"prompt": "six"})]
+        (1, {"prompt": "one"}),
+        (2, {"prompt": "two"}),
+        (6, {"prompt": "six"}),
+    ]
     bad = {r.row_number: r.error for r in rows if not r.ok}
     assert set(bad) == {4, 5}
     assert "not valid JSON" in bad[4]
@@ -62,7 +67,8 @@ def test_a_csv_with_a_prompt_column_maps_each_row_to_a_prompt():
     rows = parse_batch("batch.csv", content)
     assert [r.model_input for r in rows if r.ok] == [{"prompt": "Hello there"}, {"prompt": "Bye"}]
     assert [(r.row_number, r.error) for r in rows if not r.ok] == [
-        (2, "The prompt is empty: type what the model should answer.")]
+        (2, "The prompt is empty: type what the model should answer.")
+    ]
 
 
 def test_a_csv_without_a_prompt_column_uses_every_column_as_a_model_input_key():
@@ -75,7 +81,7 @@ def test_a_csv_without_a_prompt_column_uses_every_column_as_a_model_input_key():
 
 
 def test_a_csv_row_with_more_cells_than_headers_is_reported():
-    rows = parse_batch("b.csv", b"prompt\nok\n\"a\",\"b\"\n")
+    rows = parse_batch("b.csv", b'prompt\nok\n"a","b"\n')
     assert rows[0].ok
     assert rows[1].error == "more cells than header columns"
 
@@ -92,20 +98,28 @@ def test_a_file_that_is_not_utf8_is_refused_with_a_fix():
         parse_batch("inputs.csv", "prompt\ncafé\n".encode("latin-1"))
 
 
-@pytest.mark.parametrize("text, words", [
-    ('{"prompt": "hi", "temperature": NaN}', "NaN, which is not a number JSON can carry"),
-    ('{"prompt": "hi", "temperature": 1e999}', "1e999 is too large"),
-    ("[" * 5000 + "]" * 5000, "nested too deeply"),
-    ('{"prompt": ' + "[" * 5000 + "]" * 5000 + "}", "nested too deeply"),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ('{"prompt": "hi", "temperature": NaN}', "NaN, which is not a number JSON can carry"),
+        ('{"prompt": "hi", "temperature": 1e999}', "1e999 is too large"),
+        ("[" * 5000 + "]" * 5000, "nested too deeply"),
+        ('{"prompt": ' + "[" * 5000 + "]" * 5000 + "}", "nested too deeply"),
+    ],
+)
 def test_raw_json_that_cannot_be_sent_is_refused_with_a_clear_message(text, words):
     with pytest.raises(InputError, match=words):
         parse_json_input(text)
 
 
 def test_a_batch_row_with_nan_or_deep_nesting_is_a_problem_row_and_the_others_are_ready():
-    content = ('{"prompt": "one"}\n{"prompt": "two", "temperature": NaN}\n'
-               + '{"prompt": ' + "[" * 5000 + "]" * 5000 + '}\n"four"\n').encode()
+    content = (
+        '{"prompt": "one"}\n{"prompt": "two", "temperature": NaN}\n'
+        + '{"prompt": '
+        + "[" * 5000
+        + "]" * 5000
+        + '}\n"four"\n'
+    ).encode()
     rows = parse_batch("b.jsonl", content)
     assert [r.ok for r in rows] == [True, False, False, True]
     assert "NaN" in rows[1].error

@@ -18,8 +18,9 @@ class FakeClock:
 
 
 def job_row(rid: str, status: str = "QUEUED", result: bool = False) -> JobRow:
-    job = Job(request_id=rid, status=status, target_label="t", target_json="{}",
-              model_input_json="{}")
+    job = Job(
+        request_id=rid, status=status, target_label="t", target_json="{}", model_input_json="{}"
+    )
     stored = WebhookResult(request_id=rid, data_json='"x"', errors_json="[]", raw_body="")
     return JobRow(rid, job, stored if result else None)
 
@@ -69,8 +70,12 @@ def test_each_job_is_asked_about_at_most_once_per_interval():
 def test_finished_jobs_and_jobs_whose_result_arrived_are_never_polled():
     clock = FakeClock()
     poller = StatusPoller(TokenBucket(100, 100, clock), interval_s=5.0, clock=clock)
-    rows = [job_row("1" * 32, "SUCCEEDED"), job_row("2" * 32, "QUEUED", result=True),
-            job_row("3" * 32, "IN_PROGRESS"), JobRow("4" * 32, None, None)]
+    rows = [
+        job_row("1" * 32, "SUCCEEDED"),
+        job_row("2" * 32, "QUEUED", result=True),
+        job_row("3" * 32, "IN_PROGRESS"),
+        JobRow("4" * 32, None, None),
+    ]
     assert [r.request_id for r in poller.claim_due(rows)] == ["3" * 32]
 
 
@@ -93,9 +98,15 @@ def test_a_poll_that_cannot_build_a_client_reports_it_in_plain_words(engine) -> 
     from tests.plain_words import assert_plain
 
     with session_scope(engine) as session:
-        store.add_job(session, owner=LOCAL_OWNER, request_id="b" * 32, status="QUEUED", target_label="t",
-                      target_json='{"kind": "dedicated", "model": "abcd1234"}',
-                      model_input_json="{}")
+        store.add_job(
+            session,
+            owner=LOCAL_OWNER,
+            request_id="b" * 32,
+            status="QUEUED",
+            target_label="t",
+            target_json='{"kind": "dedicated", "model": "abcd1234"}',
+            model_input_json="{}",
+        )
 
     def no_key(_target):
         raise errors.MissingAPIKeyError("No Baseten API key. Pass api_key=... or set it.")

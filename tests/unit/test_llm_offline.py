@@ -46,11 +46,18 @@ def test_missing_key_fails_at_first_request_naming_the_variable():
 
 def test_the_key_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv("BASETEN_API_KEY", KEY)
-    client, seen = recording_client(lambda r: httpx.Response(200, json={"choices": [{"message": {"content": "ok"}, "finish_reason": "stop"}]}))
+    client, seen = recording_client(
+        lambda r: httpx.Response(
+            200, json={"choices": [{"message": {"content": "ok"}, "finish_reason": "stop"}]}
+        )
+    )
     llm = Baseten(model_id="abcd1234", model_apis=False, http_client=client)
     assert llm.complete("hi").text == "ok"
     assert seen[0].headers["authorization"] == f"Bearer {KEY}"
-    assert str(seen[0].url) == "https://model-abcd1234.api.baseten.co/environments/production/sync/v1/chat/completions"
+    assert (
+        str(seen[0].url)
+        == "https://model-abcd1234.api.baseten.co/environments/production/sync/v1/chat/completions"
+    )
 
 
 def test_webhook_on_model_apis_fails_at_construction():
@@ -72,7 +79,9 @@ def test_dedicated_with_a_wrong_model_id_fails_at_construction(bad):
 
 def test_unknown_slug_fails_lazily_with_suggestions_from_the_snapshot():
     client, seen = recording_client(lambda r: httpx.Response(503))
-    llm = Baseten(model_id="moonshotai/Kimi-k2-instruct-0905", api_key=KEY, http_client=client, max_retries=0)
+    llm = Baseten(
+        model_id="moonshotai/Kimi-k2-instruct-0905", api_key=KEY, http_client=client, max_retries=0
+    )
     with pytest.raises(errors.UnknownModelError) as info:
         llm.validate()
     assert info.value.suggestions[0] == "moonshotai/Kimi-K2-Instruct-0905"
@@ -80,32 +89,66 @@ def test_unknown_slug_fails_lazily_with_suggestions_from_the_snapshot():
 
 
 def test_metadata_uses_the_catalog_context_and_declares_tool_calling():
-    client, seen = recording_client(lambda r: httpx.Response(200, json={"data": [{"id": "zai-org/GLM-4.7", "context_length": 200000}]}))
+    client, seen = recording_client(
+        lambda r: httpx.Response(
+            200, json={"data": [{"id": "zai-org/GLM-4.7", "context_length": 200000}]}
+        )
+    )
     llm = Baseten(model_id="zai-org/GLM-4.7", api_key=KEY, http_client=client, max_tokens=512)
-    assert llm.metadata.context_window == 204_800 and seen == []  # the snapshot; metadata never fetches
+    assert (
+        llm.metadata.context_window == 204_800 and seen == []
+    )  # the snapshot; metadata never fetches
     llm.list_models()
     meta = llm.metadata
-    assert (meta.context_window, meta.num_output, meta.is_chat_model, meta.is_function_calling_model) == (200000, 512, True, True)
+    assert (
+        meta.context_window,
+        meta.num_output,
+        meta.is_chat_model,
+        meta.is_function_calling_model,
+    ) == (200000, 512, True, True)
     dedicated = Baseten(model_id="abcd1234", model_apis=False).metadata
     assert dedicated.context_window == 8192
-    assert Baseten(model_id="abcd1234", model_apis=False, context_window=32000).metadata.context_window == 32000
+    assert (
+        Baseten(model_id="abcd1234", model_apis=False, context_window=32000).metadata.context_window
+        == 32000
+    )
 
 
 def test_predict_mapping_default_and_custom():
     messages = [{"role": "user", "content": "hi"}]
-    assert build_predict_input(messages, stream=True, params={"max_tokens": 5}) == {"messages": messages, "stream": True, "max_tokens": 5}
-    custom = build_predict_input(messages, stream=False, params={}, builder=lambda m, **kw: {"prompt": m[-1]["content"], **kw})
+    assert build_predict_input(messages, stream=True, params={"max_tokens": 5}) == {
+        "messages": messages,
+        "stream": True,
+        "max_tokens": 5,
+    }
+    custom = build_predict_input(
+        messages,
+        stream=False,
+        params={},
+        builder=lambda m, **kw: {"prompt": m[-1]["content"], **kw},
+    )
     assert custom == {"prompt": "hi", "stream": False}
 
 
-@pytest.mark.parametrize("reply, text", [
-    ("plain", "plain"), ({"output": "o"}, "o"), ({"choices": [{"message": {"content": "c"}}]}, "c"),
-    ({"result": {"text": "nested"}}, "nested"), (["a", "b"], "ab"), ({"other": 1}, '{"other": 1}'),
-])
+@pytest.mark.parametrize(
+    "reply, text",
+    [
+        ("plain", "plain"),
+        ({"output": "o"}, "o"),
+        ({"choices": [{"message": {"content": "c"}}]}, "c"),
+        ({"result": {"text": "nested"}}, "nested"),
+        (["a", "b"], "ab"),
+        ({"other": 1}, '{"other": 1}'),
+    ],
+)
 def test_predict_output_extraction(reply, text):
     assert extract_predict_text(reply) == text
 
 
 def test_repr_and_serialization_never_contain_the_key():
     llm = Baseten(model_id="abcd1234", model_apis=False, api_key=KEY)
-    assert KEY not in repr(llm) and KEY not in str(llm) and KEY not in json.dumps(llm.to_dict(), default=str)
+    assert (
+        KEY not in repr(llm)
+        and KEY not in str(llm)
+        and KEY not in json.dumps(llm.to_dict(), default=str)
+    )

@@ -12,8 +12,9 @@ from chatapp.services.load_sweep import (
 )
 
 
-def step(concurrency: int, ttfts: list[float], *, limited: int = 0, wall: float = 2.0,
-         tokens: int = 10) -> StepResult:
+def step(
+    concurrency: int, ttfts: list[float], *, limited: int = 0, wall: float = 2.0, tokens: int = 10
+) -> StepResult:
     results = [RequestResult("ok", t, 1.0, tokens, 20.0) for t in ttfts]
     results += [RequestResult("rate_limited")] * limited
     return StepResult(concurrency, started_at=0.0, ended_at=wall, results=results)
@@ -40,8 +41,7 @@ def test_a_step_reports_ttft_percentiles_per_stream_and_total_throughput_and_429
 
 
 def test_the_knee_is_the_last_step_before_p95_ttft_climbs():
-    steps = [step(1, [0.2, 0.21]), step(2, [0.2, 0.22]), step(4, [0.21, 0.25]),
-             step(8, [0.4, 0.6])]
+    steps = [step(1, [0.2, 0.21]), step(2, [0.2, 0.22]), step(4, [0.21, 0.25]), step(8, [0.4, 0.6])]
     assert find_knee(steps) == 4
 
 

@@ -70,8 +70,10 @@ def _same_unnamed_unique(inspector: object, difference: object) -> bool:
     if not isinstance(constraint, UniqueConstraint):
         return False
     wanted = {c.name for c in constraint.columns}
-    return any(u["name"] is None and set(u["column_names"]) == wanted
-               for u in inspector.get_unique_constraints(constraint.table.name))  # type: ignore[attr-defined]
+    return any(
+        u["name"] is None and set(u["column_names"]) == wanted
+        for u in inspector.get_unique_constraints(constraint.table.name)
+    )  # type: ignore[attr-defined]
 
 
 def revision(engine: Engine) -> str | None:
@@ -95,7 +97,9 @@ def test_a_second_start_changes_nothing(empty_engine: Engine) -> None:
     conversation = convs.create_conversation(empty_engine, None, owner=LOCAL_OWNER)
     init_db(empty_engine)
     assert revision(empty_engine) == migrations.head_revision()
-    assert [c.id for c in convs.list_conversations(empty_engine, owner=LOCAL_OWNER)] == [conversation.id]
+    assert [c.id for c in convs.list_conversations(empty_engine, owner=LOCAL_OWNER)] == [
+        conversation.id
+    ]
 
 
 def test_the_chat_database_of_november_2026_is_upgraded_in_place(tmp_path: Path) -> None:
@@ -105,7 +109,9 @@ def test_the_chat_database_of_november_2026_is_upgraded_in_place(tmp_path: Path)
     assert revision(engine) == migrations.head_revision()
     assert differences(engine) == []
     assert [m.content for m in convs.list_messages(engine, 1, owner=LOCAL_OWNER)][:2] == [
-        "Where is the treasure?", "Arr, under the palm tree."]
+        "Where is the treasure?",
+        "Arr, under the palm tree.",
+    ]
 
 
 def test_a_database_made_by_create_all_before_alembic_keeps_every_row(tmp_path: Path) -> None:
@@ -119,10 +125,12 @@ def test_a_database_made_by_create_all_before_alembic_keeps_every_row(tmp_path: 
     [collection] = documents.list_collections(engine, owner=LOCAL_OWNER)
     assert collection.name == "Handbook"
     # Revisions copy doc_collections (SQLite batch mode); its files and questions survive.
-    assert [f.filename for f in documents.list_files(engine, collection.id,
-                                                     owner=LOCAL_OWNER)] == ["handbook.pdf"]
-    assert [q["question"] for q in documents.history(engine, collection.id,
-                                                      owner=LOCAL_OWNER)] == ["Holidays?"]
+    assert [f.filename for f in documents.list_files(engine, collection.id, owner=LOCAL_OWNER)] == [
+        "handbook.pdf"
+    ]
+    assert [q["question"] for q in documents.history(engine, collection.id, owner=LOCAL_OWNER)] == [
+        "Holidays?"
+    ]
     with session_scope(engine) as session:
         result = job_store.get_result(session, "req_1", LOCAL_OWNER)
         assert result is not None and result.data == "hi"
@@ -147,7 +155,7 @@ def wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> None:
 
 
 def test_two_replicas_starting_at_once_on_postgresql_migrate_one_after_the_other(
-    postgres_url: str
+    postgres_url: str,
 ) -> None:
     holder = create_engine(postgres_url)
     errors: list[BaseException] = []
@@ -183,7 +191,7 @@ def test_two_replicas_starting_at_once_on_postgresql_migrate_one_after_the_other
 
 
 def test_the_app_and_the_webhook_receiver_starting_at_once_on_sqlite_both_start(
-    tmp_path: Path
+    tmp_path: Path,
 ) -> None:
     url = f"sqlite:///{tmp_path / 'app.db'}"
     errors: list[BaseException] = []

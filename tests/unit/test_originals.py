@@ -30,12 +30,18 @@ PAGES = ["A first page about budgets.", "The violet giraffe lives in Oslo."]
 
 @pytest.fixture
 def collection(engine: Engine) -> docs.CollectionInfo:
-    return docs.create_collection(engine, "Manuals", EmbedSpec(), chunk_size=128,
-                                  chunk_overlap=16, owner=LOCAL_OWNER)
+    return docs.create_collection(
+        engine, "Manuals", EmbedSpec(), chunk_size=128, chunk_overlap=16, owner=LOCAL_OWNER
+    )
 
 
-def index_pdf(engine: Engine, data_dir: Path, collection: Any, data: bytes,
-              indexer: uploads.Indexer | None = None) -> str:
+def index_pdf(
+    engine: Engine,
+    data_dir: Path,
+    collection: Any,
+    data: bytes,
+    indexer: uploads.Indexer | None = None,
+) -> str:
     """Index ``data`` as a PDF upload on one replica (its own data directory); its hash."""
     indexer = indexer or make_indexer(data_dir)
     worker = IngestWorker(engine, indexer, workers=1, idle_poll_s=0.05)
@@ -70,25 +76,30 @@ def test_a_page_of_a_pdf_indexed_on_one_replica_renders_on_another_with_its_own_
     other = make_engine(database_url)  # the second replica: its own engine, its own disk
     try:
         init_db(other)
-        data = originals.load(other, tmp_path / "replica_b", collection.id, sha,
-                              owner=LOCAL_OWNER)
+        data = originals.load(other, tmp_path / "replica_b", collection.id, sha, owner=LOCAL_OWNER)
         assert data is not None
         rendered = page_view.render_page(data, 2, "The violet giraffe lives in Oslo.")
         assert rendered.highlighted == 1
         assert Image.open(io.BytesIO(rendered.png)).format == "PNG"
-        assert originals.load(other, tmp_path / "replica_b", collection.id, sha,
-                              owner="someone-else@example.com") is None
+        assert (
+            originals.load(
+                other, tmp_path / "replica_b", collection.id, sha, owner="someone-else@example.com"
+            )
+            is None
+        )
     finally:
         other.dispose()
 
 
-def test_removing_a_file_leaves_no_original(engine: Engine, tmp_path: Path,
-                                            collection: Any) -> None:
+def test_removing_a_file_leaves_no_original(
+    engine: Engine, tmp_path: Path, collection: Any
+) -> None:
     indexer = make_indexer(tmp_path)
     sha = index_pdf(engine, tmp_path, collection, make_pdf(PAGES), indexer)
     assert kept_originals(engine) == 1
-    docs.remove_file(engine, indexer.store(collection.id, engine), collection.id, sha,
-                     owner=LOCAL_OWNER)
+    docs.remove_file(
+        engine, indexer.store(collection.id, engine), collection.id, sha, owner=LOCAL_OWNER
+    )
     assert kept_originals(engine) == 0
     assert originals.load(engine, tmp_path, collection.id, sha, owner=LOCAL_OWNER) is None
 
@@ -119,8 +130,10 @@ def test_an_original_an_older_version_kept_on_disk_is_still_shown_and_moved(
 
     assert originals.load(engine, tmp_path, collection.id, sha, owner=LOCAL_OWNER) == data
     assert not path.exists() and kept_originals(engine) == 1
-    assert originals.load(engine, tmp_path / "elsewhere", collection.id, sha,
-                          owner=LOCAL_OWNER) == data
+    assert (
+        originals.load(engine, tmp_path / "elsewhere", collection.id, sha, owner=LOCAL_OWNER)
+        == data
+    )
 
 
 def test_originals_kept_on_disk_are_moved_into_the_database_at_start(
@@ -135,5 +148,7 @@ def test_originals_kept_on_disk_are_moved_into_the_database_at_start(
 
     assert originals.import_disk_originals(engine, tmp_path) == 1
     assert not path.exists() and not path.parent.exists() and orphan.exists()
-    assert originals.load(engine, tmp_path / "elsewhere", collection.id, sha,
-                          owner=LOCAL_OWNER) == data
+    assert (
+        originals.load(engine, tmp_path / "elsewhere", collection.id, sha, owner=LOCAL_OWNER)
+        == data
+    )

@@ -28,8 +28,9 @@ def everything_of(engine: Engine, owner: str, client: FakeJobsClient) -> str:
     personas.create_persona(engine, f"{owner}'s persona", "🙂", "Hi.", owner=owner)
     rid = jobs.submit_job(engine, client, TARGET, {"prompt": owner}, OPTIONS, owner=owner)
     with session_scope(engine) as session:
-        job_store.store_webhook_result(session, request_id=rid, raw_body=json.dumps({}),
-                                       data="done", errors=[])
+        job_store.store_webhook_result(
+            session, request_id=rid, raw_body=json.dumps({}), data="done", errors=[]
+        )
     return rid
 
 
@@ -42,14 +43,14 @@ def test_deleting_a_users_data_removes_all_they_made_and_nothing_else(
     everything_of(engine, ANN, client)
     bobs_rid = everything_of(engine, BOB, client)
     deleted = accounts.delete_user_data(engine, tmp_path, owner=ANN)
-    assert deleted == {"collections": 1, "conversations": 1, "results": 1, "jobs": 1,
-                       "personas": 1}
+    assert deleted == {"collections": 1, "conversations": 1, "results": 1, "jobs": 1, "personas": 1}
     assert not docs.index_dir(tmp_path, collection.id).exists()
     assert docs.list_collections(engine, owner=ANN) == []
     assert convs.list_conversations(engine, owner=ANN) == []
     assert jobs.list_rows(engine, owner=ANN) == []
     assert [p.name for p in personas.list_personas(engine, owner=ANN)] == [
-        b.name for b in personas.BUILTINS]
+        b.name for b in personas.BUILTINS
+    ]
     assert [c.title for c in convs.list_conversations(engine, owner=BOB)] == [f"{BOB} asks"]
     assert [r.request_id for r in jobs.list_rows(engine, owner=BOB)] == [bobs_rid]
     assert f"{BOB}'s persona" in [p.name for p in personas.list_personas(engine, owner=BOB)]

@@ -30,11 +30,13 @@ def anns_conversation(engine: Engine) -> tuple[convs.ConversationInfo, int]:
     """Ann's conversation with a question (and an attached image) and an answer."""
     conversation = convs.create_conversation(engine, None, owner=ANN)
     question = convs.add_user_message(engine, conversation.id, "Ann's secret plan", owner=ANN)
-    chat_images.save_images(engine, question.id, [chat_images.check_image("a.png", png())],
-                            owner=ANN)
+    chat_images.save_images(
+        engine, question.id, [chat_images.check_image("a.png", png())], owner=ANN
+    )
     answer = convs.start_answer(engine, conversation.id, TARGET, owner=ANN)
-    convs.finish_answer(engine, answer, text="Keep it quiet.", reasoning="",
-                        status="complete", owner=ANN)
+    convs.finish_answer(
+        engine, answer, text="Keep it quiet.", reasoning="", status="complete", owner=ANN
+    )
     return conversation, answer
 
 
@@ -47,8 +49,12 @@ def titles(engine: Engine, owner: str, query: str = "") -> list[str]:
 
 def test_each_user_lists_only_their_own_conversations(engine: Engine) -> None:
     anns_conversation(engine)
-    convs.add_user_message(engine, convs.create_conversation(engine, None, owner=BOB).id,
-                           "Bob's shopping list", owner=BOB)
+    convs.add_user_message(
+        engine,
+        convs.create_conversation(engine, None, owner=BOB).id,
+        "Bob's shopping list",
+        owner=BOB,
+    )
     assert titles(engine, ANN) == ["Ann's secret plan"]
     assert titles(engine, BOB) == ["Bob's shopping list"]
     assert titles(engine, BOB, "secret") == []  # search does not reach Ann's messages
@@ -92,8 +98,7 @@ def test_another_user_cannot_delete_a_conversation(engine: Engine) -> None:
 def test_another_user_cannot_overwrite_an_answer_by_its_id(engine: Engine) -> None:
     conversation, answer = anns_conversation(engine)
     convs.save_partial(engine, answer, "overwritten", "", owner=BOB)
-    convs.finish_answer(engine, answer, text="overwritten", reasoning="", status="error",
-                        owner=BOB)
+    convs.finish_answer(engine, answer, text="overwritten", reasoning="", status="error", owner=BOB)
     convs.touch_answer(engine, answer, owner=BOB)
     last = convs.list_messages(engine, conversation.id, owner=ANN)[-1]
     assert (last.content, last.status) == ("Keep it quiet.", "complete")
@@ -105,8 +110,9 @@ def test_another_users_images_and_export_are_out_of_reach(engine: Engine) -> Non
     assert list(chat_images.images_by_message(engine, [question_id], owner=ANN)) == [question_id]
     assert chat_images.images_by_message(engine, [question_id], owner=BOB) == {}
     with pytest.raises(ValueError, match="no longer exists"):
-        chat_images.save_images(engine, question_id, [chat_images.check_image("b.png", png())],
-                                owner=BOB)
+        chat_images.save_images(
+            engine, question_id, [chat_images.check_image("b.png", png())], owner=BOB
+        )
     # what an export is built from, as Bob would get it: nothing of Ann's
     bobs_view = convs.list_messages(engine, conversation.id, owner=BOB)
     assert "secret" not in export.to_json(conversation, bobs_view)
@@ -119,10 +125,11 @@ def test_each_user_sees_the_built_ins_and_only_their_own_personas(engine: Engine
     personas.create_persona(engine, "Ann's editor", "📝", "Edit like Ann.", owner=ANN)
     personas.create_persona(engine, "Bob's coach", "🏋️", "Coach like Bob.", owner=BOB)
     builtins = [b.name for b in personas.BUILTINS]
-    assert [p.name for p in personas.list_personas(engine, owner=ANN)] == [*builtins,
-                                                                          "Ann's editor"]
-    assert [p.name for p in personas.list_personas(engine, owner=BOB)] == [*builtins,
-                                                                          "Bob's coach"]
+    assert [p.name for p in personas.list_personas(engine, owner=ANN)] == [
+        *builtins,
+        "Ann's editor",
+    ]
+    assert [p.name for p in personas.list_personas(engine, owner=BOB)] == [*builtins, "Bob's coach"]
 
 
 def test_another_users_persona_behaves_like_a_missing_one(engine: Engine) -> None:
@@ -160,8 +167,9 @@ def test_an_import_adds_personas_to_the_importer_only(engine: Engine) -> None:
     document = personas.export_personas([mine])
     result = personas.import_personas(engine, document, owner=BOB)
     assert [p.name for p in result.imported] == ["Ann's editor"]  # not a duplicate of Ann's
-    assert len([p for p in personas.list_personas(engine, owner=ANN)
-                if p.name == "Ann's editor"]) == 1
+    assert (
+        len([p for p in personas.list_personas(engine, owner=ANN) if p.name == "Ann's editor"]) == 1
+    )
 
 
 def test_every_stored_persona_and_conversation_names_its_owner(engine: Engine) -> None:

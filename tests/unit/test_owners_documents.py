@@ -22,14 +22,20 @@ NOTES = b"The pump filter is changed every 500 hours. Valves are checked weekly.
 
 def anns_collection(engine: Engine, tmp_path: Path) -> tuple[docs.CollectionInfo, NumpyVectorStore]:
     """Ann's collection with one indexed file and one question in its history."""
-    collection = docs.create_collection(engine, "Manuals", EmbedSpec(), chunk_size=128,
-                                        chunk_overlap=16, owner=ANN)
+    collection = docs.create_collection(
+        engine, "Manuals", EmbedSpec(), chunk_size=128, chunk_overlap=16, owner=ANN
+    )
     store = NumpyVectorStore(docs.index_dir(tmp_path, collection.id))
     embedder = WordHashEmbedding(model_name="word-hash")
     outcome = docs.add_file(engine, collection, store, lambda: embedder, "pump.txt", NOTES)
     assert outcome.status == "indexed", outcome.message
-    docs.record_question(engine, collection.id, owner=ANN, question="When is the filter changed?",
-                         answer="Every 500 hours [1].")
+    docs.record_question(
+        engine,
+        collection.id,
+        owner=ANN,
+        question="When is the filter changed?",
+        answer="Every 500 hours [1].",
+    )
     return collection, store
 
 
@@ -42,9 +48,7 @@ def test_each_user_lists_only_their_own_collections_and_may_reuse_a_name(
     assert [c.owner for c in docs.list_collections(engine, owner=BOB)] == [BOB]
 
 
-def test_another_users_collection_opens_like_a_missing_one(
-    engine: Engine, tmp_path: Path
-) -> None:
+def test_another_users_collection_opens_like_a_missing_one(engine: Engine, tmp_path: Path) -> None:
     collection, _ = anns_collection(engine, tmp_path)
     assert docs.get_collection(engine, collection.id, owner=BOB) is None
     assert docs.list_files(engine, collection.id, owner=BOB) == []
@@ -66,17 +70,31 @@ def test_another_user_cannot_rename_or_write_into_a_collection(
     with pytest.raises(docs.DocumentsError, match="no longer exists"):
         docs.set_embedding(engine, collection.id, EmbedSpec("baseten", "emb12345"), owner=BOB)
     with pytest.raises(docs.DocumentsError, match="no longer exists"):
-        docs.reembed_collection(engine, collection.id, store,
-                                WordHashEmbedding(model_name="other"), EmbedSpec(), owner=BOB)
-    bobs_view = docs.CollectionInfo(collection.id, collection.name, collection.embed,
-                                    collection.chunk_size, collection.chunk_overlap, BOB)
+        docs.reembed_collection(
+            engine,
+            collection.id,
+            store,
+            WordHashEmbedding(model_name="other"),
+            EmbedSpec(),
+            owner=BOB,
+        )
+    bobs_view = docs.CollectionInfo(
+        collection.id,
+        collection.name,
+        collection.embed,
+        collection.chunk_size,
+        collection.chunk_overlap,
+        BOB,
+    )
     other = b"Injected text that Bob wants in Ann's index."
-    outcome = docs.add_file(engine, bobs_view, store, lambda: WordHashEmbedding(model_name="w"),
-                            "bob.txt", other)
+    outcome = docs.add_file(
+        engine, bobs_view, store, lambda: WordHashEmbedding(model_name="w"), "bob.txt", other
+    )
     assert outcome.status == "failed"
     assert [f.filename for f in docs.list_files(engine, collection.id, owner=ANN)] == ["pump.txt"]
     assert [h["question"] for h in docs.history(engine, collection.id, owner=ANN)] == [
-        "When is the filter changed?"]
+        "When is the filter changed?"
+    ]
     assert docs.get_collection(engine, collection.id, owner=ANN).name == "Manuals"
 
 

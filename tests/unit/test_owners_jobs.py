@@ -22,9 +22,9 @@ BOB = "bob@example.com"
 def deliver(engine: Engine, request_id: str, output: str) -> bool:
     body = {"request_id": request_id, "data": {"output": output}, "errors": []}
     with session_scope(engine) as session:
-        return store.store_webhook_result(session, request_id=request_id,
-                                          raw_body=json.dumps(body), data=body["data"],
-                                          errors=[])
+        return store.store_webhook_result(
+            session, request_id=request_id, raw_body=json.dumps(body), data=body["data"], errors=[]
+        )
 
 
 def stored_owner(engine: Engine, request_id: str) -> str:
@@ -59,7 +59,8 @@ def test_another_user_cannot_view_download_or_export_a_result(engine: Engine) ->
     (row,) = jobs.list_rows(engine, owner=ANN)
     summary = row.result
     assert job_results.load_view(engine, summary, owner=ANN).value["data"] == {
-        "output": "Ann's result"}
+        "output": "Ann's result"
+    }
     assert job_results.load_view(engine, summary, owner=BOB).value is None
     assert b"Ann's result" in job_results.raw_body(engine, rid, owner=ANN)
     assert job_results.raw_body(engine, rid, owner=BOB) == b""
@@ -98,7 +99,7 @@ def test_polling_for_a_user_asks_only_about_their_jobs(engine: Engine) -> None:
 
 
 def test_a_result_for_a_request_nobody_here_submitted_is_kept_but_shown_to_no_signed_in_user(
-    engine: Engine
+    engine: Engine,
 ) -> None:
     assert deliver(engine, "f" * 32, "from elsewhere")
     assert stored_owner(engine, "f" * 32) == ""
@@ -110,13 +111,12 @@ def test_a_result_for_a_request_nobody_here_submitted_is_kept_but_shown_to_no_si
 
 
 def test_a_result_that_arrives_before_its_job_is_recorded_goes_to_the_jobs_owner(
-    engine: Engine
+    engine: Engine,
 ) -> None:
     client = FakeJobsClient()
     rid = f"{1:032x}"  # the id the client will give the next job
     assert deliver(engine, rid, "fast")  # the webhook won the race with the job's row
-    assert jobs.submit_job(engine, client, TARGET, {"prompt": "quick"}, OPTIONS,
-                           owner=ANN) == rid
+    assert jobs.submit_job(engine, client, TARGET, {"prompt": "quick"}, OPTIONS, owner=ANN) == rid
     assert stored_owner(engine, rid) == ANN
     assert request_ids(engine, ANN) == [rid]
     assert request_ids(engine, LOCAL_OWNER) == []

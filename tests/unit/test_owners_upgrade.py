@@ -40,14 +40,23 @@ def owners_of(engine: Engine, table: str) -> list[str]:
 
 
 def counts(engine: Engine) -> dict[str, int]:
-    tables = ("chat_personas", "chat_conversations", "chat_messages", "chat_message_images",
-              "doc_collections", "doc_files", "doc_questions", "jobs", "webhook_results")
+    tables = (
+        "chat_personas",
+        "chat_conversations",
+        "chat_messages",
+        "chat_message_images",
+        "doc_collections",
+        "doc_files",
+        "doc_questions",
+        "jobs",
+        "webhook_results",
+    )
     with engine.connect() as connection:
         return {t: connection.scalar(text(f"SELECT count(*) FROM {t}")) for t in tables}
 
 
 def test_an_upgraded_database_keeps_every_row_and_gives_it_to_the_single_user(
-    tmp_path: Path
+    tmp_path: Path,
 ) -> None:
     engine = todays_database(tmp_path)
     assert "owner" not in {c["name"] for c in inspect(engine).get_columns("jobs")}
@@ -69,15 +78,19 @@ def test_the_single_user_still_sees_everything_after_the_upgrade(tmp_path: Path)
     engine = todays_database(tmp_path)
     init_db(engine)
     conversations = convs.list_conversations(engine, owner=LOCAL_OWNER)
-    assert [c.title for c in conversations] == ["Where is the gold?",
-                                                "Summarise the November release"]
+    assert [c.title for c in conversations] == [
+        "Where is the gold?",
+        "Summarise the November release",
+    ]
     messages = convs.list_messages(engine, conversations[1].id, owner=LOCAL_OWNER)
     assert messages[1].content == "Faster uploads and a jobs page."
-    assert "Release notes writer" in [p.name for p in
-                                      personas.list_personas(engine, owner=LOCAL_OWNER)]
+    assert "Release notes writer" in [
+        p.name for p in personas.list_personas(engine, owner=LOCAL_OWNER)
+    ]
     [handbook] = docs.list_collections(engine, owner=LOCAL_OWNER)
     assert [f.filename for f in docs.list_files(engine, handbook.id, owner=LOCAL_OWNER)] == [
-        "handbook.md"]
+        "handbook.md"
+    ]
     assert docs.history(engine, handbook.id, owner=LOCAL_OWNER)[0]["answer"] == "25 [1]."
     rows = {r.request_id: r for r in jobs.list_rows(engine, owner=LOCAL_OWNER)}
     assert rows["1" * 32].job is not None and rows["1" * 32].result is not None
@@ -88,8 +101,13 @@ def test_with_sign_in_the_admin_takes_over_the_single_users_data(tmp_path: Path)
     engine = todays_database(tmp_path)
     init_db(engine)
     moved = claim_local_data(engine, ADMIN)
-    assert moved == {"chat_conversations": 2, "chat_personas": 1, "doc_collections": 1,
-                     "jobs": 1, "webhook_results": 1}
+    assert moved == {
+        "chat_conversations": 2,
+        "chat_personas": 1,
+        "doc_collections": 1,
+        "jobs": 1,
+        "webhook_results": 1,
+    }
     assert convs.list_conversations(engine, owner=LOCAL_OWNER) == []
     assert len(convs.list_conversations(engine, owner=ADMIN)) == 2
     [handbook] = docs.list_collections(engine, owner=ADMIN)
@@ -101,9 +119,7 @@ def test_with_sign_in_the_admin_takes_over_the_single_users_data(tmp_path: Path)
     assert claim_local_data(engine, ADMIN) == {}  # a second start moves nothing
 
 
-def test_a_collection_name_the_admin_already_uses_is_kept_under_a_new_name(
-    tmp_path: Path
-) -> None:
+def test_a_collection_name_the_admin_already_uses_is_kept_under_a_new_name(tmp_path: Path) -> None:
     engine = todays_database(tmp_path)
     init_db(engine)
     docs.create_collection(engine, "Handbook", EmbedSpec(), owner=ADMIN)
@@ -116,15 +132,19 @@ def test_after_the_upgrade_collection_names_are_unique_per_user_only(tmp_path: P
     engine = todays_database(tmp_path)
     init_db(engine)
     docs.create_collection(engine, "Handbook", EmbedSpec(), owner="bob@example.com")
-    assert [c.name for c in docs.list_collections(engine, owner="bob@example.com")] == [
-        "Handbook"]
+    assert [c.name for c in docs.list_collections(engine, owner="bob@example.com")] == ["Handbook"]
     [handbook] = docs.list_collections(engine, owner=LOCAL_OWNER)
     assert len(docs.list_files(engine, handbook.id, owner=LOCAL_OWNER)) == 1  # files kept
 
 
 def test_the_admin_setting_applies_only_when_sign_in_is_configured() -> None:
-    signed = AppConfig.load({"auth": {"redirect_uri": "http://localhost:8501/oauth2callback"},
-                             "BASETEN_CHAT_ADMIN_EMAIL": " Admin@Example.com "}, environ={})
+    signed = AppConfig.load(
+        {
+            "auth": {"redirect_uri": "http://localhost:8501/oauth2callback"},
+            "BASETEN_CHAT_ADMIN_EMAIL": " Admin@Example.com ",
+        },
+        environ={},
+    )
     assert signed.local_data_owner == ADMIN
     laptop = AppConfig.load({}, environ={"BASETEN_CHAT_ADMIN_EMAIL": ADMIN})
     assert laptop.local_data_owner is None
@@ -135,8 +155,11 @@ def test_the_admin_setting_applies_only_when_sign_in_is_configured() -> None:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_at_baseline(request: pytest.FixtureRequest, tmp_path: Path) -> Engine:
     """A database at the schema before owners (revision 0001), with rows of each kind."""
-    url = (f"sqlite:///{tmp_path / 'baseline.db'}" if request.param == "sqlite"
-           else request.getfixturevalue("postgres_url"))
+    url = (
+        f"sqlite:///{tmp_path / 'baseline.db'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
     engine = make_engine(url)
     with engine.begin() as connection:
         command.upgrade(migrations.alembic_config(connection), "0001")
@@ -165,7 +188,7 @@ BASELINE_ROWS = (
 
 
 def test_the_owner_migration_keeps_rows_and_gives_them_owners_on_sqlite_and_postgresql(
-    database_at_baseline: Engine
+    database_at_baseline: Engine,
 ) -> None:
     engine = database_at_baseline
     init_db(engine)
@@ -179,6 +202,8 @@ def test_the_owner_migration_keeps_rows_and_gives_them_owners_on_sqlite_and_post
     moved = claim_local_data(engine, ADMIN)
     assert moved["doc_collections"] == 1
     assert sorted(c.name for c in docs.list_collections(engine, owner=ADMIN)) == [
-        "Handbook", "Handbook (from before sign-in)"]
+        "Handbook",
+        "Handbook (from before sign-in)",
+    ]
     assert [c.title for c in convs.list_conversations(engine, owner=ADMIN)] == ["Old chat"]
     engine.dispose()

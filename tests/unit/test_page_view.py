@@ -20,8 +20,9 @@ def yellow_pixels(png: bytes) -> int:
 
 
 def test_the_cited_page_is_rendered_with_its_passage_highlighted() -> None:
-    data = make_pdf(["A first page about budgets.",
-                     "The violet giraffe lives in Oslo.\nIt eats acacia leaves."])
+    data = make_pdf(
+        ["A first page about budgets.", "The violet giraffe lives in Oslo.\nIt eats acacia leaves."]
+    )
     plain = page_view.render_page(data, 2)
     marked = page_view.render_page(data, 2, "The violet giraffe lives in Oslo.")
     assert Image.open(io.BytesIO(marked.png)).format == "PNG"

@@ -23,7 +23,8 @@ T = TypeVar("T")
 MB = 1024 * 1024
 DOCUMENT_XML_HEAD = (
     b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<w:document xmlns:w='
-    b'"http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>')
+    b'"http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>'
+)
 DOCUMENT_XML_TAIL = b"</w:body></w:document>"
 
 
@@ -39,8 +40,10 @@ def docx_with_body(pieces: Iterator[bytes]) -> bytes:
     base = io.BytesIO()
     docx.Document().save(base)
     out = io.BytesIO()
-    with zipfile.ZipFile(base) as source, \
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as target:
+    with (
+        zipfile.ZipFile(base) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as target,
+    ):
         for info in source.infolist():
             if info.filename != "word/document.xml":
                 target.writestr(info, source.read(info))
@@ -107,19 +110,22 @@ def docx_bomb() -> bytes:
 
 
 def test_the_docx_bomb_is_refused_in_the_worker_while_server_memory_stays_flat(
-        docx_bomb: bytes) -> None:
+    docx_bomb: bytes,
+) -> None:
     assert len(docx_bomb) < 2 * MB
     parse_worker.warm_up()
     outcome, growth = with_peak_rss(lambda: parse_worker.parse_isolated("bomb.docx", docx_bomb))
     assert isinstance(outcome, ingest.LimitExceededError), outcome
     assert str(outcome) == (
         "bomb.docx has more than 200,000 paragraphs (limit 200,000). Split it into smaller"
-        " files, or raise BASETEN_CHAT_MAX_PARAGRAPHS if you trust it.")
+        " files, or raise BASETEN_CHAT_MAX_PARAGRAPHS if you trust it."
+    )
     assert growth < 40 * MB, f"the server grew by {growth / MB:.0f} MB"
 
 
 def test_the_docx_bomb_parser_itself_holds_little_memory_before_it_refuses(
-        docx_bomb: bytes) -> None:
+    docx_bomb: bytes,
+) -> None:
     outcome, growth = with_peak_rss(lambda: ingest.parse_file("bomb.docx", docx_bomb))
     assert isinstance(outcome, ingest.LimitExceededError), outcome
     assert growth < 60 * MB, f"the parser grew the process by {growth / MB:.0f} MB"
@@ -129,9 +135,13 @@ def test_a_docx_member_that_unpacks_like_a_zip_bomb_is_refused_by_its_ratio() ->
     run = b"<w:r><w:t>" + b"a" * 4000 + b"</w:t></w:r>"
     data = docx_with_body(iter([b"<w:p>", *repeated(run, 75_000, 5_000), b"</w:p>"]))
     limits = ParseLimits(max_chars=10**10)
-    with pytest.raises(ingest.LimitExceededError, match=(
+    with pytest.raises(
+        ingest.LimitExceededError,
+        match=(
             r"bomb\.docx unpacks to more than 100 times its packed size \(word/document\.xml;"
-            r" limit 100x\).*BASETEN_CHAT_MAX_COMPRESSION_RATIO")):
+            r" limit 100x\).*BASETEN_CHAT_MAX_COMPRESSION_RATIO"
+        ),
+    ):
         ingest.parse_file("bomb.docx", data, limits=limits)
 
 
@@ -139,17 +149,25 @@ def test_a_docx_that_unpacks_past_the_size_limit_is_refused_naming_it() -> None:
     run = b"<w:r><w:t>" + b"a" * 4000 + b"</w:t></w:r>"
     data = docx_with_body(iter([b"<w:p>", *repeated(run, 5_000, 1_000), b"</w:p>"]))
     limits = ParseLimits(max_chars=10**10, max_compression_ratio=10**6, max_unpacked_mb=5)
-    with pytest.raises(ingest.LimitExceededError, match=(
+    with pytest.raises(
+        ingest.LimitExceededError,
+        match=(
             r"expands to more than 5 MB when unpacked \(word/document\.xml; limit 5 MB\).*"
-            "BASETEN_CHAT_MAX_UNPACKED_MB")):
+            "BASETEN_CHAT_MAX_UNPACKED_MB"
+        ),
+    ):
         ingest.parse_file("big.docx", data, limits=limits)
 
 
 def test_docx_text_past_the_character_limit_is_refused_while_reading() -> None:
     data = docx_with_body(repeated(b"<w:p><w:r><w:t>twelve chars</w:t></w:r></w:p>", 1000))
-    with pytest.raises(ingest.LimitExceededError, match=(
+    with pytest.raises(
+        ingest.LimitExceededError,
+        match=(
             r"holds more than 5,000 characters of text \(limit 5,000\).*"
-            "BASETEN_CHAT_MAX_TEXT_CHARS")):
+            "BASETEN_CHAT_MAX_TEXT_CHARS"
+        ),
+    ):
         ingest.parse_file("long.docx", data, limits=ParseLimits(max_chars=5000))
 
 
@@ -158,9 +176,13 @@ def test_docx_text_past_the_character_limit_is_refused_while_reading() -> None:
 
 def test_json_nested_a_hundred_thousand_deep_is_refused_by_depth_not_a_recursion_crash() -> None:
     data = b"[" * 100_000 + b"]" * 100_000
-    with pytest.raises(ingest.LimitExceededError, match=(
+    with pytest.raises(
+        ingest.LimitExceededError,
+        match=(
             r"deep\.json is nested more than 200 levels deep \(limit 200\).*"
-            "BASETEN_CHAT_MAX_NESTING")):
+            "BASETEN_CHAT_MAX_NESTING"
+        ),
+    ):
         ingest.parse_file("deep.json", data)
 
 
@@ -198,7 +220,8 @@ def test_a_one_line_fifty_megabyte_csv_is_streamed_and_refused_at_its_row_limit(
     peak = peak_python_allocation(parse)
     assert str(outcome[0]) == (
         "wide.csv has a row longer than 1,000,000 characters (limit 1,000,000). Split it into"
-        " smaller files, or raise BASETEN_CHAT_MAX_LINE_CHARS if you trust it.")
+        " smaller files, or raise BASETEN_CHAT_MAX_LINE_CHARS if you trust it."
+    )
     assert peak < 20 * MB, f"parsing held {peak / MB:.0f} MB"
 
 
@@ -213,8 +236,10 @@ def test_a_large_csv_is_read_in_blocks_without_copies_of_the_whole_file() -> Non
 
 def test_csv_rows_past_the_row_limit_are_refused_naming_it() -> None:
     data = b"n\n" + b"".join(b"%d\n" % i for i in range(101))
-    with pytest.raises(ingest.LimitExceededError, match=(
-            r"has more than 100 rows \(limit 100\).*BASETEN_CHAT_MAX_ROWS")):
+    with pytest.raises(
+        ingest.LimitExceededError,
+        match=(r"has more than 100 rows \(limit 100\).*BASETEN_CHAT_MAX_ROWS"),
+    ):
         ingest.parse_file("rows.csv", data, limits=ParseLimits(max_rows=100))
 
 
@@ -224,14 +249,18 @@ def test_plain_text_past_the_character_limit_is_refused_naming_it() -> None:
 
 
 def test_a_pdf_with_more_pages_than_the_limit_is_refused_before_reading_them() -> None:
-    with pytest.raises(ingest.LimitExceededError, match=(
-            r"has 5 pages \(limit 3\).*BASETEN_CHAT_MAX_PAGES")):
+    with pytest.raises(
+        ingest.LimitExceededError, match=(r"has 5 pages \(limit 3\).*BASETEN_CHAT_MAX_PAGES")
+    ):
         ingest.parse_file("long.pdf", make_pdf(["page"] * 5), limits=ParseLimits(max_pages=3))
 
 
 def test_limits_are_settings_and_bad_values_keep_the_defaults() -> None:
-    settings = {"BASETEN_CHAT_MAX_PAGES": "12", "BASETEN_CHAT_MAX_NESTING": "lots",
-                "BASETEN_CHAT_PARSE_MEMORY_MB": "-5"}
+    settings = {
+        "BASETEN_CHAT_MAX_PAGES": "12",
+        "BASETEN_CHAT_MAX_NESTING": "lots",
+        "BASETEN_CHAT_PARSE_MEMORY_MB": "-5",
+    }
     limits = ParseLimits.from_lookup(settings.get)
     assert limits.max_pages == 12
     assert limits.max_depth == ParseLimits().max_depth

@@ -27,8 +27,12 @@ def words(text: str) -> set[str]:
 
 
 def test_a_scanned_page_is_read_with_ocr_and_marked_as_such() -> None:
-    data = make_scanned_pdf(["The kangaroo invoice is due on Friday at noon.",
-                             "Zebras prefer quiet libraries in winter."])
+    data = make_scanned_pdf(
+        [
+            "The kangaroo invoice is due on Friday at noon.",
+            "Zebras prefer quiet libraries in winter.",
+        ]
+    )
     assert not PdfReader(io.BytesIO(data)).pages[0].extract_text().strip()  # no text layer
     parsed = ingest.parse_file("scan.pdf", data)
     assert [d.metadata["page"] for d in parsed.documents] == [1, 2]
@@ -60,20 +64,27 @@ def test_the_ocr_mark_is_kept_for_citations_but_not_embedded() -> None:
 
 
 def test_ocr_in_the_worker_reports_progress_for_every_page() -> None:
-    data = make_scanned_pdf(["Page one mentions herons.", "Page two mentions storks.",
-                             "Page three mentions cranes."])
+    data = make_scanned_pdf(
+        ["Page one mentions herons.", "Page two mentions storks.", "Page three mentions cranes."]
+    )
     seen: list[tuple[int, int]] = []
-    parsed = parse_worker.parse_isolated("birds.pdf", data,
-                                         on_progress=lambda d, t: seen.append((d, t)))
+    parsed = parse_worker.parse_isolated(
+        "birds.pdf", data, on_progress=lambda d, t: seen.append((d, t))
+    )
     assert seen == [(1, 3), (2, 3), (3, 3)]
     assert "cranes" in words(parsed.documents[2].text)
     assert parsed.documents[2].metadata["ocr"] is True
 
 
 def test_without_tesseract_a_scanned_pdf_is_refused_with_advice(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", "/nonexistent/tesseract")
-    with pytest.raises(ingest.ScannedPdfError, match=(
+    with pytest.raises(
+        ingest.ScannedPdfError,
+        match=(
             r"scan\.pdf has 1 page\(s\) but no text layer: it looks like a scan, and OCR"
-            r" \(Tesseract\) is not installed here\. Install tesseract-ocr")):
+            r" \(Tesseract\) is not installed here\. Install tesseract-ocr"
+        ),
+    ):
         ingest.parse_file("scan.pdf", make_scanned_pdf(["Nobody will read this."]))

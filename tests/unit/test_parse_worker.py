@@ -32,11 +32,13 @@ def one_idle_worker() -> int:
 def test_a_pdf_parsed_in_the_worker_matches_the_in_process_parse_and_reports_each_page() -> None:
     data = make_pdf([f"Page {n} talks about topic {n}." for n in range(1, 6)])
     seen: list[tuple[int, int]] = []
-    parsed = parse_worker.parse_isolated("five.pdf", data, on_progress=lambda d, t:
-                                         seen.append((d, t)))
+    parsed = parse_worker.parse_isolated(
+        "five.pdf", data, on_progress=lambda d, t: seen.append((d, t))
+    )
     local = ingest.parse_file("five.pdf", data)
     assert [(d.text, d.metadata) for d in parsed.documents] == [
-        (d.text, d.metadata) for d in local.documents]
+        (d.text, d.metadata) for d in local.documents
+    ]
     assert seen == [(n, 5) for n in range(1, 6)]
 
 
@@ -63,8 +65,11 @@ def test_a_file_that_needs_more_memory_than_the_cap_ends_only_its_worker() -> No
     data = json.dumps([{"n": i} for i in range(1_000_000)]).encode()
     limits = ParseLimits(memory_mb=250, max_rows=10_000_000, max_chars=10**9)
     pid = one_idle_worker()
-    with pytest.raises(ingest.ParseMemoryError, match=r"needed more than 250 MB of memory.*"
-                       "BASETEN_CHAT_PARSE_MEMORY_MB"):
+    with pytest.raises(
+        ingest.ParseMemoryError,
+        match=r"needed more than 250 MB of memory.*"
+        "BASETEN_CHAT_PARSE_MEMORY_MB",
+    ):
         parse_worker.parse_isolated("huge.json", data, limits)
     assert not psutil.pid_exists(pid)
     parsed = parse_worker.parse_isolated("small.json", b'{"still": "works"}', limits)
@@ -74,8 +79,11 @@ def test_a_file_that_needs_more_memory_than_the_cap_ends_only_its_worker() -> No
 def test_a_file_that_takes_longer_than_the_time_limit_is_stopped() -> None:
     data = make_scanned_pdf([f"Scanned page number {n} of a long report." for n in range(8)])
     pid = one_idle_worker()
-    with pytest.raises(ingest.ParseTimeoutError, match=r"took longer than 1 s.*"
-                       "BASETEN_CHAT_PARSE_TIMEOUT_S"):
+    with pytest.raises(
+        ingest.ParseTimeoutError,
+        match=r"took longer than 1 s.*"
+        "BASETEN_CHAT_PARSE_TIMEOUT_S",
+    ):
         parse_worker.parse_isolated("slow.pdf", data, ParseLimits(timeout_s=1))
     assert not psutil.pid_exists(pid)
 
@@ -85,14 +93,19 @@ def test_canceling_a_file_while_it_is_parsed_stops_its_worker_between_pages() ->
     pid = one_idle_worker()
     seen: list[int] = []
     with pytest.raises(ingest.IngestCanceled, match="canceled"):
-        parse_worker.parse_isolated("scan.pdf", data, on_progress=lambda d, t: seen.append(d),
-                                    should_cancel=lambda: bool(seen))
+        parse_worker.parse_isolated(
+            "scan.pdf",
+            data,
+            on_progress=lambda d, t: seen.append(d),
+            should_cancel=lambda: bool(seen),
+        )
     assert seen and seen[-1] < 6
     assert not psutil.pid_exists(pid)
 
 
 def test_a_worker_that_cannot_start_is_reported_as_an_installation_problem(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(parse_worker.sys, "executable", "/bin/false")
     # a worker that an earlier test's thread checks in late must not be reused here
     monkeypatch.setattr(parse_worker, "MAX_IDLE_WORKERS", 0)
@@ -103,7 +116,8 @@ def test_a_worker_that_cannot_start_is_reported_as_an_installation_problem(
 
 
 def test_a_worker_that_exits_while_a_large_file_is_sent_is_reported_as_an_installation_problem(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # 4 MB does not fit the socket's buffer, so the send is still under way when /bin/false exits
     monkeypatch.setattr(parse_worker.sys, "executable", "/bin/false")
     monkeypatch.setattr(parse_worker, "MAX_IDLE_WORKERS", 0)

@@ -9,7 +9,9 @@ import textwrap
 
 def run_fresh(code: str) -> subprocess.CompletedProcess[str]:
     """Run ``code`` in a fresh interpreter, so that sys.modules starts empty."""
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=60
+    )
 
 
 def test_light_modules_import_without_llama_index() -> None:

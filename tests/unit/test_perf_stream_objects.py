@@ -17,7 +17,7 @@ from baseten_llm.chat import (
 
 STREAMS = [
     b'data: {"a": 1}\n\ndata:{"b": 2}\n\n: comment\n\nevent: note\ndata: one\ndata: two\n\n'
-    b'id: 7\ndata: caf\xc3\xa9 \xe2\x9c\x93\n\n\n\ndata\n\ndata: [DONE]\n\n',
+    b"id: 7\ndata: caf\xc3\xa9 \xe2\x9c\x93\n\n\n\ndata\n\ndata: [DONE]\n\n",
     b'data: {"a": 1}\n\ndata: bad \xff utf8\n\ndata: {"c": 3}\r\n\r\ndata: x\rdata: y\r\rdata: tail',
     b": only a comment\n\nevent: ping\n\ndata:  two spaces\n\n",
 ]
@@ -26,12 +26,15 @@ STREAMS = [
 def events_by_feed(stream: bytes, cut: int) -> list:
     decoder = SSEDecoder()
     return [e.data for part in (stream[:cut], stream[cut:]) for e in decoder.feed(part)] + [
-        e.data for e in decoder.flush()]
+        e.data for e in decoder.flush()
+    ]
 
 
 def events_by_feed_data(stream: bytes, cut: int) -> list:
     decoder = SSEDecoder()
-    data = [d for part in (stream[:cut], stream[cut:]) for d in decoder.feed_data(part)] + decoder.flush_data()
+    data = [
+        d for part in (stream[:cut], stream[cut:]) for d in decoder.feed_data(part)
+    ] + decoder.flush_data()
     return [d.decode("utf-8", errors="replace") for d in data]
 
 
@@ -44,7 +47,9 @@ def test_feed_data_gives_the_data_of_the_same_events_at_every_split(stream: byte
 def test_feed_data_one_byte_at_a_time() -> None:
     for stream in STREAMS:
         decoder = SSEDecoder()
-        data = [d for i in range(len(stream)) for d in decoder.feed_data(stream[i:i + 1])] + decoder.flush_data()
+        data = [
+            d for i in range(len(stream)) for d in decoder.feed_data(stream[i : i + 1])
+        ] + decoder.flush_data()
         assert [d.decode("utf-8", errors="replace") for d in data] == events_by_feed(stream, 0)
 
 
@@ -62,10 +67,23 @@ def test_the_fast_construction_is_in_use_with_the_installed_llama_index() -> Non
 
 RESULTS = [
     ChatResult(content=""),
-    ChatResult(content="Hello", reasoning="hmm", finish_reason="stop",
-               usage={"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3, "reasoning_tokens": 0}),
-    ChatResult(content="", tool_calls=[{"id": "c1", "type": "function",
-                                        "function": {"name": "add", "arguments": '{"a": 1}'}}]),
+    ChatResult(
+        content="Hello",
+        reasoning="hmm",
+        finish_reason="stop",
+        usage={
+            "prompt_tokens": 1,
+            "completion_tokens": 2,
+            "total_tokens": 3,
+            "reasoning_tokens": 0,
+        },
+    ),
+    ChatResult(
+        content="",
+        tool_calls=[
+            {"id": "c1", "type": "function", "function": {"name": "add", "arguments": '{"a": 1}'}}
+        ],
+    ),
 ]
 
 
@@ -75,8 +93,9 @@ def test_constructed_responses_equal_validated_ones(result: ChatResult, final: b
     raw = {"choices": []}
     built = chat_response(result, raw=raw, delta="lo", reasoning_delta="", final=final)
     message_kwargs = dict(built.message.additional_kwargs)
-    checked = _responses.validated_assistant_response(result.content, message_kwargs, raw, "lo",
-                                                      dict(built.additional_kwargs))
+    checked = _responses.validated_assistant_response(
+        result.content, message_kwargs, raw, "lo", dict(built.additional_kwargs)
+    )
     assert built == checked
     assert built.model_fields_set == checked.model_fields_set
     assert built.message.model_fields_set == checked.message.model_fields_set
@@ -96,9 +115,12 @@ def test_constructed_responses_equal_validated_ones(result: ChatResult, final: b
     assert built.model_copy(deep=True) == built
 
     completion = completion_from_chat(checked)
-    expected = _responses.validated_completion_response(checked.message.content or "", "lo", raw,
-                                                        {**checked.message.additional_kwargs,
-                                                         **checked.additional_kwargs})
+    expected = _responses.validated_completion_response(
+        checked.message.content or "",
+        "lo",
+        raw,
+        {**checked.message.additional_kwargs, **checked.additional_kwargs},
+    )
     assert completion == expected and completion.model_fields_set == expected.model_fields_set
     assert completion.model_dump_json() == expected.model_dump_json()
 

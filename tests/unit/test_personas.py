@@ -30,9 +30,10 @@ def test_builtins_are_seeded_once_however_often_the_app_starts(engine) -> None:
 
 
 def test_a_new_persona_is_stored_and_listed_after_the_builtins(engine) -> None:
-    made = personas.create_persona(engine, "  Chef ", "👩‍🍳", "You are a chef.", 0.7, owner=LOCAL_OWNER)
-    assert (made.name, made.avatar, made.temperature, made.builtin) == ("Chef", "👩‍🍳", 0.7,
-                                                                        False)
+    made = personas.create_persona(
+        engine, "  Chef ", "👩‍🍳", "You are a chef.", 0.7, owner=LOCAL_OWNER
+    )
+    assert (made.name, made.avatar, made.temperature, made.builtin) == ("Chef", "👩‍🍳", 0.7, False)
     assert personas.list_personas(engine, owner=LOCAL_OWNER)[-1] == made
     assert personas.get_persona(engine, made.id, owner=LOCAL_OWNER) == made
 
@@ -46,7 +47,9 @@ def test_bad_fields_are_refused_with_a_message_saying_what_to_fix(engine) -> Non
 
 def test_own_personas_can_be_edited_and_deleted(engine) -> None:
     made = personas.create_persona(engine, "Chef", "👩‍🍳", "You are a chef.", owner=LOCAL_OWNER)
-    edited = personas.update_persona(engine, made.id, "Baker", "🥐", "You bake.", None, owner=LOCAL_OWNER)
+    edited = personas.update_persona(
+        engine, made.id, "Baker", "🥐", "You bake.", None, owner=LOCAL_OWNER
+    )
     assert personas.get_persona(engine, made.id, owner=LOCAL_OWNER) == edited
     assert edited.name == "Baker" and edited.temperature is None
     personas.delete_persona(engine, made.id, owner=LOCAL_OWNER)
@@ -54,7 +57,9 @@ def test_own_personas_can_be_edited_and_deleted(engine) -> None:
 
 
 def test_builtins_cannot_be_deleted_or_edited_but_can_be_duplicated(engine) -> None:
-    pirate = next(p for p in personas.list_personas(engine, owner=LOCAL_OWNER) if p.name == "Pirate")
+    pirate = next(
+        p for p in personas.list_personas(engine, owner=LOCAL_OWNER) if p.name == "Pirate"
+    )
     with pytest.raises(personas.PersonaError, match="duplicate it"):
         personas.delete_persona(engine, pirate.id, owner=LOCAL_OWNER)
     with pytest.raises(personas.PersonaError, match="cannot be edited"):
@@ -76,19 +81,19 @@ def test_an_export_imports_back_into_an_empty_database(engine, tmp_path: Path) -
     init_db(other)
     result = personas.import_personas(other, document.encode(), owner=LOCAL_OWNER)
     assert result.problems == []
-    assert [(p.name, p.avatar, p.temperature) for p in result.imported] == [
-        ("Chef", "👩‍🍳", 0.4)
-    ]
+    assert [(p.name, p.avatar, p.temperature) for p in result.imported] == [("Chef", "👩‍🍳", 0.4)]
 
 
 def test_import_reports_each_bad_entry_and_still_imports_the_good_ones(engine) -> None:
-    raw = json.dumps([
-        {"name": "Good", "avatar": "✅", "system_prompt": "ok"},
-        {"name": "", "system_prompt": "no name"},
-        {"name": "Too hot", "system_prompt": "x", "temperature": 9},
-        "not an object",
-        {"name": "Also good", "system_prompt": "fine", "temperature": 1},
-    ])
+    raw = json.dumps(
+        [
+            {"name": "Good", "avatar": "✅", "system_prompt": "ok"},
+            {"name": "", "system_prompt": "no name"},
+            {"name": "Too hot", "system_prompt": "x", "temperature": 9},
+            "not an object",
+            {"name": "Also good", "system_prompt": "fine", "temperature": 1},
+        ]
+    )
     result = personas.import_personas(engine, raw, owner=LOCAL_OWNER)
     assert [p.name for p in result.imported] == ["Good", "Also good"]
     assert len(result.problems) == 3

@@ -33,14 +33,19 @@ def pg(postgres_url: str) -> Iterator[Engine]:
 
 
 def node(node_id: str, ref: str, vector: list[float] | np.ndarray, words: str = "") -> TextNode:
-    item = TextNode(id_=node_id, text=words or f"text of {node_id}", embedding=list(vector),
-                    metadata={"file_name": f"{ref}.pdf", "page": 1})
+    item = TextNode(
+        id_=node_id,
+        text=words or f"text of {node_id}",
+        embedding=list(vector),
+        metadata={"file_name": f"{ref}.pdf", "page": 1},
+    )
     item.relationships = {NodeRelationship.SOURCE: RelatedNodeInfo(node_id=ref)}
     return item
 
 
-def new_store(engine: Engine, tmp_path: Path, owner: str = ANN, name: str = "Manuals"
-              ) -> PgVectorStore:
+def new_store(
+    engine: Engine, tmp_path: Path, owner: str = ANN, name: str = "Manuals"
+) -> PgVectorStore:
     collection = docs.create_collection(engine, name, EmbedSpec(), owner=owner)
     store = open_store(engine, collection.id, tmp_path / collection.id)
     assert isinstance(store, PgVectorStore)
@@ -81,18 +86,25 @@ def test_search_finds_what_the_numpy_store_finds_with_the_same_similarities(
 
 def test_searches_can_use_the_hnsw_cosine_index(pg: Engine, tmp_path: Path) -> None:
     store = new_store(pg, tmp_path)
-    store.add([node(f"n{i}", "f", v) for i, v in
-               enumerate(np.random.default_rng(1).normal(size=(50, 8)))])
+    store.add(
+        [node(f"n{i}", "f", v) for i, v in enumerate(np.random.default_rng(1).normal(size=(50, 8)))]
+    )
     with pg.begin() as connection:
         connection.execute(text("SET LOCAL enable_seqscan = off"))
         connection.execute(text("SET LOCAL enable_bitmapscan = off"))
-        plan = "\n".join(row[0] for row in connection.execute(text(
-            "EXPLAIN SELECT node_id FROM doc_vectors WHERE collection_id = :c AND dim = 8"
-            " ORDER BY embedding::vector(8) <=> CAST(:q AS vector(8)) LIMIT 4"),
-            {"c": store.collection_id, "q": "[1,0,0,0,0,0,0,0]"}))
-        definition = connection.execute(text(
-            "SELECT indexdef FROM pg_indexes WHERE indexname = :n"),
-            {"n": hnsw_index_name(8)}).scalar()
+        plan = "\n".join(
+            row[0]
+            for row in connection.execute(
+                text(
+                    "EXPLAIN SELECT node_id FROM doc_vectors WHERE collection_id = :c AND dim = 8"
+                    " ORDER BY embedding::vector(8) <=> CAST(:q AS vector(8)) LIMIT 4"
+                ),
+                {"c": store.collection_id, "q": "[1,0,0,0,0,0,0,0]"},
+            )
+        )
+        definition = connection.execute(
+            text("SELECT indexdef FROM pg_indexes WHERE indexname = :n"), {"n": hnsw_index_name(8)}
+        ).scalar()
     assert hnsw_index_name(8) in plan
     assert "USING hnsw" in definition and "vector_cosine_ops" in definition
 

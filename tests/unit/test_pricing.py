@@ -10,8 +10,9 @@ from chatapp.services.pricing import GpuPrice, PriceSettings, TokenPrice
 
 
 def test_a_model_api_answer_costs_its_input_and_output_tokens_at_the_table_price():
-    price = pricing.price_for("deepseek-ai/DeepSeek-V3.1", dedicated=False,
-                              catalog_pricing=None, settings=PriceSettings())
+    price = pricing.price_for(
+        "deepseek-ai/DeepSeek-V3.1", dedicated=False, catalog_pricing=None, settings=PriceSettings()
+    )
     assert price == TokenPrice(0.50, 1.50) and "may be out of date" in price.label
     cost = pricing.answer_cost(price, ReplyMetrics(0.1, 1.0, 2_000, 1_000, 50.0, "stop"))
     assert cost.total == pytest.approx(2_000 * 0.5e-6 + 1_000 * 1.5e-6)
@@ -32,10 +33,12 @@ def test_without_a_cached_rate_cached_tokens_cost_the_full_input_price_and_save_
 
 
 def test_pricing_from_the_model_list_wins_over_the_table_and_per_token_values_are_scaled():
-    per_million = pricing.price_for("deepseek-ai/DeepSeek-V3.1", dedicated=False,
-                                    catalog_pricing={"prompt": "0.4", "completion": 1.2,
-                                                     "input_cache_read": 0.1},
-                                    settings=PriceSettings())
+    per_million = pricing.price_for(
+        "deepseek-ai/DeepSeek-V3.1",
+        dedicated=False,
+        catalog_pricing={"prompt": "0.4", "completion": 1.2, "input_cache_read": 0.1},
+        settings=PriceSettings(),
+    )
     assert per_million == TokenPrice(0.4, 1.2, 0.1, "Baseten's model list")
     per_token = pricing.from_catalog({"prompt": 4e-7, "completion": 1.2e-6})
     assert per_token.input == pytest.approx(0.4) and per_token.output == pytest.approx(1.2)
@@ -45,9 +48,12 @@ def test_pricing_from_the_model_list_wins_over_the_table_and_per_token_values_ar
 def test_a_price_the_person_entered_wins_over_every_other_source():
     mine = TokenPrice(9.0, 9.0, 1.0, "yours")
     settings = PriceSettings(token_prices={"zai-org/GLM-4.6": mine})
-    price = pricing.price_for("zai-org/GLM-4.6", dedicated=False,
-                              catalog_pricing={"prompt": 0.6, "completion": 2.2},
-                              settings=settings)
+    price = pricing.price_for(
+        "zai-org/GLM-4.6",
+        dedicated=False,
+        catalog_pricing={"prompt": 0.6, "completion": 2.2},
+        settings=settings,
+    )
     assert price is mine and "your price" in price.label
 
 
@@ -61,17 +67,24 @@ def test_a_dedicated_answer_costs_its_gpu_hour_price_spread_over_its_measured_ti
 
 
 def test_a_dedicated_target_without_a_gpu_price_and_an_unknown_slug_have_no_cost():
-    assert pricing.price_for("abcd1234", dedicated=True, catalog_pricing=None,
-                             settings=PriceSettings()) is None
-    assert pricing.price_for("someone/new-model", dedicated=False, catalog_pricing=None,
-                             settings=PriceSettings()) is None
+    assert (
+        pricing.price_for(
+            "abcd1234", dedicated=True, catalog_pricing=None, settings=PriceSettings()
+        )
+        is None
+    )
+    assert (
+        pricing.price_for(
+            "someone/new-model", dedicated=False, catalog_pricing=None, settings=PriceSettings()
+        )
+        is None
+    )
     assert pricing.describe(None).startswith("cost unknown")
 
 
 def test_a_conversation_total_adds_the_known_answers_and_skips_unknown_ones():
     price = TokenPrice(1.0, 1.0, 0.5)
-    costs = [pricing.token_cost(price, 100, 100, 0), None,
-             pricing.token_cost(price, 300, 100, 200)]
+    costs = [pricing.token_cost(price, 100, 100, 0), None, pricing.token_cost(price, 300, 100, 200)]
     summed = pricing.total(costs)
     assert summed.answers == 2 and summed.tokens_in == 400 and summed.cached_tokens == 200
     assert summed.total == pytest.approx((200 + 100 + 200 * 0.5 + 100) / 1e6)

@@ -60,13 +60,14 @@ def minilm() -> Any:
 
 @pytest.fixture
 def store(tmp_path: Path, minilm: Any) -> NumpyVectorStore:
-    data = make_pdf([
-        "Quarterly budget: office rent and salaries were paid on time.",
-        "The violet giraffe of the zoo lives in Oslo and eats acacia leaves.",
-        "Holiday calendar: the office closes for the winter break.",
-    ])
-    chunked = ingest.chunk_file(ingest.parse_file("zoo.pdf", data), ingest.sha256_of(data),
-                                256, 32)
+    data = make_pdf(
+        [
+            "Quarterly budget: office rent and salaries were paid on time.",
+            "The violet giraffe of the zoo lives in Oslo and eats acacia leaves.",
+            "Holiday calendar: the office closes for the winter break.",
+        ]
+    )
+    chunked = ingest.chunk_file(ingest.parse_file("zoo.pdf", data), ingest.sha256_of(data), 256, 32)
     ingest.embed_nodes(chunked.nodes, minilm)
     store = NumpyVectorStore(tmp_path / "index")
     store.add(chunked.nodes)
@@ -74,8 +75,7 @@ def store(tmp_path: Path, minilm: Any) -> NumpyVectorStore:
 
 
 def test_retrieval_cites_the_file_and_page_of_the_passage(store: Any, minilm: Any) -> None:
-    found = rag.retrieve(store, minilm, "Where does the violet giraffe live?", top_k=2,
-                         cutoff=0.3)
+    found = rag.retrieve(store, minilm, "Where does the violet giraffe live?", top_k=2, cutoff=0.3)
     best = found.sources[0]
     assert best.citation == "zoo.pdf, page 2"
     assert "acacia leaves" in best.text and best.score > 0.5
@@ -105,10 +105,13 @@ def test_a_follow_up_is_condensed_with_the_history() -> None:
 
 
 def test_the_answer_prompt_numbers_the_passages_with_citations_and_keeps_the_persona() -> None:
-    sources = [rag.Source("a.pdf", "Rent is due on the 1st.", 0.8, page=3),
-               rag.Source("b.md", "Keys are at reception.", 0.5, section="Office › Keys")]
-    messages = rag.answer_messages("When is rent due?", sources, [("Hi", "Hello")],
-                                   persona_prompt="You are terse.")
+    sources = [
+        rag.Source("a.pdf", "Rent is due on the 1st.", 0.8, page=3),
+        rag.Source("b.md", "Keys are at reception.", 0.5, section="Office › Keys"),
+    ]
+    messages = rag.answer_messages(
+        "When is rent due?", sources, [("Hi", "Hello")], persona_prompt="You are terse."
+    )
     system = messages[0].content
     assert system.startswith("You are terse.")
     assert "[1] a.pdf, page 3\nRent is due on the 1st." in system
@@ -116,10 +119,14 @@ def test_the_answer_prompt_numbers_the_passages_with_citations_and_keeps_the_per
     assert [m.content for m in messages[1:]] == ["Hi", "Hello", "When is rent due?"]
 
 
-def test_the_streamed_answer_sends_the_passage_to_the_model(store: Any, minilm: Any,
-                                                            emulator: Any) -> None:
-    llm = Baseten(model_id="deepseek-ai/DeepSeek-V3.1", api_key=emulator.api_key,
-                  model_apis_url=emulator.model_apis_url)
+def test_the_streamed_answer_sends_the_passage_to_the_model(
+    store: Any, minilm: Any, emulator: Any
+) -> None:
+    llm = Baseten(
+        model_id="deepseek-ai/DeepSeek-V3.1",
+        api_key=emulator.api_key,
+        model_apis_url=emulator.model_apis_url,
+    )
     found = rag.retrieve(store, minilm, "Where does the violet giraffe live?", 2, 0.3)
     answer = rag.stream_answer(llm, "Where does the violet giraffe live?", found.sources)
     deltas = list(answer.deltas())
@@ -157,8 +164,11 @@ def test_the_persona_temperature_applies_only_when_the_sidebar_leaves_it_unset(
 
 
 def test_the_emulator_answers_the_condense_prompt_with_a_standalone_question(emulator) -> None:
-    llm = Baseten(model_id="deepseek-ai/DeepSeek-V3.1", api_key=emulator.api_key,
-                  model_apis_url=emulator.model_apis_url)
+    llm = Baseten(
+        model_id="deepseek-ai/DeepSeek-V3.1",
+        api_key=emulator.api_key,
+        model_apis_url=emulator.model_apis_url,
+    )
     history = [("What is the violet giraffe?", "An animal."), ("Where is it kept?", "A zoo.")]
     standalone = rag.condense_question(llm, history, "And what does it eat?")
     assert standalone == "And what does it eat, regarding: What is the violet giraffe?"
@@ -169,8 +179,15 @@ def test_a_follow_up_retrieves_with_the_question_as_asked_even_when_the_rewrite_
 ) -> None:
     rewrite = "You said: something unrelated about budgets"
     alone = rag.retrieve(store, minilm, rewrite, top_k=1, cutoff=0.0)
-    merged = rag.retrieve(store, minilm, rewrite, top_k=2, cutoff=0.0,
-                          also=["What does the violet giraffe eat?"], mode="hybrid")
+    merged = rag.retrieve(
+        store,
+        minilm,
+        rewrite,
+        top_k=2,
+        cutoff=0.0,
+        also=["What does the violet giraffe eat?"],
+        mode="hybrid",
+    )
     assert "giraffe" not in alone.sources[0].text
     assert any("acacia" in s.text for s in merged.sources)
     assert merged.queries == [rewrite, "What does the violet giraffe eat?"]
@@ -180,14 +197,26 @@ def test_a_follow_up_retrieves_with_the_question_as_asked_even_when_the_rewrite_
 
 
 def emulator_llm(emulator: Any) -> Baseten:
-    return Baseten(model_id="deepseek-ai/DeepSeek-V3.1", api_key=emulator.api_key,
-                   model_apis_url=emulator.model_apis_url, max_retries=0)
+    return Baseten(
+        model_id="deepseek-ai/DeepSeek-V3.1",
+        api_key=emulator.api_key,
+        model_apis_url=emulator.model_apis_url,
+        max_retries=0,
+    )
 
 
-def ask(engine: Any, collection_id: str, question: str, llm: Any, store: Any, minilm: Any,
-        ) -> rag.AnswerRecord:
+def ask(
+    engine: Any,
+    collection_id: str,
+    question: str,
+    llm: Any,
+    store: Any,
+    minilm: Any,
+) -> rag.AnswerRecord:
     texts: list[str] = []
-    with rag.answer(engine, collection_id, question, model="Model API · test", owner=LOCAL_OWNER) as answering:
+    with rag.answer(
+        engine, collection_id, question, model="Model API · test", owner=LOCAL_OWNER
+    ) as answering:
         answering.search(llm, store, lambda: minilm, top_k=2, cutoff=0.3)
         texts.extend(answering.stream("You are terse."))
     assert not texts or texts[-1].startswith(answering.record.answer[:10])
@@ -202,13 +231,20 @@ def collection(engine: Any) -> Any:
 def test_a_question_is_answered_from_its_sources_and_stored_with_them(
     engine: Any, emulator: Any, store: Any, minilm: Any, collection: Any
 ) -> None:
-    record = ask(engine, collection.id, "Where does the violet giraffe live?",
-                 emulator_llm(emulator), store, minilm)
+    record = ask(
+        engine,
+        collection.id,
+        "Where does the violet giraffe live?",
+        emulator_llm(emulator),
+        store,
+        minilm,
+    )
     assert record.error is None and record.answer
     assert record.sources[0].citation == "zoo.pdf, page 2"
     assert record.retrieval_s > 0 and record.generation_s > 0
     system = [r for r in emulator.requests() if r["path"].endswith("/chat/completions")][-1][
-        "body"]["messages"][0]["content"]
+        "body"
+    ]["messages"][0]["content"]
     assert system.startswith("You are terse.") and "acacia leaves" in system
     stored = docs.history(engine, collection.id, owner=LOCAL_OWNER)[-1]
     assert (stored["question"], stored["answer"]) == (record.question, record.answer)
@@ -218,19 +254,34 @@ def test_a_question_is_answered_from_its_sources_and_stored_with_them(
 def test_a_question_nothing_matches_is_answered_without_the_model_and_stored(
     engine: Any, emulator: Any, store: Any, minilm: Any, collection: Any
 ) -> None:
-    record = ask(engine, collection.id, "Quantum chromodynamics lattice gauge theory?",
-                 emulator_llm(emulator), store, minilm)
+    record = ask(
+        engine,
+        collection.id,
+        "Quantum chromodynamics lattice gauge theory?",
+        emulator_llm(emulator),
+        store,
+        minilm,
+    )
     assert (record.answer, record.sources) == (rag.NO_CONTEXT_ANSWER, [])
     assert not [r for r in emulator.requests() if r["path"].endswith("/chat/completions")]
-    assert docs.history(engine, collection.id, owner=LOCAL_OWNER)[-1]["answer"] == rag.NO_CONTEXT_ANSWER
+    assert (
+        docs.history(engine, collection.id, owner=LOCAL_OWNER)[-1]["answer"]
+        == rag.NO_CONTEXT_ANSWER
+    )
 
 
 def test_a_failing_model_leaves_a_stored_question_with_the_error_in_plain_words(
     engine: Any, emulator: Any, store: Any, minilm: Any, collection: Any
 ) -> None:
     emulator.fault(status=401, path_contains="/chat")
-    record = ask(engine, collection.id, "Where does the violet giraffe live?",
-                 emulator_llm(emulator), store, minilm)
+    record = ask(
+        engine,
+        collection.id,
+        "Where does the violet giraffe live?",
+        emulator_llm(emulator),
+        store,
+        minilm,
+    )
     assert record.error and record.answer == ""
     assert_plain(record.error)
     assert docs.history(engine, collection.id, owner=LOCAL_OWNER)[-1]["error"] == record.error

@@ -28,15 +28,23 @@ def chat_requests(emulator: Any) -> list[dict[str, Any]]:
 
 @pytest.fixture()
 def chef_chat(engine: Engine) -> convs.ConversationInfo:
-    chef = personas.create_persona(engine, "Chef", "👩‍🍳", "You are a chef.", 0.35, owner=LOCAL_OWNER)
+    chef = personas.create_persona(
+        engine, "Chef", "👩‍🍳", "You are a chef.", 0.35, owner=LOCAL_OWNER
+    )
     conversation = convs.create_conversation(engine, chef, owner=LOCAL_OWNER)
     convs.add_user_message(engine, conversation.id, "How long do I knead bread?", owner=LOCAL_OWNER)
     return conversation
 
 
 def begin(engine: Engine, conversation: convs.ConversationInfo, **settings: Any) -> Any:
-    return reply.begin_reply(engine, conversation, target=Target(),
-                             generation=GenerationSettings(**settings), send_images=False, owner=LOCAL_OWNER)
+    return reply.begin_reply(
+        engine,
+        conversation,
+        target=Target(),
+        generation=GenerationSettings(**settings),
+        send_images=False,
+        owner=LOCAL_OWNER,
+    )
 
 
 def test_an_answer_streams_from_the_model_and_is_stored_complete_with_its_figures(
@@ -72,7 +80,9 @@ def test_a_long_conversation_leaves_out_the_oldest_turns_and_records_how_many(
     engine: Engine, emulator: Any, chef_chat: convs.ConversationInfo, monkeypatch: Any
 ) -> None:
     for number in range(4):
-        convs.add_user_message(engine, chef_chat.id, f"question {number} " + "words " * 60, owner=LOCAL_OWNER)
+        convs.add_user_message(
+            engine, chef_chat.id, f"question {number} " + "words " * 60, owner=LOCAL_OWNER
+        )
     monkeypatch.setattr(reply, "context_window", lambda llm: 400)
     plan = begin(engine, chef_chat)
     stream = plan.stream(client(emulator, plan.generation))
@@ -83,8 +93,9 @@ def test_a_long_conversation_leaves_out_the_oldest_turns_and_records_how_many(
     assert stream.dropped > 0
     sent = chat_requests(emulator)[-1]["body"]["messages"]
     assert sent[-1]["content"].startswith("question 3")
-    assert convs.list_messages(engine, chef_chat.id, owner=LOCAL_OWNER)[-1].metrics["context_dropped"] == (
-        stream.dropped)
+    assert convs.list_messages(engine, chef_chat.id, owner=LOCAL_OWNER)[-1].metrics[
+        "context_dropped"
+    ] == (stream.dropped)
 
 
 def test_an_answer_stopped_part_way_keeps_its_text_marked_stopped(
@@ -127,8 +138,9 @@ def test_a_first_question_starts_a_conversation_with_the_chosen_persona_and_its_
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8), (200, 10, 10)).save(buffer, format="PNG")
     image = chat_images.check_images([("tomato.png", buffer.getvalue())])
-    started = reply.add_question(engine, None, "Is this ripe?", image, owner=LOCAL_OWNER,
-                                 persona_id=chef.id)
+    started = reply.add_question(
+        engine, None, "Is this ripe?", image, owner=LOCAL_OWNER, persona_id=chef.id
+    )
     assert started.persona_name == "Chef"
     assert convs.get_conversation(engine, started.id, owner=LOCAL_OWNER).title == "Is this ripe?"
     again = reply.add_question(engine, started, "And this one?", owner=LOCAL_OWNER)
@@ -136,7 +148,8 @@ def test_a_first_question_starts_a_conversation_with_the_chosen_persona_and_its_
     questions = convs.list_messages(engine, started.id, owner=LOCAL_OWNER)
     assert [m.content for m in questions] == ["Is this ripe?", "And this one?"]
     stored = chat_images.images_by_message(engine, [questions[0].id], owner=LOCAL_OWNER)[
-        questions[0].id]
+        questions[0].id
+    ]
     assert [i.name for i in stored] == ["tomato.png"]
     unknown = reply.add_question(engine, None, "Hello", owner=LOCAL_OWNER)
     assert unknown.persona_name == personas.default_persona(engine).name

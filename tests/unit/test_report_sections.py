@@ -20,9 +20,10 @@ DEDICATED = Target(kind="dedicated", model="abcd1234")
 
 def comparison() -> Comparison:
     result = Comparison.new([SHARED, DEDICATED], "Price?", "Default", "", 2)
-    result.sides[0].runs = [RunRecord(1, ReplyMetrics(0.5, 2.0, 1000, 500, 50.0, "stop",
-                                                      cached_tokens=600)),
-                            RunRecord(2, ReplyMetrics(0.5, 2.0, 1000, 500, 50.0, "stop"))]
+    result.sides[0].runs = [
+        RunRecord(1, ReplyMetrics(0.5, 2.0, 1000, 500, 50.0, "stop", cached_tokens=600)),
+        RunRecord(2, ReplyMetrics(0.5, 2.0, 1000, 500, 50.0, "stop")),
+    ]
     result.sides[1].runs = [RunRecord(1, ReplyMetrics(0.1, 36.0, 10, 10, 99.0, "stop"))]
     return result
 
@@ -39,7 +40,10 @@ def sweep() -> Sweep:
 def test_the_cost_table_has_each_target_its_price_the_cache_saving_and_a_total():
     rows = report_sections.cost_rows(comparison(), [TokenPrice(1.0, 2.0, 0.5), GpuPrice(3.6)])
     assert [r["Target"] for r in rows] == [
-        "A · Model API · zai-org/GLM-4.6", "B · Dedicated · abcd1234 · production", "All targets"]
+        "A · Model API · zai-org/GLM-4.6",
+        "B · Dedicated · abcd1234 · production",
+        "All targets",
+    ]
     # 2 x (1000 in + 500 out) at $1/$2 per million, 600 of them cached at $0.5
     assert rows[0]["Total"] == "$0.003700" and rows[0]["Input cached"] == "30%"
     assert rows[0]["Saved by the cache"] == "$0.0003000"

@@ -28,9 +28,17 @@ def transport(handler, *, max_retries: int = 3, cap: float | None = None):
     notices: list[RetryNotice] = []
     slept: list[float] = []
     config = ClientConfig.resolve(api_key="k", max_retries=max_retries)
-    return HTTPTransport(config, client=httpx.Client(transport=httpx.MockTransport(handler)),
-                         sleep=slept.append, on_retry=notices.append,
-                         max_total_retry_wait_s=cap), notices, slept
+    return (
+        HTTPTransport(
+            config,
+            client=httpx.Client(transport=httpx.MockTransport(handler)),
+            sleep=slept.append,
+            on_retry=notices.append,
+            max_total_retry_wait_s=cap,
+        ),
+        notices,
+        slept,
+    )
 
 
 def test_each_wait_is_announced_with_the_attempt_it_leads_to() -> None:
@@ -38,7 +46,9 @@ def test_each_wait_is_announced_with_the_attempt_it_leads_to() -> None:
     sender, notices, slept = transport(handler)
     assert sender.request_json("POST", URL, json_body={}) == {"ok": True}
     assert [(n.attempt, n.max_attempts, n.delay_s, n.waited_s) for n in notices] == [
-        (2, 4, 30.0, 0.0), (3, 4, 30.0, 30.0)]
+        (2, 4, 30.0, 0.0),
+        (3, 4, 30.0, 30.0),
+    ]
     assert isinstance(notices[0].error, errors.RateLimitError)
     assert slept == [30.0, 30.0]
 
@@ -64,8 +74,9 @@ def test_a_sleep_that_raises_stops_the_retries_at_once() -> None:
         raise Stopped
 
     config = ClientConfig.resolve(api_key="k", max_retries=3)
-    sender = HTTPTransport(config, client=httpx.Client(transport=httpx.MockTransport(handler)),
-                           sleep=stop)
+    sender = HTTPTransport(
+        config, client=httpx.Client(transport=httpx.MockTransport(handler)), sleep=stop
+    )
     with pytest.raises(Stopped):
         sender.request_json("POST", URL, json_body={})
     assert calls["n"] == 1
@@ -75,9 +86,14 @@ def test_the_llm_passes_its_retry_callback_sleep_and_cap_to_the_transport() -> N
     handler, _ = rate_limited_then_ok(1, retry_after="2")
     notices: list[RetryNotice] = []
     slept: list[float] = []
-    llm = Baseten(model_id="deepseek-ai/DeepSeek-V3.1", api_key="k",
-                  model_apis_url="https://inference.example/v1",
-                  http_client=httpx.Client(transport=httpx.MockTransport(handler)),
-                  on_retry=notices.append, retry_sleep=slept.append, max_total_retry_wait_s=60)
+    llm = Baseten(
+        model_id="deepseek-ai/DeepSeek-V3.1",
+        api_key="k",
+        model_apis_url="https://inference.example/v1",
+        http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+        on_retry=notices.append,
+        retry_sleep=slept.append,
+        max_total_retry_wait_s=60,
+    )
     llm._transport.request_json("POST", URL, json_body={})
     assert [n.attempt for n in notices] == [2] and slept == [2.0]

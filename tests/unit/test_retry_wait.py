@@ -39,17 +39,28 @@ class Slot:
 
 def test_the_wait_counts_down_on_the_page_and_keeps_the_answer_alive(engine: Engine) -> None:
     conversation = convs.create_conversation(engine, None, owner=LOCAL_OWNER)
-    message_id = convs.start_answer(engine, conversation.id, {"kind": "model_apis"}, owner=LOCAL_OWNER)
+    message_id = convs.start_answer(
+        engine, conversation.id, {"kind": "model_apis"}, owner=LOCAL_OWNER
+    )
     before = convs.list_messages(engine, conversation.id, owner=LOCAL_OWNER)[-1].updated_at
     now = [100.0]
     slot = Slot()
-    wait = RetryWait(slot, engine, message_id, clock=lambda: now[0],
-                     pause=lambda s: now.__setitem__(0, now[0] + s), owner=LOCAL_OWNER)
+    wait = RetryWait(
+        slot,
+        engine,
+        message_id,
+        clock=lambda: now[0],
+        pause=lambda s: now.__setitem__(0, now[0] + s),
+        owner=LOCAL_OWNER,
+    )
     wait.on_retry(notice(delay=2.0))
     wait.sleep(2.0)
     assert [t.split(" (")[0] for t in slot.shown] == [
-        "Rate limited by Baseten, retrying in 2 s", "Rate limited by Baseten, retrying in 2 s",
-        "Rate limited by Baseten, retrying in 1 s", "Rate limited by Baseten, retrying in 1 s"]
+        "Rate limited by Baseten, retrying in 2 s",
+        "Rate limited by Baseten, retrying in 2 s",
+        "Rate limited by Baseten, retrying in 1 s",
+        "Rate limited by Baseten, retrying in 1 s",
+    ]
     assert slot.cleared == 1
     assert convs.list_messages(engine, conversation.id, owner=LOCAL_OWNER)[-1].updated_at >= before
 

@@ -15,7 +15,7 @@ RENDERER = MarkdownIt("commonmark").enable(["table", "strikethrough"]).use(footn
 
 ATTACKS = [
     f"Sure! ![x]({EXFIL})",
-    f"![x]({EXFIL} \"title\")",
+    f'![x]({EXFIL} "title")',
     f"> quoted from a document ![x]({EXFIL})",
     f"- a list item ![x]({EXFIL})\n  - nested ![y]({EXFIL})",
     f"| a | b |\n|---|---|\n| ![x]({EXFIL}) | ok |",
@@ -29,7 +29,7 @@ ATTACKS = [
     f'<img src="{EXFIL}">',
     f"inline <img src={EXFIL}> html",
     f"<div>\n![x]({EXFIL})\n</div>",
-    f"<picture><source srcset=\"{EXFIL}\"></picture>",
+    f'<picture><source srcset="{EXFIL}"></picture>',
     f"a multi-line ![alt\ntext]({EXFIL}) image",
     f"~~struck ![x]({EXFIL})~~ and *emphasis ![y]({EXFIL})*",
     f"same line twice ![x]({EXFIL}) ![x]({EXFIL})\nsame line twice ![x]({EXFIL}) ![x]({EXFIL})",
@@ -67,7 +67,7 @@ def test_markdown_without_images_or_html_is_left_exactly_as_written() -> None:
 
 
 def test_code_spans_and_fenced_code_keep_image_syntax_and_tags_verbatim() -> None:
-    text = "Write `![alt](src)` or `<img>`:\n\n```html\n<img src=\"a.png\">\n![x](y)\n```\n"
+    text = 'Write `![alt](src)` or `<img>`:\n\n```html\n<img src="a.png">\n![x](y)\n```\n'
     assert safe_markdown(text) == text
 
 
@@ -94,7 +94,18 @@ def test_plain_text_keeps_a_name_on_one_line() -> None:
     assert plain_text(None) == ""
 
 
-@pytest.mark.parametrize("name", ["- item", "+ item", "# title", "> quote", "1. first",
-                                  "2) second", "=== heading", "file.name-v2 (final).pdf"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "- item",
+        "+ item",
+        "# title",
+        "> quote",
+        "1. first",
+        "2) second",
+        "=== heading",
+        "file.name-v2 (final).pdf",
+    ],
+)
 def test_plain_text_neutralises_markers_that_only_count_at_the_start(name: str) -> None:
     assert rendered(plain_text(name)) == f"<p>{html.escape(name, quote=False)}</p>\n"

@@ -16,15 +16,25 @@ from chatapp.signin import (
     verified_email,
 )
 
-AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "s" * 32,
-        "client_id": "app", "client_secret": "secret",
-        "server_metadata_url": "https://id.example.com/.well-known/openid-configuration"}
+AUTH = {
+    "redirect_uri": "http://localhost:8501/oauth2callback",
+    "cookie_secret": "s" * 32,
+    "client_id": "app",
+    "client_secret": "secret",
+    "server_metadata_url": "https://id.example.com/.well-known/openid-configuration",
+}
 
 
 def test_a_verified_email_in_any_case_is_the_users_id():
-    user = user_from_claims({"iss": "https://id.example.com", "sub": "123",
-                             "email": "Ann.Archer@Example.COM", "email_verified": True,
-                             "name": "Ann Archer"})
+    user = user_from_claims(
+        {
+            "iss": "https://id.example.com",
+            "sub": "123",
+            "email": "Ann.Archer@Example.COM",
+            "email_verified": True,
+            "name": "Ann Archer",
+        }
+    )
     assert user.id == "ann.archer@example.com"
     assert user.signed_in and user.name == "Ann Archer" and user.label == "Ann Archer"
 
@@ -62,17 +72,21 @@ def test_an_empty_allow_list_admits_everyone_signed_in():
 
 
 def test_the_allow_list_reads_a_toml_list_from_the_secrets():
-    config = AppConfig.load({"auth": AUTH, "BASETEN_CHAT_ALLOWED_USERS": ["a@x.com", "y.org"]},
-                            environ={})
+    config = AppConfig.load(
+        {"auth": AUTH, "BASETEN_CHAT_ALLOWED_USERS": ["a@x.com", "y.org"]}, environ={}
+    )
     assert config.allowed_users == AllowList(frozenset({"a@x.com"}), frozenset({"y.org"}))
 
 
 def test_providers_are_the_default_one_and_each_named_table():
     assert sign_in_providers(AUTH) == ["default"]
-    named = {"redirect_uri": "x", "cookie_secret": "y",
-             "google": {"client_id": "g", "server_metadata_url": "u"},
-             "microsoft": {"client_id": "m", "server_metadata_url": "u"},
-             "client_kwargs": {"prompt": "login"}}
+    named = {
+        "redirect_uri": "x",
+        "cookie_secret": "y",
+        "google": {"client_id": "g", "server_metadata_url": "u"},
+        "microsoft": {"client_id": "m", "server_metadata_url": "u"},
+        "client_kwargs": {"prompt": "login"},
+    }
     assert sign_in_providers(named) == ["google", "microsoft"]
     assert sign_in_providers({"redirect_uri": "x", "cookie_secret": "y"}) == []
 
@@ -91,10 +105,11 @@ def test_with_sign_in_the_server_key_is_withheld_unless_sharing_is_switched_on()
     shared = AppConfig.load({"auth": AUTH}, environ={**env, "BASETEN_CHAT_SHARE_SERVER_KEY": "1"})
     assert not shared.withholds_server_key
     assert shared.api_key == "k-env" and shared.api_key_source == "environment"
-    from_secrets = AppConfig.load({"auth": AUTH, "BASETEN_API_KEY": "k-sec",
-                                   "BASETEN_CHAT_SHARE_SERVER_KEY": True}, environ={})
+    from_secrets = AppConfig.load(
+        {"auth": AUTH, "BASETEN_API_KEY": "k-sec", "BASETEN_CHAT_SHARE_SERVER_KEY": True},
+        environ={},
+    )
     assert from_secrets.api_key == "k-sec"
-
 
 
 def _readme_sign_in_example() -> str:

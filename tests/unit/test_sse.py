@@ -6,7 +6,7 @@ from baseten_llm._sse import SSEDecoder
 
 STREAM = (
     b": keep-alive comment\r\n"
-    b"data: {\"a\": 1}\r\n\r\n"
+    b'data: {"a": 1}\r\n\r\n'
     b"event: note\ndata: line one\ndata: line two\n\n"
     b"id: 7\rdata: caf\xc3\xa9 \xe2\x9c\x93\r\r"
     b"data:no-space\n\n"
@@ -47,7 +47,7 @@ def test_split_at_every_byte_offset_gives_the_same_events(offset):
 
 
 def test_one_byte_at_a_time_gives_the_same_events():
-    assert summary(decode_all([STREAM[i:i + 1] for i in range(len(STREAM))])) == EXPECTED
+    assert summary(decode_all([STREAM[i : i + 1] for i in range(len(STREAM))])) == EXPECTED
 
 
 def test_an_unterminated_last_event_is_dispatched_by_flush():

@@ -30,7 +30,9 @@ class ScriptedClock:
 
 
 def stream_of(chunks: list[bytes], clock: ScriptedClock) -> ChatStream:
-    response = httpx.Response(200, content=iter(chunks), request=httpx.Request("POST", "http://test/chat"))
+    response = httpx.Response(
+        200, content=iter(chunks), request=httpx.Request("POST", "http://test/chat")
+    )
     return ChatStream(response, StreamAssembler(sse=True), started_at=10.0, clock=clock)
 
 
@@ -43,8 +45,13 @@ def test_first_token_time_and_tokens_per_second_follow_the_bytes_that_brought_te
     assert metrics.time_to_first_token_s == 0.5
     assert metrics.elapsed_s == 3.0
     assert metrics.tokens_per_s == 8 / 2.0
-    assert metrics.usage == {"prompt_tokens": 5, "completion_tokens": 8, "total_tokens": 13,
-                             "reasoning_tokens": 0, "cached_tokens": 0}
+    assert metrics.usage == {
+        "prompt_tokens": 5,
+        "completion_tokens": 8,
+        "total_tokens": 13,
+        "reasoning_tokens": 0,
+        "cached_tokens": 0,
+    }
     assert metrics.finish_reason == "stop" and stream.text == "Hello"
 
 

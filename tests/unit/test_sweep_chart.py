@@ -10,11 +10,14 @@ DEDICATED = Target(kind="dedicated", model="abcd1234")
 
 
 def sweep_with(ttfts: list[float]) -> Sweep:
-    result = Sweep(DEDICATED, "Load", SweepPlan(tuple(2 ** i for i in range(len(ttfts))), 2))
+    result = Sweep(DEDICATED, "Load", SweepPlan(tuple(2**i for i in range(len(ttfts))), 2))
     for i, ttft in enumerate(ttfts):
-        concurrency = 2 ** i
-        result.steps.append(StepResult(concurrency, 0.0, 2.0,
-                                       [RequestResult("ok", ttft, 1.0, 100, 50.0)] * concurrency))
+        concurrency = 2**i
+        result.steps.append(
+            StepResult(
+                concurrency, 0.0, 2.0, [RequestResult("ok", ttft, 1.0, 100, 50.0)] * concurrency
+            )
+        )
     return result
 
 

@@ -12,7 +12,10 @@ def test_real_looking_model_ids_pass(good):
     assert validate_model_id(good) == good
 
 
-@pytest.mark.parametrize("bad", ["", " ", "deepseek-ai/DeepSeek-V3.1", "abcd 1234", "your_model_id", "abcd-1234", "ab/cd"])
+@pytest.mark.parametrize(
+    "bad",
+    ["", " ", "deepseek-ai/DeepSeek-V3.1", "abcd 1234", "your_model_id", "abcd-1234", "ab/cd"],
+)
 def test_obviously_wrong_model_ids_explain_the_format(bad):
     with pytest.raises(errors.InvalidModelIdError) as info:
         validate_model_id(bad)
@@ -24,15 +27,20 @@ def test_a_slug_as_model_id_suggests_model_apis():
         validate_model_id("openai/gpt-oss-120b")
 
 
-@pytest.mark.parametrize("target, prefix", [
-    (DedicatedTarget(), "/environments/production"),
-    (DedicatedTarget(environment="staging"), "/environments/staging"),
-    (DedicatedTarget(development=True), "/development"),
-    (DedicatedTarget(deployment_id="dep12345"), "/deployment/dep12345"),
-])
+@pytest.mark.parametrize(
+    "target, prefix",
+    [
+        (DedicatedTarget(), "/environments/production"),
+        (DedicatedTarget(environment="staging"), "/environments/staging"),
+        (DedicatedTarget(development=True), "/development"),
+        (DedicatedTarget(deployment_id="dep12345"), "/deployment/dep12345"),
+    ],
+)
 def test_targets_map_to_baseten_paths(target, prefix):
     base = "https://model-abcd1234.api.baseten.co"
-    assert target.url(base, "sync/v1/chat/completions") == f"{base}{prefix}/sync/v1/chat/completions"
+    assert (
+        target.url(base, "sync/v1/chat/completions") == f"{base}{prefix}/sync/v1/chat/completions"
+    )
     assert target.url(base + "/", "/predict") == f"{base}{prefix}/predict"
 
 
@@ -42,8 +50,11 @@ def test_two_targets_at_once_are_refused():
 
 
 def test_settings_resolve_argument_then_environment_then_default():
-    env = {"BASETEN_API_KEY": "env-key", "BASETEN_MODEL_APIS_URL": "http://env/v1/",
-           "BASETEN_DEPLOYMENT_URL": "http://env/model-{model_id}"}
+    env = {
+        "BASETEN_API_KEY": "env-key",
+        "BASETEN_MODEL_APIS_URL": "http://env/v1/",
+        "BASETEN_DEPLOYMENT_URL": "http://env/model-{model_id}",
+    }
     from_env = ClientConfig.resolve(env=env)
     assert (from_env.api_key, from_env.model_apis_url) == ("env-key", "http://env/v1")
     assert from_env.model_base_url("abcd1234") == "http://env/model-abcd1234"
@@ -70,6 +81,13 @@ def test_timeouts_are_httpx_timeouts():
 
 def test_a_deployment_url_without_the_placeholder_is_the_base_url_of_that_one_model():
     config = ClientConfig.resolve(env={"BASETEN_DEPLOYMENT_URL": "https://proxy.example/llm/"})
-    assert config.model_base_url("abcd1234") == config.model_base_url("efgh5678") == "https://proxy.example/llm"
+    assert (
+        config.model_base_url("abcd1234")
+        == config.model_base_url("efgh5678")
+        == "https://proxy.example/llm"
+    )
     assert config.model_apis_url == "https://inference.baseten.co/v1"
-    assert ClientConfig.resolve(env={}).model_base_url("abcd1234") == "https://model-abcd1234.api.baseten.co"
+    assert (
+        ClientConfig.resolve(env={}).model_base_url("abcd1234")
+        == "https://model-abcd1234.api.baseten.co"
+    )

@@ -27,33 +27,44 @@ def status(cls: type[errors.APIStatusError], code: int, url: str, tail: str, **e
 LIBRARY_ERRORS = {
     "no key": errors.MissingAPIKeyError(
         "No Baseten API key. Pass api_key=... or set the BASETEN_API_KEY environment variable "
-        "(create a key at https://app.baseten.co/settings/api_keys)."),
+        "(create a key at https://app.baseten.co/settings/api_keys)."
+    ),
     "bad model id": errors.InvalidModelIdError("'xyz!' is not a valid dedicated deployment id."),
     "config": errors.ConfigurationError("deployment_url must contain '{model_id}'."),
-    "401": status(errors.AuthenticationError, 401, URL,
-                  "bad key Check your API key (api_key= or BASETEN_API_KEY)"),
+    "401": status(
+        errors.AuthenticationError,
+        401,
+        URL,
+        "bad key Check your API key (api_key= or BASETEN_API_KEY)",
+    ),
     "402": status(errors.PaymentRequiredError, 402, URL, "billing"),
     "403": status(errors.PermissionDeniedError, 403, URL, "forbidden"),
     "404 slug": errors.NotFoundError(
         f"HTTP 404 Not Found from {URL}: no such model. Check the Model APIs slug "
         "'deepseek-ai/DeepSeek-V3'. Did you mean: deepseek-ai/DeepSeek-V3.1?",
-        suggestions=["deepseek-ai/DeepSeek-V3.1", "deepseek-ai/DeepSeek-V3-0324"]),
+        suggestions=["deepseek-ai/DeepSeek-V3.1", "deepseek-ai/DeepSeek-V3-0324"],
+    ),
     "unknown slug": errors.UnknownModelError(
         "Model 'deepseek-ai/DeepSeek-V3' is not a Baseten Model APIs slug. For a dedicated "
         "deployment pass its model id with model_apis=False.",
-        suggestions=["deepseek-ai/DeepSeek-V3.1"]),
+        suggestions=["deepseek-ai/DeepSeek-V3.1"],
+    ),
     "404 dedicated": status(errors.NotFoundError, 404, DEDICATED, "Environment 'nope' not found."),
     "413": status(errors.PayloadTooLargeError, 413, URL, "too big"),
     "429": errors.RateLimitError(f"HTTP 429 from {URL}: slow down", retry_after=12),
     "400": status(errors.BadRequestError, 400, URL, "max_tokens=99999 is over the limit"),
     "503": status(errors.ServerError, 503, DEDICATED, "upstream failed"),
     "timeout": errors.APITimeoutError(
-        f"Request to {URL} timed out (ReadTimeout); raise timeout= or connect_timeout=."),
+        f"Request to {URL} timed out (ReadTimeout); raise timeout= or connect_timeout=."
+    ),
     "refused": errors.APIConnectionError(
-        f"Could not reach {URL}: ConnectError: [Errno 111] Connection refused"),
+        f"Could not reach {URL}: ConnectError: [Errno 111] Connection refused"
+    ),
     "cut": errors.StreamInterruptedError(
         "The stream broke after 40 characters (RemoteProtocolError); the partial answer is in "
-        ".partial_text.", partial_text="Forty characters of an answer so far ..."),
+        ".partial_text.",
+        partial_text="Forty characters of an answer so far ...",
+    ),
     "unexpected": KeyError("partial_text"),
 }
 
@@ -102,7 +113,8 @@ def test_a_listed_model_that_is_not_served_says_it_may_be_retired_or_not_enabled
     exc = errors.NotFoundError(
         f"HTTP 404 Not Found from {URL}: gone. The model list (live) has the slug "
         "'deepseek-ai/DeepSeek-V3.1', so it may be retired.",
-        suggestions=["deepseek-ai/DeepSeek-V3.1"])
+        suggestions=["deepseek-ai/DeepSeek-V3.1"],
+    )
     text = user_errors.describe(exc)
     assert "lists the model “deepseek-ai/DeepSeek-V3.1” but does not serve it" in text
     assert "not enabled for your account" in text

@@ -21,25 +21,36 @@ SECRET = "whsec_" + "A" * 40
 OLD_SECRET = "whsec_" + "B" * 40
 
 
-def make_config(tmp_path: Path, secrets: tuple[str, ...] = (SECRET,), unsigned: bool = False,
-                database_url: str | None = None):
-    return AppConfig(data_dir=tmp_path,
-                     database_url=database_url or f"sqlite:///{tmp_path / 'db.sqlite'}",
-                     webhook_secrets=secrets, allow_unsigned_webhooks=unsigned)
+def make_config(
+    tmp_path: Path,
+    secrets: tuple[str, ...] = (SECRET,),
+    unsigned: bool = False,
+    database_url: str | None = None,
+):
+    return AppConfig(
+        data_dir=tmp_path,
+        database_url=database_url or f"sqlite:///{tmp_path / 'db.sqlite'}",
+        webhook_secrets=secrets,
+        allow_unsigned_webhooks=unsigned,
+    )
 
 
 def body_for(request_id: str = "a" * 32, *, sent: datetime | None = None, data=None) -> bytes:
     sent = sent or datetime.now(timezone.utc)
-    payload = {"request_id": request_id, "model_id": "abcd1234", "deployment_id": "dep12345",
-               "type": "async_request_completed",
-               "time": sent.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-               "data": {"output": "You said: hello"} if data is None else data, "errors": []}
+    payload = {
+        "request_id": request_id,
+        "model_id": "abcd1234",
+        "deployment_id": "dep12345",
+        "type": "async_request_completed",
+        "time": sent.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "data": {"output": "You said: hello"} if data is None else data,
+        "errors": [],
+    }
     return json.dumps(payload, separators=(",", ":")).encode()
 
 
 def sign(body: bytes, *secrets: str) -> str:
-    return ",".join("v1=" + hmac.new(s.encode(), body, hashlib.sha256).hexdigest()
-                    for s in secrets)
+    return ",".join("v1=" + hmac.new(s.encode(), body, hashlib.sha256).hexdigest() for s in secrets)
 
 
 def rows(engine: Engine) -> list[WebhookResult]:
@@ -57,6 +68,7 @@ def setup(tmp_path: Path, database_url: str):
         engine = make_receiver_engine(config)
         engines.append(engine)
         return TestClient(make_webhook_app(config, engine)), engine
+
     yield build
     for engine in engines:
         engine.dispose()
@@ -65,8 +77,9 @@ def setup(tmp_path: Path, database_url: str):
 def post(client: TestClient, body: bytes, signature: str | None, **headers: str):
     if signature is not None:
         headers["X-BASETEN-SIGNATURE"] = signature
-    return client.post(WEBHOOK_PATH, content=body,
-                       headers={"Content-Type": "application/json", **headers})
+    return client.post(
+        WEBHOOK_PATH, content=body, headers={"Content-Type": "application/json", **headers}
+    )
 
 
 def test_a_correctly_signed_delivery_is_stored_once_and_answered_200(setup):
@@ -137,8 +150,7 @@ def test_a_body_streamed_without_length_over_the_limit_is_refused_with_413(setup
         for _ in range(11):
             yield b"x" * (1024 * 1024)
 
-    answer = client.post(WEBHOOK_PATH, content=chunks(),
-                         headers={"X-BASETEN-SIGNATURE": "v1=00"})
+    answer = client.post(WEBHOOK_PATH, content=chunks(), headers={"X-BASETEN-SIGNATURE": "v1=00"})
     assert answer.status_code == 413
     assert rows(engine) == []
 
@@ -238,7 +250,9 @@ def test_the_receiver_reads_its_config_from_a_secrets_file_without_streamlit(tmp
     assert config.data_dir == tmp_path.resolve()
 
 
-def test_the_mounted_route_gets_the_process_receiver_on_the_first_delivery_and_keeps_it(tmp_path: Path):
+def test_the_mounted_route_gets_the_process_receiver_on_the_first_delivery_and_keeps_it(
+    tmp_path: Path,
+):
     from starlette.applications import Starlette
 
     from chatapp.services.webhook_receiver import WebhookReceiver, webhook_routes

@@ -29,17 +29,23 @@ from tests.unit.test_webhook_receiver import (
 def envelope_text(data_json: str, request_id: str = "d" * 32) -> str:
     """A Baseten webhook body with ``data`` spliced in as raw JSON text."""
     sent = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return (f'{{"request_id":"{request_id}","model_id":"abcd1234","deployment_id":"dep12345",'
-            f'"type":"async_request_completed","time":"{sent}","data":{data_json},"errors":[]}}')
+    return (
+        f'{{"request_id":"{request_id}","model_id":"abcd1234","deployment_id":"dep12345",'
+        f'"type":"async_request_completed","time":"{sent}","data":{data_json},"errors":[]}}'
+    )
 
 
-@pytest.mark.parametrize("data_json, reason", [
-    ('{"output":"\\ud800"}', "not valid Unicode"),
-    ('["\\udfff tail"]', "not valid Unicode"),
-    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
-    ('{"output":' + "[" * 150 + "]" * 150 + "}", "nested too deeply"),
-    ('{"score":NaN}', "not finite"),
-], ids=["lone-surrogate", "lone-low-surrogate", "100000-deep", "150-deep", "nan"])
+@pytest.mark.parametrize(
+    "data_json, reason",
+    [
+        ('{"output":"\\ud800"}', "not valid Unicode"),
+        ('["\\udfff tail"]', "not valid Unicode"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ('{"output":' + "[" * 150 + "]" * 150 + "}", "nested too deeply"),
+        ('{"score":NaN}', "not finite"),
+    ],
+    ids=["lone-surrogate", "lone-low-surrogate", "100000-deep", "150-deep", "nan"],
+)
 def test_a_signed_body_the_app_could_not_store_or_show_gets_400_and_nothing_is_stored(
     setup, data_json, reason
 ):
@@ -79,15 +85,18 @@ def test_ordinary_nested_output_is_still_stored(setup):
 def receiver_on_a_socket(tmp_path: Path) -> Iterator[int]:
     """The receiver served by uvicorn on a free loopback port, with a 1 s body timeout."""
     config = make_config(tmp_path)
-    with serve_asgi(make_webhook_app(config, make_receiver_engine(config),
-                                     body_timeout_s=1.0)) as port:
+    with serve_asgi(
+        make_webhook_app(config, make_receiver_engine(config), body_timeout_s=1.0)
+    ) as port:
         yield port
 
 
 def test_a_stalled_body_is_timed_out_with_408_and_its_connection_closed(receiver_on_a_socket):
     with socket.create_connection(("127.0.0.1", receiver_on_a_socket), timeout=60) as conn:
-        conn.sendall(f"POST {WEBHOOK_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                     "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"req".encode())
+        conn.sendall(
+            f"POST {WEBHOOK_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"req'.encode()
+        )
         received = b""
         while True:  # read until the server closes the connection (or the 60 s socket timeout)
             chunk = conn.recv(65536)

@@ -13,11 +13,18 @@ from baseten_llm.webhooks import verify_webhook
 OLD = "whsec_" + "A" * 40
 NEW = "whsec_" + "b1" * 20
 SENT = datetime(2024, 4, 30, 1, 1, 8, 883423, tzinfo=timezone.utc)
-BODY = json.dumps({
-    "request_id": "9876543210abcdef1234567890fedcba", "model_id": "abcd1234", "deployment_id": "def45678",
-    "type": "async_request_completed", "time": "2024-04-30T01:01:08.883423Z",
-    "data": {"output": "hi"}, "errors": [],
-}, separators=(",", ":")).encode()
+BODY = json.dumps(
+    {
+        "request_id": "9876543210abcdef1234567890fedcba",
+        "model_id": "abcd1234",
+        "deployment_id": "def45678",
+        "type": "async_request_completed",
+        "time": "2024-04-30T01:01:08.883423Z",
+        "data": {"output": "hi"},
+        "errors": [],
+    },
+    separators=(",", ":"),
+).encode()
 
 
 def sign(body, secret):
@@ -35,9 +42,15 @@ def test_a_valid_signature_returns_the_typed_payload():
         payload.request_id = "x"  # frozen
 
 
-@pytest.mark.parametrize("header_secrets, configured", [
-    ((NEW, OLD), [OLD]), ((NEW, OLD), [NEW]), ((OLD,), [NEW, OLD]), ((NEW, OLD), [OLD, NEW]),
-])
+@pytest.mark.parametrize(
+    "header_secrets, configured",
+    [
+        ((NEW, OLD), [OLD]),
+        ((NEW, OLD), [NEW]),
+        ((OLD,), [NEW, OLD]),
+        ((NEW, OLD), [OLD, NEW]),
+    ],
+)
 def test_rotation_any_entry_may_match_any_secret(header_secrets, configured):
     header = ",".join(sign(BODY, s) for s in header_secrets)
     assert verify_webhook(BODY, header, configured, now=SENT).request_id
@@ -48,10 +61,17 @@ def test_spaces_around_entries_are_tolerated():
     assert verify_webhook(BODY, header, [OLD], now=SENT)
 
 
-@pytest.mark.parametrize("header, secrets", [
-    (None, [OLD]), ("", [OLD]), ("v2=abc", [OLD]), (sign(BODY, OLD), []), (sign(BODY, NEW), [OLD]),
-    (sign(BODY, OLD).upper().replace("V1=", "v1=") + "00", [OLD]),
-])
+@pytest.mark.parametrize(
+    "header, secrets",
+    [
+        (None, [OLD]),
+        ("", [OLD]),
+        ("v2=abc", [OLD]),
+        (sign(BODY, OLD), []),
+        (sign(BODY, NEW), [OLD]),
+        (sign(BODY, OLD).upper().replace("V1=", "v1=") + "00", [OLD]),
+    ],
+)
 def test_missing_or_wrong_signatures_are_rejected(header, secrets):
     with pytest.raises(errors.WebhookSignatureError):
         verify_webhook(BODY, header, secrets, now=SENT)
@@ -81,12 +101,26 @@ def test_now_may_be_epoch_seconds_and_tolerance_is_configurable():
         verify_webhook(BODY, sign(BODY, OLD), [OLD], now=epoch + 11, tolerance_s=10)
 
 
-@pytest.mark.parametrize("body", [b"not json", b"[1,2]", b'{"request_id":"x"}', b'{"request_id":"x","type":"t","time":"yesterday"}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"[1,2]",
+        b'{"request_id":"x"}',
+        b'{"request_id":"x","type":"t","time":"yesterday"}',
+    ],
+)
 def test_bad_bodies_raise_payload_errors(body):
     with pytest.raises(errors.WebhookPayloadError):
         verify_webhook(body, sign(body, OLD), [OLD], now=SENT)
 
 
 def test_all_webhook_errors_share_the_verification_base():
-    for cls in (errors.WebhookSignatureError, errors.WebhookTimestampError, errors.WebhookPayloadError):
-        assert issubclass(cls, errors.WebhookVerificationError) and issubclass(cls, errors.BasetenError)
+    for cls in (
+        errors.WebhookSignatureError,
+        errors.WebhookTimestampError,
+        errors.WebhookPayloadError,
+    ):
+        assert issubclass(cls, errors.WebhookVerificationError) and issubclass(
+            cls, errors.BasetenError
+        )

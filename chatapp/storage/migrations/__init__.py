@@ -102,8 +102,9 @@ def upgrade(engine: Engine) -> None:
         else:
             with connection.begin():
                 if engine.dialect.name == "postgresql":
-                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
-                                       {"key": LOCK_KEY})
+                    connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY}
+                    )
                 _run(connection)
 
 
@@ -122,8 +123,10 @@ def _upgrade_sqlite(connection: Connection) -> None:
             _run(connection)
             broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
             if broken:
-                raise RuntimeError(f"The schema upgrade would break {len(broken)} references "
-                                   "between rows; nothing was changed.")
+                raise RuntimeError(
+                    f"The schema upgrade would break {len(broken)} references "
+                    "between rows; nothing was changed."
+                )
     finally:
         connection.exec_driver_sql("PRAGMA foreign_keys=ON")
         connection.commit()

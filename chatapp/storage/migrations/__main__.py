@@ -42,8 +42,12 @@ def _new_revision(message: str) -> None:
         engine = make_engine(f"sqlite:///{Path(scratch) / 'head.db'}")
         migrations.upgrade(engine)
         with engine.begin() as connection:
-            command.revision(migrations.alembic_config(connection), message=message,
-                             autogenerate=True, rev_id=f"{number:04d}")
+            command.revision(
+                migrations.alembic_config(connection),
+                message=message,
+                autogenerate=True,
+                rev_id=f"{number:04d}",
+            )
         engine.dispose()
 
 

@@ -41,19 +41,23 @@ BACKFILL = (
 def upgrade() -> None:
     for table in TABLES:
         with op.batch_alter_table(table, naming_convention=NAMING_CONVENTION) as batch:
-            batch.add_column(sa.Column("owner", sa.String(length=512), nullable=False,
-                                       server_default=LOCAL))
+            batch.add_column(
+                sa.Column("owner", sa.String(length=512), nullable=False, server_default=LOCAL)
+            )
             batch.create_index(f"ix_{table}_owner", ["owner"], unique=False)
             if table == "doc_collections":
                 batch.drop_constraint("uq_doc_collections_name", type_="unique")
-                batch.create_unique_constraint("uq_doc_collections_owner_name",
-                                               ["owner", "name"])
+                batch.create_unique_constraint("uq_doc_collections_owner_name", ["owner", "name"])
     for statement in BACKFILL:
         op.execute(sa.text(statement).bindparams(nobody=NOBODY))
     for table in TABLES:
         with op.batch_alter_table(table, naming_convention=NAMING_CONVENTION) as batch:
-            batch.alter_column("owner", existing_type=sa.String(length=512),
-                               existing_nullable=False, server_default=None)
+            batch.alter_column(
+                "owner",
+                existing_type=sa.String(length=512),
+                existing_nullable=False,
+                server_default=None,
+            )
 
 
 def downgrade() -> None:

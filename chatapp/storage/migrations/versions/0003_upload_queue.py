@@ -54,9 +54,12 @@ def upgrade() -> None:
         sa.Column("queued_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["collection_id"], ["doc_collections.id"],
-                                name="fk_upload_queue_collection_id_doc_collections",
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["collection_id"],
+            ["doc_collections.id"],
+            name="fk_upload_queue_collection_id_doc_collections",
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_upload_queue"),
     )
     op.create_index("ix_upload_queue_collection_id", "upload_queue", ["collection_id"])

@@ -37,14 +37,20 @@ def upgrade() -> None:
         sa.Column("payload", sa.Text(), nullable=False),
         sa.Column("dim", sa.Integer(), nullable=False),
         sa.Column("embedding", Vector(), nullable=False),
-        sa.ForeignKeyConstraint(["collection_id"], ["doc_collections.id"], ondelete="CASCADE",
-                                name="fk_doc_vectors_collection_id_doc_collections"),
+        sa.ForeignKeyConstraint(
+            ["collection_id"],
+            ["doc_collections.id"],
+            ondelete="CASCADE",
+            name="fk_doc_vectors_collection_id_doc_collections",
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_doc_vectors"),
-        sa.UniqueConstraint("collection_id", "node_id",
-                            name="uq_doc_vectors_collection_id_node_id"),
+        sa.UniqueConstraint(
+            "collection_id", "node_id", name="uq_doc_vectors_collection_id_node_id"
+        ),
     )
-    op.create_index("ix_doc_vectors_collection_id_ref_doc_id", "doc_vectors",
-                    ["collection_id", "ref_doc_id"])
+    op.create_index(
+        "ix_doc_vectors_collection_id_ref_doc_id", "doc_vectors", ["collection_id", "ref_doc_id"]
+    )
 
 
 def downgrade() -> None:

@@ -28,9 +28,12 @@ def upgrade() -> None:
         sa.Column("collection_id", sa.String(length=32), nullable=False),
         sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.Column("content", sa.LargeBinary(), nullable=False),
-        sa.ForeignKeyConstraint(["collection_id"], ["doc_collections.id"],
-                                name="fk_doc_originals_collection_id_doc_collections",
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["collection_id"],
+            ["doc_collections.id"],
+            name="fk_doc_originals_collection_id_doc_collections",
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("collection_id", "sha256", name="pk_doc_originals"),
     )
 
