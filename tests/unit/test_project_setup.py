@@ -35,6 +35,19 @@ def test_ci_runs_the_readme_test_command_and_installs_chromium_through_it():
     assert "apt-get install -y chromium" in _setup_block()[3]
 
 
+def test_the_test_command_checks_lint_formatting_and_types_after_installing_and_before_pytest():
+    command = _setup_block()[3]
+    steps = [
+        'pip install -e ".[test]"',
+        "ruff check .",
+        "ruff format --check .",
+        "&& mypy &&",
+        "python -m pytest",
+    ]
+    positions = [command.index(step) for step in steps]
+    assert positions == sorted(positions)
+
+
 def test_the_test_extra_carries_what_the_browser_and_wire_tests_import():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     test_extra = " ".join(project["optional-dependencies"]["test"])
