@@ -127,9 +127,9 @@ def delete_collection(session: Session, collection_id: str) -> None:
     for model in (DocumentQuestion, DocumentFile):
         for row in session.scalars(select(model).where(model.collection_id == collection_id)):
             session.delete(row)
-    row = session.get(Collection, collection_id)
-    if row is not None:
-        session.delete(row)
+    collection = session.get(Collection, collection_id)
+    if collection is not None:
+        session.delete(collection)
 
 
 def list_files(session: Session, collection_id: str) -> list[DocumentFile]:

@@ -225,10 +225,10 @@ def store_webhook_result(
 
 
 def _insert_ignoring_duplicate(session: Session, dialect: str, values: dict[str, Any]) -> bool:
-    if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:
-        from sqlalchemy.dialects.postgresql import insert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    # both dialects spell "skip a duplicate" the same way on their own Insert
+    insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
     statement = insert(WebhookResult).values(**values)
     statement = statement.on_conflict_do_nothing(index_elements=["request_id"])
     # RETURNING says whether a row went in: an ORM session reports no rowcount on PostgreSQL

@@ -23,10 +23,11 @@ theirs.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     Boolean,
+    CursorResult,
     DateTime,
     Float,
     ForeignKey,
@@ -48,6 +49,12 @@ from chatapp.storage.conversations import OWNER_LENGTH
 from chatapp.storage.db import Base
 from chatapp.storage.documents import Collection
 from chatapp.users import LOCAL_OWNER
+
+
+def _rows_changed(session: Session, statement: Any) -> int:
+    """The rows an UPDATE or DELETE matched (``execute`` is typed as returning a plain Result)."""
+    return cast("CursorResult[Any]", session.execute(statement)).rowcount
+
 
 #: A file is started at most this many times (a second start only after its worker died).
 MAX_ATTEMPTS = 2
@@ -252,7 +259,8 @@ def renew(
     held = and_(
         q.id == row_id, q.claimed_by == worker_id, q.attempts == attempt, q.state == "running"
     )
-    changed = session.execute(
+    changed = _rows_changed(
+        session,
         update(q)
         .where(held)
         .values(
@@ -261,8 +269,8 @@ def renew(
             fraction=fraction,
             detail=detail[:2000],
         )
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .execution_options(synchronize_session=False),
+    )
     if changed != 1:
         return None
     return bool(session.scalar(select(q.cancel_requested).where(q.id == row_id)))
@@ -284,7 +292,8 @@ def finish(session: Session, row_id: int, worker_id: str, attempt: int, **outcom
     q = QueuedUpload
     now = db_now(session)
     message = str(outcome.get("message", ""))
-    changed = session.execute(
+    changed = _rows_changed(
+        session,
         update(q)
         .where(
             q.id == row_id, q.claimed_by == worker_id, q.attempts == attempt, q.state == "running"
@@ -299,8 +308,8 @@ def finish(session: Session, row_id: int, worker_id: str, attempt: int, **outcom
             finished_at=now,
             **outcome,
         )
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .execution_options(synchronize_session=False),
+    )
     return changed == 1
 
 
@@ -334,7 +343,8 @@ def cancel(session: Session, row_id: int, message: str) -> str | None:
     (``"asked"``); None when it is already done or gone."""
     q = QueuedUpload
     now = db_now(session)
-    done = session.execute(
+    done = _rows_changed(
+        session,
         update(q)
         .where(q.id == row_id, q.state == "queued")
         .values(
@@ -347,16 +357,17 @@ def cancel(session: Session, row_id: int, message: str) -> str | None:
             content=None,
             finished_at=now,
         )
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .execution_options(synchronize_session=False),
+    )
     if done:
         return "canceled"
-    asked = session.execute(
+    asked = _rows_changed(
+        session,
         update(q)
         .where(q.id == row_id, q.state == "running")
         .values(cancel_requested=True)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .execution_options(synchronize_session=False),
+    )
     return "asked" if asked else None
 
 
