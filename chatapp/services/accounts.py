@@ -13,14 +13,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, Engine, Result, delete, or_, select
+from sqlalchemy import Engine, delete, or_, select
 
 from chatapp.services import documents
 from chatapp.storage import conversations as chat_store
 from chatapp.storage import jobs as job_store
-from chatapp.storage.db import init_db, make_engine, session_scope
+from chatapp.storage.db import init_db, make_engine, rows_changed, session_scope
 from chatapp.users import NO_OWNER
 
 
@@ -42,21 +41,13 @@ def delete_user_data(engine: Engine, data_dir: Path, *, owner: str) -> dict[str,
         deleted["conversations"] = len(conversations)
         results = job_store.WebhookResult
         their_jobs = select(job_store.Job.request_id).where(job_store.Job.owner == owner)
-        deleted["results"] = _rowcount(
-            session.execute(
-                delete(results).where(
-                    or_(results.owner == owner, results.request_id.in_(their_jobs))
-                )
-            )
+        deleted["results"] = rows_changed(
+            session,
+            delete(results).where(or_(results.owner == owner, results.request_id.in_(their_jobs))),
         )
         for name, model in (("jobs", job_store.Job), ("personas", chat_store.Persona)):
-            deleted[name] = _rowcount(session.execute(delete(model).where(model.owner == owner)))
+            deleted[name] = rows_changed(session, delete(model).where(model.owner == owner))
     return deleted
-
-
-def _rowcount(result: Result[Any]) -> int:
-    """The rows a DELETE matched (its result is a CursorResult; execute() is typed as Result)."""
-    return cast("CursorResult[Any]", result).rowcount
 
 
 def main(argv: list[str] | None = None) -> int:

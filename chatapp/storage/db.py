@@ -14,8 +14,9 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any, cast
 
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import CursorResult, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 #: Storage modules whose tables the models (and Alembic's comparisons) consist of.
@@ -123,3 +124,12 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def rows_changed(session: Session, statement: Any) -> int:
+    """Execute an UPDATE or DELETE and return the rows it matched.
+
+    ``Session.execute`` is typed as returning a plain ``Result``; for these statements it is a
+    ``CursorResult``, which carries the count.
+    """
+    return cast("CursorResult[Any]", session.execute(statement)).rowcount

@@ -23,11 +23,10 @@ theirs.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
-    CursorResult,
     DateTime,
     Float,
     ForeignKey,
@@ -46,15 +45,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, aliased, defer, mapped_column
 
 from chatapp.storage.conversations import OWNER_LENGTH
-from chatapp.storage.db import Base
+from chatapp.storage.db import Base, rows_changed
 from chatapp.storage.documents import Collection
 from chatapp.users import LOCAL_OWNER
-
-
-def _rows_changed(session: Session, statement: Any) -> int:
-    """The rows an UPDATE or DELETE matched (``execute`` is typed as returning a plain Result)."""
-    return cast("CursorResult[Any]", session.execute(statement)).rowcount
-
 
 #: A file is started at most this many times (a second start only after its worker died).
 MAX_ATTEMPTS = 2
@@ -259,7 +252,7 @@ def renew(
     held = and_(
         q.id == row_id, q.claimed_by == worker_id, q.attempts == attempt, q.state == "running"
     )
-    changed = _rows_changed(
+    changed = rows_changed(
         session,
         update(q)
         .where(held)
@@ -292,7 +285,7 @@ def finish(session: Session, row_id: int, worker_id: str, attempt: int, **outcom
     q = QueuedUpload
     now = db_now(session)
     message = str(outcome.get("message", ""))
-    changed = _rows_changed(
+    changed = rows_changed(
         session,
         update(q)
         .where(
@@ -343,7 +336,7 @@ def cancel(session: Session, row_id: int, message: str) -> str | None:
     (``"asked"``); None when it is already done or gone."""
     q = QueuedUpload
     now = db_now(session)
-    done = _rows_changed(
+    done = rows_changed(
         session,
         update(q)
         .where(q.id == row_id, q.state == "queued")
@@ -361,7 +354,7 @@ def cancel(session: Session, row_id: int, message: str) -> str | None:
     )
     if done:
         return "canceled"
-    asked = _rows_changed(
+    asked = rows_changed(
         session,
         update(q)
         .where(q.id == row_id, q.state == "running")
